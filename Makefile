@@ -1,0 +1,36 @@
+# Two commands: `make book` (build the book on the embedded synthetic cohort)
+# and `make test`.  Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROFILE ?= demo
+STAMP := $(VENV)/.installed
+
+.PHONY: book test smoke env clean lab bench
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+env: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/ecrs run --profile $(PROFILE)
+
+smoke: $(STAMP)
+	$(BIN)/ecrs run --profile smoke
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf _build results book/executed
