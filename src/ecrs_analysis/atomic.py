@@ -59,7 +59,7 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 def write_text(text: str, path: str | os.PathLike[str]) -> Path:
     with atomic_path(path) as tmp:
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8")
     return Path(path)
 
 

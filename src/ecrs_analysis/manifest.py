@@ -205,7 +205,7 @@ def validate_manifest(
 
     labels = pd.to_numeric(df["label"], errors="coerce")
     for i in df.index[df["label"].notna() & ~labels.isin([0, 1])]:
-        problems.append(Problem(f"label {df.at[i, 'label']!r} is not 0 or 1", int(rownum[i]), pids[i] or None, "label"))
+        problems.append(Problem(f"label {df.at[i, 'label']} is not 0 or 1", int(rownum[i]), pids[i] or None, "label"))
     if known_centers is not None:
         for i in df.index[df["center"].notna() & ~df["center"].isin(known_centers)]:
             problems.append(Problem(f"unknown center {df.at[i, 'center']!r}; known: {list(known_centers)}", int(rownum[i]), pids[i] or None, "center"))

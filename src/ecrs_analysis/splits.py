@@ -122,7 +122,7 @@ def load_split(path: str | os.PathLike[str], table: pd.DataFrame) -> Split:
     """Read a split file and check it against the cohort: known patients, no overlap, nobody left out."""
     p = Path(path)
     try:
-        raw = json.loads(p.read_text())
+        raw = json.loads(p.read_text(encoding="utf-8"))
         sets = {str(k): tuple(str(x) for x in v) for k, v in raw["sets"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SplitError(f"{p}: not a split file ({exc}); expected JSON {{'sets': {{name: [patient ids]}}}}") from exc

@@ -23,11 +23,13 @@ __all__ = ["HU", "SINUS_NAMES", "Ellipsoid", "Anatomy", "sample_anatomy", "rende
 HU = {
     "air": -1000.0,
     "fat": -100.0,
-    "soft_tissue": 40.0,
+    "soft_tissue": 30.0,
     "brain": 35.0,
     "globe": 15.0,
     "cartilage": 250.0,
-    "cortical_bone": 1100.0,
+    "cortical_bone": 1350.0,  # skull vault
+    "facial_bone": 1100.0,  # palate
+    "thin_wall": 850.0,  # sinus and orbital walls (thin, partial-volume lowers their HU)
 }
 
 # Sinus compartments scored by Lund-Mackay, one per side.
@@ -221,12 +223,12 @@ def render(
     hu[brain] = HU["brain"]
     # Hard palate under the nasal cavity and maxillary sinuses.
     palate = (np.abs(lr) < 30.0) & (ap > 18.0) & (ap < 78.0) & (si > -25.0) & (si < -20.5)
-    hu[palate] = HU["cortical_bone"]
+    hu[palate] = HU["facial_bone"]
 
     def carve(e: Ellipsoid, fill: float, wall: bool = True) -> NDArray:
         r = e.radius(lr, ap, si)
         if wall:
-            hu[(e.grown(anatomy.wall_mm).radius(lr, ap, si) < 1.0) & (r >= 1.0)] = HU["cortical_bone"]
+            hu[(e.grown(anatomy.wall_mm).radius(lr, ap, si) < 1.0) & (r >= 1.0)] = HU["thin_wall"]
         inside = r < 1.0
         hu[inside] = fill
         return r

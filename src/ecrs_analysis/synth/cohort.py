@@ -226,4 +226,4 @@ def generate_cohort(
 def load_generator_info(cohort_dir: str | os.PathLike[str]) -> dict | None:
     """The generator parameters of a synthetic cohort folder, or None for a real cohort."""
     p = Path(cohort_dir) / "generator.json"
-    return json.loads(p.read_text()) if p.exists() else None
+    return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None

@@ -1,0 +1,98 @@
+"""``ecrs``: command-line entry points, thin wrappers over package functions.
+
+    ecrs run --profile {smoke,demo,full} [--set key=value ...] [--only NAME ...] [--data [STUDY=]MANIFEST]
+    ecrs synth --design li2025 --out DIR [--n 200] [--seed 1] [--spacing-scale 3]
+    ecrs validate MANIFEST [--masks roi_mask sinus_mask] [--centers A B]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .params import parse_set
+    from .runner import RunOptions, run_book
+
+    record = run_book(
+        RunOptions(
+            profile=args.profile,
+            overrides=parse_set(args.set or []),
+            only=tuple(args.only or ()),
+            data=tuple(args.data or ()),
+            results_dir=Path(args.results) if args.results else None,
+            build=not args.no_build,
+        )
+    )
+    total = sum(n["seconds"] for n in record["notebooks"])
+    print(f"[ecrs] done: {len(record['notebooks'])} notebook(s) in {total:.0f} s; book at _build/html/index.html")
+    return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    import time
+
+    from .synth.cohort import generate_cohort
+
+    t0 = time.perf_counter()
+    out = generate_cohort(args.out, design=args.design, seed=args.seed, n_patients=args.n, spacing_scale=args.spacing_scale, n_jobs=args.jobs)
+    print(f"wrote {out}/manifest.csv in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .manifest import validate_manifest
+
+    cohort = validate_manifest(args.manifest, mask_columns=tuple(args.masks), known_centers=tuple(args.centers) if args.centers else None)
+    print(f"{args.manifest}: {cohort.n} patients, no problems found; clinical columns: {', '.join(cohort.clinical_columns)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ecrs", description="Reproducible eCRS analysis book.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="execute the notebooks with papermill and build the book")
+    r.add_argument("--profile", default="demo", choices=("smoke", "demo", "full"))
+    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter (dotted key), repeatable")
+    r.add_argument("--only", action="append", metavar="NAME", help="execute only this notebook (e.g. 01_cohort), repeatable")
+    r.add_argument("--data", action="append", metavar="[STUDY=]MANIFEST", help="a real cohort's manifest (for every study, or STUDY=PATH)")
+    r.add_argument("--results", metavar="DIR", help="results folder (default results/<profile>)")
+    r.add_argument("--no-build", action="store_true", help="execute the notebooks but do not build the book")
+    r.set_defaults(func=_run)
+    s = sub.add_parser("synth", help="write a synthetic cohort (manifest + images) to a folder")
+    s.add_argument("--design", required=True, choices=("li2025", "mtlnet2025"))
+    s.add_argument("--out", required=True)
+    s.add_argument("--n", type=int, default=None, help="patients (default: the design's)")
+    s.add_argument("--seed", type=int, default=20250317)
+    s.add_argument("--spacing-scale", type=float, default=1.0)
+    s.add_argument("--jobs", type=int, default=None)
+    s.set_defaults(func=_synth)
+    v = sub.add_parser("validate", help="check a manifest and every file it names")
+    v.add_argument("manifest")
+    v.add_argument("--masks", nargs="*", default=["roi_mask"])
+    v.add_argument("--centers", nargs="*")
+    v.set_defaults(func=_validate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ecrs`` command; errors print one clear message and exit 2."""
+    from .manifest import ManifestError
+    from .params import ParamsError
+    from .runner import RunError
+    from .splits import SplitError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ManifestError, ParamsError, RunError, SplitError) as exc:
+        print(f"ecrs: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Figures of the book; each function returns a matplotlib Figure and draws nothing else."""

@@ -1,0 +1,70 @@
+"""The run record: parameters, code version, package versions, input hashes and timings of one run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata as md
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["KEY_PACKAGES", "git_state", "package_versions", "device_description", "new_record"]
+
+KEY_PACKAGES = (
+    "ecrs-analysis", "torch", "monai", "SimpleITK", "nibabel", "numpy", "scipy", "pandas", "scikit-learn",
+    "statsmodels", "gseapy", "matplotlib", "seaborn", "papermill", "jupyter-book", "Sphinx", "myst-nb",
+)
+
+
+def git_state(repo: str | Path = ".") -> dict[str, Any]:
+    """Commit hash and whether tracked files differ from it (``dirty``); ``None`` outside a git checkout."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        return {"commit": commit, "dirty": dirty}
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return {"commit": None, "dirty": None}
+
+
+def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for n in names:
+        try:
+            out[n] = md.version(n)
+        except md.PackageNotFoundError:
+            out[n] = None
+    return out
+
+
+def device_description() -> dict[str, Any]:
+    """CPU and, when present, CUDA device that the run used."""
+    info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(), "cpu_count": __import__("os").cpu_count()}
+    try:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+        info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        info["cuda"] = None
+    return info
+
+
+def new_record(*, profile: str, params: dict[str, Any], overrides: dict[str, Any], repo: str | Path) -> dict[str, Any]:
+    """A run record with everything known before the notebooks run."""
+    return {
+        "profile": profile,
+        "overrides": overrides,
+        "params": params,
+        "git": git_state(repo),
+        "python": sys.version.split()[0],
+        "packages": package_versions(),
+        "device": device_description(),
+        "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "notebooks": [],
+        "inputs": {},
+    }
