@@ -18,8 +18,8 @@ def test_vectorised_resamples_equal_explicit_resampling():
     got = bootstrap_auc_samples(y, s, n_resamples=20, seed=9, chunk=20)[:, 0]
     rng = np.random.default_rng(9)
     m, n = y.sum(), (1 - y).sum()
-    wc = rng.multinomial(m, np.full(m, 1 / m), size=20)
-    wn = rng.multinomial(n, np.full(n, 1 / n), size=20)
+    wc = np.array([np.bincount(r, minlength=m) for r in rng.integers(0, m, size=(20, m))])
+    wn = np.array([np.bincount(r, minlength=n) for r in rng.integers(0, n, size=(20, n))])
     cases, controls = s[y == 1], s[y == 0]
     for b in range(20):
         cs, ct = np.repeat(cases, wc[b]), np.repeat(controls, wn[b])

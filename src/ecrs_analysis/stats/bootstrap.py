@@ -60,6 +60,12 @@ def _auc_weighted(case_scores: NDArray, ctrl_scores: NDArray, w_case: NDArray, w
     return (w_case * score).sum(axis=1) / (m * n)
 
 
+def resample_counts(rng: np.random.Generator, n: int, b: int) -> NDArray[np.float64]:
+    """How often each of n items is drawn in each of b resamples with replacement (b × n)."""
+    draws = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
+    return np.bincount(draws.ravel(), minlength=b * n).reshape(b, n).astype(np.float64)
+
+
 def bootstrap_auc_samples(
     y_true: ArrayLike, *scores: ArrayLike, n_resamples: int = 2000, seed: int = 0, chunk: int = 250, name: str = "data"
 ) -> NDArray[np.float64]:
@@ -73,8 +79,8 @@ def bootstrap_auc_samples(
     out = np.empty((n_resamples, len(s)))
     for start in range(0, n_resamples, chunk):
         b = min(chunk, n_resamples - start)
-        w_case = rng.multinomial(m, np.full(m, 1.0 / m), size=b).astype(float)
-        w_ctrl = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(float)
+        w_case = resample_counts(rng, m, b)
+        w_ctrl = resample_counts(rng, n, b)
         for k, sk in enumerate(s):
             out[start : start + b, k] = _auc_weighted(sk[y == 1], sk[y == 0], w_case, w_ctrl)
     return out

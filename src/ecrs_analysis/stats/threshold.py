@@ -1,0 +1,87 @@
+"""Operating point: a threshold chosen on the training set and applied unchanged to test sets.
+
+At the threshold a patient is called a case when ``score >= threshold`` (pROC's
+``direction = "<"``).  Proportions carry Wilson score intervals from statsmodels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.metrics import roc_curve
+from statsmodels.stats.proportion import proportion_confint
+
+from ._checks import check_scores
+
+__all__ = ["choose_threshold", "Metric", "OperatingPoint", "operating_point"]
+
+
+def choose_threshold(y_true: ArrayLike, scores: ArrayLike, *, rule: str = "youden", target: float | None = None, name: str = "training set") -> float:
+    """Threshold on the *training* set.
+
+    Parameters
+    ----------
+    rule : {"youden", "sensitivity", "specificity"}
+        Maximise Youden's J = sensitivity + specificity - 1; or the highest threshold
+        reaching sensitivity >= ``target``; or the lowest reaching specificity >= ``target``.
+    """
+    y, (s,) = check_scores(y_true, scores, name=name)
+    fpr, tpr, thr = roc_curve(y, s, drop_intermediate=False)
+    finite = np.isfinite(thr)
+    fpr, tpr, thr = fpr[finite], tpr[finite], thr[finite]
+    if rule == "youden":
+        return float(thr[np.argmax(tpr - fpr)])
+    if target is None or not 0 < target <= 1:
+        raise ValueError(f"rule {rule!r} needs a target in (0, 1], got {target!r}")
+    if rule == "sensitivity":
+        return float(thr[np.nonzero(tpr >= target)[0][0]])
+    if rule == "specificity":
+        return float(thr[np.nonzero(1 - fpr >= target)[0][-1]])
+    raise ValueError(f"unknown rule {rule!r}; valid: youden, sensitivity, specificity")
+
+
+@dataclass(frozen=True)
+class Metric:
+    value: float
+    ci_low: float
+    ci_high: float
+    successes: int
+    total: int
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    threshold: float
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+    sensitivity: Metric
+    specificity: Metric
+    accuracy: Metric
+    ppv: Metric
+    npv: Metric
+    f1: float
+
+
+def _wilson(k: int, n: int, level: float) -> Metric:
+    if n == 0:
+        return Metric(float("nan"), float("nan"), float("nan"), k, n)
+    lo, hi = proportion_confint(k, n, alpha=1 - level, method="wilson")
+    return Metric(k / n, float(lo), float(hi), k, n)
+
+
+def operating_point(y_true: ArrayLike, scores: ArrayLike, *, threshold: float, level: float = 0.95, name: str = "data") -> OperatingPoint:
+    """Confusion matrix and sensitivity, specificity, accuracy, PPV, NPV (Wilson CIs) and F1 at a fixed threshold."""
+    y, (s,) = check_scores(y_true, scores, name=name)
+    pred = s >= threshold
+    tp, fn = int(np.sum(pred & (y == 1))), int(np.sum(~pred & (y == 1)))
+    fp, tn = int(np.sum(pred & (y == 0))), int(np.sum(~pred & (y == 0)))
+    f1 = 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else float("nan")
+    return OperatingPoint(
+        threshold, tp, fp, tn, fn,
+        _wilson(tp, tp + fn, level), _wilson(tn, tn + fp, level), _wilson(tp + tn, len(y), level),
+        _wilson(tp, tp + fp, level), _wilson(tn, tn + fn, level), f1,
+    )
