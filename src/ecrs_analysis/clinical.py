@@ -1,0 +1,162 @@
+"""Clinical signature and clinical comparators of the first study.
+
+- Missing values: median (continuous) / mode (binary) imputation fitted on the training set
+  only, with the number of imputed values per variable.
+- Univariable logistic regression of every clinical variable (statsmodels): OR, 95% CI, p.
+  Variables with p < ``alpha`` enter a multivariable model (ORs, CIs, p, VIF); its linear
+  predictor, fitted on the training set, is the *clinical signature* for every set.
+- Rules: the JESREC score (Tokunaga et al., Allergy 2015) and the CT ethmoid/maxillary
+  (E/M) ratio (Meng et al. 2016) from the manifest's columns; blood eosinophil % alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+__all__ = ["Imputer", "univariable", "ClinicalSignature", "fit_signature", "jesrec_score", "em_ratio", "LOG_COLUMNS"]
+
+LOG_COLUMNS = ("total_ige", "blood_eos_pct", "blood_eos_count")
+"""Right-skewed laboratory values modelled as log(1 + x)."""
+
+
+@dataclass(frozen=True)
+class Imputer:
+    """Median / mode imputation learned on the training set."""
+
+    values: dict[str, float]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, train: pd.DataFrame, columns: Sequence[str]) -> "Imputer":
+        values = {}
+        for c in columns:
+            x = pd.to_numeric(train[c], errors="coerce").dropna()
+            if x.empty:
+                raise ValueError(f"column {c!r} has no observed value in the training set")
+            binary = set(x.unique()) <= {0, 1}
+            values[c] = float(x.mode().iloc[0]) if binary else float(x.median())
+        return cls(values)
+
+    def transform(self, table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+        """A copy with missing values filled, and the count filled per column."""
+        out = table.copy()
+        counts = {}
+        for c, v in self.values.items():
+            x = pd.to_numeric(out[c], errors="coerce")
+            counts[c] = int(x.isna().sum())
+            out[c] = x.fillna(v)
+        return out, counts
+
+
+def _design(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    x = table[list(columns)].astype(float).copy()
+    for c in columns:
+        if c in LOG_COLUMNS:
+            x[c] = np.log1p(x[c].clip(lower=0))
+    return x
+
+
+def _fit(y: np.ndarray, x: pd.DataFrame):
+    return sm.Logit(y, sm.add_constant(x, has_constant="add")).fit(disp=0, maxiter=200)
+
+
+def univariable(train: pd.DataFrame, columns: Sequence[str], *, label: str = "label") -> pd.DataFrame:
+    """One logistic regression per variable on the training set: OR, 95% CI, p.
+
+    Variables in :data:`LOG_COLUMNS` enter as log(1 + x): their OR is per unit of log.
+    """
+    y = train[label].to_numpy()
+    rows = []
+    for c in columns:
+        x = _design(train, [c])
+        if x[c].nunique() < 2:
+            rows.append({"variable": c, "OR": np.nan, "CI low": np.nan, "CI high": np.nan, "p": np.nan})
+            continue
+        r = _fit(y, x)
+        lo, hi = np.exp(r.conf_int().loc[c])
+        rows.append({"variable": c, "OR": float(np.exp(r.params[c])), "CI low": float(lo), "CI high": float(hi), "p": float(r.pvalues[c])})
+    return pd.DataFrame(rows).set_index("variable")
+
+
+@dataclass(frozen=True)
+class ClinicalSignature:
+    """The multivariable model whose linear predictor is the clinical signature."""
+
+    variables: tuple[str, ...]
+    params: pd.Series
+    table: pd.DataFrame
+    """ORs, CIs, p and VIF of the multivariable model."""
+    imputer: Imputer
+
+    def predict(self, table: pd.DataFrame) -> np.ndarray:
+        """Linear predictor (log-odds of eCRS) for any set, using the training imputation."""
+        filled, _ = self.imputer.transform(table)
+        x = sm.add_constant(_design(filled, self.variables), has_constant="add")
+        return np.asarray(x @ self.params.loc[x.columns])
+
+
+def fit_signature(train: pd.DataFrame, columns: Sequence[str], *, alpha: float = 0.05, label: str = "label") -> tuple[ClinicalSignature, pd.DataFrame]:
+    """Fit the clinical signature on the training set.
+
+    Returns the signature and the univariable table (with an ``selected`` column).
+    Raises ``ValueError`` naming ``alpha`` when no variable passes.
+    """
+    imputer = Imputer.fit(train, columns)
+    filled, counts = imputer.transform(train)
+    imputer = Imputer(imputer.values, counts)
+    uni = univariable(filled, columns, label=label)
+    uni["selected"] = uni["p"] < alpha
+    chosen = tuple(uni.index[uni["selected"]])
+    if not chosen:
+        raise ValueError(f"no clinical variable has univariable p < alpha={alpha}; raise alpha or check the data")
+    x = _design(filled, chosen)
+    r = _fit(filled[label].to_numpy(), x)
+    ci = np.exp(r.conf_int())
+    xc = sm.add_constant(x, has_constant="add").to_numpy()
+    vif = {c: float(variance_inflation_factor(xc, i + 1)) for i, c in enumerate(chosen)} if len(chosen) > 1 else {chosen[0]: 1.0}
+    table = pd.DataFrame(
+        {"OR": np.exp(r.params[list(chosen)]), "CI low": ci.loc[list(chosen), 0], "CI high": ci.loc[list(chosen), 1], "p": r.pvalues[list(chosen)], "VIF": pd.Series(vif)}
+    ).rename_axis("variable")
+    return ClinicalSignature(chosen, r.params, table, imputer), uni
+
+
+def _need(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in table]
+    if missing:
+        raise KeyError(f"{what} needs the manifest column(s) {missing}")
+
+
+def _lm(table: pd.DataFrame, sinus: str) -> pd.Series:
+    return table[f"lm_right_{sinus}"].astype(float) + table[f"lm_left_{sinus}"].astype(float)
+
+
+def em_ratio(table: pd.DataFrame) -> pd.Series:
+    """CT ethmoid/maxillary ratio: Lund-Mackay ethmoid score (anterior + posterior, both sides, 0-8)
+    over maxillary score (both sides, 0-4).  A maxillary score of 0 counts as 0.5 so the ratio stays finite."""
+    cols = [f"lm_{s}_{n}" for s in ("right", "left") for n in ("anterior_ethmoid", "posterior_ethmoid", "maxillary")]
+    _need(table, cols, "the E/M ratio")
+    e = _lm(table, "anterior_ethmoid") + _lm(table, "posterior_ethmoid")
+    m = _lm(table, "maxillary")
+    return (e / m.where(m > 0, 0.5)).rename("em_ratio")
+
+
+def jesrec_score(table: pd.DataFrame) -> pd.Series:
+    """JESREC score (0-17): bilateral disease 3, nasal polyps 2, ethmoid-dominant CT shadow 2, blood
+    eosinophils >2-5% 4, >5-10% 8, >10% 10.  eCRS when >= 11.
+
+    Ethmoid-dominant: ethmoid Lund-Mackay score (per sinus, averaged over anterior and posterior)
+    at least the maxillary score, with some ethmoid disease.  Missing eosinophils count 0 points.
+    """
+    _need(table, ["bilateral_disease", "nasal_polyps", "blood_eos_pct"], "the JESREC score")
+    eth = (_lm(table, "anterior_ethmoid") + _lm(table, "posterior_ethmoid")) / 2
+    dominant = (eth >= _lm(table, "maxillary")) & (eth > 0)
+    eos = pd.to_numeric(table["blood_eos_pct"], errors="coerce")
+    eos_pts = np.select([eos > 10, eos > 5, eos > 2], [10, 8, 4], default=0)
+    score = 3 * table["bilateral_disease"].fillna(0).astype(float) + 2 * table["nasal_polyps"].fillna(0).astype(float) + 2 * dominant.astype(float) + eos_pts
+    return score.rename("jesrec")
