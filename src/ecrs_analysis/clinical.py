@@ -19,10 +19,10 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
-__all__ = ["Imputer", "univariable", "ClinicalSignature", "fit_signature", "jesrec_score", "em_ratio", "LOG_COLUMNS"]
+__all__ = ["Imputer", "univariable", "ClinicalSignature", "fit_signature", "jesrec_score", "em_ratio", "LOG_COLUMNS", "signature_columns", "clinical_scores"]
 
 LOG_COLUMNS = ("total_ige", "blood_eos_pct", "blood_eos_count")
-"""Right-skewed laboratory values modelled as log(1 + x)."""
+"""Right-skewed laboratory values modelled on the natural-log scale (OR per e-fold increase)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def _design(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     x = table[list(columns)].astype(float).copy()
     for c in columns:
         if c in LOG_COLUMNS:
-            x[c] = np.log1p(x[c].clip(lower=0))
+            x[c] = np.log(x[c].clip(lower=1e-3))
     return x
 
 
@@ -69,7 +69,7 @@ def _fit(y: np.ndarray, x: pd.DataFrame):
 def univariable(train: pd.DataFrame, columns: Sequence[str], *, label: str = "label") -> pd.DataFrame:
     """One logistic regression per variable on the training set: OR, 95% CI, p.
 
-    Variables in :data:`LOG_COLUMNS` enter as log(1 + x): their OR is per unit of log.
+    Variables in :data:`LOG_COLUMNS` enter as natural logs: their OR is per e-fold increase.
     """
     y = train[label].to_numpy()
     rows = []
@@ -160,3 +160,40 @@ def jesrec_score(table: pd.DataFrame) -> pd.Series:
     eos_pts = np.select([eos > 10, eos > 5, eos > 2], [10, 8, 4], default=0)
     score = 3 * table["bilateral_disease"].fillna(0).astype(float) + 2 * table["nasal_polyps"].fillna(0).astype(float) + 2 * dominant.astype(float) + eos_pts
     return score.rename("jesrec")
+
+
+def signature_columns(columns: Sequence[str]) -> list[str]:
+    """Candidate variables of the clinical signature: clinical columns, not the CT Lund-Mackay scores."""
+    return [c for c in columns if not c.startswith("lm_")]
+
+
+def clinical_scores(table: pd.DataFrame, columns: Sequence[str], *, train_set: str = "train", alpha: float = 0.05) -> tuple[pd.DataFrame, ClinicalSignature, pd.DataFrame]:
+    """Per-patient clinical scores for every set, the signature fitted on ``train_set`` only.
+
+    Returns
+    -------
+    scores : DataFrame
+        ``patient_id``, ``set``, ``label``, ``clinical_signature`` (log-odds),
+        ``clinical_prob``, ``jesrec``, ``em_ratio``, ``blood_eos_pct`` (imputed with the
+        training median).
+    signature, univariable : the fitted model and the univariable table.
+    """
+    train = table[table["set"] == train_set]
+    if train.empty:
+        raise ValueError(f"no patient in the training set {train_set!r}; sets: {sorted(table['set'].dropna().unique())}")
+    signature, uni = fit_signature(train, signature_columns(columns), alpha=alpha)
+    lp = signature.predict(table)
+    eos_median = float(pd.to_numeric(train["blood_eos_pct"], errors="coerce").median())
+    scores = pd.DataFrame(
+        {
+            "patient_id": table["patient_id"].to_numpy(),
+            "set": table["set"].to_numpy(),
+            "label": table["label"].to_numpy(),
+            "clinical_signature": lp,
+            "clinical_prob": 1.0 / (1.0 + np.exp(-lp)),
+            "jesrec": jesrec_score(table).to_numpy(),
+            "em_ratio": em_ratio(table).to_numpy(),
+            "blood_eos_pct": pd.to_numeric(table["blood_eos_pct"], errors="coerce").fillna(eos_median).to_numpy(),
+        }
+    )
+    return scores, signature, uni

@@ -69,6 +69,11 @@ def validate_params(p: Mapping[str, Any]) -> None:
     """Check types and ranges of every parameter the package reads."""
     _need(isinstance(p.get("seed"), int), "seed", "must be an integer")
     _need(isinstance(p.get("n_jobs"), int) and p["n_jobs"] >= 1, "n_jobs", "must be an integer >= 1")
+    st = p.get("stats", {})
+    _need(isinstance(st.get("n_resamples"), int) and st["n_resamples"] >= 100, "stats.n_resamples", "must be an integer >= 100")
+    _need(isinstance(st.get("roc_band_resamples"), int) and st["roc_band_resamples"] >= 20, "stats.roc_band_resamples", "must be an integer >= 20")
+    _need(0 < float(st.get("alpha", 0)) < 1, "stats.alpha", "must be between 0 and 1")
+    _need(st.get("threshold_rule") in ("youden", "sensitivity", "specificity"), "stats.threshold_rule", "must be youden, sensitivity or specificity")
     studies = p.get("studies")
     _need(isinstance(studies, dict) and bool(studies), "studies", "must map study names to settings")
     for name, s in studies.items():  # type: ignore[union-attr]

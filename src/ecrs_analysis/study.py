@@ -37,7 +37,7 @@ from .synth.cohort import GENERATOR_VERSION, generate_cohort
 
 __all__ = [
     "ResultPaths", "LoadedStudy", "default_results_dir", "prepare_cohort", "prepare_split", "prepare_inputs", "load_study",
-    "example_cases", "ceiling_auc", "find_reference_ct", "table1_variables",
+    "example_cases", "ceiling_auc", "find_reference_ct", "table1_variables", "scores_path",
 ]
 
 
@@ -219,3 +219,8 @@ def find_reference_ct() -> Path | None:
 def table1_variables(cohort: Cohort) -> list[str]:
     """Clinical columns for Table 1: every clinical column except the per-sinus Lund-Mackay sub-scores."""
     return [c for c in cohort.clinical_columns if not (c.startswith("lm_") and c != "lm_total")]
+
+
+def scores_path(paths: ResultPaths, study: str, kind: str) -> Path:
+    """Per-patient score table of one stage (``clinical``, ``deep``, ``integrated``)."""
+    return paths.study(study) / f"scores_{kind}.csv"

@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from ._checks import check_scores
 
-__all__ = ["RocCurve", "roc", "auc"]
+__all__ = ["RocCurve", "RocBand", "roc", "auc", "roc_band"]
 
 
 @dataclass(frozen=True)
@@ -36,3 +36,30 @@ def roc(y_true: ArrayLike, scores: ArrayLike, *, name: str = "data") -> RocCurve
     y, (s,) = check_scores(y_true, scores, name=name)
     fpr, tpr, thr = roc_curve(y, s, drop_intermediate=False)
     return RocCurve(fpr, tpr, thr, float(roc_auc_score(y, s)), int(y.sum()), int((1 - y).sum()))
+
+
+@dataclass(frozen=True)
+class RocBand:
+    """Pointwise bootstrap band of sensitivity over a grid of 1 - specificity (as pROC's ``ci.se``)."""
+
+    fpr: NDArray[np.float64]
+    tpr: NDArray[np.float64]
+    low: NDArray[np.float64]
+    high: NDArray[np.float64]
+
+
+def roc_band(y_true: ArrayLike, scores: ArrayLike, *, n_resamples: int = 500, level: float = 0.95, seed: int = 0, grid: int = 101, name: str = "data") -> RocBand:
+    """ROC curve on a fixed FPR grid with a stratified-bootstrap confidence band."""
+    y, (s,) = check_scores(y_true, scores, name=name)
+    fpr_grid = np.linspace(0.0, 1.0, grid)
+    fpr, tpr, _ = roc_curve(y, s)
+    base = np.interp(fpr_grid, fpr, tpr)
+    rng = np.random.default_rng(seed)
+    cases, controls = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    curves = np.empty((n_resamples, grid))
+    for b in range(n_resamples):
+        idx = np.concatenate([rng.choice(cases, cases.size), rng.choice(controls, controls.size)])
+        f, t, _ = roc_curve(y[idx], s[idx])
+        curves[b] = np.interp(fpr_grid, f, t)
+    lo, hi = np.quantile(curves, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    return RocBand(fpr_grid, base, lo, hi)
