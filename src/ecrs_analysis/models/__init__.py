@@ -1,0 +1,5 @@
+"""3D classification networks of the first study behind one registry (``build_model``)."""
+
+from .registry import MODEL_NAMES, build_model, count_flops, count_parameters
+
+__all__ = ["MODEL_NAMES", "build_model", "count_flops", "count_parameters"]

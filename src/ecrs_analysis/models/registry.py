@@ -1,0 +1,71 @@
+"""``build_model(name, ...)``: one entry point over the study's three 3D networks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from monai.networks.nets import ResNet
+from torch import nn
+
+from .hrnet3d import HRNet3D
+from .xception3d import Xception3D
+
+__all__ = ["MODEL_NAMES", "build_model", "count_parameters", "count_flops"]
+
+_RESNET_LAYERS = {10: [1, 1, 1, 1], 18: [2, 2, 2, 2], 34: [3, 4, 6, 3]}
+
+
+def _resnet(depth: int) -> Callable[..., nn.Module]:
+    def make(*, in_channels: int, num_classes: int, width: float) -> nn.Module:
+        planes = [max(8, int(round(c * width))) for c in (64, 128, 256, 512)]
+        return ResNet("basic", _RESNET_LAYERS[depth], planes, spatial_dims=3, n_input_channels=in_channels, num_classes=num_classes, conv1_t_stride=2)
+
+    return make
+
+
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {
+    "resnet3d": _resnet(18),
+    "resnet3d10": _resnet(10),
+    "resnet3d34": _resnet(34),
+    "xception3d": lambda *, in_channels, num_classes, width: Xception3D(in_channels, num_classes, width=width, middle_blocks=max(1, int(round(8 * min(width, 1.0))))),
+    "hrnet3d": lambda *, in_channels, num_classes, width: HRNet3D(in_channels, num_classes, width=max(4, int(round(32 * width)))),
+}
+MODEL_NAMES = tuple(_REGISTRY)
+
+
+def build_model(name: str, *, in_channels: int = 1, num_classes: int = 2, width: float = 1.0) -> nn.Module:
+    """Build a 3D classifier by name.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`MODEL_NAMES` (``resnet3d`` = MONAI ResNet-18; ``resnet3d10``, ``resnet3d34``;
+        ``xception3d``; ``hrnet3d``).
+    in_channels, num_classes : int
+        Input channels and number of output logits.
+    width : float
+        Channel multiplier: 1.0 is the published size; 0.125-0.25 runs on a CPU.
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)}")
+    if width <= 0:
+        raise ValueError(f"width must be > 0, got {width}")
+    return _REGISTRY[name](in_channels=in_channels, num_classes=num_classes, width=width)
+
+
+def count_flops(model: nn.Module, input_size: tuple[int, int, int], *, in_channels: int = 1) -> int:
+    """Floating-point operations of one forward pass on one volume (PyTorch's FlopCounterMode)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    was_training = model.training
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, in_channels, *input_size))
+    model.train(was_training)
+    return int(counter.get_total_flops())
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
