@@ -6,7 +6,7 @@ from ecrs_analysis.models.xception3d import SeparableConv3d
 
 
 @pytest.mark.parametrize("name", ["resnet3d", "xception3d", "hrnet3d"])
-@pytest.mark.parametrize("shape", [(2, 1, 16, 16, 16), (1, 1, 24, 20, 16)])
+@pytest.mark.parametrize("shape", [(2, 1, 16, 16, 16), (3, 1, 24, 20, 16)])
 def test_tiny_inputs_give_one_logit_pair_each(name, shape):
     torch.manual_seed(0)
     model = build_model(name, in_channels=1, num_classes=2, width=0.125)
