@@ -284,11 +284,11 @@ def train(
             row["val_auc"] = float(roc_auc_score(yv, prob)) if len(np.unique(yv)) == 2 else float("nan")
             row["val_loss"] = float(nn.functional.binary_cross_entropy(torch.as_tensor(prob).clamp(1e-6, 1 - 1e-6), torch.as_tensor(yv, dtype=torch.float64)))
         history.append(row)
-        improved = val_loader is None or row["val_auc"] > best_auc
+        # The best checkpoint follows ties to the later, longer-trained epoch; patience counts epochs without a strict gain.
+        improved = val_loader is None or row["val_auc"] >= best_auc
+        stale = 0 if (val_loader is None or row["val_auc"] > best_auc) else stale + 1
         if improved:
-            best_auc, stale = row.get("val_auc", best_auc), 0
-        else:
-            stale += 1
+            best_auc = row.get("val_auc", best_auc)
         if ckpt_dir and rank == 0:
             keys = list(history[0])
             state = {
