@@ -14,6 +14,7 @@ cross-validated grid search (AUC) on the training set only.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -33,7 +34,7 @@ from torch import nn
 from .models import build_model
 from .training import CachedVolumes, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
 
-__all__ = ["DeepSpec", "deep_scores", "fit_integrated", "IntegratedModel"]
+__all__ = ["DeepSpec", "deep_scores", "cached_deep_scores", "fit_integrated", "IntegratedModel"]
 
 
 @dataclass(frozen=True)
@@ -164,3 +165,27 @@ def fit_integrated(train: pd.DataFrame, features: Sequence[str], *, seed: int, f
     search = GridSearchCV(pipe, grid, scoring="roc_auc", cv=StratifiedKFold(folds, shuffle=True, random_state=seed), n_jobs=1)
     search.fit(x, y)
     return IntegratedModel(search.best_estimator_, tuple(features), dict(search.best_params_), float(search.best_score_))
+
+
+def cached_deep_scores(
+    table: pd.DataFrame, index: pd.DataFrame, *, spec: DeepSpec, train_set: str, seed: int, folder: str | os.PathLike[str], device: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """:func:`deep_scores`, reusing ``folder/scores_deep.csv`` when spec, seed, split and inputs are unchanged.
+
+    Returns scores, histories and whether they came from the cache.
+    """
+    from dataclasses import asdict
+
+    from .atomic import write_csv, write_json
+    from .hashing import hash_params
+
+    folder = Path(folder)
+    key = hash_params(asdict(spec), seed, train_set, table[["patient_id", "set", "label"]].astype(str).values.tolist(), index[["patient_id", "path"]].values.tolist())
+    meta, s_path, h_path = folder / "scores_deep.json", folder / "scores_deep.csv", folder / "histories_deep.csv"
+    if meta.exists() and s_path.exists() and h_path.exists() and json.loads(meta.read_text(encoding="utf-8")).get("key") == key:
+        return pd.read_csv(s_path, dtype={"patient_id": str}), pd.read_csv(h_path), True
+    scores, hist = deep_scores(table, index, spec=spec, train_set=train_set, seed=seed, checkpoint_root=folder / "checkpoints", device=device)
+    write_csv(scores, s_path)
+    write_csv(hist, h_path)
+    write_json({"key": key, "spec": asdict(spec), "seed": seed}, meta)
+    return scores, hist, False

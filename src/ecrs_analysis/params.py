@@ -74,6 +74,11 @@ def validate_params(p: Mapping[str, Any]) -> None:
     _need(isinstance(st.get("roc_band_resamples"), int) and st["roc_band_resamples"] >= 20, "stats.roc_band_resamples", "must be an integer >= 20")
     _need(0 < float(st.get("alpha", 0)) < 1, "stats.alpha", "must be between 0 and 1")
     _need(st.get("threshold_rule") in ("youden", "sensitivity", "specificity"), "stats.threshold_rule", "must be youden, sensitivity or specificity")
+    deep = p.get("deep", {})
+    _need(isinstance(deep.get("models"), list) and deep["models"], "deep.models", "must be a non-empty list of model names")
+    _need(isinstance(deep.get("folds"), int) and deep["folds"] >= 2, "deep.folds", "must be an integer >= 2")
+    _need(isinstance(deep.get("epochs"), int) and deep["epochs"] >= 1, "deep.epochs", "must be an integer >= 1")
+    _need(float(deep.get("width", 0)) > 0, "deep.width", "must be > 0")
     studies = p.get("studies")
     _need(isinstance(studies, dict) and bool(studies), "studies", "must map study names to settings")
     for name, s in studies.items():  # type: ignore[union-attr]

@@ -176,6 +176,14 @@ def _publish(root: Path, staging: Path, order: list[str]) -> None:
     missing = [n for n in order if not (target / f"{n}.ipynb").exists()]
     if missing:
         raise RunError(f"the book needs executed notebooks that no run has produced yet: {missing}; run without --only first")
+    profile = json.loads((staging / f"{APPENDIX}.ipynb").read_text(encoding="utf-8"))["metadata"]["papermill"]["parameters"]["profile"]
+    stale = []
+    for n in order:
+        meta = json.loads((target / f"{n}.ipynb").read_text(encoding="utf-8"))["metadata"].get("papermill", {})
+        if meta.get("parameters", {}).get("profile") != profile:
+            stale.append(f"{n} ({meta.get('parameters', {}).get('profile')})")
+    if stale:
+        raise RunError(f"book/executed holds notebooks of another profile than {profile!r}: {stale}; run without --only to rebuild them")
 
 
 def _build(root: Path) -> None:

@@ -10,7 +10,7 @@ from torch import nn
 from .hrnet3d import HRNet3D
 from .xception3d import Xception3D
 
-__all__ = ["MODEL_NAMES", "build_model", "count_parameters", "count_flops"]
+__all__ = ["MODEL_NAMES", "build_model", "count_parameters", "count_flops", "size_table"]
 
 _RESNET_LAYERS = {10: [1, 1, 1, 1], 18: [2, 2, 2, 2], 34: [3, 4, 6, 3]}
 
@@ -69,3 +69,15 @@ def count_flops(model: nn.Module, input_size: tuple[int, int, int], *, in_channe
 def count_parameters(model: nn.Module) -> int:
     """Trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def size_table(names: tuple[str, ...], *, widths: tuple[float, ...], input_size: tuple[int, int, int]) -> "pd.DataFrame":
+    """Parameters and GFLOPs per forward pass of each model at each width, for one input size."""
+    import pandas as pd
+
+    rows = []
+    for name in names:
+        for w in widths:
+            m = build_model(name, width=w)
+            rows.append({"model": name, "width": w, "parameters (M)": count_parameters(m) / 1e6, f"GFLOPs at {'×'.join(map(str, input_size))}": count_flops(m, input_size) / 1e9})
+    return pd.DataFrame(rows).set_index(["model", "width"])
