@@ -69,7 +69,7 @@ def _fit_one(name: str, spec: DeepSpec, train_idx: np.ndarray, data: CachedVolum
     model = build_model(name, in_channels=1, num_classes=2, width=spec.width)
     sub = lambda idx: torch.utils.data.Subset(data, idx.tolist())  # noqa: E731
     tr = make_loader(sub(fit_idx), batch_size=spec.batch_size, shuffle=True, seed=seed)
-    va = make_loader(sub(val_idx), batch_size=spec.batch_size, shuffle=False, seed=seed)
+    va = make_loader(sub(val_idx), batch_size=spec.batch_size, shuffle=False, seed=seed, shard=False)
     opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
     cfg = TrainConfig(epochs=spec.epochs, lr=spec.lr, weight_decay=spec.weight_decay, patience=spec.patience, seed=seed, checkpoint_dir=str(ckpt))
     loss = nn.CrossEntropyLoss(weight=class_weights(labels[fit_idx]))
@@ -120,7 +120,7 @@ def deep_scores(
     folds = StratifiedKFold(n_splits=spec.folds, shuffle=True, random_state=seed)
     scores = t[["patient_id", "set", "label"]].copy()
     histories = []
-    test_loader = make_loader(torch.utils.data.Subset(data, test_idx.tolist()), batch_size=spec.batch_size, shuffle=False, seed=seed)
+    test_loader = make_loader(torch.utils.data.Subset(data, test_idx.tolist()), batch_size=spec.batch_size, shuffle=False, seed=seed, shard=False)
     for m_i, name in enumerate(spec.models):
         oof = np.full(len(t), np.nan)
         test_sum = np.zeros(len(test_idx))
@@ -128,7 +128,7 @@ def deep_scores(
             ckpt = Path(checkpoint_root) / name / f"fold{k}" if checkpoint_root else None
             model, hist = _fit_one(name, spec, train_idx[fit], data, seed=seed + 1000 * m_i + k, ckpt=ckpt, device=device)
             histories.append(hist.assign(model=name, fold=k))
-            held_loader = make_loader(torch.utils.data.Subset(data, train_idx[held].tolist()), batch_size=spec.batch_size, shuffle=False, seed=seed)
+            held_loader = make_loader(torch.utils.data.Subset(data, train_idx[held].tolist()), batch_size=spec.batch_size, shuffle=False, seed=seed, shard=False)
             oof[train_idx[held]] = predict_proba(model, held_loader)
             if len(test_idx):
                 test_sum += predict_proba(model, test_loader)
@@ -185,6 +185,8 @@ def cached_deep_scores(
     if meta.exists() and s_path.exists() and h_path.exists() and json.loads(meta.read_text(encoding="utf-8")).get("key") == key:
         return pd.read_csv(s_path, dtype={"patient_id": str}), pd.read_csv(h_path), True
     scores, hist = deep_scores(table, index, spec=spec, train_set=train_set, seed=seed, checkpoint_root=folder / "checkpoints", device=device)
+    if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_rank() != 0:
+        return scores, hist, False  # one process writes
     write_csv(scores, s_path)
     write_csv(hist, h_path)
     write_json({"key": key, "spec": asdict(spec), "seed": seed}, meta)

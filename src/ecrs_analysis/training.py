@@ -104,9 +104,14 @@ class EpochSampler(Sampler[int]):
         return self.n
 
 
-def make_loader(dataset: Dataset, *, batch_size: int, shuffle: bool, seed: int) -> torch.utils.data.DataLoader:
-    """A loader over in-memory volumes; shards the data when ``torch.distributed`` is initialised."""
-    if dist.is_available() and dist.is_initialized():
+def make_loader(dataset: Dataset, *, batch_size: int, shuffle: bool, seed: int, shard: bool = True) -> torch.utils.data.DataLoader:
+    """A loader over in-memory volumes.
+
+    With ``shard`` (training loaders) the data are split between processes when
+    ``torch.distributed`` is initialised; evaluation loaders pass ``shard=False`` so every
+    process scores every patient.
+    """
+    if shard and dist.is_available() and dist.is_initialized():
         sampler: Sampler[int] = torch.utils.data.DistributedSampler(dataset, shuffle=shuffle, seed=seed, drop_last=False)
     else:
         sampler = EpochSampler(len(dataset), seed=seed, shuffle=shuffle)  # type: ignore[arg-type]
