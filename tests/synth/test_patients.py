@@ -70,3 +70,11 @@ def test_lund_mackay_by_hand():
     assert lm["lm_right_anterior_ethmoid"] == 1 and lm["lm_right_omc"] == 2
     assert lm["lm_left_frontal"] == 0 and lm["lm_left_omc"] == 0
     assert lm["lm_total"] == 2 + 1 + 1 + 2
+
+
+def test_phantom_sinus_sizes_are_adult_sized():
+    from ecrs_analysis.synth.anatomy import TYPICAL_ADULT_ML, phantom_volume_table
+
+    t = phantom_volume_table(n=100, seed=1)
+    for name, (lo, hi) in TYPICAL_ADULT_ML.items():
+        assert lo <= t.loc[name, "phantom median mL"] <= hi, name

@@ -29,8 +29,24 @@ def ct_views(image: sitk.Image, *, centre_from: sitk.Image | None = None) -> dic
         idx = np.argwhere(m > 0)
         z, y, _ = idx.mean(axis=0).astype(int) if len(idx) else np.array(a.shape) // 2
     else:
-        z, y, _ = np.array(a.shape) // 2
+        z, y = _sinus_level(a)
     return {"axial": (a[z], sy / sx), "coronal": (a[:, y, :], sz / sx), "index": (int(z), int(y))}  # type: ignore[dict-item]
+
+
+def _sinus_level(a: np.ndarray) -> tuple[int, int]:
+    """Axial and coronal indices with the most air enclosed by tissue (the paranasal sinuses)."""
+    from scipy import ndimage
+
+    body = ndimage.binary_fill_holes(a > -500, structure=np.ones((1, 3, 3), bool))
+    enclosed = body & (a < -500)
+    per_z = enclosed.sum(axis=(1, 2))
+    z = int(np.argmax(per_z)) if per_z.any() else a.shape[0] // 2
+    per_y = enclosed[z].sum(axis=1)
+    rows = np.flatnonzero(body[z].any(axis=1))
+    if rows.size:  # the sinuses lie in the anterior half of the head (LPS: small y = anterior)
+        per_y[(rows[0] + rows[-1]) // 2 :] = 0
+    y = int(np.argmax(per_y)) if per_y.any() else a.shape[1] // 2
+    return z, y
 
 
 def plot_slices(cases: list[tuple[str, sitk.Image, Mapping[str, sitk.Image]]], *, window: tuple[float, float] = WINDOW) -> Figure:
