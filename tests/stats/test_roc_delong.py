@@ -79,6 +79,11 @@ def test_published_pROC_values_on_aSAH(asah):
     assert u3.statistic == pytest.approx(-1.55995743389685, rel=1e-9) and u3.p_value == pytest.approx(0.120192832430845, rel=1e-9)
 
 
+def test_delong_needs_two_of_each_class():
+    with pytest.raises(ValueError, match="at least 2 cases"):
+        delong_ci([0, 0, 0, 1], [0.1, 0.2, 0.3, 0.4])
+
+
 def test_identical_models_give_z0_p1(asah):
     y, d = asah
     t = delong_test(y, d["wfns"], d["wfns"])
@@ -89,7 +94,7 @@ def test_identical_models_give_z0_p1(asah):
 @given(seed=st.integers(0, 10_000), n=st.integers(10, 80))
 def test_invariances(seed, n):
     rng = np.random.default_rng(seed)
-    y = np.r_[0, 1, rng.integers(0, 2, n)]
+    y = np.r_[0, 0, 1, 1, rng.integers(0, 2, n)]
     s1, s2 = rng.normal(y, 1.0), np.round(rng.normal(y * 0.5, 1.0), 1)
     base = delong_test(y, s1, s2)
     # a strictly increasing transform of the scores changes neither AUC nor DeLong

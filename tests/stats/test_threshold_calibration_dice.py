@@ -90,3 +90,18 @@ def test_dice_and_its_bootstrap_summary():
     s = dice_summary(d, seed=1)
     assert s.ci_low < d.mean() < s.ci_high and s.ci_high - s.ci_low < 0.05
     assert dice_summary(d, seed=1) == s
+
+
+def test_bootstrap_intervals_agree_with_wilson_on_a_large_sample():
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 2, 2000)
+    s = rng.normal(y, 1.0)
+    w = operating_point(y, s, threshold=0.5)
+    b = operating_point(y, s, threshold=0.5, ci="bootstrap", n_resamples=1000, seed=1)
+    assert b.sensitivity.value == w.sensitivity.value
+    for k in ("sensitivity", "specificity", "accuracy", "ppv", "npv"):
+        wm, bm = getattr(w, k), getattr(b, k)
+        assert abs(wm.ci_low - bm.ci_low) < 0.012 and abs(wm.ci_high - bm.ci_high) < 0.012, k
+    # stratified resampling keeps the class sizes: the sensitivity denominator never changes
+    with pytest.raises(ValueError, match="wilson"):
+        operating_point(y, s, threshold=0.5, ci="exact")

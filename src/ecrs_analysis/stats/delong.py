@@ -58,6 +58,8 @@ def placements(y: NDArray[np.int8], scores: NDArray[np.float64]) -> tuple[NDArra
     s = np.atleast_2d(scores)
     cases, controls = s[:, y == 1], s[:, y == 0]
     m, n = cases.shape[1], controls.shape[1]
+    if m < 2 or n < 2:
+        raise ValueError(f"DeLong's variance needs at least 2 cases and 2 controls, got {m} case(s) and {n} control(s)")
     tz = rankdata(np.concatenate([cases, controls], axis=1), axis=1)  # midranks in the pooled sample
     tx = rankdata(cases, axis=1)
     ty = rankdata(controls, axis=1)

@@ -73,15 +73,40 @@ def _wilson(k: int, n: int, level: float) -> Metric:
     return Metric(k / n, float(lo), float(hi), k, n)
 
 
-def operating_point(y_true: ArrayLike, scores: ArrayLike, *, threshold: float, level: float = 0.95, name: str = "data") -> OperatingPoint:
-    """Confusion matrix and sensitivity, specificity, accuracy, PPV, NPV (Wilson CIs) and F1 at a fixed threshold."""
+def _bootstrap(y: np.ndarray, pred: np.ndarray, level: float, n_resamples: int, seed: int) -> dict[str, tuple[float, float]]:
+    """Percentile CIs of the five proportions over stratified resamples of patients."""
+    rng = np.random.default_rng(seed)
+    cases, controls = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    idx = np.concatenate([rng.choice(cases, (n_resamples, cases.size)), rng.choice(controls, (n_resamples, controls.size))], axis=1)
+    yy, pp = y[idx] == 1, pred[idx]
+    tp, fp = (pp & yy).sum(1), (pp & ~yy).sum(1)
+    tn, fn = (~pp & ~yy).sum(1), (~pp & yy).sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = {"sensitivity": tp / (tp + fn), "specificity": tn / (tn + fp), "accuracy": (tp + tn) / len(y), "ppv": tp / (tp + fp), "npv": tn / (tn + fn)}
+    q = [(1 - level) / 2, (1 + level) / 2]
+    return {k: tuple(np.nanquantile(v, q)) for k, v in values.items()}  # type: ignore[misc]
+
+
+def operating_point(
+    y_true: ArrayLike, scores: ArrayLike, *, threshold: float, level: float = 0.95, ci: str = "wilson", n_resamples: int = 2000, seed: int = 0, name: str = "data"
+) -> OperatingPoint:
+    """Confusion matrix and sensitivity, specificity, accuracy, PPV, NPV and F1 at a fixed threshold.
+
+    ``ci="wilson"`` (default) gives Wilson score intervals; ``ci="bootstrap"`` percentile
+    intervals over stratified resamples of patients (a resample in which PPV or NPV is
+    undefined, with no positive or negative call, is left out of that metric's interval).
+    """
     y, (s,) = check_scores(y_true, scores, name=name)
     pred = s >= threshold
     tp, fn = int(np.sum(pred & (y == 1))), int(np.sum(~pred & (y == 1)))
     fp, tn = int(np.sum(pred & (y == 0))), int(np.sum(~pred & (y == 0)))
     f1 = 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else float("nan")
-    return OperatingPoint(
-        threshold, tp, fp, tn, fn,
-        _wilson(tp, tp + fn, level), _wilson(tn, tn + fp, level), _wilson(tp + tn, len(y), level),
-        _wilson(tp, tp + fp, level), _wilson(tn, tn + fn, level), f1,
-    )
+    counts = {"sensitivity": (tp, tp + fn), "specificity": (tn, tn + fp), "accuracy": (tp + tn, len(y)), "ppv": (tp, tp + fp), "npv": (tn, tn + fn)}
+    if ci == "wilson":
+        metrics = {k: _wilson(a, b, level) for k, (a, b) in counts.items()}
+    elif ci == "bootstrap":
+        bounds = _bootstrap(y, pred, level, n_resamples, seed)
+        metrics = {k: Metric(a / b if b else float("nan"), float(bounds[k][0]), float(bounds[k][1]), a, b) for k, (a, b) in counts.items()}
+    else:
+        raise ValueError(f"ci must be 'wilson' or 'bootstrap', got {ci!r}")
+    return OperatingPoint(threshold, tp, fp, tn, fn, metrics["sensitivity"], metrics["specificity"], metrics["accuracy"], metrics["ppv"], metrics["npv"], f1)
