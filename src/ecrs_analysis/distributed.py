@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     rank, _, device = init_distributed()
     cfg = load_params(args.profile, parse_set(args.set))
-    paths = S.ResultPaths(S.default_results_dir(args.profile) if not args.results else __import__("pathlib").Path(args.results))
+    paths = S.ResultPaths(S.default_results_dir(args.profile) if not args.results else Path(args.results))
     if rank == 0:  # one process builds the cohort, split and cache; the others wait and read them
         li = S.load_study(cfg, "li2025", paths)
         S.prepare_inputs(cfg, "li2025", li.cohort, paths)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata as md
+import os
 import platform
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str | N
 
 def device_description() -> dict[str, Any]:
     """CPU and, when present, CUDA device that the run used."""
-    info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(), "cpu_count": __import__("os").cpu_count()}
+    info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(), "cpu_count": os.cpu_count()}
     try:
         import torch
 
