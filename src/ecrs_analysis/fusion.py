@@ -18,7 +18,7 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from torch import nn
 
+from .atomic import write_csv, write_json
+from .hashing import hash_params
 from .models import build_model
 from .training import CachedVolumes, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
 
@@ -174,11 +176,6 @@ def cached_deep_scores(
 
     Returns scores, histories and whether they came from the cache.
     """
-    from dataclasses import asdict
-
-    from .atomic import write_csv, write_json
-    from .hashing import hash_params
-
     folder = Path(folder)
     key = hash_params(asdict(spec), seed, train_set, table[["patient_id", "set", "label"]].astype(str).values.tolist(), index[["patient_id", "path"]].values.tolist())
     meta, s_path, h_path = folder / "scores_deep.json", folder / "scores_deep.csv", folder / "histories_deep.csv"
