@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ecrs_analysis.synth.cohort import generate_cohort
+from ecrs_analysis.data.synth.cohort import generate_cohort
 
 
 def measure(n: int, spacing_scale: float, jobs: int) -> float:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ecrs_analysis.models import build_model
-from ecrs_analysis.training import CachedVolumes, augment, make_loader
+from ecrs_analysis.training.helper import CachedVolumes, augment, make_loader
 
 
 class FileVolumes(torch.utils.data.Dataset):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ecrs_analysis.synth.cohort import generate_cohort
+from ecrs_analysis.data.synth.cohort import generate_cohort
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 

@@ -15,8 +15,8 @@ __all__ = ["main"]
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .params import parse_set
-    from .runner import RunOptions, run_book
+    from ecrs_analysis.book.params import parse_set
+    from ecrs_analysis.book.runner import RunOptions, run_book
 
     record = run_book(
         RunOptions(
@@ -36,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     import time
 
-    from .synth.cohort import generate_cohort
+    from ecrs_analysis.data.synth.cohort import generate_cohort
 
     t0 = time.perf_counter()
     out = generate_cohort(args.out, design=args.design, seed=args.seed, n_patients=args.n, spacing_scale=args.spacing_scale, n_jobs=args.jobs)
@@ -45,7 +45,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .manifest import validate_manifest
+    from ecrs_analysis.data.manifest import validate_manifest
 
     cohort = validate_manifest(args.manifest, mask_columns=tuple(args.masks), known_centers=tuple(args.centers) if args.centers else None)
     print(f"{args.manifest}: {cohort.n} patients, no problems found; clinical columns: {', '.join(cohort.clinical_columns)}")
@@ -81,10 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ecrs`` command; errors print one clear message and exit 2."""
-    from .manifest import ManifestError
-    from .params import ParamsError
-    from .runner import RunError
-    from .splits import SplitError
+    from ecrs_analysis.data.manifest import ManifestError
+    from ecrs_analysis.book.params import ParamsError
+    from ecrs_analysis.book.runner import RunError
+    from ecrs_analysis.data.splits import SplitError
 
     args = build_parser().parse_args(argv)
     try:

@@ -31,10 +31,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from torch import nn
 
-from .atomic import write_csv, write_json
-from .hashing import hash_params
-from .models import build_model
-from .training import CachedVolumes, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
+from ecrs_analysis.atomic import write_csv, write_json
+from ecrs_analysis.hashing import hash_params
+from ecrs_analysis.models import build_model
+from ecrs_analysis.training import CachedVolumes, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
 
 __all__ = ["DeepSpec", "deep_scores", "cached_deep_scores", "fit_integrated", "IntegratedModel"]
 

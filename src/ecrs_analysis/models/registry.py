@@ -7,8 +7,8 @@ from collections.abc import Callable
 from monai.networks.nets import ResNet
 from torch import nn
 
-from .hrnet3d import HRNet3D
-from .xception3d import Xception3D
+from ecrs_analysis.models.hrnet3d import HRNet3D
+from ecrs_analysis.models.xception3d import Xception3D
 
 __all__ = ["MODEL_NAMES", "build_model", "count_parameters", "count_flops", "size_table"]
 

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..stats.calibration import calibration, net_benefit
-from ..stats.delong import delong_ci
-from ..stats.roc import roc, roc_band
+from ecrs_analysis.stats.calibration import calibration, net_benefit
+from ecrs_analysis.stats.delong import delong_ci
+from ecrs_analysis.stats.roc import roc, roc_band
 
 __all__ = ["plot_roc_panels", "plot_calibration", "plot_decision_curve", "plot_forest"]
 

@@ -18,8 +18,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from ._checks import check_scores
-from .delong import placements
+from ecrs_analysis.stats._checks import check_scores
+from ecrs_analysis.stats.delong import placements
 
 __all__ = ["BootstrapCI", "BootstrapTest", "bootstrap_auc_samples", "bootstrap_auc_ci", "bootstrap_test", "bootstrap_test_unpaired"]
 

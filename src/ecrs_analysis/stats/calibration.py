@@ -17,7 +17,7 @@ from scipy import stats
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss
 
-from ._checks import check_scores
+from ecrs_analysis.stats._checks import check_scores
 
 __all__ = ["Calibration", "calibration", "hosmer_lemeshow", "net_benefit"]
 

@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 from scipy.stats import rankdata
 
-from ._checks import check_scores
+from ecrs_analysis.stats._checks import check_scores
 
 __all__ = ["DelongResult", "DelongTest", "placements", "delong_covariance", "delong_ci", "delong_test", "delong_test_unpaired"]
 

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from ._checks import check_scores
+from ecrs_analysis.stats._checks import check_scores
 
 __all__ = ["RocCurve", "RocBand", "roc", "auc", "roc_band"]
 

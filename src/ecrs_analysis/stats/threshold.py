@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike
 from sklearn.metrics import roc_curve
 from statsmodels.stats.proportion import proportion_confint
 
-from ._checks import check_scores
+from ecrs_analysis.stats._checks import check_scores
 
 __all__ = ["choose_threshold", "Metric", "OperatingPoint", "operating_point"]
 

@@ -1,0 +1,1 @@
+"""Data in: manifests and images, validation, the synthetic cohort, splits and preprocessing."""

@@ -1,0 +1,153 @@
+"""Preprocessing of CT + masks into model inputs, with MONAI transforms, cached on disk.
+
+Pipeline (one convention for every cohort, real or synthetic):
+
+1. read with SimpleITK (NIfTI / NRRD / MHA / DICOM series) and convert to a MONAI
+   ``MetaTensor`` with a RAS affine;
+2. ``Orientationd`` to RAS; ``Spacingd`` to the target spacing (linear for CT,
+   nearest for masks);
+3. ``CropForegroundd`` around the crop mask (the lesion ROI or the sinus region) with a
+   margin in millimetres; without a mask, around the head (HU > -500);
+4. ``ScaleIntensityRanged``: clip to the HU window and scale to [0, 1];
+5. ``Resized`` to the model's input size.
+
+Each patient's result is stored as ``<key>.npz`` where the key hashes the input files'
+contents, the parameters and :data:`PREPROCESS_VERSION`, so unchanged inputs are never
+processed twice.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import SimpleITK as sitk
+import torch
+from monai.data import MetaTensor
+from monai.transforms import Compose, CropForegroundd, Orientationd, Resized, ScaleIntensityRanged, Spacingd
+
+from ecrs_analysis.atomic import atomic_path
+from ecrs_analysis.hashing import hash_params, sha256_path
+from ecrs_analysis.data.imageio import read_image
+
+__all__ = ["PreprocessParams", "to_metatensor", "preprocess_patient", "preprocess_cohort", "load_preprocessed", "PREPROCESS_VERSION"]
+
+PREPROCESS_VERSION = "1"
+_LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+@dataclass(frozen=True)
+class PreprocessParams:
+    """Parameters of the preprocessing pipeline.
+
+    Attributes
+    ----------
+    spacing_mm : tuple of float
+        Target voxel spacing (RAS x, y, z).
+    hu_window : tuple of float
+        HU clipped to this window, then scaled to [0, 1].
+    margin_mm : float
+        Margin around the crop mask.
+    input_size : tuple of int
+        Final array size (x, y, z).
+    crop_to : str or None
+        Mask column to crop around (``roi_mask`` or ``sinus_mask``); None crops to the head.
+    """
+
+    spacing_mm: tuple[float, float, float] = (1.5, 1.5, 1.5)
+    hu_window: tuple[float, float] = (-1000.0, 1000.0)
+    margin_mm: float = 8.0
+    input_size: tuple[int, int, int] = (48, 48, 48)
+    crop_to: str | None = "roi_mask"
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PreprocessParams":
+        return cls(
+            spacing_mm=tuple(float(x) for x in d["spacing_mm"]),  # type: ignore[arg-type]
+            hu_window=tuple(float(x) for x in d["hu_window"]),  # type: ignore[arg-type]
+            margin_mm=float(d["margin_mm"]),
+            input_size=tuple(int(x) for x in d["input_size"]),  # type: ignore[arg-type]
+            crop_to=d.get("crop_to"),
+        )
+
+
+def to_metatensor(image: sitk.Image, *, dtype: np.dtype = np.float32) -> MetaTensor:
+    """SimpleITK image -> channel-first MONAI MetaTensor (1, x, y, z) with a RAS affine."""
+    arr = sitk.GetArrayFromImage(image).astype(dtype).transpose(2, 1, 0)  # (z,y,x) -> (x,y,z)
+    direction = np.asarray(image.GetDirection(), dtype=float).reshape(3, 3)
+    affine = np.eye(4)
+    affine[:3, :3] = direction @ np.diag(image.GetSpacing())
+    affine[:3, 3] = image.GetOrigin()
+    return MetaTensor(torch.from_numpy(np.ascontiguousarray(arr))[None], affine=torch.as_tensor(_LPS_TO_RAS @ affine))
+
+
+def _pipeline(p: PreprocessParams, mask_keys: tuple[str, ...]) -> Compose:
+    keys = ("image",) + mask_keys
+    modes = ("bilinear",) + ("nearest",) * len(mask_keys)
+    margin = [int(np.ceil(p.margin_mm / s)) for s in p.spacing_mm]
+    source = p.crop_to if p.crop_to in mask_keys else "image"
+    select = (lambda x: x > 0.5) if source != "image" else (lambda x: x > -500.0)
+    return Compose(
+        [
+            Orientationd(keys=keys, axcodes="RAS", labels=(("L", "R"), ("P", "A"), ("I", "S"))),
+            Spacingd(keys=keys, pixdim=p.spacing_mm, mode=modes, padding_mode="border", dtype=np.float32),
+            CropForegroundd(keys=keys, source_key=source, select_fn=select, margin=margin, allow_smaller=True),
+            ScaleIntensityRanged(keys="image", a_min=p.hu_window[0], a_max=p.hu_window[1], b_min=0.0, b_max=1.0, clip=True),
+            Resized(keys=keys, spatial_size=p.input_size, mode=("trilinear",) + ("nearest",) * len(mask_keys)),
+        ]
+    )
+
+
+def preprocess_patient(image_path: str | os.PathLike[str], masks: dict[str, str | os.PathLike[str]], params: PreprocessParams) -> dict[str, np.ndarray]:
+    """Preprocess one CT and its masks; returns ``image`` (float32, 1×X×Y×Z in [0, 1]) and uint8 masks."""
+    data = {"image": to_metatensor(read_image(image_path))}
+    for key, path in masks.items():
+        data[key] = to_metatensor(read_image(path))
+    out = _pipeline(params, tuple(masks))(data)
+    result = {"image": np.asarray(out["image"], dtype=np.float32)}
+    for key in masks:
+        result[key] = (np.asarray(out[key]) > 0.5).astype(np.uint8)
+    return result
+
+
+def _cache_key(image: str, masks: dict[str, str], params: PreprocessParams) -> str:
+    return hash_params(PREPROCESS_VERSION, asdict(params), sha256_path(image), {k: sha256_path(v) for k, v in sorted(masks.items())}, length=24)
+
+
+def preprocess_cohort(table: pd.DataFrame, *, mask_columns: tuple[str, ...], params: PreprocessParams, cache_dir: str | os.PathLike[str], n_jobs: int = 2) -> pd.DataFrame:
+    """Preprocess every patient of a cohort table, reusing cached results.
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id``, ``label``, ``path`` (the cached ``.npz``) and ``cached``
+        (True when the file already existed).
+    """
+    cache = Path(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+
+    def one(row: pd.Series) -> tuple[str, bool]:
+        masks = {c: str(row[c]) for c in mask_columns}
+        target = cache / f"{_cache_key(str(row['image']), masks, params)}.npz"
+        if target.exists():
+            return str(target), True
+        arrays = preprocess_patient(row["image"], masks, params)
+        with atomic_path(target) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+        return str(target), False
+
+    torch.set_num_threads(1)  # the threads run patients in parallel
+    with ThreadPoolExecutor(max_workers=max(n_jobs, 1)) as pool:
+        results = list(pool.map(one, (r for _, r in table.iterrows())))
+    return pd.DataFrame({"patient_id": table["patient_id"].to_numpy(), "label": table["label"].to_numpy(), "path": [r[0] for r in results], "cached": [r[1] for r in results]})
+
+
+def load_preprocessed(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Arrays of one cached patient."""
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}

@@ -1,0 +1,226 @@
+"""The first pipeline stages of a study: cohort -> validated cohort -> saved split -> preprocessed cache.
+
+Every stage writes an artefact under the results folder that the next one reads::
+
+    results/<profile>/
+        cohorts/<study>-<hash>/        synthetic cohort (manifest + images), keyed by generator parameters
+        <study>/inputs.json            input files and their sha256 (for the run record)
+        <study>/split.json             the split, made once and reused
+        <study>/preprocessed.csv       patient -> cached model input
+        cache/preprocessed/<key>.npz   model inputs, keyed by file contents and parameters
+        run_record.json
+
+The same functions serve a real manifest and the synthetic cohort: the synthetic cohort
+is written as a manifest first and then validated like any other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import SimpleITK as sitk
+from sklearn.metrics import roc_auc_score
+
+from ecrs_analysis.atomic import write_csv, write_json
+from ecrs_analysis.hashing import hash_params, sha256_path
+from ecrs_analysis.data.imageio import read_image
+from ecrs_analysis.data.manifest import Cohort, validate_manifest
+from ecrs_analysis.data.preprocess import PreprocessParams, preprocess_cohort
+from ecrs_analysis.data.splits import Split, load_split, make_split
+from ecrs_analysis.data.synth.cohort import GENERATOR_VERSION, generate_cohort
+
+__all__ = [
+    "ResultPaths", "LoadedStudy", "default_results_dir", "prepare_cohort", "prepare_split", "prepare_inputs", "load_study",
+    "example_cases", "ceiling_auc", "find_reference_ct", "table1_variables", "scores_path",
+]
+
+
+def default_results_dir(profile: str) -> Path:
+    """``results/<profile>`` inside the checkout (or under ``ECRS_RESULTS``)."""
+    root = Path(os.environ.get("ECRS_RESULTS", Path.cwd() / "results"))
+    return root / profile
+
+
+@dataclass(frozen=True)
+class ResultPaths:
+    """Every path a run writes, resolved in one place."""
+
+    root: Path
+
+    def study(self, study: str) -> Path:
+        return self.root / study
+
+    def cohort(self, study: str, key: str) -> Path:
+        return self.root / "cohorts" / f"{study}-{key}"
+
+    def split(self, study: str) -> Path:
+        return self.study(study) / "split.json"
+
+    def inputs(self, study: str) -> Path:
+        return self.study(study) / "inputs.json"
+
+    def preprocessed_index(self, study: str) -> Path:
+        return self.study(study) / "preprocessed.csv"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache" / "preprocessed"
+
+    @property
+    def run_record(self) -> Path:
+        return self.root / "run_record.json"
+
+    @property
+    def tables(self) -> Path:
+        return self.root / "tables"
+
+    @property
+    def figures(self) -> Path:
+        return self.root / "figures"
+
+
+def _study_params(params: dict[str, Any], study: str) -> dict[str, Any]:
+    try:
+        return params["studies"][study]
+    except KeyError:
+        raise KeyError(f"study {study!r} is not in the parameters; studies: {sorted(params['studies'])}") from None
+
+
+def prepare_cohort(params: dict[str, Any], study: str, paths: ResultPaths) -> Cohort:
+    """The study's cohort: the real manifest if one is given, else the synthetic cohort (generated once)."""
+    s = _study_params(params, study)
+    if s.get("manifest"):
+        manifest = Path(s["manifest"]).resolve()
+    else:
+        syn = s["synthetic"]
+        key = hash_params(GENERATOR_VERSION, study, params["seed"], syn)
+        folder = paths.cohort(study, key)
+        if not (folder / "manifest.csv").exists():
+            generate_cohort(
+                folder,
+                design=study,
+                seed=int(params["seed"]),
+                n_patients=int(syn["n_patients"]),
+                spacing_scale=float(syn["spacing_scale"]),
+                missing_rate=float(syn.get("missing_rate", 0.03)),
+                n_jobs=int(params["n_jobs"]),
+            )
+        manifest = folder / "manifest.csv"
+    cohort = validate_manifest(manifest, mask_columns=tuple(s["masks"]), known_centers=tuple(s["centers"]), n_jobs=int(params["n_jobs"]))
+    _record_inputs(cohort, paths.inputs(study), synthetic=not s.get("manifest"))
+    return cohort
+
+
+def _record_inputs(cohort: Cohort, target: Path, *, synthetic: bool) -> None:
+    files = {"manifest": str(cohort.manifest_path)}
+    hashes = {str(cohort.manifest_path): sha256_path(cohort.manifest_path)}
+    for col in ("image",) + cohort.mask_columns:
+        for f in cohort.table[col]:
+            hashes[str(f)] = sha256_path(f)
+    write_json({"synthetic": synthetic, "files": files, "n_patients": cohort.n, "sha256": hashes, "patient_ids": list(cohort.table["patient_id"])}, target)
+
+
+def prepare_split(params: dict[str, Any], study: str, cohort: Cohort, paths: ResultPaths) -> Split:
+    """The study's split: a user's split file, else the saved split (when made with the same settings), else a new one."""
+    s = _study_params(params, study)
+    if s.get("split_file"):
+        return load_split(s["split_file"], cohort.table)
+    key = hash_params(s["split"], params["seed"], sorted(cohort.table["patient_id"]))
+    target = paths.split(study)
+    if target.exists():
+        saved = json.loads(target.read_text(encoding="utf-8"))
+        if saved.get("key") == key:
+            return load_split(target, cohort.table)
+    split = make_split(cohort.table, s["split"], seed=int(params["seed"]))
+    write_json({"mode": split.mode, "key": key, "sets": {k: list(v) for k, v in split.sets.items()}}, target)
+    return split
+
+
+def prepare_inputs(params: dict[str, Any], study: str, cohort: Cohort, paths: ResultPaths) -> pd.DataFrame:
+    """Preprocess the cohort into model inputs (cached); returns and saves the patient -> file index."""
+    s = _study_params(params, study)
+    pre = PreprocessParams.from_dict(s["preprocess"])
+    masks = tuple(m for m in cohort.mask_columns if m in s["masks"])
+    index = preprocess_cohort(cohort.table, mask_columns=masks, params=pre, cache_dir=paths.cache, n_jobs=int(params["n_jobs"]))
+    write_csv(index, paths.preprocessed_index(study))
+    return index
+
+
+@dataclass(frozen=True)
+class LoadedStudy:
+    """A study's cohort and split, with each patient's set in ``table['set']``."""
+
+    name: str
+    cohort: Cohort
+    split: Split
+
+    @property
+    def table(self) -> pd.DataFrame:
+        t = self.cohort.table.copy()
+        t["set"] = self.split.set_of(t)
+        return t
+
+
+def load_study(params: dict[str, Any], study: str, paths: ResultPaths) -> LoadedStudy:
+    """Cohort + split of a study, from the saved artefacts where they exist."""
+    cohort = prepare_cohort(params, study, paths)
+    return LoadedStudy(study, cohort, prepare_split(params, study, cohort, paths))
+
+
+def example_cases(study: LoadedStudy, *, seed: int) -> list[tuple[str, sitk.Image, dict[str, sitk.Image]]]:
+    """One eosinophilic and one non-eosinophilic training patient, titled by label (never by id)."""
+    t = study.table
+    first_set = study.split.names[0]
+    rng = np.random.default_rng(seed)
+    cases = []
+    for label, title in ((1, "eosinophilic"), (0, "non-eosinophilic")):
+        pool = t[(t["set"] == first_set) & (t["label"] == label)]
+        if pool.empty:
+            continue
+        row = pool.iloc[int(rng.integers(len(pool)))]
+        masks: dict[str, sitk.Image] = {c: read_image(row[c]) for c in study.cohort.mask_columns}
+        cases.append((title, read_image(row["image"]), masks))
+    return cases
+
+
+def ceiling_auc(study: LoadedStudy) -> pd.DataFrame | None:
+    """AUC of the generator's true probability per set: the best any model can do (synthetic only)."""
+    truth = study.cohort.truth
+    if truth is None:
+        return None
+    t = study.table.merge(truth[["patient_id", "true_prob"]], on="patient_id", how="left")
+    rows = []
+    for name in study.split.names:
+        s = t[t["set"] == name]
+        auc = roc_auc_score(s["label"], s["true_prob"]) if s["label"].nunique() == 2 else float("nan")
+        rows.append({"set": name, "patients": len(s), "ceiling AUC": round(float(auc), 3)})
+    return pd.DataFrame(rows).set_index("set")
+
+
+def find_reference_ct() -> Path | None:
+    """The real head CT of ``shared/reference/ct`` if present (``ECRS_REFERENCE_CT`` overrides); else None.
+
+    The book's default never depends on it: the comparison section is skipped without it.
+    """
+    env = os.environ.get("ECRS_REFERENCE_CT")
+    candidates = [Path(env)] if env else []
+    for base in (Path.cwd(), *Path.cwd().parents):
+        candidates.append(base / "shared" / "reference" / "ct" / "invesalius_0051_headCT.nii.gz")
+        candidates.append(base.parent / "shared" / "reference" / "ct" / "invesalius_0051_headCT.nii.gz")
+    return next((c for c in candidates if c.exists()), None)
+
+
+def table1_variables(cohort: Cohort) -> list[str]:
+    """Clinical columns for Table 1: every clinical column except the per-sinus Lund-Mackay sub-scores."""
+    return [c for c in cohort.clinical_columns if not (c.startswith("lm_") and c != "lm_total")]
+
+
+def scores_path(paths: ResultPaths, study: str, kind: str) -> Path:
+    """Per-patient score table of one stage (``clinical``, ``deep``, ``integrated``)."""
+    return paths.study(study) / f"scores_{kind}.csv"

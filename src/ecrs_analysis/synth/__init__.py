@@ -1,5 +1,0 @@
-"""Embedded synthetic sinus-CT cohort with the two studies' designs and a known ground truth."""
-
-from .cohort import DESIGNS, generate_cohort
-
-__all__ = ["DESIGNS", "generate_cohort"]

@@ -1,0 +1,84 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecrs_analysis.data.splits import SplitError, center_split, load_split, make_split, split_summary, stratified_random_split, temporal_split
+
+
+@pytest.fixture
+def table():
+    rng = np.random.default_rng(1)
+    n = 300
+    return pd.DataFrame(
+        {
+            "patient_id": [f"P{i:03d}" for i in range(n)],
+            "label": (rng.random(n) < 0.4).astype(int),
+            "center": np.where(rng.random(n) < 0.7, "A", "B"),
+            "scan_date": pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 1800, n), unit="D"),
+        }
+    )
+
+
+def _all_ids(split):
+    return [pid for ids in split.sets.values() for pid in ids]
+
+
+def test_random_split_is_stratified_disjoint_and_seeded(table):
+    s = stratified_random_split(table, test_fraction=0.2, seed=5)
+    ids = _all_ids(s)
+    assert len(ids) == len(set(ids)) == len(table)
+    prev = table.set_index("patient_id")["label"]
+    assert abs(prev[list(s.sets["validation"])].mean() - prev.mean()) < 0.03
+    assert len(s.sets["validation"]) == 60
+    assert stratified_random_split(table, test_fraction=0.2, seed=5).sets == s.sets
+    assert stratified_random_split(table, test_fraction=0.2, seed=6).sets != s.sets
+
+
+def test_center_split_keeps_the_other_hospital_external(table):
+    s = center_split(table, train_centers=("A",), internal_fraction=0.3, seed=1)
+    centers = table.set_index("patient_id")["center"]
+    assert set(centers[list(s.sets["external_test"])]) == {"B"}
+    assert set(centers[list(s.sets["train"]) + list(s.sets["internal_test"])]) == {"A"}
+    with pytest.raises(SplitError, match="not in the cohort"):
+        center_split(table, train_centers=("Z",), internal_fraction=0.3, seed=1)
+
+
+def test_temporal_split_uses_the_cutoff(table):
+    s = temporal_split(table, cutoff="2024-01-01", validation_fraction=0.2, seed=1)
+    dates = table.set_index("patient_id")["scan_date"]
+    assert (dates[list(s.sets["external"])] >= "2024-01-01").all()
+    assert (dates[list(s.sets["train"]) + list(s.sets["validation"])] < "2024-01-01").all()
+    with pytest.raises(SplitError, match="cut-off"):
+        temporal_split(table, cutoff="2030-01-01", validation_fraction=0.2, seed=1)
+
+
+def test_saved_split_is_read_back_and_checked(table, tmp_path):
+    s = make_split(table, {"mode": "center", "train_centers": ["A"], "internal_fraction": 0.3}, seed=2)
+    p = s.save(tmp_path / "split.json")
+    assert load_split(p, table).sets == s.sets
+    raw = json.loads(p.read_text(encoding="utf-8"))
+    raw["sets"]["train"].append("P999")
+    p.write_text(json.dumps(raw))
+    with pytest.raises(SplitError, match="not in the cohort"):
+        load_split(p, table)
+    raw["sets"]["train"].remove("P999")
+    raw["sets"]["train"].append(raw["sets"]["external_test"][0])
+    p.write_text(json.dumps(raw))
+    with pytest.raises(SplitError, match="in both"):
+        load_split(p, table)
+
+
+def test_user_split_must_cover_every_patient(table, tmp_path):
+    p = tmp_path / "mine.json"
+    p.write_text(json.dumps({"sets": {"train": list(table.patient_id[:100])}}))
+    with pytest.raises(SplitError, match="in no set"):
+        load_split(p, table)
+
+
+def test_summary_counts(table):
+    s = stratified_random_split(table, test_fraction=0.2, seed=5)
+    out = split_summary(table, s)
+    assert out["patients"].sum() == len(table)
+    assert out["eosinophilic"].sum() == table["label"].sum()
