@@ -12,7 +12,7 @@ import yaml
 
 from ecrs_analysis.data.synth.cohort import DESIGNS
 
-__all__ = ["ParamsError", "PROFILES", "params_dir", "load_params", "apply_overrides", "parse_set", "validate_params"]
+__all__ = ["ParamsError", "PROFILES", "params_dir", "load_params", "notebook_params", "apply_overrides", "parse_set", "validate_params"]
 
 PROFILES = ("smoke", "demo", "full")
 
@@ -113,3 +113,17 @@ def load_params(profile: str, overrides: Mapping[str, Any] | None = None) -> dic
     validate_params(params)
     params["profile"] = profile
     return params
+
+
+def notebook_params(profile: str, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The parameters a notebook works with.
+
+    The workflow injects ``config``: exactly the parameters the chapter declares it uses
+    (so nothing undeclared can change its numbers). Opened by hand in Jupyter, a notebook
+    has ``config = None`` and gets the whole validated profile instead.
+    """
+    if config is not None:
+        out = copy.deepcopy(dict(config))
+        out.setdefault("profile", profile)
+        return out
+    return load_params(profile)
