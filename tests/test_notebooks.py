@@ -1,4 +1,4 @@
-"""Notebooks are thin: a tagged parameters cell, no outputs, listed in ORDER, in the book's TOC."""
+"""Notebooks are thin: a tagged parameters cell, no outputs, listed in workflow/chapters.yaml, in the book's TOC."""
 
 import json
 from pathlib import Path
@@ -18,13 +18,15 @@ def test_notebook_is_committed_clean_with_a_parameters_cell(path):
     params = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(params) == 1
     src = "".join(params[0]["source"])
-    for name in ("profile", "overrides", "results_dir"):
+    for name in ("profile", "results_dir", "config"):
         assert f"{name} =" in src
 
 
-def test_order_and_toc_cover_every_notebook():
-    order = [l.split("#")[0].strip() for l in (ROOT / "notebooks" / "ORDER").read_text(encoding="utf-8").splitlines()]
-    order = [o for o in order if o]
+def test_chapters_and_toc_cover_every_notebook():
+    from ecrs_analysis.book.workflow import load_chapters
+
+    chapters, appendix = load_chapters(ROOT / "workflow" / "chapters.yaml")
+    order = [c.name for c in chapters] + [appendix]
     assert sorted(order) == sorted(p.stem for p in NOTEBOOKS)
     assert order[-1] == "99_reproducibility"
     toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")

@@ -1,6 +1,8 @@
 """``ecrs``: command-line entry points, thin wrappers over package functions.
 
-    ecrs run --profile {smoke,demo,full} [--set key=value ...] [--only NAME ...] [--data [STUDY=]MANIFEST]
+    ecrs run --profile {smoke,demo,full} [--set key=value ...] [--target NAME ...] [--data [STUDY=]MANIFEST]
+             [--dry-run] [--cores N] [--executor slurm --jobs 30]
+    ecrs train --profile full --study li2025 --model resnet3d --fold 3
     ecrs synth --design li2025 --out DIR [--n 200] [--seed 1] [--spacing-scale 3]
     ecrs validate MANIFEST [--masks roi_mask sinus_mask] [--centers A B]
 """
@@ -18,18 +20,42 @@ def _run(args: argparse.Namespace) -> int:
     from ecrs_analysis.book.params import parse_set
     from ecrs_analysis.book.runner import RunOptions, run_book
 
-    record = run_book(
+    out = run_book(
         RunOptions(
             profile=args.profile,
             overrides=parse_set(args.set or []),
-            only=tuple(args.only or ()),
+            targets=tuple(args.target or ()),
             data=tuple(args.data or ()),
             results_dir=Path(args.results) if args.results else None,
             build=not args.no_build,
+            dry_run=args.dry_run,
+            cores=args.cores,
+            executor=args.executor,
+            jobs=args.jobs,
+            force=tuple(args.force or ()),
         )
     )
-    total = sum(n["seconds"] for n in record["notebooks"])
-    print(f"[ecrs] done: {len(record['notebooks'])} notebook(s) in {total:.0f} s; book at _build/html/index.html")
+    if args.dry_run:
+        planned = out["plan"]
+        print(f"[ecrs] dry run: {sum(planned.values())} job(s) would run" + (": " + ", ".join(f"{k} ×{v}" for k, v in planned.items()) if planned else " — everything is up to date"))
+        return 0
+    ran = out.get("executed_jobs", [])
+    print(f"[ecrs] done: {len(ran)} job(s) ran" + (" (nothing had changed)" if not ran else ""))
+    if out.get("published"):
+        print(f"[ecrs] book at {out['published']}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    """One (study, model, fold) training job by hand, e.g. on a GPU node (the workflow runs the same)."""
+    from ecrs_analysis.book.params import parse_set
+    from ecrs_analysis.book.runner import RunOptions, run_book
+
+    if args.study != "li2025":
+        raise SystemExit(f"ecrs: error: per-fold training jobs exist for li2025 only (got {args.study})")
+    target = f"li2025/deep/{args.model}/fold{args.fold}/scores.csv"
+    run_book(RunOptions(profile=args.profile, overrides=parse_set(args.set or []), targets=(f"file:{target}",), build=False, results_dir=Path(args.results) if args.results else None))
+    print(f"[ecrs] trained {args.model} fold {args.fold}: results/{args.profile}/{target}")
     return 0
 
 
@@ -58,11 +84,24 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="execute the notebooks with papermill and build the book")
     r.add_argument("--profile", default="demo", choices=("smoke", "demo", "full"))
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter (dotted key), repeatable")
-    r.add_argument("--only", action="append", metavar="NAME", help="execute only this notebook (e.g. 01_cohort), repeatable")
+    r.add_argument("--target", action="append", metavar="NAME", help="run only what this chapter (e.g. 04_integrated_model) or stage (deep_scores, cohorts) needs; publishes no book")
     r.add_argument("--data", action="append", metavar="[STUDY=]MANIFEST", help="a real cohort's manifest (for every study, or STUDY=PATH)")
     r.add_argument("--results", metavar="DIR", help="results folder (default results/<profile>)")
-    r.add_argument("--no-build", action="store_true", help="execute the notebooks but do not build the book")
+    r.add_argument("--no-build", action="store_true", help="run the workflow but do not publish the book to _build/")
+    r.add_argument("--dry-run", "-n", action="store_true", help="show which jobs would run, run nothing")
+    r.add_argument("--cores", type=int, help="local cores to use (default: all)")
+    r.add_argument("--executor", default="local", help="Snakemake executor: local (default) or a plugin such as slurm")
+    r.add_argument("--jobs", type=int, help="jobs submitted at once with a cluster executor")
+    r.add_argument("--force", action="append", metavar="RULE", help="re-run every job of this rule (e.g. train_fold)")
     r.set_defaults(func=_run)
+    t = sub.add_parser("train", help="run one (study, model, fold) training job and what it needs")
+    t.add_argument("--profile", default="demo", choices=("smoke", "demo", "full"))
+    t.add_argument("--study", default="li2025")
+    t.add_argument("--model", required=True)
+    t.add_argument("--fold", type=int, required=True)
+    t.add_argument("--set", action="append", metavar="KEY=VALUE")
+    t.add_argument("--results", metavar="DIR")
+    t.set_defaults(func=_train)
     s = sub.add_parser("synth", help="write a synthetic cohort (manifest + images) to a folder")
     s.add_argument("--design", required=True, choices=("li2025", "mtlnet2025"))
     s.add_argument("--out", required=True)

@@ -1,11 +1,4 @@
-"""Deep-learning scores of the three CNNs and the integrated SVM model of the first study.
-
-Deep-learning scores (:func:`deep_scores`): each CNN is trained on the lesion-ROI crops.
-Training-set scores are *out-of-fold*: a stratified k-fold inside the training set, each
-fold's model scoring the patients it never saw, so the SVM is not fitted on scores the CNN
-has memorised.  Inside every fold a stratified share of the training patients is held out
-for early stopping.  The internal and external test sets are scored once, by the mean of
-the k fold models.
+"""The integrated SVM model of the first study (the CNN scores it combines: :mod:`training.folds`).
 
 Integrated model (:func:`fit_integrated`): scikit-learn ``Pipeline(StandardScaler,
 SVC)`` with Platt-scaled probabilities on [clinical signature, three DL scores], hyper-parameters by
@@ -14,129 +7,20 @@ cross-validated grid search (AUC) on the training set only.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
-from torch import nn
 
-from ecrs_analysis.atomic import write_csv, write_json
-from ecrs_analysis.hashing import hash_params
-from ecrs_analysis.models import build_model
-from ecrs_analysis.training import CachedVolumes, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
+from ecrs_analysis.stats.threshold import choose_threshold, operating_point
 
-__all__ = ["DeepSpec", "deep_scores", "cached_deep_scores", "fit_integrated", "IntegratedModel"]
-
-
-@dataclass(frozen=True)
-class DeepSpec:
-    """How the CNNs are trained (the ``deep`` section of the parameters)."""
-
-    models: tuple[str, ...] = ("resnet3d", "xception3d", "hrnet3d")
-    width: float = 0.125
-    folds: int = 3
-    epochs: int = 3
-    batch_size: int = 8
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    patience: int = 5
-    validation_fraction: float = 0.15
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DeepSpec":
-        fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        if "models" in fields:
-            fields["models"] = tuple(fields["models"])
-        return cls(**fields)
-
-
-def _fit_one(name: str, spec: DeepSpec, train_idx: np.ndarray, data: CachedVolumes, *, seed: int, ckpt: Path | None, device: str | None) -> tuple[nn.Module, pd.DataFrame]:
-    if ckpt is None:  # checkpoints are how the best epoch is restored: keep them in a temporary folder
-        with tempfile.TemporaryDirectory() as tmp:
-            return _fit_one(name, spec, train_idx, data, seed=seed, ckpt=Path(tmp), device=device)
-    labels = data.y.numpy()
-    fit_idx, val_idx = train_test_split(train_idx, test_size=spec.validation_fraction, random_state=seed, stratify=labels[train_idx])
-    seed_everything(seed)
-    model = build_model(name, in_channels=1, num_classes=2, width=spec.width)
-    sub = lambda idx: torch.utils.data.Subset(data, idx.tolist())  # noqa: E731
-    tr = make_loader(sub(fit_idx), batch_size=spec.batch_size, shuffle=True, seed=seed)
-    va = make_loader(sub(val_idx), batch_size=spec.batch_size, shuffle=False, seed=seed, shard=False)
-    opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
-    cfg = TrainConfig(epochs=spec.epochs, lr=spec.lr, weight_decay=spec.weight_decay, patience=spec.patience, seed=seed, checkpoint_dir=str(ckpt))
-    loss = nn.CrossEntropyLoss(weight=class_weights(labels[fit_idx]))
-    history = train(model, tr, va, optimizer=opt, loss_fn=loss, config=cfg, device=device)
-    if (ckpt / "best.pt").exists():  # score with the early-stopping choice, not the last epoch
-        model.load_state_dict(load_checkpoint(ckpt / "best.pt")["model"])
-    return model, history
-
-
-def deep_scores(
-    table: pd.DataFrame,
-    index: pd.DataFrame,
-    *,
-    spec: DeepSpec,
-    train_set: str,
-    seed: int,
-    checkpoint_root: str | os.PathLike[str] | None = None,
-    device: str | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Out-of-fold training scores and fold-ensemble test scores of every CNN.
-
-    Parameters
-    ----------
-    table : DataFrame
-        Study table with ``patient_id``, ``set``, ``label``.
-    index : DataFrame
-        ``patient_id`` -> ``path`` of the cached model input (:func:`study.prepare_inputs`).
-    spec : DeepSpec
-        Models and training settings.
-    train_set : str
-        Name of the training set; every other set is a test set.
-
-    Returns
-    -------
-    scores : DataFrame
-        ``patient_id``, ``set``, ``label`` and one ``<model>`` column of P(eCRS).
-    histories : DataFrame
-        Per-epoch history with ``model`` and ``fold`` columns.
-    """
-    t = table[["patient_id", "set", "label"]].merge(index[["patient_id", "path"]], on="patient_id", how="left", validate="one_to_one")
-    if t["path"].isna().any():
-        raise ValueError(f"{int(t['path'].isna().sum())} patient(s) have no preprocessed volume; run study.prepare_inputs first")
-    data = CachedVolumes(t["path"].tolist(), t["label"].tolist())
-    is_train = (t["set"] == train_set).to_numpy()
-    train_idx, test_idx = np.flatnonzero(is_train), np.flatnonzero(~is_train)
-    if len(train_idx) == 0:
-        raise ValueError(f"no patient in the training set {train_set!r}")
-    folds = StratifiedKFold(n_splits=spec.folds, shuffle=True, random_state=seed)
-    scores = t[["patient_id", "set", "label"]].copy()
-    histories = []
-    test_loader = make_loader(torch.utils.data.Subset(data, test_idx.tolist()), batch_size=spec.batch_size, shuffle=False, seed=seed, shard=False)
-    for m_i, name in enumerate(spec.models):
-        oof = np.full(len(t), np.nan)
-        test_sum = np.zeros(len(test_idx))
-        for k, (fit, held) in enumerate(folds.split(train_idx, t["label"].to_numpy()[train_idx])):
-            ckpt = Path(checkpoint_root) / name / f"fold{k}" if checkpoint_root else None
-            model, hist = _fit_one(name, spec, train_idx[fit], data, seed=seed + 1000 * m_i + k, ckpt=ckpt, device=device)
-            histories.append(hist.assign(model=name, fold=k))
-            held_loader = make_loader(torch.utils.data.Subset(data, train_idx[held].tolist()), batch_size=spec.batch_size, shuffle=False, seed=seed, shard=False)
-            oof[train_idx[held]] = predict_proba(model, held_loader)
-            if len(test_idx):
-                test_sum += predict_proba(model, test_loader)
-        oof[test_idx] = test_sum / spec.folds
-        scores[name] = oof
-    return scores, pd.concat(histories, ignore_index=True)
+__all__ = ["fit_integrated", "IntegratedModel", "held_out_operating_points"]
 
 
 @dataclass(frozen=True)
@@ -169,22 +53,35 @@ def fit_integrated(train: pd.DataFrame, features: Sequence[str], *, seed: int, f
     return IntegratedModel(search.best_estimator_, tuple(features), dict(search.best_params_), float(search.best_score_))
 
 
-def cached_deep_scores(
-    table: pd.DataFrame, index: pd.DataFrame, *, spec: DeepSpec, train_set: str, seed: int, folder: str | os.PathLike[str], device: str | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
-    """:func:`deep_scores`, reusing ``folder/scores_deep.csv`` when spec, seed, split and inputs are unchanged.
+def held_out_operating_points(
+    train: pd.DataFrame,
+    features: Sequence[str],
+    *,
+    folds: pd.Series,
+    seed: int,
+    svm_folds: int = 5,
+    rule: str = "youden",
+    target: float | None = None,
+) -> pd.DataFrame:
+    """Does the training-set threshold keep its sensitivity on patients the SVM never saw?
 
-    Returns scores, histories and whether they came from the cache.
+    For each CNN fold k, the integrated model is fitted (grid search included) on the
+    training patients outside fold k, its threshold chosen on them by ``rule``, and both
+    are applied unchanged to fold k. One row per fold: the in-sample and held-out
+    sensitivity and specificity at that threshold.
     """
-    folder = Path(folder)
-    key = hash_params(asdict(spec), seed, train_set, table[["patient_id", "set", "label"]].astype(str).values.tolist(), index[["patient_id", "path"]].values.tolist())
-    meta, s_path, h_path = folder / "scores_deep.json", folder / "scores_deep.csv", folder / "histories_deep.csv"
-    if meta.exists() and s_path.exists() and h_path.exists() and json.loads(meta.read_text(encoding="utf-8")).get("key") == key:
-        return pd.read_csv(s_path, dtype={"patient_id": str}), pd.read_csv(h_path), True
-    scores, hist = deep_scores(table, index, spec=spec, train_set=train_set, seed=seed, checkpoint_root=folder / "checkpoints", device=device)
-    if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_rank() != 0:
-        return scores, hist, False  # one process writes
-    write_csv(scores, s_path)
-    write_csv(hist, h_path)
-    write_json({"key": key, "spec": asdict(spec), "seed": seed}, meta)
-    return scores, hist, False
+    rows = []
+    for k in sorted(folds.unique()):
+        inside = train[(folds != k).to_numpy()]
+        held = train[(folds == k).to_numpy()]
+        model = fit_integrated(inside, features, seed=seed, folds=svm_folds)
+        p_in, p_out = model.predict(inside), model.predict(held)
+        thr = choose_threshold(inside["label"], p_in, rule=rule, target=target, name=f"integrated model without fold {k}")
+        a = operating_point(inside["label"], p_in, threshold=thr)
+        b = operating_point(held["label"], p_out, threshold=thr)
+        rows.append({
+            "held-out fold": int(k), "patients held out": len(held), "threshold": thr,
+            "sensitivity (fitted folds)": a.sensitivity.value, "sensitivity (held-out fold)": b.sensitivity.value,
+            "specificity (fitted folds)": a.specificity.value, "specificity (held-out fold)": b.specificity.value,
+        })
+    return pd.DataFrame(rows).set_index("held-out fold")

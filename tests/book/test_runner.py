@@ -1,50 +1,54 @@
+"""The runner and the workflow: planned jobs per profile, what re-runs after a change, failures.
+
+The slow tests run the real workflow on a copy of the checkout's book sources with a tiny
+cohort, so the checkout's own results and _build stay untouched.
+"""
+
 import json
 import shutil
+from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
 
-from ecrs_analysis.data.manifest import ManifestError
 from ecrs_analysis.book.params import load_params
 from ecrs_analysis.book.runner import RunError, RunOptions, _data_overrides, run_book
+from ecrs_analysis.data.manifest import ManifestError
 from ecrs_analysis.data.study import ResultPaths, prepare_cohort, prepare_split
 
-
-def _notebook(path, code):
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('profile = "smoke"\noverrides = {}\nresults_dir = None')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(code)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
+ROOT = Path(__file__).resolve().parents[2]
+TINY = {
+    "studies.li2025.synthetic.n_patients": 40, "studies.li2025.synthetic.spacing_scale": 6.0,
+    "studies.mtlnet2025.synthetic.n_patients": 24, "studies.mtlnet2025.synthetic.spacing_scale": 6.0,
+    "deep.models": ["resnet3d"], "deep.folds": 2, "deep.epochs": 1, "stats.n_resamples": 200, "stats.roc_band_resamples": 20, "stats.alpha": 0.3,
+}
 
 
-def test_failing_notebook_is_named_kept_and_the_last_book_survives(tmp_path, monkeypatch):
-    (tmp_path / "_config.yml").write_text("title: t\n")
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "notebooks" / "ORDER").write_text("01_bad\n")
-    _notebook(tmp_path / "notebooks" / "01_bad.ipynb", 'raise ValueError("boom in the cohort")')
-    (tmp_path / "_build" / "html").mkdir(parents=True)
-    (tmp_path / "_build" / "html" / "index.html").write_text("last good book")
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(RunError) as e:
-        run_book(RunOptions(profile="smoke", results_dir=tmp_path / "results"))
-    msg = str(e.value)
-    assert "01_bad.ipynb" in msg and 'raise ValueError("boom in the cohort")' in msg and "ValueError: boom in the cohort" in msg
-    assert (tmp_path / "results" / "failed" / "01_bad.ipynb").exists()
-    assert (tmp_path / "_build" / "html" / "index.html").read_text(encoding="utf-8") == "last good book"
-    assert not (tmp_path / "book" / "executed").exists()
+def _copy_checkout(dst: Path) -> Path:
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, dst / name)
+    for folder in ("notebooks", "workflow", "params", "book"):
+        shutil.copytree(ROOT / folder, dst / folder, ignore=shutil.ignore_patterns("executed", "_build"))
+    return dst
 
 
-def test_unknown_only_name_is_refused(tmp_path, monkeypatch):
-    (tmp_path / "_config.yml").write_text("title: t\n")
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "notebooks" / "ORDER").write_text("01_a\n")
-    _notebook(tmp_path / "notebooks" / "01_a.ipynb", "pass")
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(RunError, match="unknown notebook"):
-        run_book(RunOptions(profile="smoke", only=("02_nope",), results_dir=tmp_path / "r"))
+@pytest.mark.parametrize("profile", ["smoke", "demo", "full"])
+def test_dry_run_plans_every_stage_once_and_one_job_per_model_and_fold(profile, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    params = load_params(profile)
+    plan = run_book(RunOptions(profile=profile, dry_run=True, results_dir=tmp_path / "r"))["plan"]
+    assert plan["train_fold"] == len(params["deep"]["models"]) * params["deep"]["folds"]
+    assert plan["cohort"] == plan["split"] == plan["preprocess"] == len(params["studies"])
+    assert plan["deep_scores"] == plan["book"] == plan["appendix"] == 1
+    assert all(plan[f"chapter_{c}"] == 1 for c in ("01_cohort", "02_clinical", "03_deep_models", "04_integrated_model"))
+    assert not (tmp_path / "r").exists()  # a dry run writes nothing
+
+
+def test_unknown_target_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(RunError, match="unknown target 'nope'.*04_integrated_model"):
+        run_book(RunOptions(profile="smoke", targets=("nope",), dry_run=True, results_dir=tmp_path))
 
 
 def test_data_option_sets_manifests(tmp_path):
@@ -67,13 +71,59 @@ def test_bad_real_manifest_stops_before_any_artefact(tmp_path, tiny_cohort):
     assert not (tmp_path / "results").exists()
 
 
-def test_real_manifest_path_splits_once_and_reuses(tmp_path, tiny_cohort):
+def test_real_manifest_cohort_and_split_artefacts(tmp_path, tiny_cohort):
     params = load_params("smoke", {"studies.li2025.manifest": str(tiny_cohort / "manifest.csv")})
     paths = ResultPaths(tmp_path / "results")
     cohort = prepare_cohort(params, "li2025", paths)
     inputs = json.loads(paths.inputs("li2025").read_text(encoding="utf-8"))
     assert inputs["synthetic"] is False and len(inputs["sha256"]) == 1 + 3 * 16  # manifest, CT, ROI and sinus masks
+    meta = json.loads(paths.cohort_meta("li2025").read_text(encoding="utf-8"))
+    assert meta["n_patients"] == 16 and meta["mask_columns"] == list(cohort.mask_columns)
     split = prepare_split(params, "li2025", cohort, paths)
-    before = paths.split("li2025").stat().st_mtime_ns
-    assert prepare_split(params, "li2025", cohort, paths).sets == split.sets
-    assert paths.split("li2025").stat().st_mtime_ns == before
+    assert json.loads(paths.split("li2025").read_text(encoding="utf-8"))["sets"] == {k: list(v) for k, v in split.sets.items()}
+
+
+@pytest.mark.slow
+def test_only_what_depends_on_a_change_runs_again(tmp_path, monkeypatch):
+    root = _copy_checkout(tmp_path)
+    monkeypatch.chdir(root)
+    opts = dict(profile="smoke", results_dir=tmp_path / "results")
+    first = run_book(RunOptions(**opts, overrides=TINY, targets=("02_clinical", "deep_scores")))
+    assert "chapter-02_clinical" in first["executed_jobs"] and "train-li2025-resnet3d-fold1" in first["executed_jobs"]
+    assert (tmp_path / "results" / "executed" / "02_clinical.ipynb").exists()
+    assert not (root / "_build").exists()  # a target publishes no book
+
+    def plan(**over):
+        return run_book(RunOptions(**opts, overrides={**TINY, **over}, targets=("02_clinical", "deep_scores"), dry_run=True))["plan"]
+
+    assert plan() == {}  # nothing changed: nothing runs
+    assert plan(**{"stats.n_resamples": 300}) == {"chapter_02_clinical": 1}  # a statistics-only parameter
+    assert plan(**{"deep.epochs": 2}) == {"train_fold": 2, "deep_scores": 1}  # training, not the cohort or chapter 02
+    changed_seed = plan(seed=7)
+    assert changed_seed["cohort"] == 1 and changed_seed["chapter_02_clinical"] == 1 and changed_seed["train_fold"] == 2
+    # a change to one network's module re-trains that network only
+    from ecrs_analysis.book import workflow as W
+
+    real = W.model_code
+    monkeypatch.setattr(W, "model_code", lambda m: real(m) + ("-edited" if m == "resnet3d" else ""))
+    assert plan() == {"train_fold": 2, "deep_scores": 1}
+
+
+@pytest.mark.slow
+def test_failed_chapter_is_named_kept_and_the_last_good_book_survives(tmp_path, monkeypatch):
+    root = _copy_checkout(tmp_path)
+    nb = nbformat.read(root / "notebooks" / "02_clinical.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell('raise ValueError("boom in the clinical chapter")'))
+    nbformat.write(nb, root / "notebooks" / "02_clinical.ipynb")
+    (root / "_build" / "html").mkdir(parents=True)
+    (root / "_build" / "html" / "index.html").write_text("last good book")
+    monkeypatch.chdir(root)
+    results = tmp_path / "results"
+    with pytest.raises(RunError) as e:
+        run_book(RunOptions(profile="smoke", overrides=TINY, results_dir=results))
+    msg = str(e.value)
+    assert "02_clinical.ipynb" in msg and "ValueError: boom in the clinical chapter" in msg and "Traceback" not in msg
+    assert (results / "failed" / "02_clinical.ipynb").exists()
+    assert not (results / "executed" / "02_clinical.ipynb").exists()  # no half-written artefact
+    assert not (results / "li2025" / "scores_clinical.csv").exists()
+    assert (root / "_build" / "html" / "index.html").read_text(encoding="utf-8") == "last good book"

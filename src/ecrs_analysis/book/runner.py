@@ -1,73 +1,71 @@
-"""The book runner: papermill executes the notebooks, Jupyter Book renders what they produced.
+"""``ecrs run``: validate the parameters, run the Snakemake workflow, publish the book.
 
-``ecrs run`` does, in order:
+1. load ``params/<profile>.yaml`` of the checkout, apply ``--set`` and ``--data``, validate
+   (every error at once, before anything runs);
+2. write the workflow's config file and run ``workflow/Snakefile`` through Snakemake's
+   Python API: each stage is a job that runs again only when a parameter it declared, an
+   input it reads or package code it imports has changed; independent jobs run side by
+   side on the local cores, or on a cluster through an executor plugin (``--executor slurm``);
+3. publish the staged book (already rendered and checked for identifiers inside the
+   results folder) as ``_build/html``: a failed run leaves the last good book in place.
 
-1. load ``params/<profile>.yaml``, apply ``--set`` overrides and ``--data``, validate;
-2. execute each notebook of ``notebooks/ORDER`` with papermill into a staging folder,
-   injecting ``profile``, ``overrides`` and ``results_dir``; a failing notebook stops the
-   run with its name, cell and exception, and is kept under ``<results>/failed/``;
-3. write the run record (parameters, git commit, package versions, input hashes,
-   timings) and execute the reproducibility appendix, which shows it;
-4. move the executed notebooks to ``book/executed/`` and build the book with execution
-   off and warnings fatal into a staging folder; only a complete build replaces
-   ``_build/`` — a failed run leaves the last good book untouched;
-5. check that no patient identifier appears in the rendered pages.
+A target (``--target 04_integrated_model``, ``--target deep_scores``) runs only what that
+artefact needs and publishes nothing, so the published book never mixes runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import shutil
-import subprocess
 import sys
-import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecrs_analysis.atomic import write_json
+import yaml
+
+from ecrs_analysis.atomic import write_json, write_text
 from ecrs_analysis.book.params import load_params
-from ecrs_analysis.book.privacy import find_identifiers
-from ecrs_analysis.book.record import new_record
+from ecrs_analysis.book.publish import publish_book
+from ecrs_analysis.book.workflow import load_chapters
 from ecrs_analysis.data.study import ResultPaths, default_results_dir
 
-__all__ = ["RunError", "RunOptions", "repo_root", "notebook_order", "run_book"]
+__all__ = ["RunError", "RunOptions", "repo_root", "run_book", "TARGETS"]
 
-APPENDIX = "99_reproducibility"
+# Named targets besides the chapters: the file each one stands for, under results/<profile>/.
+TARGETS = {
+    "book": "book/html",
+    "deep_scores": "li2025/scores_deep.csv",
+    "cohorts": ("li2025/preprocessed.csv", "mtlnet2025/preprocessed.csv"),
+}
 
 
 class RunError(RuntimeError):
-    """A run that stopped; the message says which step, notebook and cell."""
+    """A run that stopped; the message says which step or job, and what to do."""
 
 
 @dataclass(frozen=True)
 class RunOptions:
     profile: str = "demo"
     overrides: dict[str, Any] = field(default_factory=dict)
-    only: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
     data: tuple[str, ...] = ()
     results_dir: Path | None = None
     build: bool = True
+    dry_run: bool = False
+    cores: int | None = None
+    executor: str = "local"
+    jobs: int | None = None
+    force: tuple[str, ...] = ()
 
 
 def repo_root() -> Path:
-    """The checkout holding ``_config.yml`` and ``notebooks/`` (the current folder or a parent)."""
+    """The checkout holding ``_config.yml`` and ``workflow/`` (the current folder or a parent)."""
     for p in (Path.cwd(), *Path.cwd().parents):
-        if (p / "_config.yml").exists() and (p / "notebooks" / "ORDER").exists():
+        if (p / "_config.yml").exists() and (p / "workflow" / "Snakefile").exists():
             return p
-    raise RunError("run `ecrs run` inside the ecrs-book checkout (no _config.yml and notebooks/ORDER found here or above)")
-
-
-def notebook_order(root: Path) -> list[str]:
-    """Notebook names (without .ipynb) in their declared order; the appendix comes last."""
-    names = [ln.split("#")[0].strip() for ln in (root / "notebooks" / "ORDER").read_text(encoding="utf-8").splitlines()]
-    names = [n for n in names if n]
-    missing = [n for n in names if not (root / "notebooks" / f"{n}.ipynb").exists()]
-    if missing:
-        raise RunError(f"notebooks/ORDER names notebooks that do not exist: {missing}")
-    return names
+    raise RunError("run `ecrs run` inside the ecrs-book checkout (no _config.yml and workflow/Snakefile found here or above)")
 
 
 def _data_overrides(data: tuple[str, ...], studies: list[str]) -> dict[str, Any]:
@@ -84,25 +82,31 @@ def _data_overrides(data: tuple[str, ...], studies: list[str]) -> dict[str, Any]
     return out
 
 
-def _execute(nb: Path, out: Path, parameters: dict[str, Any], cwd: Path) -> None:
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
-    try:
-        pm.execute_notebook(str(nb), str(out), parameters=parameters, kernel_name="python3", progress_bar=False, cwd=str(cwd))
-    except PapermillExecutionError as exc:
-        first = next((ln for ln in str(exc.source).splitlines() if ln.strip()), "")
-        raise RunError(f"notebook {nb.name} failed in cell [{exc.exec_count}] starting `{first.strip()}`: {exc.ename}: {exc.evalue}") from exc
+def _target_files(root: Path, results: Path, names: tuple[str, ...]) -> list[str]:
+    chapters, appendix = load_chapters(root / "workflow" / "chapters.yaml")
+    known = [c.name for c in chapters] + [appendix]
+    files: list[str] = []
+    for n in names or ("book",):
+        if n.startswith("file:"):  # an artefact path under results/<profile>/
+            files.append(str(results / n.removeprefix("file:")))
+        elif n in known:
+            files.append(str(results / "executed" / f"{n}.ipynb"))
+        elif n in TARGETS:
+            t = TARGETS[n]
+            files.extend(str(results / x) for x in ((t,) if isinstance(t, str) else t))
+        else:
+            raise RunError(f"unknown target {n!r}; targets: {', '.join(known + sorted(TARGETS))}")
+    return files
 
 
 def run_book(opts: RunOptions) -> dict[str, Any]:
-    """Execute the notebooks and build the book; returns the run record.
+    """Run the workflow for a profile and publish the book; returns the run record (or the plan).
 
     Raises
     ------
     RunError
-        When parameters, a notebook, the book build or the privacy check fail.  The
-        previous ``_build/`` and ``book/executed/`` stay as they were.
+        When parameters, a job, the book build or the privacy check fail. The previous
+        ``_build/`` stays as it was.
     """
     root = repo_root()
     base = load_params(opts.profile)
@@ -111,101 +115,39 @@ def run_book(opts: RunOptions) -> dict[str, Any]:
     params = load_params(opts.profile, overrides)
     results = Path(opts.results_dir or default_results_dir(opts.profile)).resolve()
     paths = ResultPaths(results)
-    order = notebook_order(root)
-    chosen = [n for n in order if n != APPENDIX and (not opts.only or n in opts.only)]
-    unknown = sorted(set(opts.only) - set(order))
-    if unknown:
-        raise RunError(f"--only: unknown notebook(s) {unknown}; notebooks: {order}")
+    targets = _target_files(root, results, opts.targets)
+    run = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    config_file = results / "workflow_config.yaml"
+    wf_config = {
+        "profile": opts.profile,
+        "root": str(root),
+        "results": str(results),
+        "python": sys.executable,
+        "config_file": str(config_file),
+        "params": params,
+        "threads_per_training_job": 8 if opts.profile == "full" else 1,
+        "gpus_per_training_job": 1 if opts.profile == "full" else 0,
+    }
+    if not opts.dry_run:
+        results.mkdir(parents=True, exist_ok=True)
+        write_text(yaml.safe_dump(wf_config, sort_keys=False), config_file)
+        write_json({"run": run, "profile": opts.profile, "overrides": overrides, "params": params, "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "python": sys.version.split()[0]}, results / "run.json")
+    os.environ["ECRS_RUN_ID"] = run
+    from ecrs_analysis.book.snakemake import run_workflow
 
-    staging = results / "executed"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    record = new_record(profile=opts.profile, params=params, overrides=overrides, repo=root)
-    injected = {"profile": opts.profile, "overrides": overrides, "results_dir": str(results)}
-    for name in chosen:
-        t0 = time.perf_counter()
-        print(f"[ecrs] executing {name} ...", flush=True)
-        try:
-            _execute(root / "notebooks" / f"{name}.ipynb", staging / f"{name}.ipynb", injected, root)
-        except RunError:
-            failed = results / "failed"
-            failed.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(staging / f"{name}.ipynb", failed / f"{name}.ipynb")
-            print(f"[ecrs] the executed notebook is kept at {failed / (name + '.ipynb')}; the book was not rebuilt", file=sys.stderr)
-            raise
-        record["notebooks"].append({"name": name, "seconds": round(time.perf_counter() - t0, 2)})
+    outcome = run_workflow(
+        root=root, config=wf_config, config_file=config_file, targets=targets, dry_run=opts.dry_run, cores=opts.cores or os.cpu_count() or 1,
+        executor=opts.executor, jobs=opts.jobs, force=opts.force,
+    )
+    if opts.dry_run:
+        return {"plan": outcome.planned, "run": None}
+    if not outcome.ok:
+        raise RunError(outcome.message)
+    record = yaml.safe_load(paths.run_record.read_text(encoding="utf-8")) if paths.run_record.exists() else {}
+    from ecrs_analysis.book.provenance import read_provenance
 
-    ids: set[str] = set()
-    for study in params["studies"]:
-        p = paths.inputs(study)
-        if p.exists():
-            info = json.loads(p.read_text(encoding="utf-8"))
-            ids.update(info.pop("patient_ids", []))
-            record["inputs"][study] = info
-    record["finished_notebooks"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    write_json(record, paths.run_record)
-    if APPENDIX in order:
-        _execute(root / "notebooks" / f"{APPENDIX}.ipynb", staging / f"{APPENDIX}.ipynb", injected, root)
-
-    if opts.build:
-        _publish(root, staging, order)
-        t0 = time.perf_counter()
-        _build(root)
-        record["book_build_seconds"] = round(time.perf_counter() - t0, 2)
-        hits = find_identifiers(root / "_build" / "html", ids)
-        if hits:
-            shutil.rmtree(root / "_build" / "html")
-            raise RunError(f"privacy check failed: patient identifiers appear in the rendered book ({dict(list(hits.items())[:3])}); the HTML was removed")
-        short = sorted(i for i in ids if len(i) < 4)
-        if short:
-            print(f"[ecrs] warning: {len(short)} patient id(s) are too short to check for in the rendered book", file=sys.stderr)
-    record["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    write_json(record, paths.run_record)
+    record["executed_jobs"] = sorted(name for name, rec in read_provenance(paths.provenance).items() if rec.get("run_id") == run)
+    if opts.build and str(results / "book" / "html") in targets:
+        publish_book(results / "book" / "html", root)
+        record["published"] = str(root / "_build" / "html" / "index.html")
     return record
-
-
-def _publish(root: Path, staging: Path, order: list[str]) -> None:
-    """Copy the freshly executed notebooks to book/executed/ (others from earlier runs stay)."""
-    target = root / "book" / "executed"
-    target.mkdir(parents=True, exist_ok=True)
-    for nb in staging.glob("*.ipynb"):
-        tmp = target / f".{nb.name}.tmp"
-        shutil.copy2(nb, tmp)
-        os.replace(tmp, target / nb.name)
-    missing = [n for n in order if not (target / f"{n}.ipynb").exists()]
-    if missing:
-        raise RunError(f"the book needs executed notebooks that no run has produced yet: {missing}; run without --only first")
-    profile = json.loads((staging / f"{APPENDIX}.ipynb").read_text(encoding="utf-8"))["metadata"]["papermill"]["parameters"]["profile"]
-    stale = []
-    for n in order:
-        meta = json.loads((target / f"{n}.ipynb").read_text(encoding="utf-8"))["metadata"].get("papermill", {})
-        if meta.get("parameters", {}).get("profile") != profile:
-            stale.append(f"{n} ({meta.get('parameters', {}).get('profile')})")
-    if stale:
-        raise RunError(f"book/executed holds notebooks of another profile than {profile!r}: {stale}; run without --only to rebuild them")
-
-
-def _build(root: Path) -> None:
-    """jupyter-book build into a staging folder, then swap it in as _build/."""
-    stage = root / ".build_staging"
-    if stage.exists():
-        shutil.rmtree(stage)
-    cmd = [sys.executable, "-m", "jupyter_book.cli.main", "build", str(root), "--path-output", str(stage), "--warningiserror", "--nitpick", "--keep-going", "--quiet"]
-    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
-    if jb:
-        cmd = [jb] + cmd[3:]
-    print("[ecrs] building the book ...", flush=True)
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
-    if proc.returncode != 0 or not (stage / "_build" / "html" / "index.html").exists():
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-30:])
-        raise RunError(f"jupyter-book build failed (exit {proc.returncode}); the previous book is untouched:\n{tail}")
-    final = root / "_build"
-    old = root / "._build.old"
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(stage / "_build", final)
-    shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(stage, ignore_errors=True)

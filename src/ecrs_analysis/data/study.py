@@ -36,7 +36,7 @@ from ecrs_analysis.data.splits import Split, load_split, make_split
 from ecrs_analysis.data.synth.cohort import GENERATOR_VERSION, generate_cohort
 
 __all__ = [
-    "ResultPaths", "LoadedStudy", "default_results_dir", "prepare_cohort", "prepare_split", "prepare_inputs", "load_study",
+    "ResultPaths", "LoadedStudy", "default_results_dir", "prepare_cohort", "load_cohort", "prepare_split", "prepare_inputs", "load_study",
     "example_cases", "ceiling_auc", "find_reference_ct", "table1_variables", "scores_path",
 ]
 
@@ -67,6 +67,27 @@ class ResultPaths:
 
     def preprocessed_index(self, study: str) -> Path:
         return self.study(study) / "preprocessed.csv"
+
+    def cohort_table(self, study: str) -> Path:
+        return self.study(study) / "cohort.csv"
+
+    def cohort_meta(self, study: str) -> Path:
+        return self.study(study) / "cohort.json"
+
+    def truth(self, study: str) -> Path:
+        return self.study(study) / "truth.csv"
+
+    def deep(self, study: str) -> Path:
+        """Per-(model, fold) training jobs: ``deep/<model>/fold<k>/``."""
+        return self.study(study) / "deep"
+
+    @property
+    def provenance(self) -> Path:
+        return self.root / "provenance"
+
+    @property
+    def executed(self) -> Path:
+        return self.root / "executed"
 
     @property
     def cache(self) -> Path:
@@ -114,7 +135,37 @@ def prepare_cohort(params: dict[str, Any], study: str, paths: ResultPaths) -> Co
         manifest = folder / "manifest.csv"
     cohort = validate_manifest(manifest, mask_columns=tuple(s["masks"]), known_centers=tuple(s["centers"]), n_jobs=int(params["n_jobs"]))
     _record_inputs(cohort, paths.inputs(study), synthetic=not s.get("manifest"))
+    _save_cohort(cohort, paths, study, synthetic=not s.get("manifest"))
     return cohort
+
+
+def _save_cohort(cohort: Cohort, paths: ResultPaths, study: str, *, synthetic: bool) -> None:
+    """The validated cohort as artefacts: table (absolute paths), column roles and ground truth."""
+    if cohort.truth is not None:
+        write_csv(cohort.truth, paths.truth(study))
+    elif paths.truth(study).exists():
+        paths.truth(study).unlink()
+    write_csv(cohort.table, paths.cohort_table(study))
+    meta = {
+        "manifest": str(cohort.manifest_path),
+        "synthetic": synthetic,
+        "n_patients": cohort.n,
+        "clinical_columns": list(cohort.clinical_columns),
+        "mask_columns": list(cohort.mask_columns),
+        "truth": cohort.truth is not None,
+    }
+    write_json(meta, paths.cohort_meta(study))
+
+
+def load_cohort(paths: ResultPaths, study: str) -> Cohort:
+    """The validated cohort written by the cohort stage (:func:`prepare_cohort`)."""
+    meta_path = paths.cohort_meta(study)
+    if not meta_path.exists():
+        raise FileNotFoundError(f"no validated cohort for {study} in {paths.root}; run `ecrs run` (it runs the cohort stage first)")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    table = pd.read_csv(paths.cohort_table(study), dtype={"patient_id": str})
+    truth = pd.read_csv(paths.truth(study), dtype={"patient_id": str}) if meta["truth"] else None
+    return Cohort(table=table, manifest_path=Path(meta["manifest"]), clinical_columns=tuple(meta["clinical_columns"]), mask_columns=tuple(meta["mask_columns"]), truth=truth)
 
 
 def _record_inputs(cohort: Cohort, target: Path, *, synthetic: bool) -> None:
@@ -130,7 +181,9 @@ def prepare_split(params: dict[str, Any], study: str, cohort: Cohort, paths: Res
     """The study's split: a user's split file, else the saved split (when made with the same settings), else a new one."""
     s = _study_params(params, study)
     if s.get("split_file"):
-        return load_split(s["split_file"], cohort.table)
+        split = load_split(s["split_file"], cohort.table)
+        write_json({"mode": split.mode, "key": None, "source": str(s["split_file"]), "sets": {k: list(v) for k, v in split.sets.items()}}, paths.split(study))
+        return split
     key = hash_params(s["split"], params["seed"], sorted(cohort.table["patient_id"]))
     target = paths.split(study)
     if target.exists():
@@ -168,7 +221,15 @@ class LoadedStudy:
 
 
 def load_study(params: dict[str, Any], study: str, paths: ResultPaths) -> LoadedStudy:
-    """Cohort + split of a study, from the saved artefacts where they exist."""
+    """Cohort + split of a study: the workflow's artefacts when they exist, else made now.
+
+    Inside ``ecrs run`` the artefacts always exist and are current (the workflow re-runs
+    the cohort and split stages when their parameters, inputs or code change); the
+    fallback serves a notebook opened by hand on an empty results folder.
+    """
+    if paths.cohort_meta(study).exists() and paths.split(study).exists():
+        cohort = load_cohort(paths, study)
+        return LoadedStudy(study, cohort, load_split(paths.split(study), cohort.table))
     cohort = prepare_cohort(params, study, paths)
     return LoadedStudy(study, cohort, prepare_split(params, study, cohort, paths))
 

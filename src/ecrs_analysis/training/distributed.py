@@ -1,59 +1,41 @@
-"""Train the first study's CNNs on several GPUs with torchrun (DistributedDataParallel).
+"""Several GPUs for one training job: ``torchrun`` around the workflow's fold job.
 
-    torchrun --nproc_per_node=4 -m ecrs_analysis.training.distributed --profile full
+With ``gpus_per_training_job > 1`` (the ``--gpus-per-job`` option of ``ecrs run``) the
+workflow starts each fold job as::
 
-Every process runs the same :func:`fusion.cached_deep_scores`; :func:`training.make_loader`
-shards the training batches, ``train`` wraps the model in DDP, and only rank 0 writes the
-scores.  Afterwards ``ecrs run --profile full`` finds the scores in the cache and builds the book.
+    torchrun --standalone --nproc_per_node=G -m ecrs_analysis.book.stages train ...
+
+Every process runs the same :func:`training.folds.train_fold`; :func:`training.helper.make_loader`
+shards the training batches, ``train`` wraps the model in DistributedDataParallel, and
+only rank 0 writes the job's folder and provenance.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-from pathlib import Path
 
 import torch
 import torch.distributed as dist
 
-__all__ = ["init_distributed", "main"]
+__all__ = ["init_distributed", "is_distributed_launch", "rank"]
+
+
+def is_distributed_launch() -> bool:
+    """True inside ``torchrun`` with more than one process."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def init_distributed() -> tuple[int, int, torch.device]:
     """Initialise the process group from torchrun's environment; NCCL on GPUs, gloo on CPUs."""
-    rank, world, local = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ.get("LOCAL_RANK", 0))
+    rank_, world, local = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ.get("LOCAL_RANK", 0))
     if torch.cuda.is_available():
         torch.cuda.set_device(local)
         device = torch.device("cuda", local)
     else:
         device = torch.device("cpu")
-    dist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=rank, world_size=world)
-    return rank, world, device
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=rank_, world_size=world)
+    return rank_, world, device
 
 
-def main(argv: list[str] | None = None) -> int:
-    from ecrs_analysis import fusion
-    from ecrs_analysis.data import study as S
-    from ecrs_analysis.book.params import load_params, parse_set
-
-    ap = argparse.ArgumentParser(prog="python -m ecrs_analysis.training.distributed")
-    ap.add_argument("--profile", default="full")
-    ap.add_argument("--set", action="append", default=[])
-    ap.add_argument("--results")
-    args = ap.parse_args(argv)
-    rank, _, device = init_distributed()
-    cfg = load_params(args.profile, parse_set(args.set))
-    paths = S.ResultPaths(S.default_results_dir(args.profile) if not args.results else Path(args.results))
-    if rank == 0:  # one process builds the cohort, split and cache; the others wait and read them
-        li = S.load_study(cfg, "li2025", paths)
-        S.prepare_inputs(cfg, "li2025", li.cohort, paths)
-    dist.barrier()
-    li = S.load_study(cfg, "li2025", paths)
-    index = S.prepare_inputs(cfg, "li2025", li.cohort, paths)
-    fusion.cached_deep_scores(li.table, index, spec=fusion.DeepSpec.from_dict(cfg["deep"]), train_set=li.split.names[0], seed=cfg["seed"], folder=paths.study("li2025"), device=str(device))
-    dist.destroy_process_group()
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+def rank() -> int:
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0

@@ -1,0 +1,96 @@
+"""Executing one chapter with papermill, and the run record the appendix shows."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ecrs_analysis.atomic import atomic_path, write_json
+from ecrs_analysis.book.provenance import provenance_closure, read_provenance, run_id
+from ecrs_analysis.book.record import git_state, package_versions
+from ecrs_analysis.data.study import ResultPaths
+
+__all__ = ["ChapterError", "execute_chapter", "build_run_record"]
+
+
+class ChapterError(RuntimeError):
+    """A chapter's notebook failed; the message names the notebook, cell and exception."""
+
+
+def execute_chapter(name: str, *, root: str | Path, paths: ResultPaths, profile: str, config: dict[str, Any]) -> Path:
+    """Execute ``notebooks/<name>.ipynb`` into ``<results>/executed/<name>.ipynb``.
+
+    papermill injects ``profile``, ``results_dir`` and ``config`` (the parameters the
+    chapter declared). The executed notebook appears only when every cell succeeded; a
+    failed one is kept as ``<results>/failed/<name>.ipynb`` for inspection.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    root = Path(root)
+    target = paths.executed / f"{name}.ipynb"
+    injected = {"profile": profile, "results_dir": str(paths.root), "config": config}
+    with atomic_path(target) as tmp:
+        try:
+            pm.execute_notebook(str(root / "notebooks" / f"{name}.ipynb"), str(tmp), parameters=injected, kernel_name="python3", progress_bar=False, cwd=str(root))
+        except PapermillExecutionError as exc:
+            failed = paths.root / "failed" / f"{name}.ipynb"
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(tmp, failed)
+            first = next((ln for ln in str(exc.source).splitlines() if ln.strip()), "")
+            raise ChapterError(
+                f"notebook {name}.ipynb failed in cell [{exc.exec_count}] starting `{first.strip()}`: {exc.ename}: {exc.evalue} "
+                f"(the executed notebook is kept at {failed})"
+            ) from None
+    return target
+
+
+def build_run_record(paths: ResultPaths, *, root: str | Path, chapters: Sequence[str]) -> dict[str, Any]:
+    """``run_record.json``: for every job that feeds the book, what it ran with and whether it ran now.
+
+    The jobs are found by following the chapters' provenance back through their inputs
+    (:func:`provenance.provenance_closure`); a job whose ``run_id`` is this run's was
+    re-executed, any other was reused from the run it names.
+    """
+    records = read_provenance(paths.provenance)
+    current = run_id()
+    run_info_path = paths.root / "run.json"
+    run_info = json.loads(run_info_path.read_text(encoding="utf-8")) if run_info_path.exists() else {}
+    jobs = []
+    for name in provenance_closure(records, [f"chapter-{c}" for c in chapters]):
+        rec = records[name]
+        jobs.append({
+            "job": name,
+            "status": "re-executed" if rec["run_id"] == current else "reused",
+            "run": rec["run_id"],
+            "finished": rec["finished"],
+            "seconds": rec["seconds"],
+            "commit": rec["git"]["commit"],
+            "dirty": rec["git"]["dirty"],
+            "code": rec["code"],
+            "params": rec["params"],
+            "inputs": rec["inputs"],
+        })
+    inputs = {}
+    for study in sorted({p.parent.name for p in paths.root.glob("*/inputs.json")}):
+        info = json.loads((paths.root / study / "inputs.json").read_text(encoding="utf-8"))
+        info.pop("patient_ids", None)
+        inputs[study] = info
+    record = {
+        "run": current,
+        "profile": run_info.get("profile"),
+        "overrides": run_info.get("overrides", {}),
+        "params": run_info.get("params", {}),
+        "started": run_info.get("started"),
+        "git": git_state(root),
+        "python": run_info.get("python"),
+        "packages": package_versions(),
+        "device": next((records[j["job"]]["device"] for j in jobs if j["job"].startswith("train-")), records[jobs[0]["job"]]["device"] if jobs else {}),
+        "jobs": jobs,
+        "inputs": inputs,
+    }
+    write_json(record, paths.run_record)
+    return record

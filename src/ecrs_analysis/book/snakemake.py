@@ -1,0 +1,123 @@
+"""Running ``workflow/Snakefile`` through Snakemake's Python API (local cores or a cluster executor)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["WorkflowOutcome", "run_workflow"]
+
+
+@dataclass
+class WorkflowOutcome:
+    ok: bool
+    planned: dict[str, int] = field(default_factory=dict)
+    """Jobs per rule that the workflow planned (dry run) or ran."""
+    executed: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+class _Collect(logging.Handler):
+    """Keeps Snakemake's log records: the plan, finished jobs and errors."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _job_stats(text: str) -> dict[str, int]:
+    """Parse Snakemake's "Job stats" table (rule, count)."""
+    out: dict[str, int] = {}
+    block = text.split("Job stats:", 1)
+    if len(block) < 2:
+        return out
+    for line in block[1].splitlines()[3:]:
+        m = re.match(r"^(\S+)\s+(\d+)\s*$", line.strip())
+        if not m:
+            if out:
+                break
+            continue
+        if m.group(1) != "total":
+            out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def run_workflow(
+    *,
+    root: Path,
+    config: dict[str, Any],
+    config_file: Path,
+    targets: Sequence[str],
+    dry_run: bool = False,
+    cores: int = 1,
+    executor: str = "local",
+    jobs: int | None = None,
+    force: Sequence[str] = (),
+) -> WorkflowOutcome:
+    """Plan or run the workflow for ``targets`` (output files); never raises for a failed job."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.logging import logger as sm_logger
+    from snakemake.settings.types import ConfigSettings, DAGSettings, ExecutionSettings, OutputSettings, Quietness, ResourceSettings
+
+    started = time.time()
+    collect = _Collect()
+    stream = io.StringIO()
+    text_handler = logging.StreamHandler(stream)
+    text_handler.setLevel(logging.INFO)
+    try:
+        with SnakemakeApi(OutputSettings(dryrun=dry_run, quiet={Quietness.PROGRESS} if not dry_run else None, printshellcmds=False, show_failed_logs=False)) as api:
+            # added after the API has set up its own handlers (it clears the logger's handlers)
+            sm_logger.addHandler(collect)
+            sm_logger.addHandler(text_handler)
+            if executor != "local" and not dry_run:
+                from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
+
+                try:
+                    ExecutorPluginRegistry().get_plugin(executor)
+                except Exception:
+                    return WorkflowOutcome(False, message=f"no Snakemake executor plugin {executor!r} is installed; e.g. pip install snakemake-executor-plugin-{executor}")
+            wf = api.workflow(
+                resource_settings=ResourceSettings(cores=cores, nodes=jobs if executor != "local" else None),
+                config_settings=ConfigSettings(config=config, configfiles=[config_file] if config_file.exists() else []),
+                snakefile=root / "workflow" / "Snakefile",
+                workdir=root,
+            )
+            dag = wf.dag(DAGSettings(targets=frozenset(targets), forcerun=frozenset(force)))
+            try:
+                dag.execute_workflow(executor="dryrun" if dry_run else executor, execution_settings=ExecutionSettings(keep_going=False))
+            except Exception as exc:  # a failed job or a workflow error: report the job and its message
+                text = stream.getvalue()
+                return WorkflowOutcome(False, planned=_job_stats(text), message=_failure_message(text, exc, Path(config["results"]), started))
+    finally:
+        sm_logger.removeHandler(collect)
+        sm_logger.removeHandler(text_handler)
+    text = stream.getvalue()
+    executed = [m.group(1) for m in re.finditer(r"Finished jobid: \d+ \(Rule: (\w+)\)", text)]
+    return WorkflowOutcome(True, planned=_job_stats(text), executed=executed)
+
+
+def _failure_message(text: str, exc: BaseException, results: Path, since: float) -> str:
+    """The failed job(s): the last line each stage printed, and where its log is."""
+    lines = []
+    for log in sorted((results / "logs").glob("*.log")):
+        if log.stat().st_mtime < since:
+            continue
+        mine = [ln for ln in log.read_text(encoding="utf-8", errors="replace").splitlines() if ln.startswith("[ecrs]") and " failed: " in ln]
+        if mine:
+            lines.append(f"{mine[-1].removeprefix('[ecrs] ')}\n  (log: {log})")
+    if lines:
+        return "\n".join(lines)
+    failed_rules = re.findall(r"Error in rule (\w+):", text)
+    if failed_rules:
+        return f"job(s) of rule {', '.join(dict.fromkeys(failed_rules))} failed; see the logs under {results / 'logs'}"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"the workflow stopped: {first}"

@@ -1,0 +1,155 @@
+"""What the Snakefile needs to declare the stages: configuration, parameter subsets, fingerprints.
+
+The rules in ``workflow/rules/*.smk`` call these functions so that each rule declares only
+the parameters its stage uses (:data:`STAGE_PARAMS`), a fingerprint of the package code it
+runs, and the same thin command line (:func:`stage_command`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ecrs_analysis.book.fingerprint import code_fingerprint, module_closure, notebook_modules, software_versions
+from ecrs_analysis.book.provenance import params_json
+
+__all__ = [
+    "STAGE_PARAMS", "Chapter", "WorkflowConfig", "params_for", "params_json", "code", "model_code", "notebook_code",
+    "software", "stage_command", "manifest_inputs", "book_sources", "load_chapters",
+]
+
+# The one place that says which parameters each stage reads ({s} = the study).
+STAGE_PARAMS: dict[str, tuple[str, ...]] = {
+    "cohort": ("seed", "studies.{s}.manifest", "studies.{s}.synthetic", "studies.{s}.masks", "studies.{s}.centers"),
+    "split": ("seed", "studies.{s}.split", "studies.{s}.split_file"),
+    "preprocess": ("studies.{s}.preprocess", "studies.{s}.masks"),
+    "folds": ("seed", "deep.folds"),
+    "train": ("seed", "deep.width", "deep.folds", "deep.epochs", "deep.batch_size", "deep.lr", "deep.weight_decay", "deep.patience", "deep.validation_fraction"),
+    "deep_scores": ("deep.models", "deep.folds", "deep.test_scoring"),
+}
+
+
+def params_for(params: Mapping[str, Any], stage: str, study: str) -> str:
+    """The parameters one stage of one study uses, as canonical JSON (a rule's ``params``)."""
+    return params_json(params, [k.format(s=study) for k in STAGE_PARAMS[stage]])
+
+
+@dataclass(frozen=True)
+class Chapter:
+    name: str
+    params: tuple[str, ...]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+def load_chapters(path: str | Path) -> tuple[tuple[Chapter, ...], str]:
+    """Chapters of ``workflow/chapters.yaml`` in order, and the appendix's name."""
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    chapters = tuple(
+        Chapter(name, tuple(c.get("params", [])), tuple(c.get("inputs", [])), tuple(c.get("outputs", [])))
+        for name, c in raw["chapters"].items()
+    )
+    return chapters, str(raw["appendix"])
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    """The config file ``ecrs run`` writes for the workflow (``results/<profile>/workflow_config.yaml``)."""
+
+    profile: str
+    root: Path
+    results: Path
+    python: str
+    params: dict[str, Any]
+    chapters: tuple[Chapter, ...]
+    appendix: str
+    threads_per_training_job: int = 1
+    gpus_per_training_job: int = 0
+    mem_mb_per_training_job: int = 8000
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "WorkflowConfig":
+        if "params" not in config:
+            raise ValueError("this workflow is run by `ecrs run` (it writes the config file with the validated parameters)")
+        root = Path(config["root"])
+        chapters, appendix = load_chapters(root / "workflow" / "chapters.yaml")
+        return cls(
+            profile=str(config["profile"]),
+            root=root,
+            results=Path(config["results"]),
+            python=str(config["python"]),
+            params=dict(config["params"]),
+            chapters=chapters,
+            appendix=appendix,
+            threads_per_training_job=int(config.get("threads_per_training_job", 1)),
+            gpus_per_training_job=int(config.get("gpus_per_training_job", 0)),
+            mem_mb_per_training_job=int(config.get("mem_mb_per_training_job", 8000)),
+        )
+
+    @property
+    def chapter_names(self) -> list[str]:
+        return [c.name for c in self.chapters]
+
+    @property
+    def appendix_params(self) -> tuple[str, ...]:
+        return ()
+
+
+def code(*modules: str) -> str:
+    """Fingerprint of the package code a stage runs (a rule's ``params.code``)."""
+    return code_fingerprint(*modules)
+
+
+def model_code(model: str) -> str:
+    """Fingerprint of one network's training job: the training code and that network's module only."""
+    from ecrs_analysis.book.fingerprint import _source
+
+    others = [m for m in module_closure(["ecrs_analysis.models.registry"]) if m.startswith("ecrs_analysis.models.") and m != "ecrs_analysis.models.registry"]
+    own = f"ecrs_analysis.models.{model}"
+    extra = [own] if _source(own) is not None else []
+    return code_fingerprint("ecrs_analysis.training.folds", *extra, ignore=[m for m in others if m != own])
+
+
+def notebook_code(path: str | Path) -> str:
+    """Fingerprint of the package modules a notebook imports."""
+    return code_fingerprint(*notebook_modules(path))
+
+
+def software(*names: str) -> str:
+    return json.dumps(software_versions(*names), sort_keys=True)
+
+
+def stage_command(stage: str, extra: str, *, processes: int = 1) -> str:
+    """The shell command of a rule: one call of ``python -m ecrs_analysis.book.stages``.
+
+    ``processes > 1`` starts the stage under ``torchrun`` (one process per GPU).
+    """
+    launcher = "{config[python]} -m " if processes <= 1 else "{config[python]} -m torch.distributed.run --standalone --nproc_per_node=%d -m " % processes
+    return (
+        launcher + "ecrs_analysis.book.stages " + stage
+        + " --config {config[config_file]:q} --params {params.cfg:q} --code {params.code:q} --threads {threads}"
+        + " --inputs {input:q} --outputs {output:q} --prov {output.prov:q} " + extra + " > {log:q} 2>&1"
+    )
+
+
+def manifest_inputs(params: Mapping[str, Any]) -> Callable[[Any], list[str]]:
+    """A real cohort's manifest is an input of its cohort job (editing it re-runs the study)."""
+
+    def inputs(wildcards: Any) -> list[str]:
+        m = params["studies"][wildcards.study].get("manifest")
+        return [m] if m else []
+
+    return inputs
+
+
+def book_sources(root: str | Path = ".") -> list[str]:
+    """The book's own files: configuration, table of contents, prose chapters and static files."""
+    r = Path(root)
+    files = ["_config.yml", "_toc.yml"] + sorted(str(p) for p in (r / "book").glob("*.md"))
+    files += sorted(str(p) for p in (r / "book" / "_static").rglob("*") if p.is_file())
+    return files

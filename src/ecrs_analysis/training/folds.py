@@ -1,0 +1,223 @@
+"""One training job per (study, model, fold), and the deep-learning score table made from them.
+
+The first study's CNN scores come from k models per network, like nnU-Net's
+``nnUNetv2_train DATASET CONFIG FOLD``:
+
+- :func:`assign_folds` splits the training set into k stratified folds and also gives every
+  test patient one fold (stratified), written once as ``folds.csv``;
+- :func:`train_fold` trains one network on the training patients outside fold k (a
+  stratified validation share of them drives early stopping) and scores the held-out
+  training patients of fold k (*out-of-fold*) and every test patient;
+- :func:`collect_deep_scores` assembles one score per patient and network.
+
+Training and test scores come from the same kind of model: by default
+(``test_scoring="single"``) a test patient is scored by the one fold model its fold
+assignment names, exactly as a training patient is scored by the one model that did not
+see it, so the integrated SVM, its threshold and its Platt probabilities mean the same on
+every set. ``"ensemble"`` (the mean of the k models, narrower in distribution) is kept as
+an option for comparison.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from torch import nn
+
+from ecrs_analysis.atomic import atomic_dir, write_csv
+from ecrs_analysis.models import build_model
+from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
+
+__all__ = ["DeepSpec", "assign_folds", "fold_seed", "train_fold", "fit_network", "collect_deep_scores", "fold_dir"]
+
+
+@dataclass(frozen=True)
+class DeepSpec:
+    """How the CNNs are trained (the ``deep`` section of the parameters)."""
+
+    models: tuple[str, ...] = ("resnet3d", "xception3d", "hrnet3d")
+    width: float = 0.125
+    folds: int = 3
+    epochs: int = 3
+    batch_size: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int = 5
+    validation_fraction: float = 0.15
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "DeepSpec":
+        fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        if "models" in fields:
+            fields["models"] = tuple(fields["models"])
+        return cls(**fields)
+
+
+def fold_seed(seed: int, model: str, fold: int) -> int:
+    """The seed of one (model, fold) job: independent of which other models are listed."""
+    return int(seed) + 1000 * (zlib.crc32(model.encode()) % 997) + int(fold)
+
+
+def fold_dir(root: str | os.PathLike[str], model: str, fold: int) -> Path:
+    return Path(root) / model / f"fold{fold}"
+
+
+def assign_folds(table: pd.DataFrame, *, folds: int, seed: int, train_set: str = "train") -> pd.DataFrame:
+    """``patient_id, set, label, fold``: stratified k folds of the training set, and of each test set.
+
+    A test patient's fold names the fold model that scores it under ``test_scoring="single"``.
+    """
+    out = table[["patient_id", "set", "label"]].copy()
+    out["fold"] = -1
+    if not (out["set"] == train_set).any():
+        raise ValueError(f"no patient in the training set {train_set!r}; sets: {sorted(out['set'].unique())}")
+    for s in out["set"].unique():
+        idx = np.flatnonzero((out["set"] == s).to_numpy())
+        labels = out["label"].to_numpy()[idx]
+        k = min(folds, int(np.bincount(labels, minlength=2).min())) if s != train_set else folds
+        if s == train_set and np.bincount(labels, minlength=2).min() < folds:
+            raise ValueError(f"{folds}-fold cross-validation needs at least {folds} patients of each class in {train_set!r}; it has {np.bincount(labels, minlength=2).tolist()} (non-eCRS, eCRS)")
+        if k < 2:  # a tiny test set: deal the patients out in turn
+            out.iloc[idx, out.columns.get_loc("fold")] = np.arange(len(idx)) % folds
+            continue
+        skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+        for f, (_, held) in enumerate(skf.split(idx, labels)):
+            out.iloc[idx[held], out.columns.get_loc("fold")] = f % folds
+    return out
+
+
+def fit_network(name: str, spec: DeepSpec, fit_idx: np.ndarray, data: CachedVolumes, *, seed: int, checkpoint_dir: Path, device: str | None = None) -> tuple[nn.Module, pd.DataFrame]:
+    """Train one network on ``fit_idx`` (a stratified share held out for early stopping); best epoch restored."""
+    labels = data.y.numpy()
+    tr_idx, val_idx = train_test_split(fit_idx, test_size=spec.validation_fraction, random_state=seed, stratify=labels[fit_idx])
+    seed_everything(seed)
+    model = build_model(name, in_channels=1, num_classes=2, width=spec.width)
+    sub = lambda idx: torch.utils.data.Subset(data, np.asarray(idx).tolist())  # noqa: E731
+    tr = make_loader(sub(tr_idx), batch_size=spec.batch_size, shuffle=True, seed=seed)
+    va = make_loader(sub(val_idx), batch_size=spec.batch_size, shuffle=False, seed=seed, shard=False)
+    opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+    cfg = TrainConfig(epochs=spec.epochs, lr=spec.lr, weight_decay=spec.weight_decay, patience=spec.patience, seed=seed, checkpoint_dir=str(checkpoint_dir))
+    loss = nn.CrossEntropyLoss(weight=class_weights(labels[tr_idx]))
+    history = train(model, tr, va, optimizer=opt, loss_fn=loss, config=cfg, device=device)
+    if (checkpoint_dir / "best.pt").exists():  # score with the early-stopping choice, not the last epoch
+        model.load_state_dict(load_checkpoint(checkpoint_dir / "best.pt")["model"])
+    return model, history
+
+
+def train_fold(
+    folds: pd.DataFrame,
+    index: pd.DataFrame,
+    *,
+    model: str,
+    fold: int,
+    spec: DeepSpec,
+    seed: int,
+    out_dir: str | os.PathLike[str],
+    train_set: str = "train",
+    device: str | None = None,
+) -> pd.DataFrame:
+    """Train ``model`` on the training folds other than ``fold``; write its artefacts into ``out_dir``.
+
+    Parameters
+    ----------
+    folds : DataFrame
+        :func:`assign_folds` output (``patient_id, set, label, fold``).
+    index : DataFrame
+        ``patient_id`` -> ``path`` of the preprocessed volume.
+
+    Returns
+    -------
+    DataFrame
+        The scores written to ``out_dir/scores.csv``: ``patient_id, set, label, fold, role, prob``
+        with ``role`` ``oof`` (held-out training patient) or ``test``.
+
+    Notes
+    -----
+    ``out_dir`` receives ``best.pt``, ``last.pt``, ``history.csv`` and ``scores.csv``
+    together, or nothing: the job writes into a temporary folder that replaces ``out_dir``
+    only when it finishes.
+    """
+    t = folds.merge(index[["patient_id", "path"]], on="patient_id", how="left", validate="one_to_one")
+    if t["path"].isna().any():
+        raise ValueError(f"{int(t['path'].isna().sum())} patient(s) have no preprocessed volume; run the preprocessing stage first")
+    if not 0 <= fold < spec.folds:
+        raise ValueError(f"fold {fold} does not exist: deep.folds is {spec.folds} (folds 0..{spec.folds - 1})")
+    data = CachedVolumes(t["path"].tolist(), t["label"].tolist())
+    is_train = (t["set"] == train_set).to_numpy()
+    fit_idx = np.flatnonzero(is_train & (t["fold"] != fold).to_numpy())
+    held_idx = np.flatnonzero(is_train & (t["fold"] == fold).to_numpy())
+    test_idx = np.flatnonzero(~is_train)
+    rank = torch.distributed.get_rank() if torch.distributed.is_available() and torch.distributed.is_initialized() else 0
+    # one process (rank 0 under torchrun) writes the job's folder; the others work in scratch space
+    with tempfile.TemporaryDirectory() as scratch, (atomic_dir(out_dir) if rank == 0 else contextlib.nullcontext(scratch)) as tmp:
+        ckpt = Path(tmp)
+        net, history = fit_network(model, spec, fit_idx, data, seed=fold_seed(seed, model, fold), checkpoint_dir=ckpt, device=device)
+        rows = []
+        for role, idx in (("oof", held_idx), ("test", test_idx)):
+            if len(idx) == 0:
+                continue
+            loader = make_loader(torch.utils.data.Subset(data, idx.tolist()), batch_size=spec.batch_size, shuffle=False, seed=seed, shard=False)
+            rows.append(t.iloc[idx][["patient_id", "set", "label", "fold"]].assign(role=role, prob=predict_proba(net, loader)))
+        scores = pd.concat(rows, ignore_index=True)
+        if rank == 0:
+            write_csv(scores, ckpt / "scores.csv")
+            write_csv(history, ckpt / "history.csv")
+    return scores
+
+
+def collect_deep_scores(
+    folds: pd.DataFrame,
+    fold_dirs: Mapping[tuple[str, int], str | os.PathLike[str]],
+    *,
+    test_scoring: Literal["single", "ensemble"] = "single",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One score per patient and network from the fold jobs' ``scores.csv``.
+
+    Returns
+    -------
+    scores : DataFrame
+        ``patient_id, set, label`` and one column of P(eCRS) per network.
+    histories : DataFrame
+        Every fold job's per-epoch history with ``model`` and ``fold`` columns.
+    """
+    if test_scoring not in ("single", "ensemble"):
+        raise ValueError(f"test_scoring must be 'single' or 'ensemble', got {test_scoring!r}")
+    out = folds[["patient_id", "set", "label"]].copy()
+    fold_of = folds.set_index("patient_id")["fold"]
+    histories = []
+    models = sorted({m for m, _ in fold_dirs}, key=[m for m, _ in fold_dirs].index)
+    for m in models:
+        parts = []
+        for (mm, k), d in sorted(fold_dirs.items()):
+            if mm != m:
+                continue
+            s = pd.read_csv(Path(d) / "scores.csv", dtype={"patient_id": str}).assign(model_fold=k)
+            parts.append(s)
+            histories.append(pd.read_csv(Path(d) / "history.csv").assign(model=m, fold=k))
+        s = pd.concat(parts, ignore_index=True)
+        oof = s[s["role"] == "oof"].set_index("patient_id")["prob"]
+        test = s[s["role"] == "test"]
+        if test_scoring == "single":
+            test = test[test["model_fold"].to_numpy() == fold_of.reindex(test["patient_id"]).to_numpy()]
+            test_score = test.set_index("patient_id")["prob"]
+        else:
+            test_score = test.groupby("patient_id")["prob"].mean()
+        score = pd.concat([oof, test_score])
+        if score.index.duplicated().any():
+            raise ValueError(f"{m}: a patient was scored twice; the fold jobs do not match folds.csv")
+        out[m] = out["patient_id"].map(score)
+        missing = out[m].isna()
+        if missing.any():
+            raise ValueError(f"{m}: {int(missing.sum())} patient(s) have no score; is a fold job missing? (folds found: {sorted(k for mm, k in fold_dirs if mm == m)})")
+    return out, pd.concat(histories, ignore_index=True) if histories else pd.DataFrame()

@@ -1,0 +1,28 @@
+import datetime as dt
+import json
+
+import pytest
+
+from ecrs_analysis.book.provenance import params_json, provenance_closure, read_provenance, select, write_provenance
+
+
+def test_select_keeps_only_the_named_keys():
+    p = {"seed": 1, "deep": {"folds": 3, "epochs": 9}, "studies": {"a": {"split": {"mode": "x"}, "masks": []}}}
+    assert select(p, ["seed", "deep.folds", "studies.a.split"]) == {"seed": 1, "deep": {"folds": 3}, "studies": {"a": {"split": {"mode": "x"}}}}
+    assert json.loads(params_json(p, ["deep.epochs"])) == {"deep": {"epochs": 9}}
+    with pytest.raises(KeyError, match="deep.lr"):
+        select(p, ["deep.lr"])
+
+
+def test_provenance_records_and_closure(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECRS_RUN_ID", "run-2")
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("x\n1\n")
+    b.write_text("y\n2\n")
+    t0 = dt.datetime.now(dt.timezone.utc)
+    rec = write_provenance(tmp_path / "prov" / "make-a.json", stage="make-a", params={"seed": 1}, code="c0", inputs=[], outputs=[a], started=t0, root=tmp_path)
+    assert rec["run_id"] == "run-2" and rec["outputs"][str(a)] is not None and rec["git"]["commit"] is None  # not a git checkout
+    write_provenance(tmp_path / "prov" / "make-b.json", stage="make-b", params={}, code="c1", inputs=[a], outputs=[b], started=t0, root=tmp_path)
+    write_provenance(tmp_path / "prov" / "stale.json", stage="stale", params={}, code="c2", inputs=[], outputs=[tmp_path / "old.csv"], started=t0, root=tmp_path)
+    records = read_provenance(tmp_path / "prov")
+    assert provenance_closure(records, ["make-b"]) == ["make-b", "make-a"]  # the stale job feeds nothing

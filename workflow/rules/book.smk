@@ -1,0 +1,17 @@
+# The book: Jupyter Book renders the executed chapters into a staging folder; the privacy
+# check runs on it there. `ecrs run` publishes it as _build/html only after this succeeds.
+
+rule book:
+    input:
+        chapters=[f"{R}/executed/{c}.ipynb" for c in CFG.chapter_names + [CFG.appendix]],
+        sources=W.book_sources(),
+    output:
+        html=directory(f"{R}/book/html"),
+        prov=f"{R}/provenance/book.json",
+    params:
+        cfg="{}",
+        code=W.code("ecrs_analysis.book.publish"),
+    log:
+        f"{R}/logs/book.log",
+    shell:
+        W.stage_command("book", "")

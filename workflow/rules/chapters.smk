@@ -1,0 +1,39 @@
+# One papermill job per chapter of workflow/chapters.yaml, then the appendix.
+
+for _ch in CFG.chapters:
+
+    rule:
+        name:
+            f"chapter_{_ch.name}"
+        input:
+            notebook=f"notebooks/{_ch.name}.ipynb",
+            artefacts=[f"{R}/{a}" for a in _ch.inputs],
+        output:
+            notebook=f"{R}/executed/{_ch.name}.ipynb",
+            artefacts=[f"{R}/{a}" for a in _ch.outputs],
+            prov=f"{R}/provenance/chapter-{_ch.name}.json",
+        params:
+            chapter=_ch.name,  # shell commands are formatted when the job runs: no loop variable in them
+            cfg=W.params_json(P, _ch.params),
+            code=W.notebook_code(f"notebooks/{_ch.name}.ipynb"),
+        log:
+            f"{R}/logs/chapter-{_ch.name}.log",
+        shell:
+            W.stage_command("chapter", "--chapter {params.chapter}")
+
+
+rule appendix:
+    input:
+        notebook=f"notebooks/{CFG.appendix}.ipynb",
+        chapters=[f"{R}/executed/{c.name}.ipynb" for c in CFG.chapters],
+    output:
+        record=f"{R}/run_record.json",
+        notebook=f"{R}/executed/{CFG.appendix}.ipynb",
+        prov=f"{R}/provenance/chapter-{CFG.appendix}.json",
+    params:
+        cfg=W.params_json(P, CFG.appendix_params),
+        code=W.notebook_code(f"notebooks/{CFG.appendix}.ipynb"),
+    log:
+        f"{R}/logs/chapter-{CFG.appendix}.log",
+    shell:
+        W.stage_command("appendix", f"--chapter {CFG.appendix}")
