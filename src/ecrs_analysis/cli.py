@@ -53,10 +53,13 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ecrs_analysis.book.params import PROFILES
+    from ecrs_analysis.data.synth.cohort import DESIGNS
+
     p = argparse.ArgumentParser(prog="ecrs", description="Reproducible eCRS analysis book.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="execute the notebooks with papermill and build the book")
-    r.add_argument("--profile", default="demo", choices=("smoke", "demo", "full"))
+    r.add_argument("--profile", default="demo", choices=PROFILES)
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter (dotted key), repeatable")
     r.add_argument("--only", action="append", metavar="NAME", help="execute only this notebook (e.g. 01_cohort), repeatable")
     r.add_argument("--data", action="append", metavar="[STUDY=]MANIFEST", help="a real cohort's manifest (for every study, or STUDY=PATH)")
@@ -64,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-build", action="store_true", help="execute the notebooks but do not build the book")
     r.set_defaults(func=_run)
     s = sub.add_parser("synth", help="write a synthetic cohort (manifest + images) to a folder")
-    s.add_argument("--design", required=True, choices=("li2025", "mtlnet2025"))
+    s.add_argument("--design", required=True, choices=tuple(DESIGNS))
     s.add_argument("--out", required=True)
     s.add_argument("--n", type=int, default=None, help="patients (default: the design's)")
     s.add_argument("--seed", type=int, default=20250317)
@@ -81,15 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ecrs`` command; errors print one clear message and exit 2."""
-    from ecrs_analysis.data.manifest import ManifestError
+    from ecrs_analysis.book.checkout import CheckoutError
     from ecrs_analysis.book.params import ParamsError
+    from ecrs_analysis.data.manifest import ManifestError
     from ecrs_analysis.book.runner import RunError
     from ecrs_analysis.data.splits import SplitError
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (ManifestError, ParamsError, RunError, SplitError) as exc:
+    except (CheckoutError, ManifestError, ParamsError, RunError, SplitError) as exc:
         print(f"ecrs: error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -9,6 +10,8 @@ from ecrs_analysis.data.manifest import ManifestError
 from ecrs_analysis.book.params import load_params
 from ecrs_analysis.book.runner import RunError, RunOptions, _data_overrides, run_book
 from ecrs_analysis.data.study import ResultPaths, prepare_cohort, prepare_split
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _notebook(path, code):
@@ -22,6 +25,7 @@ def _notebook(path, code):
 
 def test_failing_notebook_is_named_kept_and_the_last_book_survives(tmp_path, monkeypatch):
     (tmp_path / "_config.yml").write_text("title: t\n")
+    shutil.copytree(ROOT / "params", tmp_path / "params")
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "notebooks" / "ORDER").write_text("01_bad\n")
     _notebook(tmp_path / "notebooks" / "01_bad.ipynb", 'raise ValueError("boom in the cohort")')
@@ -39,6 +43,7 @@ def test_failing_notebook_is_named_kept_and_the_last_book_survives(tmp_path, mon
 
 def test_unknown_only_name_is_refused(tmp_path, monkeypatch):
     (tmp_path / "_config.yml").write_text("title: t\n")
+    shutil.copytree(ROOT / "params", tmp_path / "params")
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "notebooks" / "ORDER").write_text("01_a\n")
     _notebook(tmp_path / "notebooks" / "01_a.ipynb", "pass")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ecrs_analysis.atomic import write_json
+from ecrs_analysis.book.checkout import checkout_root
 from ecrs_analysis.book.params import load_params
 from ecrs_analysis.book.privacy import find_identifiers
 from ecrs_analysis.book.record import new_record
@@ -53,11 +54,8 @@ class RunOptions:
 
 
 def repo_root() -> Path:
-    """The checkout holding ``_config.yml`` and ``notebooks/`` (the current folder or a parent)."""
-    for p in (Path.cwd(), *Path.cwd().parents):
-        if (p / "_config.yml").exists() and (p / "notebooks" / "ORDER").exists():
-            return p
-    raise RunError("run `ecrs run` inside the ecrs-book checkout (no _config.yml and notebooks/ORDER found here or above)")
+    """The checkout the run works in: the same one ``params/`` and the recorded git commit come from."""
+    return checkout_root()
 
 
 def notebook_order(root: Path) -> list[str]:
