@@ -47,8 +47,16 @@ def test_signature_selects_signal_not_noise_and_predicts_other_sets(train):
     assert (sig.table["VIF"] >= 1).all()
     lp = sig.predict(train.head(5).assign(bmi=np.nan))
     assert lp.shape == (5,) and np.isfinite(lp).all()
-    with pytest.raises(ValueError, match="alpha"):
-        fit_signature(train, ["bmi"], alpha=1e-12)
+
+
+
+def test_no_clinical_signal_gives_a_constant_signature_not_an_error(train):
+    # e.g. shuffled labels in a leakage check: nothing passes alpha, every patient gets the same score
+    with pytest.warns(UserWarning, match="alpha=1e-12"):
+        sig, uni = fit_signature(train, ["bmi"], alpha=1e-12)
+    assert sig.variables == () and sig.table.empty and not uni["selected"].any()
+    lp = sig.predict(train)
+    assert np.allclose(lp, np.log(train["label"].mean() / (1 - train["label"].mean())))
 
 
 def _lm_table(**over):

@@ -79,10 +79,13 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ecrs_analysis.book.params import PROFILES
+    from ecrs_analysis.data.synth.cohort import DESIGNS
+
     p = argparse.ArgumentParser(prog="ecrs", description="Reproducible eCRS analysis book.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="execute the notebooks with papermill and build the book")
-    r.add_argument("--profile", default="demo", choices=("smoke", "demo", "full"))
+    r.add_argument("--profile", default="demo", choices=PROFILES)
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter (dotted key), repeatable")
     r.add_argument("--target", action="append", metavar="NAME", help="run only what this chapter (e.g. 04_integrated_model) or stage (deep_scores, cohorts) needs; publishes no book")
     r.add_argument("--data", action="append", metavar="[STUDY=]MANIFEST", help="a real cohort's manifest (for every study, or STUDY=PATH)")
@@ -95,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="append", metavar="RULE", help="re-run every job of this rule (e.g. train_fold)")
     r.set_defaults(func=_run)
     t = sub.add_parser("train", help="run one (study, model, fold) training job and what it needs")
-    t.add_argument("--profile", default="demo", choices=("smoke", "demo", "full"))
+    t.add_argument("--profile", default="demo", choices=PROFILES)
     t.add_argument("--study", default="li2025")
     t.add_argument("--model", required=True)
     t.add_argument("--fold", type=int, required=True)
@@ -103,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--results", metavar="DIR")
     t.set_defaults(func=_train)
     s = sub.add_parser("synth", help="write a synthetic cohort (manifest + images) to a folder")
-    s.add_argument("--design", required=True, choices=("li2025", "mtlnet2025"))
+    s.add_argument("--design", required=True, choices=tuple(DESIGNS))
     s.add_argument("--out", required=True)
     s.add_argument("--n", type=int, default=None, help="patients (default: the design's)")
     s.add_argument("--seed", type=int, default=20250317)
@@ -120,15 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ecrs`` command; errors print one clear message and exit 2."""
-    from ecrs_analysis.data.manifest import ManifestError
+    from ecrs_analysis.book.checkout import CheckoutError
     from ecrs_analysis.book.params import ParamsError
+    from ecrs_analysis.data.manifest import ManifestError
     from ecrs_analysis.book.runner import RunError
     from ecrs_analysis.data.splits import SplitError
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (ManifestError, ParamsError, RunError, SplitError) as exc:
+    except (CheckoutError, ManifestError, ParamsError, RunError, SplitError) as exc:
         print(f"ecrs: error: {exc}", file=sys.stderr)
         return 2
 

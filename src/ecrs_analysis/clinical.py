@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -19,7 +20,10 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
-__all__ = ["Imputer", "univariable", "ClinicalSignature", "fit_signature", "jesrec_score", "em_ratio", "LOG_COLUMNS", "signature_columns", "clinical_scores"]
+__all__ = ["Imputer", "univariable", "ClinicalSignature", "fit_signature", "jesrec_score", "JESREC_CUTOFF", "em_ratio", "LOG_COLUMNS", "signature_columns", "clinical_scores"]
+
+JESREC_CUTOFF = 11.0
+"""The published JESREC cut-off: eCRS when the score is >= 11 points (Tokunaga et al., Allergy 2015)."""
 
 LOG_COLUMNS = ("total_ige", "blood_eos_pct", "blood_eos_count")
 """Right-skewed laboratory values modelled on the natural-log scale (OR per e-fold increase)."""
@@ -104,8 +108,9 @@ class ClinicalSignature:
 def fit_signature(train: pd.DataFrame, columns: Sequence[str], *, alpha: float = 0.05, label: str = "label") -> tuple[ClinicalSignature, pd.DataFrame]:
     """Fit the clinical signature on the training set.
 
-    Returns the signature and the univariable table (with an ``selected`` column).
-    Raises ``ValueError`` naming ``alpha`` when no variable passes.
+    Returns the signature and the univariable table (with an ``selected`` column).  When no
+    variable passes ``alpha`` (no clinical signal, e.g. shuffled labels), the signature is the
+    intercept-only model, the same score for every patient (AUC 0.5), with a warning naming ``alpha``.
     """
     imputer = Imputer.fit(train, columns)
     filled, counts = imputer.transform(train)
@@ -114,12 +119,12 @@ def fit_signature(train: pd.DataFrame, columns: Sequence[str], *, alpha: float =
     uni["selected"] = uni["p"] < alpha
     chosen = tuple(uni.index[uni["selected"]])
     if not chosen:
-        raise ValueError(f"no clinical variable has univariable p < alpha={alpha}; raise alpha or check the data")
+        warnings.warn(f"no clinical variable has univariable p < alpha={alpha}: the clinical signature is the intercept-only model (one score for every patient, AUC 0.5)", stacklevel=2)
     x = _design(filled, chosen)
     r = _fit(filled[label].to_numpy(), x)
     ci = np.exp(r.conf_int())
     xc = sm.add_constant(x, has_constant="add").to_numpy()
-    vif = {c: float(variance_inflation_factor(xc, i + 1)) for i, c in enumerate(chosen)} if len(chosen) > 1 else {chosen[0]: 1.0}
+    vif = {c: float(variance_inflation_factor(xc, i + 1)) for i, c in enumerate(chosen)} if len(chosen) > 1 else {c: 1.0 for c in chosen}
     table = pd.DataFrame(
         {"OR": np.exp(r.params[list(chosen)]), "CI low": ci.loc[list(chosen), 0], "CI high": ci.loc[list(chosen), 1], "p": r.pvalues[list(chosen)], "VIF": pd.Series(vif)}
     ).rename_axis("variable")
@@ -148,7 +153,7 @@ def em_ratio(table: pd.DataFrame) -> pd.Series:
 
 def jesrec_score(table: pd.DataFrame) -> pd.Series:
     """JESREC score (0-17): bilateral disease 3, nasal polyps 2, ethmoid-dominant CT shadow 2, blood
-    eosinophils >2-5% 4, >5-10% 8, >10% 10.  eCRS when >= 11.
+    eosinophils >2-5% 4, >5-10% 8, >10% 10.  eCRS when >= :data:`JESREC_CUTOFF` (11).
 
     Ethmoid-dominant: ethmoid Lund-Mackay score (per sinus, averaged over anterior and posterior)
     at least the maxillary score, with some ethmoid disease.  Missing eosinophils count 0 points.

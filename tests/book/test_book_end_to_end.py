@@ -27,6 +27,7 @@ def test_real_manifest_builds_the_book_without_showing_identifiers(tmp_path, mon
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, book / name)
     shutil.copytree(ROOT / "notebooks", book / "notebooks")
+    shutil.copytree(ROOT / "params", book / "params")
     (book / "book").mkdir()
     for md in (ROOT / "book").glob("*.md"):
         shutil.copy(md, book / "book" / md.name)

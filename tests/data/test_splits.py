@@ -82,3 +82,11 @@ def test_summary_counts(table):
     out = split_summary(table, s)
     assert out["patients"].sum() == len(table)
     assert out["eosinophilic"].sum() == table["label"].sum()
+
+
+def test_random_split_names_its_held_out_set_by_the_fraction_given(table):
+    # li2025 keeps internal_fraction when switched to random (train/internal_test); MTLNet keeps validation_fraction
+    li = make_split(table, {"mode": "random", "train_centers": ["A"], "internal_fraction": 0.3, "validation_fraction": None}, seed=3)
+    mt = make_split(table, {"mode": "random", "validation_fraction": 0.2, "internal_fraction": None}, seed=3)
+    assert li.names == ("train", "internal_test") and len(li.sets["internal_test"]) == 90
+    assert mt.names == ("train", "validation") and len(mt.sets["validation"]) == 60

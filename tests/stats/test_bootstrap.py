@@ -71,3 +71,21 @@ def test_unknown_method():
     y, s = _data(0)
     with pytest.raises(ValueError, match="percentile"):
         bootstrap_auc_ci(y, s, method="basic")
+
+
+@pytest.mark.parametrize("decimals", [None, 0])
+def test_paired_resamples_equal_explicit_resampling_with_and_without_ties(decimals):
+    # default block size: 150 patients -> one block of these 15 resamples, drawn cases first, then controls
+    rng0 = np.random.default_rng(5)
+    y = (rng0.random(150) < 0.5).astype(int)
+    s1, s2 = rng0.normal(y, 1.0), rng0.normal(0.5 * y, 1.0)
+    if decimals is not None:
+        s1, s2 = np.round(s1, decimals), np.round(s2, decimals)  # heavy ties, also between cases and controls
+    got = bootstrap_auc_samples(y, s1, s2, n_resamples=15, seed=4)
+    rng = np.random.default_rng(4)
+    m, n = y.sum(), (1 - y).sum()
+    ic, ik = rng.integers(0, m, size=(15, m)), rng.integers(0, n, size=(15, n))
+    for b in range(15):
+        yy = np.r_[np.ones(m), np.zeros(n)]
+        for k, s in enumerate((s1, s2)):
+            assert got[b, k] == pytest.approx(roc_auc_score(yy, np.r_[s[y == 1][ic[b]], s[y == 0][ik[b]]]), abs=1e-12)

@@ -48,3 +48,20 @@ def test_roc_band_contains_the_curve():
     b = roc_band(y, s, n_resamples=100, seed=0)
     assert np.all(b.low <= b.tpr + 1e-9) and np.all(b.tpr <= b.high + 1e-9)
     assert b.tpr[0] >= 0 and b.tpr[-1] == 1
+
+
+def test_published_cut_off_is_applied_as_given(scores):
+    scores = scores.assign(points=np.round(scores["good"] * 3 + 8).clip(0, 17))
+    ops = operating_table(scores, ["points"], threshold_set="train", fixed={"points": 11.0})
+    fixed = ops.xs("points ≥ 11", level="model")
+    assert (fixed["threshold"] == 11.0).all() and (fixed["rule"] == "published cut-off").all()
+    for s, row in fixed.iterrows():
+        part = scores[scores.set == s]
+        assert row["TP"] == ((part.points >= 11) & (part.label == 1)).sum() and row["TN"] == ((part.points < 11) & (part.label == 0)).sum()
+    # chosen on no set: moving the training scores moves the Youden row, not the published one
+    moved = scores.assign(points=np.where(scores.set == "train", scores.points + 3, scores.points))
+    again = operating_table(moved, ["points"], threshold_set="train", fixed={"points": 11.0})
+    assert again.loc[("points", "train"), "threshold"] != ops.loc[("points", "train"), "threshold"]
+    assert again.xs("points ≥ 11", level="model")["threshold"].eq(11.0).all()
+    with pytest.raises(ValueError, match="nope"):
+        operating_table(scores, ["good"], threshold_set="train", fixed={"nope": 1.0})

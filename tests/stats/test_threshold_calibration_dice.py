@@ -5,27 +5,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from ecrs_analysis.stats.calibration import calibration, hosmer_lemeshow, net_benefit
 from ecrs_analysis.stats.dice import dice, dice_summary
-from ecrs_analysis.stats.threshold import choose_threshold, operating_point
-
-
-def test_youden_threshold_by_brute_force():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 200)
-    s = rng.normal(y, 1.0)
-    best = max(np.unique(s), key=lambda t: ((s >= t) & (y == 1)).sum() / y.sum() + ((s < t) & (y == 0)).sum() / (1 - y).sum())
-    assert choose_threshold(y, s) == pytest.approx(best)
-
-
-def test_fixed_sensitivity_and_specificity_rules():
-    rng = np.random.default_rng(1)
-    y = rng.integers(0, 2, 300)
-    s = rng.normal(y, 1.0)
-    t = choose_threshold(y, s, rule="sensitivity", target=0.9)
-    assert ((s >= t) & (y == 1)).sum() / y.sum() >= 0.9
-    t2 = choose_threshold(y, s, rule="specificity", target=0.9)
-    assert ((s < t2) & (y == 0)).sum() / (1 - y).sum() >= 0.9
-    with pytest.raises(ValueError, match="target"):
-        choose_threshold(y, s, rule="sensitivity")
+from ecrs_analysis.stats.threshold import operating_point
 
 
 def test_operating_point_counts_and_wilson_intervals():

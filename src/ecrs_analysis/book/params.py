@@ -1,16 +1,26 @@
-"""Profile parameters: ``params/<profile>.yaml`` plus ``--set key=value`` overrides, checked in one place."""
+"""Profile parameters: ``params/<profile>.yaml`` plus ``--set key=value`` overrides, checked in one place.
+
+The checking is :class:`ecrs_analysis.book.schema.Params`; this module reads the files, applies
+the overrides and turns every schema error into one line naming the dotted key, the value
+and what is allowed, all reported together before anything runs.
+"""
 
 from __future__ import annotations
 
 import copy
+import inspect
 import os
+import re
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
-from ecrs_analysis.data.synth.cohort import DESIGNS
+from ecrs_analysis.book.checkout import CheckoutError, checkout_root
+from ecrs_analysis.book.schema import RULE_ERROR, Params
 
 __all__ = ["ParamsError", "PROFILES", "params_dir", "load_params", "notebook_params", "apply_overrides", "parse_set", "validate_params"]
 
@@ -18,19 +28,35 @@ PROFILES = ("smoke", "demo", "full")
 
 
 class ParamsError(ValueError):
-    """Parameters that cannot be used; the message names the key."""
+    """Parameters that cannot be used; the message names every offending key."""
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML with YAML 1.2 numbers (PyYAML reads ``1e-4``, without a dot, as a string) and dates
+    left as text, so that the schema, not PyYAML, judges them (``2024-13-01`` gets a clear message)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"] for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+|\.[0-9_]+(?:[eE][-+]?[0-9]+)?)$"),
+    list("-+0123456789."),
+)
 
 
 def params_dir() -> Path:
-    """The ``params/`` folder of the checkout (override with ``ECRS_PARAMS_DIR``)."""
+    """The ``params/`` folder of the checkout the command runs in (override with ``ECRS_PARAMS_DIR``)."""
     env = os.environ.get("ECRS_PARAMS_DIR")
     if env:
+        if not Path(env).is_dir():
+            raise ParamsError(f"ECRS_PARAMS_DIR={env} is not a folder")
         return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "params" / "smoke.yaml").exists():
-            return parent / "params"
-    raise ParamsError("cannot find the params/ folder; run from the ecrs-book checkout or set ECRS_PARAMS_DIR")
+    try:
+        return checkout_root() / "params"
+    except CheckoutError as exc:
+        raise ParamsError(f"{exc}, or set ECRS_PARAMS_DIR") from None
 
 
 def parse_set(items: list[str]) -> dict[str, Any]:
@@ -40,67 +66,103 @@ def parse_set(items: list[str]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ParamsError(f"--set {item!r}: expected key=value, e.g. seed=7 or studies.li2025.synthetic.n_patients=200")
-        out[key.strip()] = yaml.safe_load(value)
+        try:
+            out[key.strip()] = yaml.load(value, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.YAMLError as exc:
+            raise ParamsError(f"--set {item!r}: the value is not valid YAML ({exc.problem if hasattr(exc, 'problem') else exc})") from None
     return out
 
 
 def apply_overrides(params: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Copy of ``params`` with dotted-key overrides applied; an unknown key is an error."""
+    """Copy of ``params`` with dotted-key overrides applied (the schema then rejects unknown keys)."""
     out = copy.deepcopy(dict(params))
     for dotted, value in overrides.items():
         node: Any = out
         parts = dotted.split(".")
         for i, part in enumerate(parts[:-1]):
-            if not isinstance(node, dict) or part not in node:
-                raise ParamsError(f"unknown parameter {'.'.join(parts[: i + 1])!r} in --set {dotted}")
-            node = node[part]
-        if not isinstance(node, dict) or parts[-1] not in node:
-            raise ParamsError(f"unknown parameter {dotted!r}; known here: {sorted(node) if isinstance(node, dict) else []}")
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ParamsError(f"--set {dotted}: parameter {'.'.join(parts[: i + 1])!r} is a value ({node!r}), not a section")
         node[parts[-1]] = value
     return out
 
 
-def _need(cond: bool, key: str, what: str) -> None:
-    if not cond:
-        raise ParamsError(f"parameter {key}: {what}")
+def _key(loc: tuple[Any, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
 
 
-def validate_params(p: Mapping[str, Any]) -> None:
-    """Check types and ranges of every parameter the package reads."""
-    _need(isinstance(p.get("seed"), int), "seed", "must be an integer")
-    _need(isinstance(p.get("n_jobs"), int) and p["n_jobs"] >= 1, "n_jobs", "must be an integer >= 1")
-    st = p.get("stats", {})
-    _need(isinstance(st.get("n_resamples"), int) and st["n_resamples"] >= 100, "stats.n_resamples", "must be an integer >= 100")
-    _need(isinstance(st.get("roc_band_resamples"), int) and st["roc_band_resamples"] >= 20, "stats.roc_band_resamples", "must be an integer >= 20")
-    _need(0 < float(st.get("alpha", 0)) < 1, "stats.alpha", "must be between 0 and 1")
-    _need(st.get("threshold_rule") in ("youden", "sensitivity", "specificity"), "stats.threshold_rule", "must be youden, sensitivity or specificity")
-    deep = p.get("deep", {})
-    _need(isinstance(deep.get("models"), list) and deep["models"], "deep.models", "must be a non-empty list of model names")
-    _need(isinstance(deep.get("folds"), int) and deep["folds"] >= 2, "deep.folds", "must be an integer >= 2")
-    _need(isinstance(deep.get("epochs"), int) and deep["epochs"] >= 1, "deep.epochs", "must be an integer >= 1")
-    _need(float(deep.get("width", 0)) > 0, "deep.width", "must be > 0")
-    studies = p.get("studies")
-    _need(isinstance(studies, dict) and bool(studies), "studies", "must map study names to settings")
-    for name, s in studies.items():  # type: ignore[union-attr]
-        k = f"studies.{name}"
-        _need(name in DESIGNS, k, f"unknown study; valid: {sorted(DESIGNS)}")
-        _need(s.get("manifest") is None or isinstance(s["manifest"], str), f"{k}.manifest", "must be a path or null")
-        if s.get("manifest"):
-            _need(Path(s["manifest"]).is_file(), f"{k}.manifest", f"file {s['manifest']} not found")
-        _need(isinstance(s.get("centers"), list) and s["centers"], f"{k}.centers", "must be a non-empty list")
-        syn = s.get("synthetic", {})
-        _need(isinstance(syn.get("n_patients"), int) and syn["n_patients"] >= 20, f"{k}.synthetic.n_patients", "must be an integer >= 20")
-        _need(isinstance(syn.get("spacing_scale"), (int, float)) and syn["spacing_scale"] > 0, f"{k}.synthetic.spacing_scale", "must be > 0")
-        split = s.get("split", {})
-        _need(split.get("mode") in ("random", "center", "temporal"), f"{k}.split.mode", "must be random, center or temporal")
-        for frac in ("internal_fraction", "validation_fraction"):
-            if frac in split:
-                _need(0 < float(split[frac]) < 1, f"{k}.split.{frac}", "must be between 0 and 1")
-        pre = s.get("preprocess", {})
-        _need(len(pre.get("spacing_mm", [])) == 3 and all(float(x) > 0 for x in pre["spacing_mm"]), f"{k}.preprocess.spacing_mm", "must be three positive numbers")
-        _need(len(pre.get("input_size", [])) == 3 and all(int(x) >= 8 for x in pre["input_size"]), f"{k}.preprocess.input_size", "must be three integers >= 8")
-        hw = pre.get("hu_window", [])
-        _need(len(hw) == 2 and hw[0] < hw[1], f"{k}.preprocess.hu_window", "must be [low, high] with low < high")
+def _join(key: str, sub: str) -> str:
+    """``key`` extended by a rule's relative key ('', '[0]' or 'a.b')."""
+    return key + sub if not sub or sub.startswith("[") or not key else f"{key}.{sub}"
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model a field holds (also through ``Model | None``)."""
+    for t in (annotation, *typing.get_args(annotation)):
+        if inspect.isclass(t) and issubclass(t, BaseModel):
+            return t
+    return None
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] | None = Params
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if model else None
+        model = _section_model(field.annotation) if field else None
+    return list(model.model_fields) if model else []
+
+
+_TYPES = {
+    "int": "an integer", "float": "a number", "string": "a text", "bool": "true or false", "list": "a list like [a, b]",
+    "dict": "a section of key: value lines", "model": "a section of key: value lines", "date": "a date like 2024-03-01",
+}
+_BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="), "less_than": ("lt", "<"), "less_than_equal": ("le", "<=")}
+
+
+def _lines(err: Mapping[str, Any]) -> list[str]:
+    """One pydantic error -> our message line(s): ``key: what is allowed, got value``."""
+    kind, loc, ctx = err["type"], tuple(err["loc"]), err.get("ctx") or {}
+    key, got = _key(loc), _show(err.get("input"))
+    if kind == RULE_ERROR:
+        return [f"{_join(key, sub)}: {msg}" for sub, msg in ctx["issues"]]
+    if kind == "extra_forbidden":
+        return [f"unknown parameter {key!r} (= {got}); allowed here: {', '.join(_allowed_keys(loc))}"]
+    if kind == "missing":
+        return [f"{key}: missing; every profile sets it (see params/smoke.yaml)"]
+    if kind == "literal_error":
+        return [f"{key}: must be {ctx['expected']}, got {got}"]
+    if kind in _BOUNDS:
+        name, sign = _BOUNDS[kind]
+        return [f"{key}: must be {sign} {ctx[name]}, got {got}"]
+    if kind in ("too_short", "too_long"):
+        bound = f"at least {ctx['min_length']}" if kind == "too_short" else f"at most {ctx['max_length']}"
+        return [f"{key}: must have {bound} item(s), got {got}"]
+    if kind == "value_error":
+        return [f"{key}: {ctx.get('error', err['msg'])}"]
+    base = kind.split("_")[0]
+    if base in _TYPES:
+        return [f"{key}: must be {_TYPES[base]}, got {got}"]
+    return [f"{key}: {err['msg'].lower()}, got {got}"]
+
+
+def validate_params(params: Mapping[str, Any], *, source: str = "the parameters") -> dict[str, Any]:
+    """Check ``params`` against the schema; returns them as a plain dict with defaults filled in.
+
+    Raises
+    ------
+    ParamsError
+        Listing every problem, one line per key.
+    """
+    try:
+        return Params.model_validate(dict(params)).model_dump(mode="json")
+    except ValidationError as exc:
+        lines = [ln for err in exc.errors() for ln in _lines(err)]
+        raise ParamsError(f"{len(lines)} problem(s) in {source}:\n  - " + "\n  - ".join(lines)) from None
 
 
 def load_params(profile: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -108,9 +170,14 @@ def load_params(profile: str, overrides: Mapping[str, Any] | None = None) -> dic
     path = params_dir() / f"{profile}.yaml"
     if not path.exists():
         raise ParamsError(f"unknown profile {profile!r}; valid profiles: {list(PROFILES)} ({path} not found)")
-    params = yaml.safe_load(path.read_text(encoding="utf-8"))
-    params = apply_overrides(params, overrides or {})
-    validate_params(params)
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path} must hold sections of key: value lines (seed, n_jobs, stats, deep, studies)")
+    source = f"{path}" + (f" with --set {', '.join(f'{k}={_show(v)}' for k, v in overrides.items())}" if overrides else "")
+    params = validate_params(apply_overrides(raw, overrides or {}), source=source)
     params["profile"] = profile
     return params
 

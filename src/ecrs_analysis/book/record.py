@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ecrs_analysis.book.checkout import CheckoutError, checkout_root
+
 __all__ = ["KEY_PACKAGES", "git_state", "package_versions", "device_description", "new_record"]
 
 KEY_PACKAGES = (
@@ -19,8 +21,18 @@ KEY_PACKAGES = (
 )
 
 
-def git_state(repo: str | Path = ".") -> dict[str, Any]:
-    """Commit hash and whether tracked files differ from it (``dirty``); ``None`` outside a git checkout."""
+def git_state(repo: str | Path | None = None) -> dict[str, Any]:
+    """Commit hash and whether tracked files differ from it (``dirty``); ``None`` outside a git checkout.
+
+    ``repo`` defaults to :func:`~ecrs_analysis.book.checkout.checkout_root`, the checkout whose
+    ``params/`` the run read.
+    """
+    if repo is None:
+        try:
+            repo = checkout_root()
+        except CheckoutError:
+            return {"commit": None, "dirty": None}
+
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
 
@@ -55,7 +67,7 @@ def device_description() -> dict[str, Any]:
     return info
 
 
-def new_record(*, profile: str, params: dict[str, Any], overrides: dict[str, Any], repo: str | Path) -> dict[str, Any]:
+def new_record(*, profile: str, params: dict[str, Any], overrides: dict[str, Any], repo: str | Path | None = None) -> dict[str, Any]:
     """A run record with everything known before the notebooks run."""
     return {
         "profile": profile,

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from ecrs_analysis.atomic import write_json, write_text
+from ecrs_analysis.book.checkout import checkout_root
 from ecrs_analysis.book.params import load_params
 from ecrs_analysis.book.publish import publish_book
 from ecrs_analysis.book.workflow import load_chapters
@@ -61,11 +62,11 @@ class RunOptions:
 
 
 def repo_root() -> Path:
-    """The checkout holding ``_config.yml`` and ``workflow/`` (the current folder or a parent)."""
-    for p in (Path.cwd(), *Path.cwd().parents):
-        if (p / "_config.yml").exists() and (p / "workflow" / "Snakefile").exists():
-            return p
-    raise RunError("run `ecrs run` inside the ecrs-book checkout (no _config.yml and workflow/Snakefile found here or above)")
+    """The checkout the run works in: the same one ``params/`` and the recorded git commit come from."""
+    root = checkout_root()
+    if not (root / "workflow" / "Snakefile").exists():
+        raise RunError(f"{root} has no workflow/Snakefile; run `ecrs run` inside an ecrs-book checkout")
+    return root
 
 
 def _data_overrides(data: tuple[str, ...], studies: list[str]) -> dict[str, Any]:

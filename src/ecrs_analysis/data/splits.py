@@ -107,9 +107,15 @@ def temporal_split(
 
 
 def make_split(table: pd.DataFrame, spec: Mapping[str, object], *, seed: int) -> Split:
-    """Make the split a study's parameters describe (``spec['mode']``: random, center or temporal)."""
+    """Make the split a study's parameters describe (``spec['mode']``: random, center or temporal).
+
+    A random split holds out ``internal_fraction`` as ``internal_test`` or ``validation_fraction``
+    as ``validation``, whichever the spec gives.
+    """
     mode = spec.get("mode")
-    if mode == "random":
+    if mode == "random":  # the schema (book.schema.SplitSettings) guarantees exactly one of the two fractions
+        if spec.get("internal_fraction") is not None:
+            return stratified_random_split(table, test_fraction=float(spec["internal_fraction"]), seed=seed, names=("train", "internal_test"))  # type: ignore[arg-type]
         return stratified_random_split(table, test_fraction=float(spec["validation_fraction"]), seed=seed)  # type: ignore[arg-type]
     if mode == "center":
         return center_split(table, train_centers=tuple(spec["train_centers"]), internal_fraction=float(spec["internal_fraction"]), seed=seed)  # type: ignore[arg-type]

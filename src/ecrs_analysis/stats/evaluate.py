@@ -2,12 +2,13 @@
 
 Input everywhere is a *score table*: one row per patient with ``set``, ``label`` and one
 column per model (higher = more likely eCRS).  The threshold of each model is chosen on
-``threshold_set`` (the training set) and applied unchanged to the other sets.
+``threshold_set`` (the training set) and applied unchanged to the other sets; published
+scores can also be read at their published cut-off (``operating_table(..., fixed=...)``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -45,16 +46,42 @@ def paired_delong_table(scores: pd.DataFrame, reference: str, others: Sequence[s
     return pd.DataFrame(rows).set_index(["set", "comparison"])
 
 
-def operating_table(scores: pd.DataFrame, models: Sequence[str], *, threshold_set: str, sets: Sequence[str] | None = None, rule: str = "youden", target: float | None = None) -> pd.DataFrame:
-    """Sensitivity, specificity, accuracy, PPV, NPV (Wilson CIs) at the training-set threshold."""
+def operating_table(
+    scores: pd.DataFrame,
+    models: Sequence[str],
+    *,
+    threshold_set: str,
+    sets: Sequence[str] | None = None,
+    rule: str = "youden",
+    target: float | None = None,
+    fixed: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Sensitivity, specificity, accuracy, PPV, NPV (Wilson CIs) at the training-set threshold.
+
+    Parameters
+    ----------
+    models : sequence of str
+        Score columns; each gets the threshold ``rule`` chooses on ``threshold_set``.
+    fixed : mapping of str to float, optional
+        Score columns also reported at a published cut-off, chosen on no set, e.g.
+        ``{"jesrec": clinical.JESREC_CUTOFF}``; their rows are labelled ``"jesrec ≥ 11"``.
+
+    Returns
+    -------
+    DataFrame indexed by (model, set), with the ``threshold`` and how it was set (``rule``).
+    """
+    unknown = [c for c in (fixed or {}) if c not in scores]
+    if unknown:
+        raise ValueError(f"fixed thresholds for unknown score column(s) {unknown}; columns: {list(scores.columns)}")
     train = scores[scores["set"] == threshold_set]
+    plans = [(m, m, choose_threshold(train["label"], train[m], rule=rule, target=target, name=f"{m} on {threshold_set}"), f"{rule} on {threshold_set}") for m in models]
+    plans += [(f"{c} ≥ {t:g}", c, float(t), "published cut-off") for c, t in (fixed or {}).items()]
     rows = []
-    for m in models:
-        thr = choose_threshold(train["label"], train[m], rule=rule, target=target, name=f"{m} on {threshold_set}")
+    for label, column, thr, how in plans:
         for s in _sets(scores, sets):
             part = scores[scores["set"] == s]
-            op = operating_point(part["label"], part[m], threshold=thr, name=f"{m} on {s}")
-            row = {"model": m, "set": s, "threshold": thr, "TP": op.tp, "FP": op.fp, "TN": op.tn, "FN": op.fn}
+            op = operating_point(part["label"], part[column], threshold=thr, name=f"{column} on {s}")
+            row = {"model": label, "set": s, "rule": how, "threshold": thr, "TP": op.tp, "FP": op.fp, "TN": op.tn, "FN": op.fn}
             for k in ("sensitivity", "specificity", "accuracy", "ppv", "npv"):
                 met = getattr(op, k)
                 row[k] = met.value

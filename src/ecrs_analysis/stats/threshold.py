@@ -1,7 +1,9 @@
 """Operating point: a threshold chosen on the training set and applied unchanged to test sets.
 
 At the threshold a patient is called a case when ``score >= threshold`` (pROC's
-``direction = "<"``).  Proportions carry Wilson score intervals from statsmodels.
+``direction = "<"``).  Thresholds are pROC's: midpoints between consecutive distinct
+training scores (written out here because scikit-learn's ``roc_curve`` returns the
+observed scores themselves).  Proportions carry Wilson score intervals from statsmodels.
 """
 
 from __future__ import annotations
@@ -9,37 +11,59 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike
-from sklearn.metrics import roc_curve
+from numpy.typing import ArrayLike, NDArray
 from statsmodels.stats.proportion import proportion_confint
 
 from ecrs_analysis.stats._checks import check_scores
 
-__all__ = ["choose_threshold", "Metric", "OperatingPoint", "operating_point"]
+__all__ = ["candidate_thresholds", "choose_threshold", "Metric", "OperatingPoint", "operating_point"]
+
+
+def candidate_thresholds(scores: ArrayLike) -> NDArray[np.float64]:
+    """pROC's thresholds: -inf, the midpoints between consecutive distinct scores, +inf (ascending).
+
+    A midpoint, not an observed score, is where a new patient between two training values
+    is split as pROC's ``roc()``/``coords()`` would.
+    """
+    u = np.unique(np.asarray(scores, dtype=float))
+    return np.concatenate([[-np.inf], (u[:-1] + u[1:]) / 2, [np.inf]])
 
 
 def choose_threshold(y_true: ArrayLike, scores: ArrayLike, *, rule: str = "youden", target: float | None = None, name: str = "training set") -> float:
-    """Threshold on the *training* set.
+    """Threshold on the *training* set, among pROC's candidate thresholds (:func:`candidate_thresholds`).
 
     Parameters
     ----------
     rule : {"youden", "sensitivity", "specificity"}
-        Maximise Youden's J = sensitivity + specificity - 1; or the highest threshold
-        reaching sensitivity >= ``target``; or the lowest reaching specificity >= ``target``.
+        ``youden``: maximise Youden's J = sensitivity + specificity - 1, as pROC's
+        ``coords(roc, "best")``; of tied thresholds the lowest (pROC's first row).
+        ``sensitivity``: the highest threshold with sensitivity >= ``target``;
+        ``specificity``: the lowest threshold with specificity >= ``target``.
+        These two may return -inf or +inf (call every or no patient a case) when only
+        that reaches the target, as pROC would.
+    target : float, optional
+        Target sensitivity or specificity in (0, 1] for those rules.
+
+    Returns
+    -------
+    float
+        Patients with ``score >= threshold`` are cases.
     """
     y, (s,) = check_scores(y_true, scores, name=name)
-    fpr, tpr, thr = roc_curve(y, s, drop_intermediate=False)
-    finite = np.isfinite(thr)
-    fpr, tpr, thr = fpr[finite], tpr[finite], thr[finite]
+    thr = candidate_thresholds(s)
+    cases, controls = np.sort(s[y == 1]), np.sort(s[y == 0])
+    m, n = cases.size, controls.size
+    tp = m - np.searchsorted(cases, thr, side="left")  # cases with score >= thr
+    tn = np.searchsorted(controls, thr, side="left")  # controls with score < thr
     if rule == "youden":
-        return float(thr[np.argmax(tpr - fpr)])
+        return float(thr[np.argmax(tp * n + tn * m)])  # (sens + spec) * m * n in integers: ties are exact
+    if rule not in ("sensitivity", "specificity"):
+        raise ValueError(f"unknown rule {rule!r}; valid: youden, sensitivity, specificity")
     if target is None or not 0 < target <= 1:
         raise ValueError(f"rule {rule!r} needs a target in (0, 1], got {target!r}")
     if rule == "sensitivity":
-        return float(thr[np.nonzero(tpr >= target)[0][0]])
-    if rule == "specificity":
-        return float(thr[np.nonzero(1 - fpr >= target)[0][-1]])
-    raise ValueError(f"unknown rule {rule!r}; valid: youden, sensitivity, specificity")
+        return float(thr[np.nonzero(tp / m >= target)[0][-1]])
+    return float(thr[np.nonzero(tn / n >= target)[0][0]])
 
 
 @dataclass(frozen=True)

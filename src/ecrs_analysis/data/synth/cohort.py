@@ -59,6 +59,8 @@ class Design:
     temporal_cutoff: str | None = None
     """Scans on or after this date form the temporal external set (MTLNet)."""
     n_after_cutoff: int = 0
+    split_modes: tuple[str, ...] = ("random",)
+    """The cohort splits the design supports (``split.mode`` in the parameters)."""
 
 
 DESIGNS = {
@@ -72,6 +74,7 @@ DESIGNS = {
         ),
         all_polyps=False,
         id_prefix="LI",
+        split_modes=("center", "random"),
     ),
     # MTLNet: 257 CRSwNP patients, one hospital, 2020-01..2024-11; the last 44 by date are the temporal external set.
     "mtlnet2025": Design(
@@ -82,6 +85,7 @@ DESIGNS = {
         id_prefix="MT",
         temporal_cutoff="2024-03-01",
         n_after_cutoff=44,
+        split_modes=("temporal", "random"),
     ),
 }
 
