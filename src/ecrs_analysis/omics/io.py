@@ -99,12 +99,12 @@ def _numeric(block: pd.DataFrame, ids: pd.Index, problems: list[str], *, where: 
     bad = out.isna() & block.notna() & block.astype(str).apply(lambda c: c.str.strip() != "")
     for col in bad.columns[bad.any(axis=0)]:
         rows = np.flatnonzero(bad[col].to_numpy())
-        shown = ", ".join(f"protein {ids[r]!r} (row {r + 2}): {block[col].iloc[r]!r}" for r in rows[:3])
+        shown = ", ".join(f"protein {_short(ids[r])!r} (row {r + 2}): {block[col].iloc[r]!r}" for r in rows[:3])
         problems.append(f"{where} column {col!r} has {rows.size} non-numeric value(s), e.g. {shown}; use numbers, 0 or empty for missing")
     neg = (out < 0).to_numpy()
     if neg.any():
         r, c = np.argwhere(neg)[0]
-        problems.append(f"{where} column {out.columns[c]!r} has negative intensities (protein {ids[r]!r}); intensities must be linear and >= 0")
+        problems.append(f"{where} column {out.columns[c]!r} has negative intensities (protein {_short(ids[r])!r}); intensities must be linear and >= 0")
     return out.astype(float)
 
 
@@ -120,7 +120,11 @@ def _read_maxquant(path: Path, prefix: str, problems: list[str]) -> tuple[pd.Dat
     missing_flags = [f for f in MAXQUANT_FLAGS if f not in raw.columns]
     if missing_flags:
         problems.append(f"flag column(s) {missing_flags} missing; export proteinGroups.txt with the standard MaxQuant columns")
-    ids = pd.Index(raw["Protein IDs"].fillna("").astype(str), name="protein")
+    # Protein groups are rows: a repeated "Protein IDs" value (e.g. a list truncated at a
+    # spreadsheet's 32,767-character cell limit) is kept apart as "<ids>#2", "<ids>#3".
+    ids = raw["Protein IDs"].fillna("").astype(str)
+    nth = ids.groupby(ids).cumcount()
+    ids = pd.Index([i if k == 0 else f"{i}#{k + 1}" for i, k in zip(ids, nth)], name="protein")
     block = raw[cols].copy()
     block.columns = [c[len(prefix):] for c in cols]
     block.index = ids
@@ -151,13 +155,17 @@ def _read_matrix(path: Path, problems: list[str]) -> tuple[pd.DataFrame, pd.Data
     return intens, proteins
 
 
+def _short(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
 def _check_ids(ids: pd.Index, problems: list[str]) -> None:
     empty = np.flatnonzero(ids.to_numpy() == "")
     if empty.size:
         problems.append(f"{empty.size} protein row(s) without an id (first at row {empty[0] + 2})")
     dup = ids[ids.duplicated() & (ids != "")]
     if len(dup):
-        problems.append(f"duplicate protein id(s): {sorted(set(dup))[:5]}")
+        problems.append(f"duplicate protein id(s): {[_short(d) for d in sorted(set(dup))[:5]]}; every row needs its own id")
 
 
 def _check_sheet(sheet: pd.DataFrame, samples: list[str], known: set[str] | None, problems: list[str], sheet_path: Path) -> pd.DataFrame:
