@@ -25,7 +25,7 @@ from ecrs_analysis.stats.threshold import choose_threshold
 
 __all__ = [
     "Calls", "predicted_calls", "choose_patients", "OmicsInputs", "load_inputs", "sample_table", "planted_recovery", "pathway_rank",
-    "Comparison", "compare", "write_comparison", "limma_vs_welch", "omics_folder",
+    "Comparison", "compare", "write_comparison", "limma_vs_welch", "omics_folder", "planted_pathway_ranks", "summary_table",
 ]
 
 
@@ -223,3 +223,22 @@ def limma_vs_welch(comparison: Comparison, *, fdr: float) -> pd.DataFrame:
         {"proteins called": [int(lim.sum()), int(wel.sum()), int(both.sum())]},
         index=pd.Index(["limma moderated t", "Welch t-test", "both"], name=f"FDR < {fdr:g}"),
     )
+
+
+def planted_pathway_ranks(comparison: Comparison, pathways: tuple[str, ...]) -> pd.DataFrame:
+    """Rank of each planted pathway in the GSEA and ORA tables of a comparison."""
+    return pd.DataFrame(
+        {"GSEA rank": [pathway_rank(comparison.gsea, p) for p in pathways], "ORA rank": [pathway_rank(comparison.ora, p) for p in pathways]},
+        index=pd.Index(pathways, name="planted pathway"),
+    )
+
+
+def summary_table(comparisons: dict[str, Comparison], *, planted: pd.DataFrame | None, fdr: float, pathway: str) -> pd.DataFrame:
+    """One row per comparison: dysregulated proteins, rank of ``pathway`` in GSEA, top pathway, recall of planted."""
+    rows = []
+    for name, c in comparisons.items():
+        row = {"comparison": name, "dysregulated proteins": c.n_dysregulated, f"{pathway} (GSEA rank)": pathway_rank(c.gsea, pathway), "top GSEA pathway": c.gsea["term"].iloc[0] if len(c.gsea) else None}
+        if planted is not None:
+            row["recall of planted"] = planted_recovery(c.table, c.table["gene"], planted, fdr=fdr)["recall"]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("comparison")

@@ -116,17 +116,23 @@ def plot_enrichment(table: pd.DataFrame, *, top_n: int = 15, highlight: tuple[st
     return fig
 
 
-def plot_running_score(ranking: pd.Series, running: list[tuple[str, np.ndarray, np.ndarray, float, float]]) -> Figure:
-    """GSEA running enrichment score of a few terms over the ranked list, with hit ticks."""
-    n = len(running)
-    fig, axes = plt.subplots(2, n, figsize=(3.6 * n, 4.0), squeeze=False, gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
+def plot_running_score(table: pd.DataFrame, result: object, ranking: pd.Series, *, top_n: int = 3) -> Figure:
+    """GSEA running enrichment score of the ``top_n`` terms of ``table`` over the ranked list, with hit ticks.
+
+    ``result`` is the gseapy object returned by ``prerank(..., return_result=True)``.
+    """
+    from ecrs_analysis.omics.enrichment import running_score
+
+    terms = table.head(top_n).set_index("term")
+    fig, axes = plt.subplots(2, len(terms), figsize=(3.6 * len(terms), 4.0), squeeze=False, gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
     order = ranking.sort_values(ascending=False).to_numpy()
-    for k, (term, res, hits, nes, fdr) in enumerate(running):
+    for k, (term, row) in enumerate(terms.iterrows()):
+        res, hits = running_score(result, str(term))
         ax = axes[0, k]
         ax.plot(res, color="#55A868", lw=1.4)
         ax.axhline(0, color="grey", lw=0.6)
         ax.vlines(hits, ymin=min(res.min(), 0) - 0.05, ymax=min(res.min(), 0) - 0.01, color="black", lw=0.4)
-        ax.set_title(f"{term[:40]}\nNES {nes:.2f}, FDR {fdr:.3f}", fontsize=8)
+        ax.set_title(f"{str(term)[:40]}\nNES {row['nes']:.2f}, FDR {row['fdr']:.3f}", fontsize=8)
         ax.set_ylabel("running ES")
         axes[1, k].fill_between(range(len(order)), order, color="grey", lw=0)
         axes[1, k].set_xlabel("rank")
