@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["LI2025_REPORTED", "MTLNET_REPORTED", "reported_table"]
+__all__ = ["LI2025_REPORTED", "LI2025_PROTEOMICS", "MTLNET_REPORTED", "reported_table"]
 
 # Li et al., Int Forum Allergy Rhinol 2025 (doi 10.1002/alr.23595): integrated model.
 LI2025_REPORTED = {
     "internal_test": {"AUC": 0.851, "CI low": 0.77, "CI high": 0.93},
     "external_test": {"AUC": 0.821, "CI low": 0.78, "CI high": 0.86},
+}
+# Same paper, proteomics of patients predicted eCRS vs non-eCRS by the integrated model.
+LI2025_PROTEOMICS = {
+    "patients": 34,
+    "dysregulated": 594,  # proteins/genes dysregulated between the predicted groups
+    "pathway_claim": "enriched pathways such as chemokine signalling",
 }
 # MTLNet: training / validation / temporal external (172 / 41 / 44 patients).
 MTLNET_REPORTED = {

@@ -105,19 +105,28 @@ def code(*modules: str) -> str:
     return code_fingerprint(*modules)
 
 
+def _network_modules() -> list[str]:
+    """The modules of the individual networks behind the model registry."""
+    return [m for m in module_closure(["ecrs_analysis.models.registry"]) if m.startswith("ecrs_analysis.models.") and m != "ecrs_analysis.models.registry"]
+
+
 def model_code(model: str) -> str:
     """Fingerprint of one network's training job: the training code and that network's module only."""
     from ecrs_analysis.book.fingerprint import _source
 
-    others = [m for m in module_closure(["ecrs_analysis.models.registry"]) if m.startswith("ecrs_analysis.models.") and m != "ecrs_analysis.models.registry"]
+    others = _network_modules()
     own = f"ecrs_analysis.models.{model}"
     extra = [own] if _source(own) is not None else []
     return code_fingerprint("ecrs_analysis.training.folds", *extra, ignore=[m for m in others if m != own])
 
 
 def notebook_code(path: str | Path) -> str:
-    """Fingerprint of the package modules a notebook imports."""
-    return code_fingerprint(*notebook_modules(path))
+    """Fingerprint of the package modules a notebook imports.
+
+    The networks' own modules are left out: a chapter sees a network only through the
+    scores its training jobs wrote, which are inputs of the chapter already.
+    """
+    return code_fingerprint(*notebook_modules(path), ignore=_network_modules())
 
 
 def software(*names: str) -> str:
