@@ -32,8 +32,16 @@ def test_threshold_is_youdens_on_training_rows_only() -> None:
     s = _scores()
     calls = predicted_calls(s, rule="youden")
     train = s[s["set"] == "train"]
-    # brute force: the training score that maximises sensitivity + specificity - 1 (score >= threshold = case)
-    best = max(train["integrated"], key=lambda c: ((train["integrated"] >= c) & (train["label"] == 1)).sum() / (train["label"] == 1).sum() - ((train["integrated"] >= c) & (train["label"] == 0)).sum() / (train["label"] == 0).sum())
+    # brute force over pROC's candidates (midpoints between consecutive distinct training scores):
+    # the one that maximises sensitivity + specificity - 1 (score >= threshold = case), lowest on ties
+    u = np.unique(train["integrated"])
+    mids = (u[:-1] + u[1:]) / 2
+
+    def youden(c: float) -> float:
+        pos, neg = train["label"] == 1, train["label"] == 0
+        return ((train["integrated"] >= c) & pos).sum() / pos.sum() - ((train["integrated"] >= c) & neg).sum() / neg.sum()
+
+    best = max(sorted(mids), key=youden)
     assert calls.threshold == pytest.approx(best)
     assert (calls.table["predicted"] == (s["integrated"] >= best).astype(int)).all()
     # test-set scores do not move the threshold
