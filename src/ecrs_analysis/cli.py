@@ -33,6 +33,7 @@ def _run(args: argparse.Namespace) -> int:
             executor=args.executor,
             jobs=args.jobs,
             force=tuple(args.force or ()),
+            cluster_profile=Path(args.cluster_profile) if args.cluster_profile else None,
         )
     )
     if args.dry_run:
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--executor", default="local", help="Snakemake executor: local (default) or a plugin such as slurm")
     r.add_argument("--jobs", type=int, help="jobs submitted at once with a cluster executor")
     r.add_argument("--force", action="append", metavar="RULE", help="re-run every job of this rule (e.g. train_fold)")
+    r.add_argument("--cluster-profile", metavar="YAML", help="executor, jobs and default resources for a cluster (e.g. workflow/profiles/slurm.yaml)")
     r.set_defaults(func=_run)
     t = sub.add_parser("train", help="run one (study, model, fold) training job and what it needs")
     t.add_argument("--profile", default="demo", choices=PROFILES)

@@ -127,3 +127,14 @@ def test_failed_chapter_is_named_kept_and_the_last_good_book_survives(tmp_path, 
     assert not (results / "executed" / "02_clinical.ipynb").exists()  # no half-written artefact
     assert not (results / "li2025" / "scores_clinical.csv").exists()
     assert (root / "_build" / "html" / "index.html").read_text(encoding="utf-8") == "last good book"
+
+
+def test_cluster_profile_submits_one_gpu_job_per_model_and_fold(tmp_path, monkeypatch, capfd):
+    pytest.importorskip("snakemake_executor_plugin_slurm", reason="the SLURM executor plugin is not installed (pip install 'ecrs-analysis[cluster]')")
+    monkeypatch.chdir(ROOT)
+    params = load_params("full")
+    plan = run_book(RunOptions(profile="full", dry_run=True, results_dir=tmp_path / "r", cluster_profile=ROOT / "workflow" / "profiles" / "slurm.yaml"))["plan"]
+    assert plan["train_fold"] == len(params["deep"]["models"]) * params["deep"]["folds"]
+    err = capfd.readouterr().err
+    train_jobs = [block for block in err.split("rule ")[1:] if block.startswith("train_fold:")]
+    assert len(train_jobs) == plan["train_fold"] and all("gpu=1" in b and "slurm_partition=gpu" in b for b in train_jobs)

@@ -59,6 +59,7 @@ class RunOptions:
     executor: str = "local"
     jobs: int | None = None
     force: tuple[str, ...] = ()
+    cluster_profile: Path | None = None
 
 
 def repo_root() -> Path:
@@ -100,6 +101,20 @@ def _target_files(root: Path, results: Path, names: tuple[str, ...]) -> list[str
     return files
 
 
+def _cluster_profile(path: Path | None) -> dict[str, Any]:
+    """A cluster profile (e.g. ``workflow/profiles/slurm.yaml``): executor, jobs, default resources."""
+    if path is None:
+        return {}
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise RunError(f"--cluster-profile {path}: cannot read it ({exc})") from None
+    unknown = sorted(set(raw) - {"executor", "jobs", "default-resources"})
+    if unknown:
+        raise RunError(f"--cluster-profile {path}: unknown key(s) {unknown}; allowed: executor, jobs, default-resources")
+    return raw
+
+
 def run_book(opts: RunOptions) -> dict[str, Any]:
     """Run the workflow for a profile and publish the book; returns the run record (or the plan).
 
@@ -136,9 +151,11 @@ def run_book(opts: RunOptions) -> dict[str, Any]:
     os.environ["ECRS_RUN_ID"] = run
     from ecrs_analysis.book.snakemake import run_workflow
 
+    cluster = _cluster_profile(opts.cluster_profile)
     outcome = run_workflow(
         root=root, config=wf_config, config_file=config_file, targets=targets, dry_run=opts.dry_run, cores=opts.cores or os.cpu_count() or 1,
-        executor=opts.executor, jobs=opts.jobs, force=opts.force,
+        executor=cluster.get("executor", opts.executor), jobs=opts.jobs or cluster.get("jobs"), force=opts.force,
+        default_resources=cluster.get("default-resources"),
     )
     if opts.dry_run:
         return {"plan": outcome.planned, "run": None}

@@ -62,6 +62,7 @@ def run_workflow(
     executor: str = "local",
     jobs: int | None = None,
     force: Sequence[str] = (),
+    default_resources: dict[str, Any] | None = None,
 ) -> WorkflowOutcome:
     """Plan or run the workflow for ``targets`` (output files); never raises for a failed job."""
     from snakemake.api import SnakemakeApi
@@ -78,22 +79,33 @@ def run_workflow(
             # added after the API has set up its own handlers (it clears the logger's handlers)
             sm_logger.addHandler(collect)
             sm_logger.addHandler(text_handler)
-            if executor != "local" and not dry_run:
+            executor_settings = None
+            if executor != "local":
                 from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
 
                 try:
-                    ExecutorPluginRegistry().get_plugin(executor)
+                    plugin = ExecutorPluginRegistry().get_plugin(executor)
                 except Exception:
                     return WorkflowOutcome(False, message=f"no Snakemake executor plugin {executor!r} is installed; e.g. pip install snakemake-executor-plugin-{executor}")
+                executor_settings = plugin.settings_cls() if plugin.settings_cls is not None else None
+            resources = ResourceSettings(cores=cores, nodes=jobs if executor != "local" else None)
+            if default_resources:
+                from snakemake.resources import Resources
+
+                exprs = [f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in default_resources.items()]
+                resources = ResourceSettings(cores=cores, nodes=resources.nodes, default_resources=Resources.parse(exprs, allow_expressions=True, defaults="full"))
             wf = api.workflow(
-                resource_settings=ResourceSettings(cores=cores, nodes=jobs if executor != "local" else None),
+                resource_settings=resources,
                 config_settings=ConfigSettings(config=config, configfiles=[config_file] if config_file.exists() else []),
                 snakefile=root / "workflow" / "Snakefile",
                 workdir=root,
             )
             dag = wf.dag(DAGSettings(targets=frozenset(targets), forcerun=frozenset(force)))
             try:
-                dag.execute_workflow(executor="dryrun" if dry_run else executor, execution_settings=ExecutionSettings(keep_going=False))
+                dag.execute_workflow(
+                    executor=executor, pseudo_executor="dryrun" if dry_run else None, executor_settings=executor_settings,
+                    execution_settings=ExecutionSettings(keep_going=False),
+                )
             except Exception as exc:  # a failed job or a workflow error: report the job and its message
                 text = stream.getvalue()
                 return WorkflowOutcome(False, planned=_job_stats(text), message=_failure_message(text, exc, Path(config["results"]), started))
