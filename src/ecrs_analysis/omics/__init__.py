@@ -11,6 +11,8 @@ Public API::
 import importlib
 from typing import Any
 
+# ``preprocess`` (the function) is imported from ``ecrs_analysis.omics.preprocess``: a package
+# attribute of that name is the submodule once it is loaded.
 # Names are imported on first use, so that reading the parameter schema (which needs only
 # ``omics.settings``) does not load limma, gseapy and their dependencies.
 _WHERE = {
@@ -18,7 +20,7 @@ _WHERE = {
     "GeneSetError": "enrichment", "default_gene_sets": "enrichment", "load_gene_sets": "enrichment",
     "over_representation": "enrichment", "prerank": "enrichment", "ranking_from_table": "enrichment",
     "ProteomicsData": "io", "ProteomicsInputError": "io", "load_proteomics": "io",
-    "preprocess": "preprocess", "OmicsSettings": "settings",
+    "OmicsSettings": "settings",
 }
 
 
@@ -31,5 +33,5 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "differential_abundance", "dysregulated", "welch_test", "prerank", "over_representation", "ranking_from_table",
     "load_gene_sets", "default_gene_sets", "GeneSetError", "load_proteomics", "ProteomicsData", "ProteomicsInputError",
-    "preprocess", "OmicsSettings",
+    "OmicsSettings",
 ]
