@@ -34,6 +34,7 @@ from torch import nn
 from ecrs_analysis.atomic import write_csv, write_json
 from ecrs_analysis.hashing import hash_params
 from ecrs_analysis.models import build_model
+from ecrs_analysis.stats.calibration import PLATT_FOLDS
 from ecrs_analysis.training import CachedVolumes, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
 
 __all__ = ["DeepSpec", "deep_scores", "cached_deep_scores", "fit_integrated", "IntegratedModel"]
@@ -158,7 +159,7 @@ def fit_integrated(train: pd.DataFrame, features: Sequence[str], *, seed: int, f
         raise ValueError(f"integrated model: non-finite values in the features {list(features)} of the training set")
     # SVC(probability=True) is deprecated since scikit-learn 1.9; its replacement is the same Platt
     # scaling on cross-validated decision values: CalibratedClassifierCV(SVC(), ensemble=False).
-    svm = CalibratedClassifierCV(SVC(random_state=seed), method="sigmoid", ensemble=False, cv=StratifiedKFold(5, shuffle=True, random_state=seed))
+    svm = CalibratedClassifierCV(SVC(random_state=seed), method="sigmoid", ensemble=False, cv=StratifiedKFold(PLATT_FOLDS, shuffle=True, random_state=seed))
     pipe = Pipeline([("scale", StandardScaler()), ("svm", svm)])
     grid = [
         {"svm__estimator__kernel": ["linear"], "svm__estimator__C": [0.01, 0.1, 1.0]},

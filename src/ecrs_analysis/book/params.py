@@ -87,6 +87,8 @@ def validate_params(p: Mapping[str, Any]) -> None:
         _need(s.get("manifest") is None or isinstance(s["manifest"], str), f"{k}.manifest", "must be a path or null")
         if s.get("manifest"):
             _need(Path(s["manifest"]).is_file(), f"{k}.manifest", f"file {s['manifest']} not found")
+        if s.get("dictionary"):
+            _need(Path(s["dictionary"]).is_file(), f"{k}.dictionary", f"file {s['dictionary']} not found")
         _need(isinstance(s.get("centers"), list) and s["centers"], f"{k}.centers", "must be a non-empty list")
         syn = s.get("synthetic", {})
         _need(isinstance(syn.get("n_patients"), int) and syn["n_patients"] >= 20, f"{k}.synthetic.n_patients", "must be an integer >= 20")

@@ -176,7 +176,7 @@ def load_study(params: dict[str, Any], study: str, paths: ResultPaths) -> Loaded
 def example_cases(study: LoadedStudy, *, seed: int) -> list[tuple[str, sitk.Image, dict[str, sitk.Image]]]:
     """One eosinophilic and one non-eosinophilic training patient, titled by label (never by id)."""
     t = study.table
-    first_set = study.split.names[0]
+    first_set = study.split.train_name
     rng = np.random.default_rng(seed)
     cases = []
     for label, title in ((1, "eosinophilic"), (0, "non-eosinophilic")):

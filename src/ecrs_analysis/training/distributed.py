@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     dist.barrier()
     li = S.load_study(cfg, "li2025", paths)
     index = S.prepare_inputs(cfg, "li2025", li.cohort, paths)
-    fusion.cached_deep_scores(li.table, index, spec=fusion.DeepSpec.from_dict(cfg["deep"]), train_set=li.split.names[0], seed=cfg["seed"], folder=paths.study("li2025"), device=str(device))
+    fusion.cached_deep_scores(li.table, index, spec=fusion.DeepSpec.from_dict(cfg["deep"]), train_set=li.split.train_name, seed=cfg["seed"], folder=paths.study("li2025"), device=str(device))
     dist.destroy_process_group()
     return 0
 
