@@ -112,13 +112,17 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ecrs`` command; errors print one clear message and exit 2."""
     from ecrs_analysis.data.manifest import ManifestError
     from ecrs_analysis.book.params import ParamsError
-    from ecrs_analysis.book.runner import RunError
     from ecrs_analysis.data.splits import SplitError
 
     args = build_parser().parse_args(argv)
+    expected: tuple[type[Exception], ...] = (ManifestError, ParamsError, SplitError)
+    if args.command == "run":  # the runner pulls in MONAI and torch, which `validate` does not need
+        from ecrs_analysis.book.runner import RunError
+
+        expected += (RunError,)
     try:
         return int(args.func(args))
-    except (ManifestError, ParamsError, RunError, SplitError) as exc:
+    except expected as exc:
         print(f"ecrs: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # validate promises a message, never a traceback (ECRS_DEBUG=1 shows it)

@@ -60,11 +60,14 @@ def _is_nifti(p: Path) -> bool:
 
 
 def _nifti_problems(p: Path) -> list[str]:
-    """Full read by nibabel: truncation, broken compression, NaN/Inf voxels."""
+    """Full read by nibabel: truncation, broken compression, NaN/Inf voxels; the shape of anything but one 3D volume."""
     import nibabel as nib
 
     try:
-        data = np.asanyarray(nib.load(str(p)).dataobj)
+        img = nib.load(str(p))
+        if len(img.shape) != 3:
+            return _header_problems(p) or [f"the image has shape {' x '.join(map(str, img.shape))}; give one 3D volume per patient"]
+        data = np.asanyarray(img.dataobj)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         return [f"the compressed file is truncated or damaged ({exc}); copy or export it again"]
     except OSError as exc:
@@ -123,13 +126,9 @@ def read_checked(path: str | os.PathLike[str]) -> tuple[sitk.Image | None, list[
         return None, [f"'{p.suffix or p.name}' is not a supported 3D image format{hint}; use NIfTI (.nii.gz), NRRD (.nrrd), MetaImage (.mha) or a DICOM series folder"]
     problems: list[str] = []
     if not is_dir:
-        problems = _header_problems(p)
+        problems = _nifti_problems(p) if _is_nifti(p) else _header_problems(p)
         if problems:
             return None, problems
-        if _is_nifti(p):
-            problems = _nifti_problems(p)
-            if problems:
-                return None, problems
     try:
         image = read_image(p)
     except ImageReadError as exc:

@@ -180,23 +180,23 @@ def _resolve_columns(header: Sequence[str], dd: DataDictionary | None, manifest_
     out = _Columns()
     by_key: dict[str, list[int]] = {}
     for i, h in enumerate(header):
-        if h:
+        if h.strip():
             by_key.setdefault(normalise_name(h), []).append(i)
     dup = {k: v for k, v in by_key.items() if len(v) > 1}
     for k, idx in dup.items():
         names = " and ".join(f"'{header[i]}' (column {i + 1})" for i in idx)
         out.problems.append(Problem(f"{names} have the same name once trimmed and case-folded; rename or delete one of them", column=header[idx[0]]))
-    unnamed = [i + 1 for i, h in enumerate(header) if not h]
+    unnamed = [i + 1 for i, h in enumerate(header) if not h.strip()]
     if unnamed:
         out.notes.append(f"column(s) {', '.join(map(str, unnamed))} have no name in the header row and are ignored")
     ignored: list[str] = []
     for i, h in enumerate(header):
         key = normalise_name(h)
-        if not h or key in dup:
+        if not h.strip() or key in dup:
             continue
         spec = dd.lookup(h) if dd else None
         if spec is not None:
-            if spec.name != h:
+            if spec.name != h and spec.role in ("clinical", "identifying", "exclude"):
                 out.notes.append(f"column '{h}' matched the dictionary's '{spec.name}'")
         elif key in STANDARD_COLUMNS:
             spec = _standard_spec(key, h)
@@ -233,7 +233,7 @@ def _resolve_columns(header: Sequence[str], dd: DataDictionary | None, manifest_
         how = "not in the data dictionary" if dd else f"no data dictionary ({Path(manifest_name).stem}.dictionary.yaml) declares them"
         out.notes.append(f"{len(ignored)} column(s) ignored ({how}): {', '.join(ignored)}")
     if dd:
-        written = {normalise_name(h) for h in header if h}
+        written = {normalise_name(h) for h in header if h.strip()}
         for spec in dd.columns:  # a required column that is absent is reported as such; a clinical one is likely a typo
             if normalise_name(spec.name) not in written and spec.role == "clinical":
                 out.problems.append(Problem(f"the data dictionary declares clinical column '{spec.name}', which the manifest does not have; fix the name in one of the two", column=spec.name, file=str(dd.source) if dd.source else None))
@@ -241,7 +241,7 @@ def _resolve_columns(header: Sequence[str], dd: DataDictionary | None, manifest_
 
 
 def _missing_column_problem(col: str, header: Sequence[str]) -> Problem:
-    present = [h for h in header if h]
+    present = [h for h in header if h.strip()]
     shown = ", ".join(present[:12]) + (f" ... ({len(present)} columns)" if len(present) > 12 else "")
     close = difflib.get_close_matches(col, [normalise_name(h) for h in present], n=1, cutoff=0.75)
     hint = f"; did you mean '{present[[normalise_name(h) for h in present].index(close[0])]}'? Rename it, or declare it in the data dictionary" if close else (
@@ -487,9 +487,10 @@ def validate_manifest(
     clinical_values: dict[str, pd.Series] = {}
     types: dict[str, str] = {}
     units: dict[str, str] = {}
-    for target, (i, h, spec) in cols.found.items():
+    for target, (i, written, spec) in cols.found.items():
         if spec.role != "clinical":
             continue
+        h = spec.name.strip()  # the analysis uses the dictionary's spelling; messages the manifest's
         if spec.unit:
             units[h] = spec.unit
         values = cell[target]
@@ -538,7 +539,7 @@ def validate_manifest(
                     f"separates the labels almost perfectly (AUC {max(auc, 1 - auc):.3f} over {len(y)} patients): a column this good is the label's source or derived "
                     "from it (e.g. tissue eosinophils) and would leak the label into the signature; declare it 'exclude' in the data dictionary "
                     "(or, if it truly is a pre-operative measurement, add 'leakage_checked: true' to its entry)",
-                    column=h,
+                    column=written,
                 ))
 
     masks_present = tuple(m for m in MASK_COLUMNS if m in cols.found)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,10 +150,15 @@ def _study_problems(params: Mapping[str, Any], study: str, cohort: Cohort) -> tu
         if not candidates:
             problems.append(Problem("no clinical column is declared: the clinical signature (chapter 2) needs at least one; declare clinical columns in the data dictionary (role: clinical, with a type)"))
         elif not problems and min(n0, n1) >= 2:
-            try:
-                clinical.fit_signature(train, candidates, alpha=alpha)
-            except (ValueError, np.linalg.LinAlgError) as exc:
-                problems.append(Problem(f"the clinical signature cannot be fitted on the training set: {exc}"))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    clinical.fit_signature(train, candidates, alpha=alpha)
+                except (ValueError, np.linalg.LinAlgError) as exc:
+                    problems.append(Problem(f"the clinical signature (chapter 2) cannot be fitted on the {len(train)} training patients: {exc} (stats.alpha={alpha:g}, e.g. --set stats.alpha=0.1)"))
+            if any("converge" in str(w.message) or "separation" in str(w.message).lower() for w in caught):
+                notes.append(f"the clinical signature's logistic regression does not converge on the {len(train)} training patients "
+                             "(too few patients for the variables selected, or a variable that separates the classes): its odds ratios will be unstable")
     return problems, notes, skipped, split
 
 

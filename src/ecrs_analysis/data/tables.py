@@ -49,7 +49,7 @@ class RawTable:
     Attributes
     ----------
     header : tuple of str
-        Column names exactly as written (may repeat).
+        Column names exactly as written, spaces included (may repeat).
     cells : DataFrame
         Text cells, columns numbered 0..n-1 (positions in ``header``), ``""`` when empty.
     rows : tuple of int
@@ -192,10 +192,9 @@ def read_table(path: str | os.PathLike[str]) -> RawTable:
         raise TableReadError(f"{p}: the file is empty; it needs a header row and one row per patient")
     width = max(len(r) for r in rows)
     rows = [list(r) + [""] * (width - len(r)) for r in rows]
-    header = [c.strip() for c in rows[0]]
-    while header and header[-1] == "" and all(r[len(header) - 1].strip() == "" for r in rows):  # empty trailing columns
+    header = list(rows[0])
+    while header and not header[-1].strip():  # trailing separators after the last name
         header.pop()
-        rows = [r[: len(header)] for r in rows]
     ragged = [i for i, r in enumerate(rows[1:], start=2 + skip) if any(c.strip() for c in r[len(header):])]
     if ragged:
         raise TableReadError(
