@@ -482,7 +482,7 @@ def a_single_class(f):
     edit(f, lambda m: m.__setitem__("label", ["0"] * len(m)))
 
 
-@bad("study", "the training set has", "at least 8 of each", "deep.folds=3", "--set deep.folds=2", args=LI)
+@bad("study", "the training set has 1 eosinophilic and 0 non-eosinophilic", "at least 8 of each", "deep.folds=3", "Add patients", "set 'external_test' (1 patients)", args=LI)
 def three_patients(f):
     edit(f, lambda m: m.iloc[[i for i in range(len(m)) if m["center"][i] == "hospital_A"][:2] + [list(m["center"]).index("hospital_B")]])
 

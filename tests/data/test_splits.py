@@ -82,3 +82,20 @@ def test_summary_counts(table):
     out = split_summary(table, s)
     assert out["patients"].sum() == len(table)
     assert out["eosinophilic"].sum() == table["label"].sum()
+
+
+def test_the_set_named_train_trains_whatever_its_position(table, tmp_path):
+    ids = list(table["patient_id"])
+    p = tmp_path / "split.json"
+    p.write_text(json.dumps({"sets": {"external_test": ids[:100], "train": ids[100:250], "internal_test": ids[250:]}}))
+    s = load_split(p, table)
+    assert s.train_name == "train" and s.train == tuple(ids[100:250])
+    assert s.names == ("train", "external_test", "internal_test") and s.test_names == ("external_test", "internal_test")
+
+
+def test_a_split_without_a_train_set_is_refused(table, tmp_path):
+    ids = list(table["patient_id"])
+    p = tmp_path / "split.json"
+    p.write_text(json.dumps({"sets": {"external_test": ids[:100], "training": ids[100:]}}))
+    with pytest.raises(SplitError, match="no set named 'train'"):
+        load_split(p, table)

@@ -78,21 +78,27 @@ def patients_needed(folds: int, inner: int) -> int:
     return n
 
 
-def _cv_requirements(params: Mapping[str, Any], study: str) -> list[tuple[int, str]]:
-    """(patients per class needed in the training set, why) for every CV step the study runs."""
+def _cv_requirements(params: Mapping[str, Any], study: str, have: int) -> list[tuple[int, str, str]]:
+    """(patients per class needed in the training set, why, what would do with ``have`` per class) per CV step."""
     from ecrs_analysis.stats.calibration import PLATT_FOLDS
 
     if study != "li2025":
-        return [(2, "the training set is split again, stratified, to hold patients out for early stopping")]
+        return [(2, "the training set is split again, stratified, to hold patients out for early stopping", "")]
+
+    def fix(key: str, inner: int) -> str:
+        # More folds leave more patients in each training part, so the need falls as folds rise.
+        ok = [k for k in range(2, max(have, 2) + 1) if patients_needed(k, inner) <= have]
+        return f"{key}={ok[0]} would do with {have} per class" if ok else ""
+
     deep = params.get("deep", {})
-    out = []
     folds = int(deep.get("folds", 3))
     vf = float(deep.get("validation_fraction", 0.2))
     hold = max(2, math.ceil(1 / vf))
-    out.append((patients_needed(folds, hold), f"deep.folds={folds} with deep.validation_fraction={vf:g} (each fold trains on the other folds and holds {vf:.0%} of them out for early stopping, which needs {hold} per class)"))
     svm = int(deep.get("svm_folds", 5))
-    out.append((patients_needed(svm, PLATT_FOLDS), f"deep.svm_folds={svm} with the integrated model's {PLATT_FOLDS}-fold Platt calibration inside each fold"))
-    return out
+    return [
+        (patients_needed(folds, hold), f"deep.folds={folds} with deep.validation_fraction={vf:g} (each fold trains on the other folds and holds {vf:.0%} of them out for early stopping, which needs {hold} per class)", fix("deep.folds", hold)),
+        (patients_needed(svm, PLATT_FOLDS), f"deep.svm_folds={svm} with the integrated model's {PLATT_FOLDS}-fold Platt calibration inside each fold", fix("deep.svm_folds", PLATT_FOLDS)),
+    ]
 
 
 def _split(params: Mapping[str, Any], study: str, cohort: Cohort) -> tuple[Split | None, list[Problem]]:
@@ -130,13 +136,15 @@ def _study_problems(params: Mapping[str, Any], study: str, cohort: Cohort) -> tu
             problems.append(Problem(f"set '{name}' ({len(part)} patients) has no {missing} patient: its AUC and operating point cannot be computed; add patients or change the split", column="label"))
     train = t[t["set"] == TRAIN]
     n1, n0 = int((train["label"] == 1).sum()), int((train["label"] == 0).sum())
-    needs = _cv_requirements(params, study)
-    need = max(n for n, _ in needs)
-    if min(n0, n1) < need:
-        why = "; ".join(f"{why} needs {n}" for n, why in needs if n > min(n0, n1))
+    have = min(n0, n1)
+    needs = _cv_requirements(params, study, have)
+    need = max(n for n, _, _ in needs)
+    if have < need:
+        why = "; ".join(f"{why} needs {n}" for n, why, _ in needs if n > have)
+        fixes = [f for n, _, f in needs if n > have]
+        hint = "Add patients" + (f", or change the parameters ({'; '.join(fixes)}, e.g. --set {fixes[0].split(' ')[0]})" if all(fixes) else "")
         problems.append(Problem(
-            f"the training set has {n1} eosinophilic and {n0} non-eosinophilic patient(s); at least {need} of each are needed: {why}. "
-            "Add patients, or lower these parameters (e.g. --set deep.folds=2 --set deep.svm_folds=3)",
+            f"the training set has {n1} eosinophilic and {n0} non-eosinophilic patient(s); at least {need} of each are needed: {why}. {hint}",
             column="label",
         ))
     if study == "li2025":
