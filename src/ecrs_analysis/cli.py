@@ -4,6 +4,7 @@
     ecrs synth --design li2025 --out DIR [--n 200] [--seed 1] [--spacing-scale 3]
     ecrs validate MANIFEST [--study {li2025,mtlnet2025}] [--profile P] [--set key=value ...] [--dictionary YAML]
                   [--masks roi_mask sinus_mask] [--centers A B]
+    ecrs dictionary MANIFEST > manifest.dictionary.yaml
 """
 
 from __future__ import annotations
@@ -77,6 +78,20 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dictionary(args: argparse.Namespace) -> int:
+    """Print a starting data dictionary for a manifest (stdout only; writes nothing)."""
+    from ecrs_analysis.data.dictionary import draft_dictionary
+    from ecrs_analysis.data.manifest import ManifestError, Problem
+    from ecrs_analysis.data.tables import TableReadError, read_table
+
+    try:
+        raw = read_table(args.manifest)
+    except TableReadError as exc:
+        raise ManifestError(Path(args.manifest), [Problem(str(exc).split(": ", 1)[-1], file=args.manifest)]) from None
+    print(draft_dictionary(raw.header, {i: raw.cells[i].astype(str).tolist() for i in range(len(raw.header))}, manifest_name=Path(args.manifest).name), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecrs", description="Reproducible eCRS analysis book.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -105,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--masks", nargs="*", help="mask columns required (default roi_mask; with --study: the study's)")
     v.add_argument("--centers", nargs="*", help="allowed centres (default any; with --study: the study's)")
     v.set_defaults(func=_validate)
+    d = sub.add_parser("dictionary", help="print a starting data dictionary for a manifest (to edit and save beside it)")
+    d.add_argument("manifest")
+    d.set_defaults(func=_dictionary)
     return p
 
 

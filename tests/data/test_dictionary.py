@@ -67,3 +67,16 @@ def test_yaml_errors_name_the_line(tmp_path):
     p.write_text(yaml.safe_dump({"cols": {}}))
     with pytest.raises(DictionaryError, match="expected a mapping 'columns:'"):
         load_dictionary(p)
+
+
+def test_draft_dictionary_declares_nothing_clinical_and_parses(tmp_path, capsys):
+    from ecrs_analysis import cli
+
+    (tmp_path / "m.csv").write_text("Patient ID,Centre,MRN,tissue eos/hpf,age,asthma\nP1,A,123,40,50,yes\n")
+    assert cli.main(["dictionary", str(tmp_path / "m.csv")]) == 0
+    text = capsys.readouterr().out
+    d = parse_dictionary(yaml.safe_load(text))
+    roles = {c.name: c.role for c in d.columns}
+    assert roles == {"Patient ID": "id", "Centre": "centre", "MRN": "identifying", "tissue eos/hpf": "exclude", "age": "exclude", "asthma": "exclude"}
+    assert "values look binary" in text and "values look numeric" in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.csv"]

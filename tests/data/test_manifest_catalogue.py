@@ -584,6 +584,13 @@ def xlsx_with_dates_and_three_empty_rows(f):
     return f / "manifest.xlsx"
 
 
+@good("format", "2 empty row(s) ignored (row 14-15)")
+def csv_with_trailing_separator_rows(f):
+    text = (f / "manifest.csv").read_text()
+    width = text.splitlines()[0].count(",")
+    (f / "manifest.csv").write_text(text + ("," * width + "\n") * 2)
+
+
 @good("columns", "'Patient_ID' read as 'patient_id'", "' Label ' read as 'label'")
 def capitalised_and_padded_headers(f):
     edit(f, lambda m: m.rename(columns={"patient_id": "Patient_ID", "label": " Label ", "scan_date": "Scan Date"}))

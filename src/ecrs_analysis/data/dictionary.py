@@ -37,7 +37,7 @@ import yaml
 __all__ = [
     "ROLES", "CLINICAL_TYPES", "STANDARD_COLUMNS", "ColumnSpec", "DataDictionary", "DictionaryError",
     "normalise_name", "dictionary_path", "load_dictionary", "parse_dictionary", "synthetic_dictionary",
-    "label_source_reason", "identifying_reason",
+    "label_source_reason", "identifying_reason", "draft_dictionary",
 ]
 
 ROLES = ("id", "label", "centre", "date", "image", "mask", "clinical", "identifying", "exclude")
@@ -264,3 +264,45 @@ def identifying_reason(name: str) -> str | None:
     key = normalise_name(name)
     m = _IDENTIFYING.search(key)
     return f"its name ('{m.group(2)}') says it identifies a person" if m else None
+
+
+def _kind_hint(values: list[str]) -> str:
+    seen = {v.strip().casefold() for v in values if v.strip() and v.strip().casefold() not in {"na", "n/a", "nan", "null", "."}}
+    if not seen:
+        return "empty column"
+    if seen <= {"0", "1", "0.0", "1.0", "yes", "no", "y", "n", "true", "false"}:
+        return "values look binary"
+    try:
+        [float(v.replace(",", ".")) for v in seen]
+        return "values look numeric"
+    except ValueError:
+        return f"{len(seen)} distinct text values" + (f": {', '.join(sorted(seen)[:5])}" if len(seen) <= 5 else "")
+
+
+def draft_dictionary(header: list[str] | tuple[str, ...], columns: dict[int, list[str]], *, manifest_name: str = "manifest.csv") -> str:
+    """A starting data dictionary for a manifest, as YAML text to edit (nothing is guessed into use).
+
+    Standard columns get their role; columns whose name says they identify a person get
+    ``identifying``, the label's source ``exclude``; every other column is ``exclude`` with a
+    comment describing its values, to be changed to ``{role: clinical, type: ...}`` by the user.
+    """
+    lines = [
+        f"# Data dictionary of {manifest_name}: save as {Path(manifest_name).stem}.dictionary.yaml beside it.",
+        "# Only columns with role clinical become candidate predictors; give each a type: continuous, binary or categorical.",
+        "columns:",
+    ]
+    for i, name in enumerate(header):
+        if not name.strip():
+            continue
+        key = normalise_name(name)
+        quoted = yaml.safe_dump(name.strip(), default_style=None).strip().removesuffix("...").strip()
+        if key in STANDARD_COLUMNS:
+            role, why = STANDARD_COLUMNS[key], ""
+        elif reason := identifying_reason(name):
+            role, why = "identifying", reason
+        elif reason := label_source_reason(name):
+            role, why = "exclude", f"{reason}: never a predictor"
+        else:
+            role, why = "exclude", f"{_kind_hint(columns.get(i, []))}; to use it: {{role: clinical, type: ..., unit: ...}}"
+        lines.append(f"  {quoted}: {role:<11}" + (f" # {why}" if why else "").rstrip())
+    return "\n".join(lines) + "\n"

@@ -112,7 +112,7 @@ def prepare_cohort(params: dict[str, Any], study: str, paths: ResultPaths) -> Co
                 n_jobs=int(params["n_jobs"]),
             )
         manifest = folder / "manifest.csv"
-    cohort = validate_manifest(manifest, mask_columns=tuple(s["masks"]), known_centers=tuple(s["centers"]), n_jobs=int(params["n_jobs"]))
+    cohort = validate_manifest(manifest, mask_columns=tuple(s["masks"]), known_centers=tuple(s["centers"]), n_jobs=int(params["n_jobs"]), dictionary=s.get("dictionary"))
     _record_inputs(cohort, paths.inputs(study), synthetic=not s.get("manifest"))
     return cohort
 
