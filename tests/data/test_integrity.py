@@ -68,26 +68,8 @@ def test_masks_constant_or_not_binary():
     assert "divide by 255" in mask_problems(sitk.GetImageFromArray(half * 255), geom)[0]
 
 
-def test_dicom_series_with_a_missing_slice_is_refused(tmp_path):
+def test_dicom_series_with_a_missing_slice_is_refused(tmp_path, write_dicom_series):
     arr = np.random.default_rng(1).integers(-1000, 1000, size=(10, 16, 16)).astype(np.int16)
-    image = sitk.GetImageFromArray(arr)
-    image.SetSpacing((0.5, 0.5, 2.5))
-    folder = tmp_path / "series"
-    folder.mkdir()
-    writer = sitk.ImageFileWriter()
-    writer.KeepOriginalImageUIDOn()
-    uid = "1.2.826.0.1.3680043.2.1125.7"
-    for k in range(arr.shape[0]):
-        if k == 4:  # the slice lost on the way from PACS
-            continue
-        sl = image[:, :, k]
-        for tag, value in {
-            "0008|0060": "CT", "0020|000d": uid + ".1", "0020|000e": uid + ".2",
-            "0020|0032": "\\".join(map(str, image.TransformIndexToPhysicalPoint((0, 0, k)))),
-            "0020|0037": "1\\0\\0\\0\\1\\0", "0020|0013": str(k + 1), "0028|0030": "0.5\\0.5",
-        }.items():
-            sl.SetMetaData(tag, value)
-        writer.SetFileName(str(folder / f"{k:03d}.dcm"))
-        writer.Execute(sl)
+    folder = write_dicom_series(arr, tmp_path / "series", spacing=(0.5, 0.5, 2.5), skip=(4,))  # the slice lost on the way from PACS
     image, problems = read_checked(folder)
     assert any("not evenly spaced (slice spacing 2.5 to 5 mm)" in p and "a slice is missing" in p for p in problems), problems

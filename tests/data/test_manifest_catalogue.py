@@ -81,8 +81,15 @@ def set_dictionary(folder: Path, fn: Callable[[dict], None]) -> None:
     p.write_text(yaml.safe_dump(d, sort_keys=False))
 
 
+def set_cell(folder: Path, col: str, row: int, value: str) -> None:
+    """Write ``value`` into one cell of the manifest (``row`` counts patients from 0)."""
+    m = read_m(folder)
+    m.loc[row, col] = value
+    write_m(folder, m)
+
+
 def point_to(folder: Path, row: int, new: Path, col: str = "image") -> None:
-    edit(folder, lambda m: m.__setitem__(col, [str(new.relative_to(folder)) if i == row else v for i, v in enumerate(m[col])]))
+    set_cell(folder, col, row, str(new.relative_to(folder)))
 
 
 # --------------------------------------------------------------------------------- the catalogue
@@ -187,7 +194,7 @@ def mask_on_another_grid(f):
 
 @bad("duplicate", "row 2", "row 3", "same CT file content", "training and test")
 def same_path_for_two_patients(f):
-    edit(f, lambda m: m.__setitem__("image", [m["image"][0] if i == 1 else v for i, v in enumerate(m["image"])]))
+    set_cell(f, "image", 1, read_m(f)["image"][0])
 
 
 @bad("duplicate", "row 2", "row 5", "same CT file content", "give each patient their own file")
@@ -258,21 +265,6 @@ def single_dicom_file(f):
     point_to(f, 0, p)
 
 
-@bad("path", "row 3", "images/missing.nii.gz", "relative path is read from the manifest's folder")
-def relative_path_not_found(f):
-    edit(f, lambda m: m.__setitem__("image", ["images/missing.nii.gz" if i == 1 else v for i, v in enumerate(m["image"])]))
-
-
-@bad("path", "row 2", "Windows path", "relative to the manifest's folder")
-def windows_drive_path(f):
-    edit(f, lambda m: m.__setitem__("image", ["C:\\Studies\\ct\\LI0001.nii.gz" if i == 0 else v for i, v in enumerate(m["image"])]))
-
-
-@bad("path", "row 2", "column 'image'", "shorten the file or folder name")
-def file_name_of_300_characters(f):
-    edit(f, lambda m: m.__setitem__("image", ["images/" + "x" * 300 + ".nii.gz" if i == 0 else v for i, v in enumerate(m["image"])]))
-
-
 # --- columns that must not become predictors
 
 
@@ -327,20 +319,10 @@ def dictionary_broken_yaml(f):
     (f / "manifest.dictionary.yaml").write_text("columns:\n  age: {role: clinical, type: continuous\n  sex: binary\n")
 
 
-@bad("values", "row 4", "column 'asthma'", "'maybe' is not binary", "0/1")
-def binary_value_maybe(f):
-    edit(f, lambda m: m.__setitem__("asthma", ["maybe" if i == 2 else v for i, v in enumerate(m["asthma"])]))
-
-
 @bad("values", "row 2", "column 'age'", "outside the declared range 0..120 years")
 def age_outside_declared_range(f):
-    edit(f, lambda m: m.__setitem__("age", ["250" if i == 0 else v for i, v in enumerate(m["age"])]))
+    set_cell(f, "age", 0, "250")
     set_dictionary(f, lambda c: c["age"].update({"min": 0, "max": 120}))
-
-
-@bad("values", "row 3", "column 'total_ige'", "'>2000' is not a number", "leave the cell empty")
-def lab_value_with_comparator(f):
-    edit(f, lambda m: m.__setitem__("total_ige", [">2000" if i == 1 else v for i, v in enumerate(m["total_ige"])]))
 
 
 @bad("values", "row 2", "column 'smoking'", "'sometimes' is not one of the declared levels never, former, current")
@@ -349,44 +331,9 @@ def categorical_outside_levels(f):
     set_dictionary(f, lambda c: c.__setitem__("smoking", {"role": "clinical", "type": "categorical", "levels": ["never", "former", "current"]}))
 
 
-@bad("values", "row 2", "column 'label'", "label '2' is not 0", "1 (eosinophilic)")
-def label_two(f):
-    edit(f, lambda m: m.__setitem__("label", ["2" if i == 0 else v for i, v in enumerate(m["label"])]))
-
-
-@bad("values", "row 5", "column 'label'", "label 'eCRS' is not 0")
-def label_as_text(f):
-    edit(f, lambda m: m.__setitem__("label", ["eCRS" if i == 3 else v for i, v in enumerate(m["label"])]))
-
-
-@bad("values", "row 3", "column 'label'", "empty cell", "needs a value on every row")
-def label_empty(f):
-    edit(f, lambda m: m.__setitem__("label", ["" if i == 1 else v for i, v in enumerate(m["label"])]))
-
-
 @bad("values", "row 3", "row 2", "same patient id", "one row")
 def duplicate_patient_id(f):
-    edit(f, lambda m: m.__setitem__("patient_id", [m["patient_id"][0] if i == 1 else v for i, v in enumerate(m["patient_id"])]))
-
-
-@bad("values", "row 4", "empty patient id")
-def empty_patient_id(f):
-    edit(f, lambda m: m.__setitem__("patient_id", ["" if i == 2 else v for i, v in enumerate(m["patient_id"])]))
-
-
-@bad("values", "row 2", "column 'scan_date'", "'04/03/2021' is not a date written YYYY-MM-DD")
-def date_day_first(f):
-    edit(f, lambda m: m.__setitem__("scan_date", ["04/03/2021" if i == 0 else v for i, v in enumerate(m["scan_date"])]))
-
-
-@bad("values", "row 2", "column 'scan_date'", "in the future")
-def date_in_the_future(f):
-    edit(f, lambda m: m.__setitem__("scan_date", ["2099-01-05" if i == 0 else v for i, v in enumerate(m["scan_date"])]))
-
-
-@bad("values", "row 2", "column 'roi_mask'", "empty cell")
-def mask_cell_empty(f):
-    edit(f, lambda m: m.__setitem__("roi_mask", ["" if i == 0 else v for i, v in enumerate(m["roi_mask"])]))
+    set_cell(f, "patient_id", 1, read_m(f)["patient_id"][0])
 
 
 @bad("values", "more row(s) with the same problem", "label 'x' is not 0")
@@ -462,11 +409,6 @@ def manifest_not_found(f):
 # --- what the study needs (ecrs validate --study)
 
 
-@bad("study", "row 2", "column 'center'", "unknown centre 'Hospital A'", "did you mean 'hospital_A'", args=LI)
-def unknown_centre(f):
-    edit(f, lambda m: m.__setitem__("center", ["Hospital A" if i == 0 else v for i, v in enumerate(m["center"])]))
-
-
 @bad("study", "required column 'sinus_mask' not found", args=MT, cohort="mt")
 def mtlnet_without_sinus_mask(f):
     edit(f, lambda m: m.drop(columns=["sinus_mask"]))
@@ -509,6 +451,34 @@ def user_split_without_a_train_set(f):
     rest = [p for p in m["patient_id"] if p not in ext]
     (f / "split.json").write_text(json.dumps({"sets": {"external_test": ext, "training": rest[:30], "internal_test": rest[30:]}}))
     return ["--set", f"studies.li2025.split_file={f / 'split.json'}"]
+
+
+# Cases that change one cell: (name, column, patient (from 0), new value, kind, words the message must hold[, extra arguments]).
+ONE_CELL = [
+    ("relative_path_not_found", "image", 1, "images/missing.nii.gz", "path", "row 3", "images/missing.nii.gz", "relative path is read from the manifest's folder"),
+    ("windows_drive_path", "image", 0, "C:\\Studies\\ct\\LI0001.nii.gz", "path", "row 2", "Windows path", "relative to the manifest's folder"),
+    ("file_name_of_300_characters", "image", 0, "images/" + "x" * 300 + ".nii.gz", "path", "row 2", "column 'image'", "shorten the file or folder name"),
+    ("binary_value_maybe", "asthma", 2, "maybe", "values", "row 4", "column 'asthma'", "'maybe' is not binary", "0/1"),
+    ("lab_value_with_comparator", "total_ige", 1, ">2000", "values", "row 3", "column 'total_ige'", "'>2000' is not a number", "leave the cell empty"),
+    ("label_two", "label", 0, "2", "values", "row 2", "column 'label'", "label '2' is not 0", "1 (eosinophilic)"),
+    ("label_as_text", "label", 3, "eCRS", "values", "row 5", "column 'label'", "label 'eCRS' is not 0"),
+    ("label_empty", "label", 1, "", "values", "row 3", "column 'label'", "empty cell", "needs a value on every row"),
+    ("empty_patient_id", "patient_id", 2, "", "values", "row 4", "empty patient id"),
+    ("date_day_first", "scan_date", 0, "04/03/2021", "values", "row 2", "column 'scan_date'", "'04/03/2021' is not a date written YYYY-MM-DD"),
+    ("date_in_the_future", "scan_date", 0, "2099-01-05", "values", "row 2", "column 'scan_date'", "in the future"),
+    ("mask_cell_empty", "roi_mask", 0, "", "values", "row 2", "column 'roi_mask'", "empty cell"),
+    ("unknown_centre", "center", 0, "Hospital A", "study", "row 2", "column 'center'", "unknown centre 'Hospital A'", "did you mean 'hospital_A'", LI),
+]
+
+
+def _one_cell(column: str, row: int, value: str) -> Callable[[Path], None]:
+    return lambda f: set_cell(f, column, row, value)
+
+
+for name, column, row, value, kind, *rest in ONE_CELL:
+    expect = tuple(w for w in rest if isinstance(w, str))
+    args = next((a for a in rest if isinstance(a, list)), ())
+    BAD.append(Case(name, kind, _one_cell(column, row, value), expect, tuple(args)))
 
 
 # ------------------------------------------------------------------------------ realistic, passing
