@@ -69,7 +69,8 @@ def _validate(args: argparse.Namespace) -> int:
         cohort = validate_manifest(
             args.manifest, mask_columns=tuple(args.masks or ("roi_mask",)), known_centers=tuple(args.centers) if args.centers else None, dictionary=args.dictionary
         )
-        notes, what = cohort.notes, "no problems found"
+        notes = cohort.notes + ("checked the table and its files only: add --study li2025 or --study mtlnet2025 to check what a run of that study needs (centres, masks, split, patients per class)",)
+        what = "no problems found"
     n1 = int(cohort.table["label"].sum())
     print(f"{args.manifest}: {cohort.n} patients ({n1} eosinophilic), {what}.")
     print(f"clinical columns ({len(cohort.clinical_columns)}): {', '.join(cohort.clinical_columns) or 'none'}")

@@ -161,6 +161,21 @@ def truncated_nrrd(f):
     point_to(f, 0, p)
 
 
+@bad("damaged scan", "row 2", "column 'image'", "ct.nrrd", "no image reader recognises the file's content")
+def garbage_under_an_nrrd_name(f):
+    p = f / "images" / "ct.nrrd"
+    p.write_bytes(bytes(range(256)) * 4)
+    point_to(f, 0, p)
+
+
+@bad("damaged scan", "row 2", "ct.mhd", "voxel data 'ct.raw', which is not beside it")
+def metaimage_header_without_its_raw_file(f):
+    p = f / "images" / "ct.mhd"
+    sitk.WriteImage(sitk.ReadImage(str(file_of(f, 0))), str(p))
+    (f / "images" / "ct.raw").unlink()
+    point_to(f, 0, p)
+
+
 @bad("damaged scan", "row 4", "column 'image'", "cannot be read as NIfTI")
 def garbage_bytes(f):
     file_of(f, 2).write_bytes(gzip.compress(b"not an image at all" * 50))
@@ -489,7 +504,7 @@ def synthetic_cohort_as_generated(f):
     pass
 
 
-@good("scanner", "no problems found")
+@good("scanner", "no problems found", "add --study li2025")
 def padding_minus_3024_outside_the_field_of_view(f):
     def fn(a):
         a = a.copy()

@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
+import re
+import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,13 +47,51 @@ MIN_BONE_SHARE = 0.0005
 
 @contextlib.contextmanager
 def quiet_itk() -> Iterator[None]:
-    """Silence ITK's own warnings on stderr (they are turned into problems instead)."""
+    """Silence ITK's own messages on stderr (they are turned into problems instead).
+
+    ITK's warnings are switched off; some readers (MetaImage) write to the C++ error stream
+    directly, so file descriptor 2 is pointed at the null device for the duration.
+    """
     before = sitk.ProcessObject.GetGlobalWarningDisplay()
     sitk.ProcessObject.SetGlobalWarningDisplay(False)
+    sys.stderr.flush()
+    try:
+        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+    except OSError:  # no file descriptor 2 (embedded interpreter): warnings off is all we can do
+        saved = null = -1
     try:
         yield
     finally:
+        if saved >= 0:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(null)
         sitk.ProcessObject.SetGlobalWarningDisplay(before)
+
+
+def _plain(reason: str) -> str:
+    """An ITK/teem message without its internals (``sitk::ERROR:``, ``[nrrd] _nrrdHeaderCheck:``, source paths)."""
+    reason = re.sub(r"(sitk|itk)::(ERROR|WARNING):\s*", "", reason)
+    reason = re.sub(r"\[\w+\]\s*_?\w+:\s*", "", reason)
+    reason = re.sub(r"/\S+\.(cxx|hxx|cpp|h):\d+:?\s*", "", reason)
+    if "Unable to determine ImageIO reader" in reason:
+        return "no image reader recognises the file's content: is it really a NIfTI/NRRD/MetaImage file? Export it again"
+    return reason.strip() or "unreadable"
+
+
+def _detached_data_problem(p: Path) -> list[str]:
+    """A .mhd/.nhdr header names its voxel file; say so when that file is missing."""
+    if not p.name.lower().endswith((".mhd", ".nhdr")):
+        return []
+    try:
+        text = p.read_text(encoding="latin-1")[:4000]
+    except OSError:
+        return []
+    m = re.search(r"^(?:ElementDataFile\s*=|data ?file:)\s*(\S+)", text, re.M | re.I)
+    if m and m.group(1).upper() not in ("LOCAL", "LIST") and not (p.parent / m.group(1)).exists():
+        return [f"the header names its voxel data '{m.group(1)}', which is not beside it; copy it along with the header"]
+    return []
 
 
 def _is_nifti(p: Path) -> bool:
@@ -126,7 +166,7 @@ def read_checked(path: str | os.PathLike[str]) -> tuple[sitk.Image | None, list[
         return None, [f"'{p.suffix or p.name}' is not a supported 3D image format{hint}; use NIfTI (.nii.gz), NRRD (.nrrd), MetaImage (.mha) or a DICOM series folder"]
     problems: list[str] = []
     if not is_dir:
-        problems = _nifti_problems(p) if _is_nifti(p) else _header_problems(p)
+        problems = _nifti_problems(p) if _is_nifti(p) else (_detached_data_problem(p) or _header_problems(p))
         if problems:
             return None, problems
     try:
@@ -135,7 +175,7 @@ def read_checked(path: str | os.PathLike[str]) -> tuple[sitk.Image | None, list[
         reason = str(exc).split(": ", 1)[-1]
         if any(w in reason for w in ("expected", "not read completely", "No such file", "received")):
             reason = "the file is truncated or damaged (it holds fewer voxels than its header announces); copy or export it again"
-        return None, [reason]
+        return None, [_plain(reason)]
     except Exception as exc:  # an ITK failure that read_image does not translate: never a traceback
         return None, [f"cannot be read as an image ({type(exc).__name__})"]
     problems = _shape_problems(image.GetDimension(), tuple(image.GetSize()), image.GetNumberOfComponentsPerPixel())
