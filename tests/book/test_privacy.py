@@ -7,21 +7,21 @@ from ecrs_analysis.book.privacy import find_identifiers, identifiers_of, scrub_n
 
 
 def test_identifiers_are_found_as_whole_tokens_only(tmp_path):
-    (tmp_path / "a.html").write_text("<p>patient MRN123456 had eCRS</p>")
-    (tmp_path / "b.html").write_text("<p>MRN1234567 is another number; XMRN123456 too</p>")
+    (tmp_path / "a.html").write_text("<p>patient MRN123456 had eCRS</p>", encoding="utf-8")
+    (tmp_path / "b.html").write_text("<p>MRN1234567 is another number; XMRN123456 too</p>", encoding="utf-8")
     (tmp_path / "img.png").write_bytes(b"MRN123456")  # binary files are not text pages
     assert find_identifiers(tmp_path, ["MRN123456"]) == {"a.html": ["MRN123456"]}
 
 
 def test_numeric_ids_are_not_found_inside_other_numbers(tmp_path):
-    (tmp_path / "a.html").write_text("<td>12345</td><td>0.1234</td><td>1,234</td><td>AUC 0.81234</td>")
+    (tmp_path / "a.html").write_text("<td>12345</td><td>0.1234</td><td>1,234</td><td>AUC 0.81234</td>", encoding="utf-8")
     assert find_identifiers(tmp_path, ["1234", "234"]) == {}
-    (tmp_path / "b.html").write_text("<td>1234</td> and images/1234_ct.nii.gz")
+    (tmp_path / "b.html").write_text("<td>1234</td> and images/1234_ct.nii.gz", encoding="utf-8")
     assert find_identifiers(tmp_path, ["1234"]) == {"b.html": ["1234"]}
 
 
 def test_short_identifiers_are_not_searched(tmp_path):
-    (tmp_path / "a.html").write_text("<td>17</td>")
+    (tmp_path / "a.html").write_text("<td>17</td>", encoding="utf-8")
     assert find_identifiers(tmp_path, ["17"]) == {}
     assert find_identifiers(tmp_path, []) == {}
 
@@ -29,11 +29,11 @@ def test_short_identifiers_are_not_searched(tmp_path):
 def test_the_books_own_prose_numbers_are_not_false_hits(tmp_path):
     root = tmp_path / "repo"
     (root / "book").mkdir(parents=True)
-    (root / "book" / "intro.md").write_text("Li et al. 2025: 1098 patients from two hospitals.")
+    (root / "book" / "intro.md").write_text("Li et al. 2025: 1098 patients from two hospitals.", encoding="utf-8")
     html = tmp_path / "html"
     (html / "_static").mkdir(parents=True)
-    (html / "intro.html").write_text("<p>Li et al. 2025: 1098 patients</p><p>patient 4711 leaked</p>")
-    (html / "_static" / "theme.js").write_text("var x = 4711;")  # theme assets are not pages
+    (html / "intro.html").write_text("<p>Li et al. 2025: 1098 patients</p><p>patient 4711 leaked</p>", encoding="utf-8")
+    (html / "_static" / "theme.js").write_text("var x = 4711;", encoding="utf-8")  # theme assets are not pages
     ids = ["1098", "2025", "4711"]
     assert find_identifiers(html, ids) == {"intro.html": ["1098", "2025", "4711"]}  # without the book's own text
     assert find_identifiers(html, ids, book_root=root) == {"intro.html": ["4711"]}
@@ -75,9 +75,9 @@ def test_scrub_removes_ids_from_outputs_and_errors_only(tmp_path):
         "nbformat": 4, "nbformat_minor": 5,
     }
     p = tmp_path / "failed.ipynb"
-    p.write_text(json.dumps(nb))
+    p.write_text(json.dumps(nb), encoding="utf-8")
     assert scrub_notebook(p, {"LI0042", "2021-03-04"}) == 6
-    out = json.loads(p.read_text())
+    out = json.loads(p.read_text(encoding="utf-8"))
     text = json.dumps(out["cells"][0]["outputs"])
     assert "LI0042'" not in text and "2021-03-04" not in text and "LI00421" in text and "[redacted]" in text
     assert "LI0042" in out["cells"][0]["source"]

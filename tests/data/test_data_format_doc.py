@@ -27,8 +27,8 @@ def test_worked_example_validates_and_reports_as_documented(tmp_path, tiny_cohor
     for i, pid in enumerate(("S0017", "S0018")):
         shutil.copy(tiny_cohort / src["image"][i], folder / "ct" / f"{pid}.nii.gz")
         shutil.copy(tiny_cohort / src["roi_mask"][i], folder / "roi" / f"{pid}.nii.gz")
-    (folder / "manifest.csv").write_text(blocks["manifest"])
-    (folder / "manifest.dictionary.yaml").write_text(blocks["dictionary"])
+    (folder / "manifest.csv").write_text(blocks["manifest"], encoding="utf-8")
+    (folder / "manifest.dictionary.yaml").write_text(blocks["dictionary"], encoding="utf-8")
     assert cli.main(["validate", str(folder / "manifest.csv")]) == 0
     out = capsys.readouterr().out
     assert "clinical columns (3): Age, Asthma, Blood eos %" in out

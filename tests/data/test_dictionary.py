@@ -61,10 +61,10 @@ def test_generator_writes_the_documented_default(tiny_cohort):
 
 def test_yaml_errors_name_the_line(tmp_path):
     p = tmp_path / "m.dictionary.yaml"
-    p.write_text("columns:\n  age: [clinical\n")
+    p.write_text("columns:\n  age: [clinical\n", encoding="utf-8")
     with pytest.raises(DictionaryError, match="not valid YAML at line 3"):
         load_dictionary(p)
-    p.write_text(yaml.safe_dump({"cols": {}}))
+    p.write_text(yaml.safe_dump({"cols": {}}), encoding="utf-8")
     with pytest.raises(DictionaryError, match="expected a mapping 'columns:'"):
         load_dictionary(p)
 
@@ -72,7 +72,7 @@ def test_yaml_errors_name_the_line(tmp_path):
 def test_draft_dictionary_declares_nothing_clinical_and_parses(tmp_path, capsys):
     from ecrs_analysis import cli
 
-    (tmp_path / "m.csv").write_text("Patient ID,Centre,MRN,tissue eos/hpf,age,asthma\nP1,A,123,40,50,yes\n")
+    (tmp_path / "m.csv").write_text("Patient ID,Centre,MRN,tissue eos/hpf,age,asthma\nP1,A,123,40,50,yes\n", encoding="utf-8")
     assert cli.main(["dictionary", str(tmp_path / "m.csv")]) == 0
     text = capsys.readouterr().out
     d = parse_dictionary(yaml.safe_load(text))

@@ -76,9 +76,9 @@ def rewrite(folder: Path, row: int, fn: Callable[[np.ndarray], np.ndarray], col:
 
 def set_dictionary(folder: Path, fn: Callable[[dict], None]) -> None:
     p = folder / "manifest.dictionary.yaml"
-    d = yaml.safe_load(p.read_text())
+    d = yaml.safe_load(p.read_text(encoding="utf-8"))
     fn(d["columns"])
-    p.write_text(yaml.safe_dump(d, sort_keys=False))
+    p.write_text(yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
 
 
 def set_cell(folder: Path, col: str, row: int, value: str) -> None:
@@ -304,9 +304,9 @@ def perfect_predictor_declared_clinical(f):
 @bad("columns", "'age' (column 8)", "'age' (column 36)", "rename or delete one")
 def duplicated_age_column(f):
     m = read_m(f)
-    text = (f / "manifest.csv").read_text().splitlines()
+    text = (f / "manifest.csv").read_text(encoding="utf-8").splitlines()
     text = [text[0] + ",age"] + [line + "," + a for line, a in zip(text[1:], m["age"])]
-    (f / "manifest.csv").write_text("\n".join(text) + "\n")
+    (f / "manifest.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
 
 
 @bad("columns", "'center'", "'Centre'", "both stand for 'center'")
@@ -331,7 +331,7 @@ def dictionary_clinical_without_type(f):
 
 @bad("dictionary", "manifest.dictionary.yaml", "not valid YAML at line")
 def dictionary_broken_yaml(f):
-    (f / "manifest.dictionary.yaml").write_text("columns:\n  age: {role: clinical, type: continuous\n  sex: binary\n")
+    (f / "manifest.dictionary.yaml").write_text("columns:\n  age: {role: clinical, type: continuous\n  sex: binary\n", encoding="utf-8")
 
 
 @bad("values", "row 2", "column 'age'", "outside the declared range 0..120 years")
@@ -371,20 +371,20 @@ def required_mask_column_missing(f):
 
 @bad("format", "manifest.csv", "the file is empty")
 def empty_manifest(f):
-    (f / "manifest.csv").write_text("")
+    (f / "manifest.csv").write_text("", encoding="utf-8")
 
 
 @bad("format", "header but no patients")
 def header_only(f):
-    text = (f / "manifest.csv").read_text().splitlines()[0]
-    (f / "manifest.csv").write_text(text + "\n")
+    text = (f / "manifest.csv").read_text(encoding="utf-8").splitlines()[0]
+    (f / "manifest.csv").write_text(text + "\n", encoding="utf-8")
 
 
 @bad("format", "row 3", "more cells than the header", "double quotes")
 def unquoted_separator_in_a_value(f):
-    lines = (f / "manifest.csv").read_text().splitlines()
+    lines = (f / "manifest.csv").read_text(encoding="utf-8").splitlines()
     lines[2] += ",Hôpital, Nord"
-    (f / "manifest.csv").write_text("\n".join(lines) + "\n")
+    (f / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 @bad("format", "encoding cannot be recognised", "CSV UTF-8")
@@ -464,7 +464,7 @@ def user_split_without_a_train_set(f):
     m = read_m(f)
     ext = [p for p, c in zip(m["patient_id"], m["center"]) if c == "hospital_B"]
     rest = [p for p in m["patient_id"] if p not in ext]
-    (f / "split.json").write_text(json.dumps({"sets": {"external_test": ext, "training": rest[:30], "internal_test": rest[30:]}}))
+    (f / "split.json").write_text(json.dumps({"sets": {"external_test": ext, "training": rest[:30], "internal_test": rest[30:]}}), encoding="utf-8")
     return ["--set", f"studies.li2025.split_file={f / 'split.json'}"]
 
 
@@ -571,9 +571,9 @@ def xlsx_with_dates_and_three_empty_rows(f):
 
 @good("format", "2 empty row(s) ignored (row 14-15)")
 def csv_with_trailing_separator_rows(f):
-    text = (f / "manifest.csv").read_text()
+    text = (f / "manifest.csv").read_text(encoding="utf-8")
     width = text.splitlines()[0].count(",")
-    (f / "manifest.csv").write_text(text + ("," * width + "\n") * 2)
+    (f / "manifest.csv").write_text(text + ("," * width + "\n") * 2, encoding="utf-8")
 
 
 @good("columns", "'Patient_ID' read as 'patient_id'", "' Label ' read as 'label'")
@@ -619,7 +619,7 @@ def missing_values_written_na_and_yes_no(f):
 @good("truth", "truth.csv beside the manifest is ignored")
 def empty_truth_csv_beside_a_hospital_manifest(f):
     (f / "generator.json").unlink()
-    (f / "truth.csv").write_text("")
+    (f / "truth.csv").write_text("", encoding="utf-8")
 
 
 @good("study", "will not compute the jesrec comparator", "Lund-Mackay scores", args=LI, cohort="li")

@@ -21,7 +21,7 @@ def test_encodings_and_semicolons(tmp_path, encoding, name):
 
 def test_blank_lines_above_the_header_keep_spreadsheet_row_numbers(tmp_path):
     p = tmp_path / "m.csv"
-    p.write_text("\n\na,b\n1,2\n")
+    p.write_text("\n\na,b\n1,2\n", encoding="utf-8")
     assert read_table(p).rows == (4,)
 
 
@@ -43,7 +43,7 @@ def test_xlsx_dates_numbers_and_empty_rows(tmp_path):
 
 def test_header_names_are_kept_as_written_even_when_repeated(tmp_path):
     p = tmp_path / "m.csv"
-    p.write_text(" Age,age,\n1,2,\n")
+    p.write_text(" Age,age,\n1,2,\n", encoding="utf-8")
     assert read_table(p).header == (" Age", "age")
 
 

@@ -114,7 +114,7 @@ def find_identifiers(folder: str | Path, identifiers: Iterable[str], *, min_leng
     for f in sorted(root.rglob("*")):
         rel = f.relative_to(root)
         if f.is_file() and f.suffix.lower() in _TEXT_SUFFIXES and not _SKIP_DIRS & set(rel.parts[:-1]):
-            found = sorted(set(pattern.findall(f.read_text(errors="ignore"))))
+            found = sorted(set(pattern.findall(f.read_text(encoding="utf-8", errors="ignore"))))
             if found:
                 hits[str(rel)] = found
     return hits
