@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -336,6 +337,202 @@ def _check_row(row: int, pid: str, paths: dict[str, tuple[str, Path, str | None]
     return out, digests
 
 
+# ------------------------------------------------------------------------------------ rows
+
+
+@dataclass(frozen=True)
+class _Sheet:
+    """The manifest's cells by role: ``cell[target][k]`` is patient ``k``'s text in that column."""
+
+    rows: list[int]
+    pids: list[str]
+    cell: dict[str, list[str]]
+    name: dict[str, str]
+    """Target -> column name as written."""
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+    def at(self, k: int, target: str) -> dict[str, Any]:
+        """Where a problem of patient ``k`` in a column is: row, patient, column."""
+        return dict(row=self.rows[k], patient_id=self.pids[k] or None, column=self.name[target])
+
+
+def _check_ids(sheet: _Sheet) -> list[Problem]:
+    out, seen = [], {}
+    for k, pid in enumerate(sheet.pids):
+        if _is_missing(pid):
+            out.append(Problem("empty patient id; every row needs one", row=sheet.rows[k], column=sheet.name["patient_id"]))
+        else:
+            seen.setdefault(pid, []).append(k)
+    for ks in (ks for ks in seen.values() if len(ks) > 1):
+        for k in ks:
+            others = ", ".join(str(sheet.rows[j]) for j in ks if j != k)
+            out.append(Problem(f"the same patient id is on row(s) {others}; each patient must have one row", **sheet.at(k, "patient_id")))
+    return out
+
+
+def _parse_labels(sheet: _Sheet) -> tuple[np.ndarray, list[Problem]]:
+    """Labels 0/1 (-1 where missing or invalid)."""
+    labels, out = np.full(sheet.n, -1), []
+    for k, v in enumerate(sheet.cell["label"]):
+        if _is_missing(v):
+            continue
+        x = _number(v, False)
+        if x in (0.0, 1.0):
+            labels[k] = int(x)  # type: ignore[arg-type]
+        else:
+            out.append(Problem(f"label '{v}' is not 0 (non-eosinophilic) or 1 (eosinophilic)", **sheet.at(k, "label")))
+    return labels, out
+
+
+def _check_centres(sheet: _Sheet, known: tuple[str, ...] | None) -> list[Problem]:
+    if known is None:
+        return []
+    out = []
+    for k, c in enumerate(v.strip() for v in sheet.cell["center"]):
+        if not _is_missing(c) and c not in known:
+            close = difflib.get_close_matches(c, list(known), n=1, cutoff=0.6) or [x for x in known if x.casefold() == c.casefold()]
+            hint = f"; did you mean '{close[0]}'?" if close else "; add it to the study's centers in the parameters, or correct the cell"
+            out.append(Problem(f"unknown centre '{c}' (the study's centres: {', '.join(known)}){hint}", **sheet.at(k, "center")))
+    return out
+
+
+def _parse_dates(sheet: _Sheet) -> tuple[list[pd.Timestamp | None], list[Problem]]:
+    dates: list[pd.Timestamp | None] = [None] * sheet.n
+    out = []
+    today = pd.Timestamp(dt.date.today())
+    for k, v in enumerate(sheet.cell["scan_date"]):
+        if _is_missing(v):
+            continue
+        d = _parse_date(v)
+        if d is None:
+            out.append(Problem(f"date '{v}' is not a date written YYYY-MM-DD (e.g. 2021-03-04)", **sheet.at(k, "scan_date")))
+        elif d > today + pd.Timedelta(days=1):
+            out.append(Problem(f"scan date {d.date().isoformat()} is in the future; check the cell (day and month swapped?)", **sheet.at(k, "scan_date")))
+        else:
+            dates[k] = d
+    return dates, out
+
+
+@dataclass
+class _Clinical:
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _range_text(spec: ColumnSpec) -> str:
+    parts = ([f"min {spec.min:g}"] if spec.min is not None else []) + ([f"max {spec.max:g}"] if spec.max is not None else [])
+    if spec.min is not None and spec.max is not None:
+        parts = [f"{spec.min:g}..{spec.max:g}"]
+    return " ".join(parts) + (f" {spec.unit}" if spec.unit else "")
+
+
+def _parse_value(v: str, spec: ColumnSpec, decimal_comma: bool) -> tuple[float | None, str | None]:
+    """(value, None) or (None, what is wrong) for one non-missing cell of a continuous or binary column."""
+    if spec.type == "binary":
+        x = _BINARY.get(v.strip().casefold())
+        return (x, None) if x is not None else (None, f"value '{v}' is not binary; use 0/1 (or yes/no)")
+    x = _number(v, decimal_comma)
+    if x is None or not np.isfinite(x):
+        return None, f"value '{v}' is not a number (leave the cell empty when the value is missing)"
+    if (spec.min is not None and x < spec.min) or (spec.max is not None and x > spec.max):
+        return None, f"value {v} is outside the declared range {_range_text(spec)}"
+    return x, None
+
+
+def _leakage_problem(column: str, labels: np.ndarray, values: np.ndarray) -> Problem | None:
+    """A clinical column that separates the classes almost perfectly is the label's source, not a predictor."""
+    ok = (labels >= 0) & np.isfinite(values)
+    y, x = labels[ok], values[ok]
+    n1, n0 = int((y == 1).sum()), int((y == 0).sum())
+    if min(n0, n1) < LEAKAGE_MIN_PER_CLASS or len(np.unique(x)) < 2:
+        return None
+    auc = float(mannwhitneyu(x[y == 1], x[y == 0]).statistic) / (n1 * n0)  # AUC = U / (n1 n0), ties count one half
+    if max(auc, 1 - auc) < LEAKAGE_AUC:
+        return None
+    return Problem(
+        f"separates the labels almost perfectly (AUC {max(auc, 1 - auc):.3f} over {len(y)} patients): a column this good is the label's source or derived "
+        "from it (e.g. tissue eosinophils) and would leak the label into the signature; declare it 'exclude' in the data dictionary "
+        "(or, if it truly is a pre-operative measurement, add 'leakage_checked: true' to its entry)",
+        column=column,
+    )
+
+
+def _parse_clinical(sheet: _Sheet, cols: _Columns, labels: np.ndarray, *, decimal_comma: bool) -> tuple[_Clinical, list[Problem]]:
+    """Typed clinical columns (the dictionary's spelling; categorical -> 0/1 indicators ``name=level``)."""
+    out, problems = _Clinical(), []
+    for target, (_, written, spec) in cols.found.items():
+        if spec.role != "clinical":
+            continue
+        name = spec.name.strip()
+        if spec.unit:
+            out.units[name] = spec.unit
+        values = sheet.cell[target]
+        if spec.type == "categorical":
+            levels = list(spec.levels) if spec.levels else sorted({v for v in values if not _is_missing(v)})
+            problems += [Problem(f"value '{v}' is not one of the declared levels {', '.join(levels)}", **sheet.at(k, target))
+                         for k, v in enumerate(values) if not _is_missing(v) and v not in levels]
+            for level in levels[1:]:  # the first level is the reference
+                out.values[f"{name}={level}"] = np.array([np.nan if _is_missing(v) else float(v == level) for v in values])
+                out.types[f"{name}={level}"] = "binary"
+            if len(levels) < 2:
+                out.notes.append(f"column '{written}' has a single level and is not used")
+            continue
+        parsed = np.full(sheet.n, np.nan)
+        for k, v in enumerate(values):
+            if not _is_missing(v):
+                x, wrong = _parse_value(v, spec, decimal_comma)
+                if wrong:
+                    problems.append(Problem(wrong, **sheet.at(k, target)))
+                else:
+                    parsed[k] = x
+        out.values[name] = parsed
+        out.types[name] = spec.type or "continuous"
+        leak = None if spec.leakage_checked else _leakage_problem(written, labels, parsed)
+        if leak:
+            problems.append(leak)
+    return out, problems
+
+
+def _identifiers(sheet: _Sheet, dates: list[pd.Timestamp | None], identifying: list[list[str]]) -> frozenset[str]:
+    """Patient ids, scan dates and identifying columns' values (their dates also as YYYY-MM-DD)."""
+    ids = set(sheet.pids) | {d.date().isoformat() for d in dates if d is not None}
+    for values in identifying:
+        for v in (v.strip() for v in values if not _is_missing(v)):
+            ids.add(v)
+            if (d := _parse_date(v)) is not None:
+                ids.add(d.date().isoformat())
+    return frozenset(i for i in ids if i)
+
+
+def _check_files(sheet: _Sheet, resolved: list[dict[str, tuple[str, Path, str | None]]], base: Path, *, n_jobs: int) -> list[Problem]:
+    """Every patient's files in threads, then the same content under two patients."""
+    jobs = [(sheet.rows[k], sheet.pids[k], resolved[k], base, sheet.name) for k in range(sheet.n) if resolved[k]]
+    with quiet_itk(), ThreadPoolExecutor(max_workers=max(n_jobs, 1)) as pool:
+        results = list(pool.map(lambda j: _check_row(*j), jobs))
+    problems: list[Problem] = []
+    by_digest: dict[tuple[str, str], list[int]] = {}
+    for (row, *_), (found, digests) in zip(jobs, results):
+        problems.extend(found)
+        for col, d in digests.items():
+            by_digest.setdefault((col, d), []).append(row)
+    index = {r: k for k, r in enumerate(sheet.rows)}
+    for (col, _), rs in by_digest.items():
+        for r in rs if len(rs) > 1 else ():
+            k = index[r]
+            others = ", ".join(str(x) for x in rs if x != r)
+            what = "CT" if col == "image" else "mask"
+            problems.append(Problem(
+                f"the same {what} file content as row(s) {others}: one scan given for two patients (it could sit in training and test at once); give each patient their own file",
+                **sheet.at(k, col), file=resolved[k][col][0],
+            ))
+    return problems
+
+
 # ------------------------------------------------------------------------------------ validation
 
 
@@ -428,193 +625,56 @@ def validate_manifest(
         raise ManifestError(manifest, problems, notes=notes)
 
     base = manifest.parent.resolve()
-    rows = list(raw.rows)
-    cell = {t: raw.cells[i].astype(str).tolist() for t, (i, _, _) in cols.found.items()}
-    name = {t: h for t, (_, h, _) in cols.found.items()}
-    n = len(rows)
-    pids = [v.strip() for v in cell["patient_id"]]
-    where = lambda k, col: dict(row=rows[k], patient_id=pids[k] or None, column=name[col])  # noqa: E731
-
-    seen: dict[str, list[int]] = {}
-    for k, pid in enumerate(pids):
-        if _is_missing(pid):
-            problems.append(Problem("empty patient id; every row needs one", row=rows[k], column=name["patient_id"]))
-        else:
-            seen.setdefault(pid, []).append(k)
-    for ks in seen.values():
-        for k in ks if len(ks) > 1 else ():
-            others = ", ".join(str(rows[j]) for j in ks if j != k)
-            problems.append(Problem(f"the same patient id is on row(s) {others}; each patient must have one row", **where(k, "patient_id")))
-
-    for col in needed:
-        if col == "patient_id":
-            continue
-        for k, v in enumerate(cell[col]):
-            if _is_missing(v):
-                problems.append(Problem("empty cell; this column needs a value on every row", **where(k, col)))
-
-    labels = np.full(n, -1)
-    for k, v in enumerate(cell["label"]):
-        if _is_missing(v):
-            continue
-        x = _number(v, False)
-        if x not in (0.0, 1.0):
-            problems.append(Problem(f"label '{v}' is not 0 (non-eosinophilic) or 1 (eosinophilic)", **where(k, "label")))
-        else:
-            labels[k] = int(x)
-
-    centers = [v.strip() for v in cell["center"]]
-    if known_centers is not None:
-        for k, c in enumerate(centers):
-            if c and not _is_missing(c) and c not in known_centers:
-                close = difflib.get_close_matches(c, list(known_centers), n=1, cutoff=0.6) or [k2 for k2 in known_centers if k2.casefold() == c.casefold()]
-                hint = f"; did you mean '{close[0]}'?" if close else "; add it to the study's centers in the parameters, or correct the cell"
-                problems.append(Problem(f"unknown centre '{c}' (the study's centres: {', '.join(known_centers)}){hint}", **where(k, "center")))
-
-    dates: list[pd.Timestamp | None] = [None] * n
-    today = pd.Timestamp(dt.date.today())
-    for k, v in enumerate(cell["scan_date"]):
-        if _is_missing(v):
-            continue
-        d = _parse_date(v)
-        if d is None:
-            problems.append(Problem(f"date '{v}' is not a date written YYYY-MM-DD (e.g. 2021-03-04)", **where(k, "scan_date")))
-        elif d > today + pd.Timedelta(days=1):
-            problems.append(Problem(f"scan date {d.date().isoformat()} is in the future; check the cell (day and month swapped?)", **where(k, "scan_date")))
-        else:
-            dates[k] = d
-
-    clinical_values: dict[str, pd.Series] = {}
-    types: dict[str, str] = {}
-    units: dict[str, str] = {}
-    for target, (i, written, spec) in cols.found.items():
-        if spec.role != "clinical":
-            continue
-        h = spec.name.strip()  # the analysis uses the dictionary's spelling; messages the manifest's
-        if spec.unit:
-            units[h] = spec.unit
-        values = cell[target]
-        if spec.type == "categorical":
-            levels = list(spec.levels) if spec.levels else sorted({v for v in values if not _is_missing(v)})
-            for k, v in enumerate(values):
-                if not _is_missing(v) and v not in levels:
-                    problems.append(Problem(f"value '{v}' is not one of the declared levels {', '.join(levels)}", **where(k, target)))
-            for level in levels[1:]:  # the first level is the reference
-                ind = pd.Series([np.nan if _is_missing(v) else float(v == level) for v in values])
-                clinical_values[f"{h}={level}"] = ind
-                types[f"{h}={level}"] = "binary"
-            if len(levels) < 2:
-                notes.append(f"column '{h}' has a single level and is not used")
-            continue
-        parsed = np.full(n, np.nan)
-        for k, v in enumerate(values):
-            if _is_missing(v):
-                continue
-            if spec.type == "binary":
-                x = _BINARY.get(v.strip().casefold())
-                if x is None:
-                    problems.append(Problem(f"value '{v}' is not binary; use 0/1 (or yes/no)", **where(k, target)))
-                    continue
-            else:
-                x = _number(v, raw.decimal_comma)
-                if x is None or not np.isfinite(x):
-                    problems.append(Problem(f"value '{v}' is not a number (leave the cell empty when the value is missing)", **where(k, target)))
-                    continue
-                if (spec.min is not None and x < spec.min) or (spec.max is not None and x > spec.max):
-                    problems.append(Problem(f"value {v} is outside the declared range {spec.min:g}..{spec.max:g}{' ' + spec.unit if spec.unit else ''}" if spec.min is not None and spec.max is not None
-                                            else f"value {v} is outside the declared range", **where(k, target)))
-                    continue
-            parsed[k] = x
-        clinical_values[h] = pd.Series(parsed)
-        types[h] = spec.type or "continuous"
-        if spec.leakage_checked:
-            continue
-        ok = (labels >= 0) & np.isfinite(parsed)
-        y, x = labels[ok], parsed[ok]
-        if min((y == 0).sum(), (y == 1).sum()) >= LEAKAGE_MIN_PER_CLASS and len(np.unique(x)) > 1:
-            # AUC as the Mann-Whitney U of the two classes over n1 * n0 (ties count one half).
-            auc = float(mannwhitneyu(x[y == 1], x[y == 0]).statistic) / float((y == 1).sum() * (y == 0).sum())
-            if max(auc, 1 - auc) >= LEAKAGE_AUC:
-                problems.append(Problem(
-                    f"separates the labels almost perfectly (AUC {max(auc, 1 - auc):.3f} over {len(y)} patients): a column this good is the label's source or derived "
-                    "from it (e.g. tissue eosinophils) and would leak the label into the signature; declare it 'exclude' in the data dictionary "
-                    "(or, if it truly is a pre-operative measurement, add 'leakage_checked: true' to its entry)",
-                    column=written,
-                ))
+    sheet = _Sheet(
+        rows=list(raw.rows),
+        pids=[v.strip() for v in raw.cells[cols.found["patient_id"][0]].astype(str)],
+        cell={t: raw.cells[i].astype(str).tolist() for t, (i, _, _) in cols.found.items()},
+        name={t: h for t, (_, h, _) in cols.found.items()},
+    )
+    problems += _check_ids(sheet)
+    problems += [Problem("empty cell; this column needs a value on every row", **sheet.at(k, col))
+                 for col in needed if col != "patient_id" for k, v in enumerate(sheet.cell[col]) if _is_missing(v)]
+    labels, found = _parse_labels(sheet)
+    problems += found
+    problems += _check_centres(sheet, known_centers)
+    dates, found = _parse_dates(sheet)
+    problems += found
+    clinical, found = _parse_clinical(sheet, cols, labels, decimal_comma=raw.decimal_comma)
+    problems += found
+    notes += clinical.notes
 
     masks_present = tuple(m for m in MASK_COLUMNS if m in cols.found)
     file_cols = ("image",) + masks_present
-    resolved: list[dict[str, tuple[str, Path, str | None]]] = []
-    for k in range(n):
-        entry = {}
-        for col in file_cols:
-            v = cell[col][k]
-            if not _is_missing(v):
-                p, issue = _resolve(base, v)
-                entry[col] = (v.strip(), p, issue)
-        resolved.append(entry)
-
+    resolved = [{col: (v.strip(), *_resolve(base, v)) for col in file_cols if not _is_missing(v := sheet.cell[col][k])} for k in range(sheet.n)]
     table = pd.DataFrame(
         {
-            "patient_id": pids,
-            "center": centers,
+            "patient_id": sheet.pids,
+            "center": [v.strip() for v in sheet.cell["center"]],
             "scan_date": pd.to_datetime(pd.Series(dates, dtype="object")),
-            "label": labels.astype(int),
-            **{col: [str(resolved[k][col][1]) if col in resolved[k] else None for k in range(n)] for col in file_cols},
+            "label": labels,
+            **{col: [str(r[col][1]) if col in r else None for r in resolved] for col in file_cols},
+            **{c: v for c, v in clinical.values.items()},
         }
     )
-    for c, values in clinical_values.items():
-        table[c] = values.to_numpy(dtype=float)
-    identifiers = set(pids)
-    identifiers.update(d.date().isoformat() for d in dates if d is not None)
-    for i in cols.identifying:
-        for v in raw.cells[i].astype(str):
-            if not _is_missing(v):
-                identifiers.add(v.strip())
-                d = _parse_date(v)
-                if d is not None:
-                    identifiers.add(d.date().isoformat())
-    truth, truth_notes = _read_truth(base, set(pids))
-    notes += truth_notes
+    truth, truth_notes = _read_truth(base, set(sheet.pids))
     cohort = Cohort(
         table=table,
         manifest_path=manifest,
-        clinical_columns=tuple(clinical_values),
+        clinical_columns=tuple(clinical.values),
         mask_columns=masks_present,
         truth=truth,
-        clinical_types=types,
-        units=units,
-        notes=tuple(notes),
+        clinical_types=clinical.types,
+        units=clinical.units,
+        notes=tuple(notes + truth_notes),
         dictionary=dd,
-        identifiers=frozenset(identifiers),
+        identifiers=_identifiers(sheet, dates, [raw.cells[i].astype(str).tolist() for i in cols.identifying]),
     )
     if cohort_checks is not None and not problems:
         problems += cohort_checks(cohort)
-
     if check_images:
-        jobs = [(rows[k], pids[k], resolved[k], base, name) for k in range(n) if resolved[k]]
-        with quiet_itk(), ThreadPoolExecutor(max_workers=max(n_jobs, 1)) as pool:
-            results = list(pool.map(lambda j: _check_row(*j), jobs))
-        by_digest: dict[tuple[str, str], list[int]] = {}
-        for (row, _, _, _, _), (found, digests) in zip(jobs, results):
-            problems.extend(found)
-            for col, d in digests.items():
-                by_digest.setdefault((col, d), []).append(row)
-        row_index = {r: k for k, r in enumerate(rows)}
-        for (col, _), rs in by_digest.items():
-            if len(rs) > 1:
-                for r in rs:
-                    k = row_index[r]
-                    others = ", ".join(str(x) for x in rs if x != r)
-                    what = "CT" if col == "image" else "mask"
-                    problems.append(Problem(
-                        f"the same {what} file content as row(s) {others}: one scan given for two patients (it could sit in training and test at once); give each patient their own file",
-                        **where(k, col), file=resolved[k][col][0],
-                    ))
-
+        problems += _check_files(sheet, resolved, base, n_jobs=n_jobs)
     if problems:
         order = {c: i for i, c in enumerate(raw.header)}
         problems.sort(key=lambda p: (p.row or 0, order.get(p.column or "", len(order))))
-        raise ManifestError(manifest, problems, notes=notes)
-
+        raise ManifestError(manifest, problems, notes=cohort.notes)
     return cohort

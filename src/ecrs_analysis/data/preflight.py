@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ecrs_analysis.data.manifest import Cohort, ManifestError, Problem, validate_manifest
 from ecrs_analysis.data.splits import TRAIN, Split, SplitError, load_split, make_split
