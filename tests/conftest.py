@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+import SimpleITK as sitk
 
 from ecrs_analysis.data.synth.cohort import generate_cohort
 
@@ -30,3 +32,36 @@ def shared_reference() -> Path:
     if not SHARED.exists():
         pytest.skip(f"shared reference data not found at {SHARED}")
     return SHARED
+
+
+def _write_dicom_series(arr: np.ndarray, folder: Path, *, spacing: tuple[float, float, float], skip: tuple[int, ...] = ()) -> Path:
+    """Write a (z, y, x) int16 volume as one CT DICOM series, one file per slice (slices in ``skip`` left out)."""
+    image = sitk.GetImageFromArray(arr)
+    image.SetSpacing(spacing)
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    uid = "1.2.826.0.1.3680043.2.1125.1"
+    for k in range(arr.shape[0]):
+        if k in skip:
+            continue
+        sl = image[:, :, k]
+        for tag, value in {
+            "0008|0060": "CT",
+            "0020|000d": uid + ".1",
+            "0020|000e": uid + ".2",
+            "0020|0032": "\\".join(map(str, image.TransformIndexToPhysicalPoint((0, 0, k)))),
+            "0020|0037": "1\\0\\0\\0\\1\\0",
+            "0020|0013": str(k + 1),
+            "0028|0030": f"{spacing[0]}\\{spacing[1]}",
+        }.items():
+            sl.SetMetaData(tag, value)
+        writer.SetFileName(str(folder / f"{k:03d}.dcm"))
+        writer.Execute(sl)
+    return folder
+
+
+@pytest.fixture
+def write_dicom_series():
+    """The DICOM series writer of the tests (a function, see :func:`_write_dicom_series`)."""
+    return _write_dicom_series

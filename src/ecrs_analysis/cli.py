@@ -4,12 +4,15 @@
              [--dry-run] [--cores N] [--executor slurm --jobs 30]
     ecrs train --profile full --study li2025 --model resnet3d --fold 3
     ecrs synth --design li2025 --out DIR [--n 200] [--seed 1] [--spacing-scale 3]
-    ecrs validate MANIFEST [--masks roi_mask sinus_mask] [--centers A B]
+    ecrs validate MANIFEST [--study {li2025,mtlnet2025}] [--profile P] [--set key=value ...] [--dictionary YAML]
+                  [--masks roi_mask sinus_mask] [--centers A B]
+    ecrs dictionary MANIFEST > manifest.dictionary.yaml
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -72,10 +75,48 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    """Check a manifest (and, with --study, everything that study and profile need); writes nothing."""
     from ecrs_analysis.data.manifest import validate_manifest
 
-    cohort = validate_manifest(args.manifest, mask_columns=tuple(args.masks), known_centers=tuple(args.centers) if args.centers else None)
-    print(f"{args.manifest}: {cohort.n} patients, no problems found; clinical columns: {', '.join(cohort.clinical_columns)}")
+    if args.study:
+        from ecrs_analysis.book.params import load_params, parse_set
+        from ecrs_analysis.data.preflight import check_study
+
+        params = load_params(args.profile, parse_set(args.set or []))
+        s = params["studies"][args.study]
+        if args.centers:
+            s["centers"] = list(args.centers)
+        if args.masks:
+            s["masks"] = list(args.masks)
+        check = check_study(params, args.study, manifest=args.manifest, dictionary=args.dictionary)
+        cohort, notes = check.cohort, check.notes
+        sets = ", ".join(f"{name} {len(check.split.sets[name])}" for name in check.split.names)
+        what = f"ready for study {args.study} with profile {args.profile} (sets: {sets})"
+    else:
+        cohort = validate_manifest(
+            args.manifest, mask_columns=tuple(args.masks or ("roi_mask",)), known_centers=tuple(args.centers) if args.centers else None, dictionary=args.dictionary
+        )
+        notes = cohort.notes + ("checked the table and its files only: add --study li2025 or --study mtlnet2025 to check what a run of that study needs (centres, masks, split, patients per class)",)
+        what = "no problems found"
+    n1 = int(cohort.table["label"].sum())
+    print(f"{args.manifest}: {cohort.n} patients ({n1} eosinophilic), {what}.")
+    print(f"clinical columns ({len(cohort.clinical_columns)}): {', '.join(cohort.clinical_columns) or 'none'}")
+    for note in notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def _dictionary(args: argparse.Namespace) -> int:
+    """Print a starting data dictionary for a manifest (stdout only; writes nothing)."""
+    from ecrs_analysis.data.dictionary import draft_dictionary
+    from ecrs_analysis.data.manifest import ManifestError, Problem
+    from ecrs_analysis.data.tables import TableReadError, read_table
+
+    try:
+        raw = read_table(args.manifest)
+    except TableReadError as exc:
+        raise ManifestError(Path(args.manifest), [Problem(str(exc).split(": ", 1)[-1], file=args.manifest)]) from None
+    print(draft_dictionary(raw.header, {i: raw.cells[i].astype(str).tolist() for i in range(len(raw.header))}, manifest_name=Path(args.manifest).name), end="")
     return 0
 
 
@@ -115,11 +156,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--spacing-scale", type=float, default=1.0)
     s.add_argument("--jobs", type=int, default=None)
     s.set_defaults(func=_synth)
-    v = sub.add_parser("validate", help="check a manifest and every file it names")
+    v = sub.add_parser("validate", help="check a manifest and every file it names (writes nothing)")
     v.add_argument("manifest")
-    v.add_argument("--masks", nargs="*", default=["roi_mask"])
-    v.add_argument("--centers", nargs="*")
+    v.add_argument("--study", choices=("li2025", "mtlnet2025"), help="also check everything this study needs with the profile's parameters")
+    v.add_argument("--profile", default="demo", choices=("smoke", "demo", "full"), help="parameters for --study (default demo)")
+    v.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter for --study, repeatable")
+    v.add_argument("--dictionary", metavar="YAML", help="data dictionary (default: <manifest stem>.dictionary.yaml beside the manifest)")
+    v.add_argument("--masks", nargs="*", help="mask columns required (default roi_mask; with --study: the study's)")
+    v.add_argument("--centers", nargs="*", help="allowed centres (default any; with --study: the study's)")
     v.set_defaults(func=_validate)
+    d = sub.add_parser("dictionary", help="print a starting data dictionary for a manifest (to edit and save beside it)")
+    d.add_argument("manifest")
+    d.set_defaults(func=_dictionary)
     return p
 
 
@@ -128,15 +176,26 @@ def main(argv: list[str] | None = None) -> int:
     from ecrs_analysis.book.checkout import CheckoutError
     from ecrs_analysis.book.params import ParamsError
     from ecrs_analysis.data.manifest import ManifestError
-    from ecrs_analysis.book.runner import RunError
     from ecrs_analysis.data.splits import SplitError
 
     args = build_parser().parse_args(argv)
+    expected: tuple[type[Exception], ...] = (CheckoutError, ManifestError, ParamsError, SplitError)
+    if args.command in ("run", "train"):  # the runner pulls in Snakemake, which `validate` does not need
+        from ecrs_analysis.book.runner import RunError
+
+        expected += (RunError,)
     try:
         return int(args.func(args))
-    except (CheckoutError, ManifestError, ParamsError, RunError, SplitError) as exc:
+    except expected as exc:
         print(f"ecrs: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # validate promises a message, never a traceback (ECRS_DEBUG=1 shows it)
+        if args.command != "validate" or os.environ.get("ECRS_DEBUG"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"ecrs: unexpected error while validating ({type(exc).__name__}: {first}); nothing was written. "
+              "Please report it with the command you ran (ECRS_DEBUG=1 shows the details).", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,7 +20,7 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
-__all__ = ["Imputer", "univariable", "ClinicalSignature", "fit_signature", "jesrec_score", "JESREC_CUTOFF", "em_ratio", "LOG_COLUMNS", "signature_columns", "clinical_scores"]
+__all__ = ["Imputer", "univariable", "ClinicalSignature", "fit_signature", "jesrec_score", "JESREC_CUTOFF", "em_ratio", "LOG_COLUMNS", "signature_columns", "clinical_scores", "COMPARATORS", "unavailable_comparators"]
 
 JESREC_CUTOFF = 11.0
 """The published JESREC cut-off: eCRS when the score is >= 11 points (Tokunaga et al., Allergy 2015)."""
@@ -167,6 +167,31 @@ def jesrec_score(table: pd.DataFrame) -> pd.Series:
     return score.rename("jesrec")
 
 
+_LM_EM = tuple(f"lm_{s}_{n}" for s in ("right", "left") for n in ("anterior_ethmoid", "posterior_ethmoid", "maxillary"))
+COMPARATORS: dict[str, tuple[str, ...]] = {
+    "jesrec": ("bilateral_disease", "nasal_polyps", "blood_eos_pct", *_LM_EM),
+    "em_ratio": _LM_EM,
+    "blood_eos_pct": ("blood_eos_pct",),
+}
+"""The clinical comparators of chapter 2 and the manifest columns each needs."""
+
+
+def unavailable_comparators(columns: Sequence[str]) -> dict[str, str]:
+    """Comparators that cannot be computed from these columns, with the reason (the columns they lack).
+
+    A real cohort without Lund-Mackay scores or bilateral disease skips them, and says so.
+    """
+    have = set(columns)
+    out = {}
+    for name, need in COMPARATORS.items():
+        missing = [c for c in need if c not in have]
+        if missing:
+            lm = [c for c in missing if c.startswith("lm_")]
+            shown = [c for c in missing if not c.startswith("lm_")] + ([f"Lund-Mackay scores ({', '.join(lm)})"] if lm else [])
+            out[name] = "needs the clinical column(s) " + "; ".join(shown)
+    return out
+
+
 def signature_columns(columns: Sequence[str]) -> list[str]:
     """Candidate variables of the clinical signature: clinical columns, not the CT Lund-Mackay scores."""
     return [c for c in columns if not c.startswith("lm_")]
@@ -179,8 +204,8 @@ def clinical_scores(table: pd.DataFrame, columns: Sequence[str], *, train_set: s
     -------
     scores : DataFrame
         ``patient_id``, ``set``, ``label``, ``clinical_signature`` (log-odds),
-        ``clinical_prob``, ``jesrec``, ``em_ratio``, ``blood_eos_pct`` (imputed with the
-        training median).
+        ``clinical_prob``, and the comparators the columns allow (:func:`unavailable_comparators`):
+        ``jesrec``, ``em_ratio``, ``blood_eos_pct`` (imputed with the training median).
     signature, univariable : the fitted model and the univariable table.
     """
     train = table[table["set"] == train_set]
@@ -188,7 +213,6 @@ def clinical_scores(table: pd.DataFrame, columns: Sequence[str], *, train_set: s
         raise ValueError(f"no patient in the training set {train_set!r}; sets: {sorted(table['set'].dropna().unique())}")
     signature, uni = fit_signature(train, signature_columns(columns), alpha=alpha)
     lp = signature.predict(table)
-    eos_median = float(pd.to_numeric(train["blood_eos_pct"], errors="coerce").median())
     scores = pd.DataFrame(
         {
             "patient_id": table["patient_id"].to_numpy(),
@@ -196,9 +220,14 @@ def clinical_scores(table: pd.DataFrame, columns: Sequence[str], *, train_set: s
             "label": table["label"].to_numpy(),
             "clinical_signature": lp,
             "clinical_prob": 1.0 / (1.0 + np.exp(-lp)),
-            "jesrec": jesrec_score(table).to_numpy(),
-            "em_ratio": em_ratio(table).to_numpy(),
-            "blood_eos_pct": pd.to_numeric(table["blood_eos_pct"], errors="coerce").fillna(eos_median).to_numpy(),
         }
     )
+    skipped = unavailable_comparators(columns)
+    if "jesrec" not in skipped:
+        scores["jesrec"] = jesrec_score(table).to_numpy()
+    if "em_ratio" not in skipped:
+        scores["em_ratio"] = em_ratio(table).to_numpy()
+    if "blood_eos_pct" not in skipped:
+        eos_median = float(pd.to_numeric(train["blood_eos_pct"], errors="coerce").median())
+        scores["blood_eos_pct"] = pd.to_numeric(table["blood_eos_pct"], errors="coerce").fillna(eos_median).to_numpy()
     return scores, signature, uni

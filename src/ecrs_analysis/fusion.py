@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from ecrs_analysis.stats.calibration import PLATT_FOLDS
 from ecrs_analysis.stats.threshold import choose_threshold, operating_point
 
 __all__ = ["fit_integrated", "IntegratedModel", "held_out_operating_points"]
@@ -42,7 +43,7 @@ def fit_integrated(train: pd.DataFrame, features: Sequence[str], *, seed: int, f
         raise ValueError(f"integrated model: non-finite values in the features {list(features)} of the training set")
     # SVC(probability=True) is deprecated since scikit-learn 1.9; its replacement is the same Platt
     # scaling on cross-validated decision values: CalibratedClassifierCV(SVC(), ensemble=False).
-    svm = CalibratedClassifierCV(SVC(random_state=seed), method="sigmoid", ensemble=False, cv=StratifiedKFold(5, shuffle=True, random_state=seed))
+    svm = CalibratedClassifierCV(SVC(random_state=seed), method="sigmoid", ensemble=False, cv=StratifiedKFold(PLATT_FOLDS, shuffle=True, random_state=seed))
     pipe = Pipeline([("scale", StandardScaler()), ("svm", svm)])
     grid = [
         {"svm__estimator__kernel": ["linear"], "svm__estimator__C": [0.01, 0.1, 1.0]},

@@ -66,7 +66,7 @@ def test_bad_real_manifest_stops_before_any_artefact(tmp_path, tiny_cohort):
     m.to_csv(tmp_path / "c" / "manifest.csv", index=False)
     params = load_params("smoke", {"studies.li2025.manifest": str(tmp_path / "c" / "manifest.csv")})
     paths = ResultPaths(tmp_path / "results")
-    with pytest.raises(ManifestError, match="label 7"):
+    with pytest.raises(ManifestError, match="label '7' is not 0"):
         prepare_cohort(params, "li2025", paths)
     assert not (tmp_path / "results").exists()
 

@@ -20,29 +20,9 @@ def test_round_trip_keeps_voxels_and_geometry(tmp_path, suffix):
     assert read_header(p) == Geometry.of(img)
 
 
-def test_dicom_series_folder_is_read_as_one_volume(tmp_path):
+def test_dicom_series_folder_is_read_as_one_volume(tmp_path, write_dicom_series):
     arr = _ct((5, 16, 16))
-    image = sitk.GetImageFromArray(arr)
-    image.SetSpacing((0.5, 0.5, 2.5))
-    folder = tmp_path / "series"
-    folder.mkdir()
-    writer = sitk.ImageFileWriter()
-    writer.KeepOriginalImageUIDOn()
-    uid = "1.2.826.0.1.3680043.2.1125.1"
-    for k in range(arr.shape[0]):
-        sl = image[:, :, k]
-        for tag, value in {
-            "0008|0060": "CT",
-            "0020|000d": uid + ".1",
-            "0020|000e": uid + ".2",
-            "0020|0032": "\\".join(map(str, image.TransformIndexToPhysicalPoint((0, 0, k)))),
-            "0020|0037": "1\\0\\0\\0\\1\\0",
-            "0020|0013": str(k + 1),
-            "0028|0030": "0.5\\0.5",
-        }.items():
-            sl.SetMetaData(tag, value)
-        writer.SetFileName(str(folder / f"{k:03d}.dcm"))
-        writer.Execute(sl)
+    folder = write_dicom_series(arr, tmp_path / "series", spacing=(0.5, 0.5, 2.5))
     vol = read_image(folder)
     assert vol.GetSize() == (16, 16, 5)
     assert np.allclose(vol.GetSpacing(), (0.5, 0.5, 2.5), atol=1e-3)

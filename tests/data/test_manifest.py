@@ -47,13 +47,14 @@ def test_all_problems_are_reported_at_once(cohort):
         m.loc[4, "scan_date"] = "31/02/2020"
         m.loc[5, "image"] = "images/missing.nii.gz"
         m["asthma"] = m["asthma"].astype(object)
-        m.loc[6, "asthma"] = "yes"
+        m.loc[6, "asthma"] = "maybe"
         m.loc[7, "label"] = np.nan
         return m
 
     problems, text = _problems(_edit(cohort, break_it))
     by_col = {(p.row, p.column) for p in problems}
-    assert {(1, "patient_id"), (2, "patient_id"), (3, "label"), (4, "center"), (5, "scan_date"), (6, "image"), (7, "asthma"), (8, "label")} <= by_col
+    # rows as a spreadsheet numbers them: the header is row 1
+    assert {(2, "patient_id"), (3, "patient_id"), (4, "label"), (5, "center"), (6, "scan_date"), (7, "image"), (8, "asthma"), (9, "label")} <= by_col
     assert "images/missing.nii.gz" in text and "file not found" in text
     assert "nothing was written" in text
 
@@ -69,7 +70,7 @@ def test_mask_geometry_must_match_its_ct(cohort):
     arr = sitk.GetArrayFromImage(mask)
     write_image(arr, cohort / m["roi_mask"][0], spacing=tuple(s * 1.5 for s in mask.GetSpacing()), origin=mask.GetOrigin())
     problems, text = _problems(cohort / "manifest.csv")
-    assert len(problems) == 1 and problems[0].column == "roi_mask" and problems[0].row == 1
+    assert len(problems) == 1 and problems[0].column == "roi_mask" and problems[0].row == 2
     assert "geometry does not match" in text and "spacing" in text
 
 
@@ -83,7 +84,7 @@ def test_empty_and_non_binary_masks(cohort):
         write_image(arr, cohort / m["roi_mask"][i], spacing=mask.GetSpacing(), origin=mask.GetOrigin())
     problems, text = _problems(cohort / "manifest.csv")
     msgs = {p.row: p.message for p in problems}
-    assert "empty" in msgs[1] and "not binary" in msgs[2]
+    assert "empty" in msgs[2] and "not binary" in msgs[3]
 
 
 def test_ct_not_in_hounsfield_units(cohort):
@@ -92,13 +93,13 @@ def test_ct_not_in_hounsfield_units(cohort):
     raw = sitk.GetArrayFromImage(ct).astype(np.int32) + 1024  # stored pixel values, intercept not applied
     write_image(raw.astype(np.int16), cohort / m["image"][0], spacing=ct.GetSpacing(), origin=ct.GetOrigin())
     problems, text = _problems(cohort / "manifest.csv")
-    assert len(problems) == 1 and problems[0].column == "image" and "implausible intensity" in text
+    assert len(problems) == 1 and problems[0].column == "image" and "does not look calibrated in Hounsfield units" in text
 
 
 def test_unreadable_image_and_not_a_csv(cohort, tmp_path):
     m = pd.read_csv(cohort / "manifest.csv")
     (cohort / m["image"][2]).write_bytes(b"garbage")
     problems, text = _problems(cohort / "manifest.csv")
-    assert problems[0].row == 3 and "cannot be read" in text
+    assert problems[0].row == 4 and "cannot be read" in text
     with pytest.raises(ManifestError, match="not found"):
         validate_manifest(tmp_path / "none.csv")

@@ -90,3 +90,20 @@ def test_random_split_names_its_held_out_set_by_the_fraction_given(table):
     mt = make_split(table, {"mode": "random", "validation_fraction": 0.2, "internal_fraction": None}, seed=3)
     assert li.names == ("train", "internal_test") and len(li.sets["internal_test"]) == 90
     assert mt.names == ("train", "validation") and len(mt.sets["validation"]) == 60
+
+
+def test_the_set_named_train_trains_whatever_its_position(table, tmp_path):
+    ids = list(table["patient_id"])
+    p = tmp_path / "split.json"
+    p.write_text(json.dumps({"sets": {"external_test": ids[:100], "train": ids[100:250], "internal_test": ids[250:]}}))
+    s = load_split(p, table)
+    assert s.train_name == "train" and s.train == tuple(ids[100:250])
+    assert s.names == ("train", "external_test", "internal_test") and s.test_names == ("external_test", "internal_test")
+
+
+def test_a_split_without_a_train_set_is_refused(table, tmp_path):
+    ids = list(table["patient_id"])
+    p = tmp_path / "split.json"
+    p.write_text(json.dumps({"sets": {"external_test": ids[:100], "training": ids[100:]}}))
+    with pytest.raises(SplitError, match="no set named 'train'"):
+        load_split(p, table)

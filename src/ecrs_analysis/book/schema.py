@@ -134,6 +134,7 @@ class PreprocessSettings(_Section):
 
 class StudySettings(_Section):
     manifest: str | None = None
+    dictionary: str | None = None
     split_file: str | None = None
     centers: Names
     masks: Names
@@ -141,7 +142,7 @@ class StudySettings(_Section):
     split: SplitSettings
     preprocess: PreprocessSettings
 
-    @field_validator("manifest", "split_file")
+    @field_validator("manifest", "dictionary", "split_file")
     @classmethod
     def _exists(cls, path: str | None) -> str | None:
         if path is not None and not Path(path).is_file():

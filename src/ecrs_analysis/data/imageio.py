@@ -42,8 +42,13 @@ class Geometry:
         for name in ("spacing", "origin", "direction"):
             a, b = np.asarray(getattr(self, name)), np.asarray(getattr(other, name))
             if a.shape != b.shape or not np.allclose(a, b, atol=tol_mm):
-                out.append(f"{name} {tuple(np.round(a, 4))} vs {tuple(np.round(b, 4))}")
+                out.append(f"{name} {_fmt(a)} vs {_fmt(b)}")
         return out
+
+
+def _fmt(values: np.ndarray) -> str:
+    """(0.5, 0.5, 2.0): plain numbers, never numpy reprs."""
+    return "(" + ", ".join(f"{float(v):.4g}" for v in values) + ")"
 
 
 def _is_dicom_dir(path: Path) -> bool:

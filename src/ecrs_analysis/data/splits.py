@@ -1,7 +1,8 @@
 """Patient-level cohort splits: stratified random, by centre, temporal; saved once and reused.
 
 The split file (JSON) maps set names to patient ids, like nnU-Net's ``splits_final.json``.
-A patient is in exactly one set.  Users may supply their own split file.
+A patient is in exactly one set.  Users may supply their own split file.  The set that trains
+is the one named ``train`` (:data:`TRAIN`), never the one that happens to come first.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from sklearn.model_selection import train_test_split
 
 from ecrs_analysis.atomic import write_json
 
-__all__ = ["Split", "SplitError", "stratified_random_split", "center_split", "temporal_split", "make_split", "load_split", "split_summary"]
+__all__ = ["TRAIN", "Split", "SplitError", "stratified_random_split", "center_split", "temporal_split", "make_split", "load_split", "split_summary"]
+
+
+TRAIN = "train"
+"""Name of the set every model is fitted on; every other set is a test set."""
 
 
 class SplitError(ValueError):
@@ -41,7 +46,25 @@ class Split:
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(self.sets)
+        """Set names, ``train`` first, then the others in the order given."""
+        return tuple(sorted(self.sets, key=lambda name: name != TRAIN))
+
+    @property
+    def train_name(self) -> str:
+        """The name of the training set (``train``); a split without one is refused."""
+        if TRAIN not in self.sets:
+            raise SplitError(f"the split has no set named '{TRAIN}' (sets: {', '.join(self.sets)}); the set that trains must be called '{TRAIN}'")
+        return TRAIN
+
+    @property
+    def train(self) -> tuple[str, ...]:
+        """Patient ids of the training set."""
+        return tuple(self.sets[self.train_name])
+
+    @property
+    def test_names(self) -> tuple[str, ...]:
+        """Every set but ``train``, in the order given."""
+        return tuple(n for n in self.sets if n != TRAIN)
 
     def set_of(self, table: pd.DataFrame) -> pd.Series:
         """The set name of every row of a cohort table (by ``patient_id``)."""
@@ -133,6 +156,8 @@ def load_split(path: str | os.PathLike[str], table: pd.DataFrame) -> Split:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SplitError(f"{p}: not a split file ({exc}); expected JSON {{'sets': {{name: [patient ids]}}}}") from exc
     split = Split(sets, str(raw.get("mode", "user")))
+    if TRAIN not in sets:
+        raise SplitError(f"{p}: no set named '{TRAIN}' (sets: {', '.join(sets)}); name the set the models are fitted on '{TRAIN}' (its position in the file does not matter)")
     cohort_ids = set(table["patient_id"])
     listed = {pid for ids in sets.values() for pid in ids}
     unknown, left_out = sorted(listed - cohort_ids), sorted(cohort_ids - listed)

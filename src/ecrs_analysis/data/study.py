@@ -133,7 +133,7 @@ def prepare_cohort(params: dict[str, Any], study: str, paths: ResultPaths) -> Co
                 n_jobs=int(params["n_jobs"]),
             )
         manifest = folder / "manifest.csv"
-    cohort = validate_manifest(manifest, mask_columns=tuple(s["masks"]), known_centers=tuple(s["centers"]), n_jobs=int(params["n_jobs"]))
+    cohort = validate_manifest(manifest, mask_columns=tuple(s["masks"]), known_centers=tuple(s["centers"]), n_jobs=int(params["n_jobs"]), dictionary=s.get("dictionary"))
     _record_inputs(cohort, paths.inputs(study), synthetic=not s.get("manifest"))
     _save_cohort(cohort, paths, study, synthetic=not s.get("manifest"))
     return cohort
@@ -237,7 +237,7 @@ def load_study(params: dict[str, Any], study: str, paths: ResultPaths) -> Loaded
 def example_cases(study: LoadedStudy, *, seed: int) -> list[tuple[str, sitk.Image, dict[str, sitk.Image]]]:
     """One eosinophilic and one non-eosinophilic training patient, titled by label (never by id)."""
     t = study.table
-    first_set = study.split.names[0]
+    first_set = study.split.train_name
     rng = np.random.default_rng(seed)
     cases = []
     for label, title in ((1, "eosinophilic"), (0, "non-eosinophilic")):

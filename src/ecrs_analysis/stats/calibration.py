@@ -19,7 +19,11 @@ from sklearn.metrics import brier_score_loss
 
 from ecrs_analysis.stats._checks import check_scores
 
-__all__ = ["Calibration", "calibration", "hosmer_lemeshow", "net_benefit"]
+__all__ = ["PLATT_FOLDS", "Calibration", "calibration", "hosmer_lemeshow", "net_benefit"]
+
+PLATT_FOLDS = 5
+"""Folds of the cross-validated Platt scaling of the integrated SVM (``fusion.fit_integrated``):
+every class needs this many patients in each grid-search fold's training part."""
 
 
 @dataclass(frozen=True)

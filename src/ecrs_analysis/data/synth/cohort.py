@@ -3,6 +3,7 @@
 Output folder::
 
     manifest.csv            one row per patient (the format of docs: book/data_format.md)
+    manifest.dictionary.yaml  the data dictionary: every column's role (clinical columns and their types)
     truth.csv               generator ground truth (latent, true probability, tissue eosinophils)
     images/<id>_ct.nii.gz   int16 HU CT
     masks/<id>_sinus.nii.gz sinus-region segmentation (all sinuses)
@@ -23,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from ecrs_analysis.atomic import atomic_dir, write_csv, write_json
+from ecrs_analysis.atomic import atomic_dir, write_csv, write_json, write_text
+from ecrs_analysis.data.dictionary import synthetic_dictionary
 from ecrs_analysis.data.imageio import write_image
 from ecrs_analysis.data.synth.anatomy import anatomical_grid, render, sample_anatomy
 from ecrs_analysis.data.synth.patients import CLINICAL_COLUMNS, MISSING_ALLOWED, draw_patient, lund_mackay
@@ -32,7 +35,7 @@ from ecrs_analysis.data.synth.scanners import SCANNERS, acquire, grid_for
 
 __all__ = ["CenterDesign", "Design", "DESIGNS", "generate_cohort", "GENERATOR_VERSION"]
 
-GENERATOR_VERSION = "1"  # bump when the generator's output changes for the same parameters
+GENERATOR_VERSION = "2"  # bump when the generator's output changes for the same parameters
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,8 @@ def generate_cohort(
                 manifest[col] = manifest[col].astype(float)
                 manifest.loc[rng.random(len(manifest)) < missing_rate, col] = np.nan
         write_csv(manifest, tmp / "manifest.csv")
+        lm_columns = tuple(c for c in manifest.columns if c.startswith("lm_"))
+        write_text(yaml.safe_dump(synthetic_dictionary(CLINICAL_COLUMNS, lund_mackay=lm_columns), sort_keys=False), tmp / "manifest.dictionary.yaml")
         write_csv(truth, tmp / "truth.csv")
         write_json(
             {
