@@ -72,7 +72,7 @@ BAD = [
     ({"studies.li2025.manifest": "/no/such/manifest.csv"}, ["studies.li2025.manifest", "/no/such/manifest.csv", "not found"]),
     ({"studies.li2025.preprocess.hu_window": [1000, -1000]}, ["studies.li2025.preprocess.hu_window", "low < high"]),
     ({"studies.li2025.preprocess.spacing_mm": [1.0, 1.0]}, ["studies.li2025.preprocess.spacing_mm", "at least 3", "[1.0, 1.0]"]),
-    ({"studies.li2025.nope": 1}, ["unknown parameter 'studies.li2025.nope'", "allowed here: manifest, split_file, centers"]),
+    ({"studies.li2025.nope": 1}, ["unknown parameter 'studies.li2025.nope'", "allowed here: manifest, dictionary, split_file, centers"]),
     ({"studies.other.manifest": "m.csv"}, ["unknown parameter 'studies.other'", "li2025, mtlnet2025"]),
     ({"studies.mtlnet2025": None}, ["studies.mtlnet2025", "a section", "null"]),
 ]

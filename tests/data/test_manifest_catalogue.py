@@ -649,6 +649,8 @@ def _run(case: Case, cohorts: dict[str, Path], tmp_path: Path, monkeypatch: pyte
     elsewhere = tmp_path / "elsewhere"  # relative paths must be read from the manifest's folder, not from here
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
+    # outside the checkout, `--profile` reads the parameters of the checkout named by ECRS_PARAMS_DIR
+    monkeypatch.setenv("ECRS_PARAMS_DIR", str(Path(__file__).resolve().parents[2] / "params"))
     before = _tree(tmp_path)
     capsys.readouterr()
     rc = cli.main(["validate", str(manifest), *case.args, *extra])
