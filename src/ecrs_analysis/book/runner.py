@@ -32,6 +32,7 @@ from ecrs_analysis.book.params import load_params
 from ecrs_analysis.book.privacy import find_identifiers
 from ecrs_analysis.book.record import new_record
 from ecrs_analysis.data.study import ResultPaths, default_results_dir
+from ecrs_analysis.explain.mesh import install_plotlyjs
 
 __all__ = ["RunError", "RunOptions", "repo_root", "notebook_order", "run_book"]
 
@@ -191,6 +192,7 @@ def _build(root: Path) -> None:
     stage = root / ".build_staging"
     if stage.exists():
         shutil.rmtree(stage)
+    install_plotlyjs(root / "book" / "_static")  # html_js_files in _config.yml: the 3D views' only script
     cmd = [sys.executable, "-m", "jupyter_book.cli.main", "build", str(root), "--path-output", str(stage), "--warningiserror", "--nitpick", "--keep-going", "--quiet"]
     jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
     if jb:

@@ -1,0 +1,42 @@
+"""The ``explain`` section of the parameters (notebook 06), checked in one place."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ExplainSettings"]
+
+
+class ExplainSettings(BaseModel):
+    """How the networks' attention is computed, measured and drawn.
+
+    Attributes
+    ----------
+    n_per_set : int
+        Patients explained per test set, drawn (seeded) evenly from true positives, false
+        positives, false negatives and true negatives.
+    method : {"gradcam", "gradcampp"}
+        MONAI's Grad-CAM or Grad-CAM++.
+    target_layers : dict
+        Model name -> layer name, overriding the registry's default (``models.registry.CAM_LAYERS``).
+    iso_level : float
+        Level (on the 0-1 scaled map) of the attention iso-surface in the 3D view.
+    mesh_max_faces : int
+        Upper bound on the triangles of one surface in the 3D view; the marching-cubes step
+        grows until a surface is under it, which keeps a page of the book small.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_per_set: int = Field(8, ge=1)
+    method: Literal["gradcam", "gradcampp"] = "gradcam"
+    target_layers: dict[str, str] = Field(default_factory=dict)
+    iso_level: float = Field(0.5, gt=0.0, lt=1.0)
+    mesh_max_faces: int = Field(20_000, ge=100)
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> "ExplainSettings":
+        """The validated ``explain`` section of a profile's parameters."""
+        return cls.model_validate(params.get("explain", {}))
