@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 from numpy.typing import NDArray
-from skimage.measure import marching_cubes
 
 __all__ = ["Surface", "surface", "surfaces_png", "surfaces_html", "install_plotlyjs", "PLOTLY_JS"]
 
@@ -48,6 +47,8 @@ def surface(volume: NDArray, image: sitk.Image, *, level: float = 0.5, name: str
 
     The marching-cubes step grows (1, 2, 3 ... voxels) until the mesh has at most ``max_faces`` triangles.
     """
+    from skimage.measure import marching_cubes  # imported here: the book runner only needs install_plotlyjs
+
     v = np.asarray(volume, dtype=np.float32)
     if v.shape != sitk.GetArrayFromImage(image).shape:
         raise ValueError(f"volume of shape {v.shape} is not on the image grid {image.GetSize()[::-1]}")
