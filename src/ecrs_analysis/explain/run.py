@@ -241,14 +241,15 @@ def explain_study(
     seed = int(cfg["seed"])
     st = cfg["stats"]
     rows, metric_rows, sanity_rows = [], [], []
-    for m_i, net in enumerate(networks):
+    for net in networks:
         models = {fold: load_network(net, ckpt) for fold, ckpt in net.checkpoints}
         if scores is not None and net.name in scores:
             sc = scores[["patient_id", "set", "label", net.name]].rename(columns={net.name: "score"})
         else:
             sc = network_scores(models[net.checkpoints[0][0]], table, index)
         labelled, result.thresholds[net.name] = label_outcomes(sc, train_set=train_set, rule=st["threshold_rule"], target=st.get("threshold_target"))
-        chosen = choose_patients(labelled, sets=test_sets, n_per_set=settings.n_per_set, seed=seed + m_i)
+        # the same seed for every network: where their outcomes agree they explain the same patients
+        chosen = choose_patients(labelled, sets=test_sets, n_per_set=settings.n_per_set, seed=seed)
         layer = settings.target_layers.get(net.name) or cam_layer(net.name)
         layer = SingleLogit.layer(layer) if net.multitask else layer
         first = net.checkpoints[0][0]
