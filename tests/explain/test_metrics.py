@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import rankdata
 
-from ecrs_analysis.explain.metrics import centre_map, energy_share, pointing_hit, random_map, spearman_maps, summarise_attention, summarise_sanity
+from ecrs_analysis.explain.metrics import centre_map, distance_to, energy_share, pointing_hit, random_map, spearman_maps, summarise_attention, summarise_sanity
 
 
 def _brute_pointing(cam, region):
@@ -36,6 +36,27 @@ def test_pointing_and_energy_match_a_voxel_by_voxel_count(seed):
     region = rng.random((6, 5, 4)) < 0.3
     assert pointing_hit(cam, region) == pytest.approx(_brute_pointing(cam, region))
     assert energy_share(cam, region) == pytest.approx(_brute_energy(cam, region))
+
+
+def _brute_min_distance(idx, region, spacing):
+    return min(np.sqrt(sum(((a - b) * s) ** 2 for a, b, s in zip(idx, r, spacing))) for r in zip(*np.nonzero(region)))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pointing_with_a_tolerance_matches_a_brute_force_distance(seed):
+    rng = np.random.default_rng(seed)
+    cam = rng.random((6, 7, 5))
+    region = rng.random((6, 7, 5)) < 0.05
+    region[0, 0, 0] = True
+    spacing = (2.0, 0.7, 1.1)
+    top = np.unravel_index(np.argmax(cam), cam.shape)
+    d = _brute_min_distance(top, region, spacing)
+    dist = distance_to(region, spacing=spacing)
+    assert dist[top] == pytest.approx(d)
+    for tol in (0.5 * d, 1.01 * d):
+        assert pointing_hit(cam, region, distance=dist, tolerance_mm=tol) == float(d <= tol)
+    with pytest.raises(ValueError, match="distance map"):
+        pointing_hit(cam, region, tolerance_mm=1.0)
 
 
 def test_hand_cases():

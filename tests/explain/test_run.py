@@ -57,6 +57,7 @@ def test_maps_are_cached_with_provenance_and_reused(fake_results):
     m = ex.metrics
     assert set(m["region"]) == {"lesion ROI", "evidence"} and set(m["map"]) == {"Grad-CAM", "random", "crop centre"}
     assert m["pointing"].dropna().between(0, 1).all() and m["energy"].dropna().between(0, 1).all()
+    assert m["hit zone share of crop"].between(0, 1).all()
     for name in ("explained.csv", "metrics.csv", "sanity.csv"):
         assert (ex.folder / name).exists()
     before = f.stat().st_mtime_ns

@@ -55,7 +55,7 @@ def attention_table(expl: Explanation, cfg: dict[str, Any], *, by_outcome: bool 
     """Pointing game and energy share (mean, 95% bootstrap CI) per model, region and map; written to tables/."""
     by = ["model", "region", "map"] + (["outcome"] if by_outcome else [])
     summary = summarise_attention(expl.metrics, by=by, n_resamples=int(cfg["stats"]["n_resamples"]), seed=int(cfg["seed"]))
-    summary["chance (region share of crop)"] = expl.metrics.groupby(by, sort=False)["region share of crop"].mean()
+    summary["chance"] = expl.metrics.groupby(by, sort=False)["hit zone share of crop"].mean()
     name = f"{expl.study}_attention{'_by_outcome' if by_outcome else ''}.csv"
     write_csv(summary.reset_index(), expl.tables / name)
     return summary
@@ -66,7 +66,7 @@ def formatted(summary: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=summary.index)
     for m in ("pointing game", "energy share"):
         out[m] = [f"{v:.2f} ({lo:.2f}–{hi:.2f})" if pd.notna(v) else "–" for v, lo, hi in zip(summary[m], summary[f"{m} low"], summary[f"{m} high"])]
-    out["chance"] = summary["chance (region share of crop)"].round(2)
+    out["chance"] = summary["chance"].round(2)
     out["patients"] = summary["patients"]
     out["empty maps"] = summary["empty maps"]
     return out

@@ -20,7 +20,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-__all__ = ["pointing_hit", "energy_share", "random_map", "centre_map", "spearman_maps", "summarise_attention", "summarise_sanity"]
+__all__ = ["distance_to", "pointing_hit", "energy_share", "random_map", "centre_map", "spearman_maps", "summarise_attention", "summarise_sanity"]
 
 
 def _pair(cam: NDArray, region: NDArray) -> tuple[NDArray, NDArray]:
@@ -32,17 +32,36 @@ def _pair(cam: NDArray, region: NDArray) -> tuple[NDArray, NDArray]:
     return c, r
 
 
-def pointing_hit(cam: NDArray, region: NDArray) -> float:
-    """1 when the map's maximum lies in the region, else 0; NaN for an all-zero map.
+def distance_to(region: NDArray, *, spacing: Sequence[float]) -> NDArray[np.float64]:
+    """Distance (mm) from every voxel to the nearest voxel of the region (0 inside; inf when the region is empty).
+
+    ``spacing`` in the array's axis order (for a SimpleITK array: z, y, x).
+    """
+    from scipy import ndimage
+
+    r = np.asarray(region).astype(bool)
+    if not r.any():
+        return np.full(r.shape, np.inf)
+    return ndimage.distance_transform_edt(~r, sampling=tuple(float(s) for s in spacing))
+
+
+def pointing_hit(cam: NDArray, region: NDArray, *, distance: NDArray | None = None, tolerance_mm: float = 0.0) -> float:
+    """1 when the map's maximum lies in the region (or within ``tolerance_mm`` of it), else 0; NaN for an all-zero map.
 
     Ties (several voxels at the maximum) share the credit: the result is the share of them
-    inside the region.
+    that hit.  With a tolerance, pass ``distance`` (:func:`distance_to`): Zhang et al.'s
+    pointing game allows 15 pixels, since a map coarser than the region cannot be asked to
+    land inside a rim one voxel thick.
     """
     c, r = _pair(cam, region)
     top = c.max()
     if top <= 0:
         return float("nan")
     at_max = c == top
+    if tolerance_mm > 0:
+        if distance is None or np.shape(distance) != r.shape:
+            raise ValueError("a pointing tolerance needs the region's distance map (distance_to) on the same grid")
+        r = np.asarray(distance) <= tolerance_mm
     return float(r[at_max].sum() / at_max.sum())
 
 

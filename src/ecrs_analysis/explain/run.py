@@ -40,7 +40,7 @@ from ecrs_analysis.data.study import LoadedStudy, ResultPaths, scores_path
 from ecrs_analysis.data.synth.anatomy import ENDOTYPE_EVIDENCE
 from ecrs_analysis.explain.cam import CamExplainer, SingleLogit, randomised_copy
 from ecrs_analysis.explain.inverse import InputGrid
-from ecrs_analysis.explain.metrics import centre_map, energy_share, pointing_hit, random_map, spearman_maps
+from ecrs_analysis.explain.metrics import centre_map, distance_to, energy_share, pointing_hit, random_map, spearman_maps
 from ecrs_analysis.explain.settings import ExplainSettings
 from ecrs_analysis.hashing import hash_params, sha256_path
 from ecrs_analysis.models import build_model, cam_layer
@@ -289,13 +289,18 @@ def explain_study(
             regions = patient_regions(row, evidence.get(p.patient_id), class_idx)
             crop = sitk.GetArrayFromImage(grid.to_ct(np.ones_like(cam), nearest=True)) > 0
             baseline_seed = int(hash_params(seed, p.patient_id, length=8), 16)
+            spacing_zyx = grid.reference.GetSpacing()[::-1]
+            distances = {k: distance_to(r, spacing=spacing_zyx) for k, r in regions.items()} if settings.pointing_tolerance_mm > 0 else {}
+            zone = {k: distances[k] <= settings.pointing_tolerance_mm if k in distances else r for k, r in regions.items()}
             for map_name, arr in (("Grad-CAM" if settings.method == "gradcam" else "Grad-CAM++", cam), ("random", random_map(cam.shape, seed=baseline_seed)), ("crop centre", centre_map(cam.shape))):
                 ct_map = np.clip(sitk.GetArrayFromImage(grid.to_ct(arr)), 0.0, None)
                 for region_name, region in regions.items():
                     metric_rows.append({
                         "model": net.name, "patient_id": p.patient_id, "set": p.set, "outcome": p.outcome, "map": map_name, "region": region_name,
-                        "pointing": pointing_hit(ct_map, region), "energy": energy_share(ct_map, region),
-                        "region share of crop": float(region[crop].sum() / max(crop.sum(), 1)),
+                        "pointing": pointing_hit(ct_map, region, distance=distances.get(region_name), tolerance_mm=settings.pointing_tolerance_mm),
+                        "energy": energy_share(ct_map, region),
+                        # what a map pointing at a random voxel of the crop scores in the pointing game
+                        "hit zone share of crop": float(zone[region_name][crop].sum() / max(crop.sum(), 1)),
                     })
             rows.append({"model": net.name, "patient_id": p.patient_id, "set": p.set, "label": int(p.label), "score": float(p.score), "outcome": p.outcome, "class_idx": class_idx})
     result.explained = pd.DataFrame(rows)

@@ -21,6 +21,8 @@ class ExplainSettings(BaseModel):
         MONAI's Grad-CAM or Grad-CAM++.
     target_layers : dict
         Model name -> layer name, overriding the registry's default (``models.registry.CAM_LAYERS``).
+    pointing_tolerance_mm : float
+        A map's maximum within this distance of the region counts as a hit (0 = strictly inside).
     iso_level : float
         Level (on the 0-1 scaled map) of the attention iso-surface in the 3D view.
     mesh_max_faces : int
@@ -33,6 +35,7 @@ class ExplainSettings(BaseModel):
     n_per_set: int = Field(8, ge=1)
     method: Literal["gradcam", "gradcampp"] = "gradcam"
     target_layers: dict[str, str] = Field(default_factory=dict)
+    pointing_tolerance_mm: float = Field(0.0, ge=0.0)
     iso_level: float = Field(0.5, gt=0.0, lt=1.0)
     mesh_max_faces: int = Field(20_000, ge=100)
 
