@@ -27,6 +27,7 @@ def test_chosen_patients_spread_over_outcomes():
     c = choose_patients(s, sets=["test"], n_per_set=8, seed=0)
     assert c["outcome"].value_counts().to_dict() == {"TP": 3, "FP": 2, "FN": 2, "TN": 1}
     assert c.equals(choose_patients(s, sets=["test"], n_per_set=8, seed=0))
+    assert len(choose_patients(s, sets=["test"], n_per_set=None, seed=0)) == 40
 
 
 def test_settings_of_every_profile_validate_and_bad_values_are_refused():

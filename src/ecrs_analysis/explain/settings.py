@@ -14,9 +14,9 @@ class ExplainSettings(BaseModel):
 
     Attributes
     ----------
-    n_per_set : int
+    n_per_set : int or None
         Patients explained per test set, drawn (seeded) evenly from true positives, false
-        positives, false negatives and true negatives.
+        positives, false negatives and true negatives; None = every test patient.
     method : {"gradcam", "gradcampp"}
         MONAI's Grad-CAM or Grad-CAM++.
     target_layers : dict
@@ -32,7 +32,7 @@ class ExplainSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    n_per_set: int = Field(8, ge=1)
+    n_per_set: int | None = Field(8, ge=1)
     method: Literal["gradcam", "gradcampp"] = "gradcam"
     target_layers: dict[str, str] = Field(default_factory=dict)
     pointing_tolerance_mm: float = Field(0.0, ge=0.0)
