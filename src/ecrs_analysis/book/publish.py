@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ecrs_analysis.book.privacy import find_identifiers
+from ecrs_analysis.explain.mesh import install_plotlyjs
 from ecrs_analysis.data.study import ResultPaths
 
 __all__ = ["BookError", "build_book", "publish_book", "study_identifiers"]
@@ -44,7 +45,9 @@ def _assemble(root: Path, source: Path, executed: Path, chapters: Sequence[str])
     for md in (root / "book").glob("*.md"):
         shutil.copy2(md, source / "book" / md.name)
     if (root / "book" / "_static").is_dir():
-        shutil.copytree(root / "book" / "_static", source / "book" / "_static")
+        shutil.copytree(root / "book" / "_static", source / "book" / "_static", ignore=shutil.ignore_patterns("plotly.min.js"))
+    # the interactive 3D views' only script, from the installed plotly (the book is offline)
+    install_plotlyjs(source / "book" / "_static")
     for name in chapters:
         shutil.copy2(executed / f"{name}.ipynb", source / "book" / "executed" / f"{name}.ipynb")
 

@@ -16,6 +16,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from ecrs_analysis.explain.settings import ExplainSettings
 from ecrs_analysis.omics.settings import OmicsSettings
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -185,3 +186,4 @@ class Params(_Section):
     deep: DeepSettings
     studies: Studies  # type: ignore[valid-type]
     omics: OmicsSettings | None = None
+    explain: ExplainSettings | None = None

@@ -34,7 +34,7 @@ from ecrs_analysis.atomic import atomic_path
 from ecrs_analysis.hashing import hash_params, sha256_path
 from ecrs_analysis.data.imageio import read_image
 
-__all__ = ["PreprocessParams", "to_metatensor", "preprocess_patient", "preprocess_cohort", "load_preprocessed", "PREPROCESS_VERSION"]
+__all__ = ["PreprocessParams", "to_metatensor", "pipeline", "preprocess_patient", "preprocess_cohort", "load_preprocessed", "PREPROCESS_VERSION"]
 
 PREPROCESS_VERSION = "1"
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -85,7 +85,8 @@ def to_metatensor(image: sitk.Image, *, dtype: np.dtype = np.float32) -> MetaTen
     return MetaTensor(torch.from_numpy(np.ascontiguousarray(arr))[None], affine=torch.as_tensor(_LPS_TO_RAS @ affine))
 
 
-def _pipeline(p: PreprocessParams, mask_keys: tuple[str, ...]) -> Compose:
+def pipeline(p: PreprocessParams, mask_keys: tuple[str, ...]) -> Compose:
+    """The MONAI transforms of the module docstring, for ``image`` and the mask keys (invertible: see ``explain.inverse``)."""
     keys = ("image",) + mask_keys
     modes = ("bilinear",) + ("nearest",) * len(mask_keys)
     margin = [int(np.ceil(p.margin_mm / s)) for s in p.spacing_mm]
@@ -107,7 +108,7 @@ def preprocess_patient(image_path: str | os.PathLike[str], masks: dict[str, str 
     data = {"image": to_metatensor(read_image(image_path))}
     for key, path in masks.items():
         data[key] = to_metatensor(read_image(path))
-    out = _pipeline(params, tuple(masks))(data)
+    out = pipeline(params, tuple(masks))(data)
     result = {"image": np.asarray(out["image"], dtype=np.float32)}
     for key in masks:
         result[key] = (np.asarray(out[key]) > 0.5).astype(np.uint8)

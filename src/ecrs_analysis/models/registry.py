@@ -10,7 +10,7 @@ from torch import nn
 from ecrs_analysis.models.hrnet3d import HRNet3D
 from ecrs_analysis.models.xception3d import Xception3D
 
-__all__ = ["MODEL_NAMES", "build_model", "count_parameters", "count_flops", "size_table"]
+__all__ = ["MODEL_NAMES", "CAM_LAYERS", "cam_layer", "build_model", "count_parameters", "count_flops", "size_table"]
 
 _RESNET_LAYERS = {10: [1, 1, 1, 1], 18: [2, 2, 2, 2], 34: [3, 4, 6, 3]}
 
@@ -31,6 +31,25 @@ _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "hrnet3d": lambda *, in_channels, num_classes, width: HRNet3D(in_channels, num_classes, width=max(4, int(round(32 * width)))),
 }
 MODEL_NAMES = tuple(_REGISTRY)
+
+# Default Grad-CAM layer of each network (a name of ``model.named_modules()``).  Not the last
+# convolution: at the book's input sizes (24-64 voxels) the last stages are 1-2 voxels wide and
+# their map only says "somewhere in the crop".  These layers sit at 1/8 of the input resolution
+# (3-8 voxels a side), the deepest place where a map can still point at a sinus.
+CAM_LAYERS: dict[str, str] = {
+    "resnet3d": "layer2",
+    "resnet3d10": "layer2",
+    "resnet3d34": "layer2",
+    "xception3d": "entry.1",
+    "hrnet3d": "stages.3.branches.2",  # the 1/8 branch of the last stage (stage outputs are lists)
+}
+
+
+def cam_layer(name: str) -> str:
+    """The default Grad-CAM target layer of a registered model."""
+    if name not in CAM_LAYERS:
+        raise ValueError(f"no default Grad-CAM layer for model {name!r}; add one to CAM_LAYERS in models/registry.py (see model.named_modules()), or set explain.target_layers.{name}")
+    return CAM_LAYERS[name]
 
 
 def build_model(name: str, *, in_channels: int = 1, num_classes: int = 2, width: float = 1.0) -> nn.Module:

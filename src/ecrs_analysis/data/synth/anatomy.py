@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["HU", "SINUS_NAMES", "Ellipsoid", "Anatomy", "sample_anatomy", "render", "sinus_volumes_ml", "phantom_volume_table", "TYPICAL_ADULT_ML"]
+__all__ = [
+    "HU", "SINUS_NAMES", "EVIDENCE_LABELS", "ENDOTYPE_EVIDENCE", "Ellipsoid", "Anatomy", "sample_anatomy", "render",
+    "sinus_volumes_ml", "phantom_volume_table", "TYPICAL_ADULT_ML",
+]
 
 # Tissue values in Hounsfield units (means; the scanner adds noise and blur).
 HU = {
@@ -35,6 +38,17 @@ HU = {
 # Sinus compartments scored by Lund-Mackay, one per side.
 SINUS_NAMES = ("maxillary", "anterior_ethmoid", "posterior_ethmoid", "frontal", "sphenoid")
 SIDES = ("right", "left")  # LPS: right = -x, left = +x
+
+# The evidence label map: each opacified (lesion-ROI) voxel labelled by the compartment whose
+# disease it shows.  The latent type-2 inflammation drives ethmoid, frontal, sphenoid and
+# olfactory-cleft disease up and maxillary-dominant disease down (see patients.draw_patient),
+# so these are the voxels whose content separates the endotypes.
+EVIDENCE_LABELS = {1: "ethmoid", 2: "olfactory_cleft", 3: "frontal", 4: "sphenoid", 5: "maxillary", 6: "nasal_polyp"}
+ENDOTYPE_EVIDENCE = {
+    1: (1, 2, 3, 4),  # eosinophilic: ethmoid-dominant disease and olfactory-cleft opacification
+    0: (5,),  # non-eosinophilic: maxillary-dominant disease
+}
+"""Label -> the evidence labels that argue for it.  Polyps (6) argue for neither: every MTLNet patient has them."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +195,8 @@ class Rendered:
     roi_mask: NDArray[np.uint8]
     opacified_fraction: dict[str, float]
     """Measured opacified volume fraction per ``<side>_<sinus>`` compartment."""
+    evidence: NDArray[np.uint8]
+    """Every lesion-ROI voxel labelled by its compartment (:data:`EVIDENCE_LABELS`); 0 elsewhere."""
 
 
 def render(
@@ -214,6 +230,9 @@ def render(
     hu = np.full(lr.shape, HU["air"], dtype=np.float32)
     sinus = np.zeros(lr.shape, dtype=bool)
     roi = np.zeros(lr.shape, dtype=bool)
+    # Written wherever ``roi`` is, by the same masks: it never changes ``hu``, ``sinus`` or ``roi``.
+    evidence = np.zeros(lr.shape, dtype=np.uint8)
+    label_of = {name: k for k, name in EVIDENCE_LABELS.items()}
 
     inside_head = anatomy.head.radius(lr, ap, si) < 1.0
     hu[inside_head] = HU["soft_tissue"]
@@ -256,6 +275,7 @@ def render(
             hu[rim] = mucosa_hu
             sinus |= inside
             roi |= rim
+            evidence[rim] = label_of[name]
             fractions[f"{side}_{name}"] = float(rim.sum() / max(inside.sum(), 1))
 
     cells = anatomy.sinuses["ethmoid"]
@@ -274,6 +294,7 @@ def render(
                 if k < n_fill:
                     hu[inside] = mucosa_hu
                     roi |= inside
+                    evidence[inside] = label_of["ethmoid"]
                     filled += int(inside.sum())
             fractions[f"{side}_{part}"] = filled / max(total, 1)
 
@@ -282,6 +303,7 @@ def render(
         hu[inside] = mucosa_hu if opaque else HU["air"]
         if opaque:
             roi |= inside
+            evidence[inside] = label_of["olfactory_cleft"]
     for side, nasal, radius in zip(SIDES, anatomy.nasal, polyps):
         if radius <= 0:
             continue
@@ -290,7 +312,8 @@ def render(
         polyp &= nasal.radius(lr, ap, si) < 1.0
         hu[polyp] = mucosa_hu
         roi |= polyp
-    return Rendered(hu=hu, sinus_mask=sinus.astype(np.uint8), roi_mask=roi.astype(np.uint8), opacified_fraction=fractions)
+        evidence[polyp] = label_of["nasal_polyp"]
+    return Rendered(hu=hu, sinus_mask=sinus.astype(np.uint8), roi_mask=roi.astype(np.uint8), opacified_fraction=fractions, evidence=evidence)
 
 
 # Approximate adult volumes per side from CT volumetry (mL); a plausibility check, not a fit target.

@@ -8,6 +8,8 @@ Output folder::
     images/<id>_ct.nii.gz   int16 HU CT
     masks/<id>_sinus.nii.gz sinus-region segmentation (all sinuses)
     masks/<id>_roi.nii.gz   lesion region of interest (opacified tissue)
+    masks/<id>_evidence.nii.gz  the ROI labelled by compartment (``anatomy.EVIDENCE_LABELS``):
+                            where the endotype signal is; listed in truth.csv, never in the manifest
     generator.json          the parameters that made it
 
 The folder is written atomically: it appears whole or not at all.
@@ -119,7 +121,7 @@ def _plan(design: Design, n_patients: int, seed: int) -> pd.DataFrame:
 
 
 def _one_patient(args: tuple) -> tuple[dict, dict]:
-    pid, index, center, scanner_name, latent_mean, scan_date, all_polyps, seed, spacing_scale, out = args
+    pid, index, center, scanner_name, latent_mean, scan_date, all_polyps, seed, spacing_scale, evidence, out = args
     rng = np.random.default_rng([seed, 1, index])
     draw = draw_patient(rng, latent_mean=latent_mean, all_polyps=all_polyps)
     anatomy = sample_anatomy(rng)
@@ -137,6 +139,10 @@ def _one_patient(args: tuple) -> tuple[dict, dict]:
     write_image(ct, out / files["image"], spacing=spacing, origin=origin)
     write_image(r.sinus_mask, out / files["sinus_mask"], spacing=spacing, origin=origin)
     write_image(r.roi_mask, out / files["roi_mask"], spacing=spacing, origin=origin)
+    extra = {}
+    if evidence:  # ground truth for the explanation chapter; written after, and apart from, the inputs
+        extra["evidence_mask"] = f"masks/{pid}_evidence.nii.gz"
+        write_image(r.evidence, out / extra["evidence_mask"], spacing=spacing, origin=origin)
     row = {"patient_id": pid, "center": center, "scan_date": scan_date, "label": draw.label, **files, **draw.clinical, **lund_mackay(draw.opacification)}
     truth = {
         "patient_id": pid,
@@ -145,6 +151,7 @@ def _one_patient(args: tuple) -> tuple[dict, dict]:
         "tissue_eos_hpf": draw.tissue_eos_hpf,
         "roi_voxels": int(r.roi_mask.sum()),
         **{f"opac_{k}": round(v, 4) for k, v in r.opacified_fraction.items()},
+        **extra,
     }
     return row, truth
 
@@ -157,6 +164,7 @@ def generate_cohort(
     n_patients: int | None = None,
     spacing_scale: float = 1.0,
     missing_rate: float = 0.03,
+    evidence: bool = True,
     n_jobs: int | None = None,
 ) -> Path:
     """Generate a synthetic cohort and write it as manifest + image files.
@@ -177,6 +185,9 @@ def generate_cohort(
         Multiplies the scanners' native voxel spacing (>1 = coarser, faster).
     missing_rate : float
         Share of missing values in the clinical columns that may be missing.
+    evidence : bool
+        Also write each patient's evidence label map (``masks/<id>_evidence.nii.gz``, column
+        ``evidence_mask`` of truth.csv).  CT images, masks and manifest are the same either way.
     n_jobs : int, optional
         Worker processes (default: all cores).
 
@@ -197,7 +208,7 @@ def generate_cohort(
         (tmp / "images").mkdir()
         (tmp / "masks").mkdir()
         jobs = [
-            (r.patient_id, i, r.center, r.scanner, r.latent_mean, r.scan_date, d.all_polyps, seed, spacing_scale, str(tmp))
+            (r.patient_id, i, r.center, r.scanner, r.latent_mean, r.scan_date, d.all_polyps, seed, spacing_scale, evidence, str(tmp))
             for i, r in enumerate(plan.itertuples(index=False))
         ]
         workers = n_jobs or os.cpu_count() or 1
@@ -224,6 +235,7 @@ def generate_cohort(
                 "n_patients": n,
                 "spacing_scale": spacing_scale,
                 "missing_rate": missing_rate,
+                "evidence": evidence,
                 "generator_version": GENERATOR_VERSION,
                 "clinical_columns": CLINICAL_COLUMNS,
             },

@@ -1,0 +1,120 @@
+"""Figures of the explanation chapter: attention overlays on the CT, mean maps, pointing-game forest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import SimpleITK as sitk
+from matplotlib.figure import Figure
+
+from ecrs_analysis.explain.views import CaseView
+from ecrs_analysis.plotting.cohort import WINDOW
+
+__all__ = ["plot_case_overlays", "plot_mean_maps", "plot_attention_summary"]
+
+REGION_COLOURS = {"evidence": "#3ddc97", "lesion ROI": "#4cc9f0"}
+PLANES = ("axial", "coronal", "sagittal")
+
+
+def _lps(arr: np.ndarray, reference: sitk.Image) -> np.ndarray:
+    img = sitk.GetImageFromArray(arr.astype(np.float32))
+    img.CopyInformation(reference)
+    return sitk.GetArrayFromImage(sitk.DICOMOrient(img, "LPS"))
+
+
+def _slices(a: np.ndarray, at: tuple[int, int, int]) -> dict[str, np.ndarray]:
+    z, y, x = at  # LPS array (z, y, x): radiological display needs no flip in-plane; superior up
+    return {"axial": a[z], "coronal": a[::-1, y, :], "sagittal": a[::-1, :, x]}
+
+
+def plot_case_overlays(views: Sequence[CaseView], *, title: str = "", threshold: float = 0.2) -> Figure:
+    """One row per case, axial/coronal/sagittal slices through the map's maximum, CT with the map and region outlines."""
+    fig, axes = plt.subplots(len(views), 3, figsize=(10, 3.2 * len(views)), squeeze=False)
+    for r, v in enumerate(views):
+        ref = v.image
+        sx, sy, sz = sitk.DICOMOrient(ref, "LPS").GetSpacing()
+        ct, cam = _lps(v.ct, ref), _lps(v.cam, ref)
+        at = tuple(int(i) for i in np.unravel_index(int(np.argmax(cam)), cam.shape))
+        regions = {k: _lps(m.astype(np.float32), ref) for k, m in v.regions.items()}
+        aspects = {"axial": sy / sx, "coronal": sz / sx, "sagittal": sz / sy}
+        for c, plane in enumerate(PLANES):
+            ax = axes[r, c]
+            ax.imshow(_slices(ct, at)[plane], cmap="gray", vmin=WINDOW[0], vmax=WINDOW[1], aspect=aspects[plane], interpolation="nearest")
+            heat = _slices(cam, at)[plane]
+            ax.imshow(np.ma.masked_less(heat, threshold), cmap="inferno", vmin=0, vmax=1, alpha=0.55, aspect=aspects[plane], interpolation="bilinear")
+            for name, m in regions.items():
+                sl = _slices(m, at)[plane]
+                if sl.any():
+                    ax.contour(sl, levels=[0.5], colors=REGION_COLOURS.get(name, "white"), linewidths=0.9, linestyles="-" if name == "evidence" else "--")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(plane)
+        axes[r, 0].set_ylabel(v.title, fontsize=9)
+    handles = [plt.Line2D([], [], color=REGION_COLOURS[k], linestyle="-" if k == "evidence" else "--", label=k) for k in REGION_COLOURS if any(k in v.regions for v in views)]
+    if handles:
+        fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
+    return fig
+
+
+def plot_mean_maps(maps: dict[tuple[str, int], np.ndarray], *, labels: dict[int, str] | None = None) -> Figure:
+    """Mean map per model (rows) and true class (columns), axial and coronal mid-slices on the network's input grid."""
+    labels = labels or {0: "non-eosinophilic", 1: "eosinophilic"}
+    models = list(dict.fromkeys(m for m, _ in maps))
+    classes = sorted({k for _, k in maps})
+    fig, axes = plt.subplots(len(models), 2 * len(classes), figsize=(3.0 * 2 * len(classes), 2.8 * len(models)), squeeze=False)
+    for r, model in enumerate(models):
+        for c, k in enumerate(classes):
+            a = maps.get((model, k))
+            for j, plane in enumerate(("axial", "coronal")):
+                ax = axes[r, 2 * c + j]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if a is None:
+                    ax.axis("off")
+                    continue
+                # input grid is RAS (x right, y anterior, z superior): flip x for the radiological view
+                sl = a[::-1, :, a.shape[2] // 2].T if plane == "axial" else a[::-1, a.shape[1] // 2, :].T
+                ax.imshow(sl, cmap="inferno", vmin=0, vmax=max(float(a.max()), 1e-6), origin="lower")
+                if r == 0:
+                    ax.set_title(f"{labels.get(k, k)}\n{plane}", fontsize=9)
+            if c == 0:
+                axes[r, 0].set_ylabel(model)
+    fig.tight_layout()
+    return fig
+
+
+def plot_attention_summary(summary: pd.DataFrame, *, metric: str = "pointing game", region: str | None = None) -> Figure:
+    """Forest plot of a metric (mean with bootstrap CI) per model and map, for one region."""
+    s = summary.reset_index()
+    if region is not None:
+        s = s[s["region"] == region]
+    models = list(dict.fromkeys(s["model"]))
+    maps = list(dict.fromkeys(s["map"]))
+    fig, ax = plt.subplots(figsize=(6.5, 0.5 + 0.45 * len(models) * len(maps)))
+    colours = dict(zip(maps, ("#d62828", "#8d99ae", "#2b2d42", "#f77f00")))
+    y = 0
+    ticks, names = [], []
+    for model in models:
+        for mp in maps:
+            row = s[(s["model"] == model) & (s["map"] == mp)]
+            if row.empty:
+                continue
+            m, lo, hi = (float(row[c].iloc[0]) for c in (metric, f"{metric} low", f"{metric} high"))
+            ax.errorbar(m, y, xerr=[[m - lo], [hi - m]], fmt="o", color=colours[mp], capsize=3)
+            ticks.append(y)
+            names.append(f"{model} · {mp}")
+            y -= 1
+        y -= 0.5
+    ax.set_yticks(ticks, names, fontsize=8)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel(f"{metric} (mean, 95% bootstrap CI)" + (f" — {region}" if region else ""))
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
