@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ecrs_analysis.book.privacy import find_identifiers
+from ecrs_analysis.book.privacy import find_identifiers, identifiers_of, unverifiable
 from ecrs_analysis.explain.mesh import install_plotlyjs
 from ecrs_analysis.data.study import ResultPaths
 
@@ -27,12 +27,12 @@ class BookError(RuntimeError):
 
 
 def study_identifiers(paths: ResultPaths) -> set[str]:
-    """Patient identifiers of every cohort of the run (from the validated cohort tables)."""
-    import pandas as pd
+    """Identifiers of every cohort of the run: patient ids, scan dates, identifying columns."""
+    from ecrs_analysis.data.study import load_cohort
 
     ids: set[str] = set()
-    for table in paths.root.glob("*/cohort.csv"):
-        ids.update(pd.read_csv(table, dtype={"patient_id": str}, usecols=["patient_id"])["patient_id"].astype(str))
+    for meta in paths.root.glob("*/cohort.json"):
+        ids |= identifiers_of(load_cohort(paths, meta.parent.name))
     return ids
 
 
@@ -68,7 +68,10 @@ def build_book(*, root: str | Path, paths: ResultPaths, chapters: Sequence[str])
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-30:])
         raise BookError(f"jupyter-book build failed (exit {proc.returncode}):\n{tail}")
     ids = study_identifiers(paths)
-    hits = find_identifiers(html, ids)
+    hits = find_identifiers(html, ids, book_root=root)
+    blind = unverifiable(ids, root)
+    if blind:  # e.g. an id that is also a number in the book's prose: it cannot be told apart
+        print(f"[ecrs] warning: {len(blind)} identifier(s) also occur in the book's own text or are too short, and cannot be checked", flush=True)
     if hits:
         shutil.rmtree(out)
         first = sorted(hits)[:3]

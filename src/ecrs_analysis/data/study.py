@@ -153,8 +153,13 @@ def _save_cohort(cohort: Cohort, paths: ResultPaths, study: str, *, synthetic: b
         "clinical_columns": list(cohort.clinical_columns),
         "mask_columns": list(cohort.mask_columns),
         "truth": cohort.truth is not None,
+        "clinical_types": dict(cohort.clinical_types),
+        "units": dict(cohort.units),
+        "notes": list(cohort.notes),
     }
     write_json(meta, paths.cohort_meta(study))
+    # values of identifying columns: what the privacy check looks for (the results folder is never published)
+    write_json(sorted(getattr(cohort, "identifiers", frozenset())), paths.study(study) / "identifiers.json")
 
 
 def load_cohort(paths: ResultPaths, study: str) -> Cohort:
@@ -164,8 +169,15 @@ def load_cohort(paths: ResultPaths, study: str) -> Cohort:
         raise FileNotFoundError(f"no validated cohort for {study} in {paths.root}; run `ecrs run` (it runs the cohort stage first)")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     table = pd.read_csv(paths.cohort_table(study), dtype={"patient_id": str})
+    if "scan_date" in table:
+        table["scan_date"] = pd.to_datetime(table["scan_date"])
     truth = pd.read_csv(paths.truth(study), dtype={"patient_id": str}) if meta["truth"] else None
-    return Cohort(table=table, manifest_path=Path(meta["manifest"]), clinical_columns=tuple(meta["clinical_columns"]), mask_columns=tuple(meta["mask_columns"]), truth=truth)
+    ids_path = paths.study(study) / "identifiers.json"
+    identifiers = frozenset(json.loads(ids_path.read_text(encoding="utf-8"))) if ids_path.exists() else frozenset()
+    return Cohort(
+        table=table, manifest_path=Path(meta["manifest"]), clinical_columns=tuple(meta["clinical_columns"]), mask_columns=tuple(meta["mask_columns"]),
+        truth=truth, identifiers=identifiers, clinical_types=meta.get("clinical_types", {}), units=meta.get("units", {}), notes=tuple(meta.get("notes", ())),
+    )
 
 
 def _record_inputs(cohort: Cohort, target: Path, *, synthetic: bool) -> None:
