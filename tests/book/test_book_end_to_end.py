@@ -20,29 +20,31 @@ def test_real_manifest_builds_the_book_without_showing_identifiers(tmp_path, mon
     m = pd.read_csv(cohort / "manifest.csv")
     m["patient_id"] = [f"MRN{93000000 + 17 * i}" for i in range(len(m))]
     m.to_csv(cohort / "manifest.csv", index=False)
-    (cohort / "truth.csv").unlink()  # a real cohort has no ground truth
+    for synthetic_only in ("truth.csv", "generator.json"):  # a real cohort has no ground truth
+        (cohort / synthetic_only).unlink(missing_ok=True)
 
     book = tmp_path / "book_root"  # a copy of the book sources, so the checkout's _build stays untouched
     book.mkdir()
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, book / name)
-    shutil.copytree(ROOT / "notebooks", book / "notebooks")
-    shutil.copytree(ROOT / "params", book / "params")
-    (book / "book").mkdir()
-    for md in (ROOT / "book").glob("*.md"):
-        shutil.copy(md, book / "book" / md.name)
+    for folder in ("notebooks", "params", "workflow"):
+        shutil.copytree(ROOT / folder, book / folder)
+    shutil.copytree(ROOT / "book", book / "book", ignore=shutil.ignore_patterns("executed"))
     monkeypatch.chdir(book)
     record = run_book(
         RunOptions(
             profile="smoke",
             data=(f"li2025={cohort / 'manifest.csv'}",),
-            overrides={"deep.epochs": 1, "deep.folds": 2, "stats.alpha": 0.2, "stats.n_resamples": 200, "stats.roc_band_resamples": 20},
+            overrides={
+                "deep.epochs": 1, "deep.folds": 2, "stats.alpha": 0.2, "stats.n_resamples": 200, "stats.roc_band_resamples": 20,
+                "studies.mtlnet2025.synthetic.n_patients": 30, "studies.mtlnet2025.synthetic.spacing_scale": 6.0,
+            },
             results_dir=tmp_path / "results",
         )
     )
     html = book / "_build" / "html"
     assert (html / "book" / "executed" / "04_integrated_model.html").exists()
-    assert record["inputs"]["li2025"]["synthetic"] is False
+    assert record["inputs"]["li2025"]["synthetic"] is False and record["published"].endswith("index.html")
     assert find_identifiers(html, m["patient_id"]) == {}
     # the check is live: the identifiers are known to the run, and a page showing one is caught
     (html / "leak.html").write_text(f"<p>{m['patient_id'][3]}</p>")

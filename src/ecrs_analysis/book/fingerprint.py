@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.metadata as md
 import importlib.util
 from collections.abc import Iterable
 from functools import lru_cache
@@ -129,10 +128,6 @@ def notebook_modules(path: str | Path) -> tuple[str, ...]:
 
 def software_versions(*names: str) -> dict[str, str | None]:
     """Installed versions of the distributions a stage's results depend on."""
-    out: dict[str, str | None] = {}
-    for n in names:
-        try:
-            out[n] = md.version(n)
-        except md.PackageNotFoundError:
-            out[n] = None
-    return out
+    from ecrs_analysis.book.record import package_versions
+
+    return package_versions(tuple(names))

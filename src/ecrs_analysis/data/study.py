@@ -1,23 +1,14 @@
-"""The first pipeline stages of a study: cohort -> validated cohort -> saved split -> preprocessed cache.
+"""A study's data stages: cohort -> validated cohort -> split -> preprocessed volumes, and reading them back.
 
-Every stage writes an artefact under the results folder that the next one reads::
-
-    results/<profile>/
-        cohorts/<study>-<hash>/        synthetic cohort (manifest + images), keyed by generator parameters
-        <study>/inputs.json            input files and their sha256 (for the run record)
-        <study>/split.json             the split, made once and reused
-        <study>/preprocessed.csv       patient -> cached model input
-        cache/preprocessed/<key>.npz   model inputs, keyed by file contents and parameters
-        run_record.json
-
-The same functions serve a real manifest and the synthetic cohort: the synthetic cohort
-is written as a manifest first and then validated like any other.
+Each stage writes artefacts the next one reads (paths: :mod:`ecrs_analysis.paths`); the
+workflow runs each as a job. The same functions serve a real manifest and the synthetic
+cohort: the synthetic cohort is written as a manifest first and then validated like any
+other. ``ResultPaths`` and friends are re-exported here for the notebooks (``S.ResultPaths``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +19,7 @@ import SimpleITK as sitk
 from sklearn.metrics import roc_auc_score
 
 from ecrs_analysis.atomic import write_csv, write_json
+from ecrs_analysis.paths import ResultPaths, default_results_dir, find_reference_ct, scores_path
 from ecrs_analysis.hashing import hash_params, sha256_path
 from ecrs_analysis.data.imageio import read_image
 from ecrs_analysis.data.manifest import Cohort, validate_manifest
@@ -39,71 +31,6 @@ __all__ = [
     "ResultPaths", "LoadedStudy", "default_results_dir", "prepare_cohort", "load_cohort", "prepare_split", "prepare_inputs", "load_study",
     "example_cases", "ceiling_auc", "find_reference_ct", "table1_variables", "scores_path",
 ]
-
-
-def default_results_dir(profile: str) -> Path:
-    """``results/<profile>`` inside the checkout (or under ``ECRS_RESULTS``)."""
-    root = Path(os.environ.get("ECRS_RESULTS", Path.cwd() / "results"))
-    return root / profile
-
-
-@dataclass(frozen=True)
-class ResultPaths:
-    """Every path a run writes, resolved in one place."""
-
-    root: Path
-
-    def study(self, study: str) -> Path:
-        return self.root / study
-
-    def cohort(self, study: str, key: str) -> Path:
-        return self.root / "cohorts" / f"{study}-{key}"
-
-    def split(self, study: str) -> Path:
-        return self.study(study) / "split.json"
-
-    def inputs(self, study: str) -> Path:
-        return self.study(study) / "inputs.json"
-
-    def preprocessed_index(self, study: str) -> Path:
-        return self.study(study) / "preprocessed.csv"
-
-    def cohort_table(self, study: str) -> Path:
-        return self.study(study) / "cohort.csv"
-
-    def cohort_meta(self, study: str) -> Path:
-        return self.study(study) / "cohort.json"
-
-    def truth(self, study: str) -> Path:
-        return self.study(study) / "truth.csv"
-
-    def deep(self, study: str) -> Path:
-        """Per-(model, fold) training jobs: ``deep/<model>/fold<k>/``."""
-        return self.study(study) / "deep"
-
-    @property
-    def provenance(self) -> Path:
-        return self.root / "provenance"
-
-    @property
-    def executed(self) -> Path:
-        return self.root / "executed"
-
-    @property
-    def cache(self) -> Path:
-        return self.root / "cache" / "preprocessed"
-
-    @property
-    def run_record(self) -> Path:
-        return self.root / "run_record.json"
-
-    @property
-    def tables(self) -> Path:
-        return self.root / "tables"
-
-    @property
-    def figures(self) -> Path:
-        return self.root / "figures"
 
 
 def _study_params(params: dict[str, Any], study: str) -> dict[str, Any]:
@@ -276,24 +203,6 @@ def ceiling_auc(study: LoadedStudy) -> pd.DataFrame | None:
     return pd.DataFrame(rows).set_index("set")
 
 
-def find_reference_ct() -> Path | None:
-    """The real head CT of ``shared/reference/ct`` if present (``ECRS_REFERENCE_CT`` overrides); else None.
-
-    The book's default never depends on it: the comparison section is skipped without it.
-    """
-    env = os.environ.get("ECRS_REFERENCE_CT")
-    candidates = [Path(env)] if env else []
-    for base in (Path.cwd(), *Path.cwd().parents):
-        candidates.append(base / "shared" / "reference" / "ct" / "invesalius_0051_headCT.nii.gz")
-        candidates.append(base.parent / "shared" / "reference" / "ct" / "invesalius_0051_headCT.nii.gz")
-    return next((c for c in candidates if c.exists()), None)
-
-
 def table1_variables(cohort: Cohort) -> list[str]:
     """Clinical columns for Table 1: every clinical column except the per-sinus Lund-Mackay sub-scores."""
     return [c for c in cohort.clinical_columns if not (c.startswith("lm_") and c != "lm_total")]
-
-
-def scores_path(paths: ResultPaths, study: str, kind: str) -> Path:
-    """Per-patient score table of one stage (``clinical``, ``deep``, ``integrated``)."""
-    return paths.study(study) / f"scores_{kind}.csv"
