@@ -138,3 +138,18 @@ def test_cluster_profile_submits_one_gpu_job_per_model_and_fold(tmp_path, monkey
     err = capfd.readouterr().err
     train_jobs = [block for block in err.split("rule ")[1:] if block.startswith("train_fold:")]
     assert len(train_jobs) == plan["train_fold"] and all("gpu=1" in b and "slurm_partition=gpu" in b for b in train_jobs)
+
+
+def test_a_chapter_without_its_optional_data_is_published_as_a_page_that_says_why(tmp_path):
+    from ecrs_analysis.book.chapters import execute_chapter
+    from ecrs_analysis.data.study import ResultPaths
+
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Proteomics"), nbformat.v4.new_code_cell("from ecrs_analysis.book.skip import ChapterSkipped\nraise ChapterSkipped('no proteomics for this cohort')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "notebooks" / "07_x.ipynb")
+    out = execute_chapter("07_x", root=tmp_path, paths=ResultPaths(tmp_path / "r"), profile="smoke", config={})
+    cells = nbformat.read(out, as_version=4).cells
+    assert [c.cell_type for c in cells] == ["markdown", "markdown"] and "not run on this cohort: no proteomics" in cells[1].source
+    assert not (tmp_path / "r" / "failed").exists()

@@ -37,6 +37,9 @@ def execute_chapter(name: str, *, root: str | Path, paths: ResultPaths, profile:
         try:
             pm.execute_notebook(str(root / "notebooks" / f"{name}.ipynb"), str(tmp), parameters=injected, kernel_name="python3", progress_bar=False, cwd=str(root))
         except PapermillExecutionError as exc:
+            if exc.ename == "ChapterSkipped":  # optional data absent: the page says why instead of failing the book
+                _write_skipped(root / "notebooks" / f"{name}.ipynb", tmp, reason=str(exc.evalue))
+                return target
             failed = paths.root / "failed" / f"{name}.ipynb"
             failed.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(tmp, failed)
@@ -46,6 +49,19 @@ def execute_chapter(name: str, *, root: str | Path, paths: ResultPaths, profile:
                 f"(the executed notebook is kept at {failed})"
             ) from None
     return target
+
+
+def _write_skipped(source: Path, target: Path, *, reason: str) -> None:
+    """The chapter's title and introduction, then why it was not run on this cohort."""
+    import nbformat
+
+    nb = nbformat.read(str(source), as_version=4)
+    intro = [c for c in nb.cells[:1] if c.cell_type == "markdown"]
+    note = nbformat.v4.new_markdown_cell(f"```{{note}}\nThis chapter was not run on this cohort: {reason}.\n```")
+    nb.cells = intro + [note]
+    for i, c in enumerate(nb.cells):
+        c["id"] = f"cell-{i:02d}"
+    nbformat.write(nb, str(target))
 
 
 def build_run_record(paths: ResultPaths, *, root: str | Path, chapters: Sequence[str]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ecrs_analysis.atomic import write_csv
+from ecrs_analysis.book.skip import ChapterSkipped
 from ecrs_analysis.omics.differential import differential_abundance, dysregulated, welch_test
 from ecrs_analysis.omics.enrichment import over_representation, prerank, ranking_from_table
 from ecrs_analysis.omics.io import ProteomicsData, load_proteomics
@@ -104,7 +105,11 @@ def load_inputs(settings: OmicsSettings, *, seed: int, calls: pd.DataFrame, coho
         data = load_proteomics(settings.proteins, settings.sample_sheet, known_patients=cohort_ids, intensity_prefix=settings.intensity_prefix)  # type: ignore[arg-type]
         return OmicsInputs(data, False, None, ())
     if truth is None:
-        raise ValueError("no proteomics file given (omics.proteins is null) and the cohort has no truth.csv to simulate from; set omics.proteins and omics.sample_sheet")
+        raise ChapterSkipped(
+            "this cohort has no proteomics: omics.proteins is null, and a real cohort has no generator ground truth to simulate "
+            "proteomics from; give a MaxQuant proteinGroups.txt or a protein x sample table with --set omics.proteins=... "
+            "and omics.sample_sheet=... to run it"
+        )
     ids = choose_patients(calls, settings.synthetic.n_patients, seed=seed)
     latent = truth.assign(patient_id=truth["patient_id"].astype(str)).set_index("patient_id")["latent"].reindex(ids)
     if latent.isna().any():
