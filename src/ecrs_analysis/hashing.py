@@ -31,11 +31,8 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 @lru_cache(maxsize=65536)
 def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def hash_params(*parts: object, length: int = 16) -> str:

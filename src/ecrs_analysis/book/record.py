@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.metadata as md
 import os
 import platform
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from ecrs_analysis.book.checkout import CheckoutError, checkout_root
 
-__all__ = ["KEY_PACKAGES", "git_state", "package_versions", "device_description", "new_record"]
+__all__ = ["KEY_PACKAGES", "git_state", "package_versions", "device_description"]
 
 KEY_PACKAGES = (
     "ecrs-analysis", "torch", "monai", "SimpleITK", "nibabel", "numpy", "scipy", "pandas", "scikit-learn",
@@ -65,19 +63,3 @@ def device_description() -> dict[str, Any]:
     except ImportError:  # pragma: no cover - torch is a hard dependency
         info["cuda"] = None
     return info
-
-
-def new_record(*, profile: str, params: dict[str, Any], overrides: dict[str, Any], repo: str | Path | None = None) -> dict[str, Any]:
-    """A run record with everything known before the notebooks run."""
-    return {
-        "profile": profile,
-        "overrides": overrides,
-        "params": params,
-        "git": git_state(repo),
-        "python": sys.version.split()[0],
-        "packages": package_versions(),
-        "device": device_description(),
-        "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "notebooks": [],
-        "inputs": {},
-    }

@@ -22,7 +22,6 @@ input sha256) changed.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from tqdm import tqdm
 
 from ecrs_analysis.atomic import atomic_path, write_csv
 from ecrs_analysis.data.preprocess import PreprocessParams, load_preprocessed
-from ecrs_analysis.data.study import LoadedStudy, ResultPaths, scores_path
+from ecrs_analysis.data.study import LoadedStudy, ResultPaths
 from ecrs_analysis.data.synth.anatomy import ENDOTYPE_EVIDENCE
 from ecrs_analysis.explain.cam import CamExplainer, SingleLogit, randomised_copy
 from ecrs_analysis.explain.inverse import InputGrid
