@@ -45,6 +45,8 @@ def test_every_link_of_the_checklist_resolves_to_a_page_or_label_of_the_book():
         for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
             if cell["cell_type"] == "markdown":
                 labels |= set(re.findall(r"^\(([\w-]+)\)=", "".join(cell["source"]), flags=re.M))
+    for md in (ROOT / "book").glob("*.md"):
+        labels |= set(re.findall(r"^\(([\w-]+)\)=", md.read_text(encoding="utf-8"), flags=re.M))
     where = checklist.tripod_ai_items(_facts())["where"]
     docs = [d for w in where for d in re.findall(r"\{doc\}`([^`]+)`", w)]
     refs = [r for w in where for r in re.findall(r"\{ref\}`([^`]+)`", w)]

@@ -107,11 +107,11 @@ def test_landing_table_has_every_claim_once_and_never_a_blank(tmp_path):
     assert not by.loc["mtlnet2025.dice.train", "chapter_ran"] and by.loc["li2025.auc.external_test", "chapter_ran"]
     assert table["mark"].str.len().min() > 0
     md = C.claims_markdown(table)
-    rows = [ln for ln in md.splitlines() if ln.startswith("| ") and not ln.startswith("| study")]
+    rows = [ln for ln in md.splitlines() if ln.startswith("| ") and not ln.startswith("| claim |")]
     assert len(rows) == len(C.REPORTED)
     assert md.startswith("```{container} claims-table") and md.rstrip().endswith("```")
-    assert "{doc}`04_integrated_model`" in md and "{doc}`05_mtlnet`" not in md and "05_mtlnet (not in this run)" in md
-    assert all(ln.count(" | ") == 7 for ln in rows)  # eight cells, none swallowed by a stray pipe
+    assert "{doc}`ch. 04 <04_integrated_model>`" in md and "05_mtlnet>" not in md and "ch. 05 (not in this run)" in md
+    assert all(ln.count(" | ") == 6 for ln in rows)  # seven cells, none swallowed by a stray pipe
     assert C.verdict_counts(table).startswith(f"{len(C.REPORTED)} claims: ")
 
 

@@ -24,10 +24,11 @@ def test_p_values(p, text):
 
 
 def test_estimates_with_ci_percentages_and_missing_values():
-    assert F.fmt_ci(0.87512, 0.8306, 0.919) == "0.875 (0.831–0.919)"
+    assert F.fmt_ci(0.87512, 0.8306, 0.919) == "0.875 (0.831–\u20600.919)"  # a word joiner keeps the interval on one line
+    assert F.fmt_ci(0.87512, 0.8306, 0.919).replace(F.CI_DASH, "–") == "0.875 (0.831–0.919)"
     assert F.fmt_ci(0.5, math.nan, 0.7) == "0.500"
     assert F.fmt_ci(math.nan, 0.1, 0.2) == "–"
-    assert F.fmt_ci(0.87512, 0.8306, 0.919, digits=2) == "0.88 (0.83–0.92)"
+    assert F.fmt_ci(0.87512, 0.8306, 0.919, digits=2) == "0.88 (0.83–\u20600.92)"
     assert F.fmt_pct(0.727) == "72.7%" and F.fmt_count(1098.0) == "1,098" and F.fmt_num(pd.NA) == "–"
 
 
@@ -46,12 +47,19 @@ def test_performance_table_is_narrow_and_dashes_models_without_threshold():
     assert list(shown.columns) == ["n", "AUC (DeLong 95% CI)", "sensitivity (95% CI)", "specificity (95% CI)", "accuracy (95% CI)"]
     row = shown.loc[("internal test", "integrated model")]
     a = aucs.loc[("internal_test", "integrated")]
-    assert row["AUC (DeLong 95% CI)"] == f"{a['AUC']:.3f} ({a['DeLong low']:.3f}–{a['DeLong high']:.3f})"
+    assert row["AUC (DeLong 95% CI)"] == f"{a['AUC']:.3f} ({a['DeLong low']:.3f}{F.CI_DASH}{a['DeLong high']:.3f})"
     o = ops.loc[("integrated", "internal_test")]
-    assert row["sensitivity (95% CI)"] == f"{o['sensitivity']:.3f} ({o['sensitivity low']:.3f}–{o['sensitivity high']:.3f})"
+    assert row["sensitivity (95% CI)"] == f"{o['sensitivity']:.3f} ({o['sensitivity low']:.3f}{F.CI_DASH}{o['sensitivity high']:.3f})"
     assert (shown.loc[("internal test", "ceiling (true probability)")].iloc[2:] == "–").all()
     # every cell a short string: the table fits the page
-    assert shown.map(len).to_numpy().max() <= len("0.875 (0.831–0.919)")
+    assert shown.map(len).to_numpy().max() <= len(F.fmt_ci(0.875, 0.831, 0.919))
+
+
+def test_text_tables_lists_and_markdown():
+    df = pd.DataFrame({"genes": ["CCL11;CCL24; IL5"], "p": [0.00001], "note": ["a|b"]}, index=pd.Index(["x"], name="term"))
+    shown = F.frame_display(df, p_columns=["p"], list_columns=["genes"])
+    assert shown.loc["x", "genes"] == "CCL11; CCL24; IL5" and shown.loc["x", "p"] == "<0.001"
+    assert F.markdown_table(shown).splitlines() == ["| term | genes | p | note |", "|---|---|---|---|", "| x | CCL11; CCL24; IL5 | <0.001 | a\\|b |"]
 
 
 def test_paired_delong_display_formats_p():

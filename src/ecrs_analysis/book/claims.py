@@ -37,6 +37,7 @@ __all__ = [
 Kind = Literal["estimate", "count", "finding"]
 
 STUDY_TITLES = {"li2025": "Li et al. 2025 (integrated model)", "mtlnet2025": "MTLNet"}
+_SHORT = {"li2025": "Li 2025", "mtlnet2025": "MTLNet"}
 
 LI = "Li et al., Int Forum Allergy Rhinol 2025 (doi:10.1002/alr.23595), abstract"
 MTL = "MTLNet study (PubMed 42270301), abstract"
@@ -371,11 +372,12 @@ def claims_markdown(table: pd.DataFrame) -> str:
     """
     from ecrs_analysis.book.format import fmt_num, label
 
-    lines = ["```{container} claims-table", "| study | claim | set | reported | reproduced (95% CI) | ceiling | reported inside our CI? | chapter |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["```{container} claims-table", "| claim | set | reported | reproduced (95% CI) | ceiling | reported inside our CI? | chapter |", "|---|---|---|---|---|---|---|"]
     for c in table.to_dict(orient="records"):
-        chapter = f"{{doc}}`{c['chapter']}`" if c["chapter_ran"] else f"{c['chapter']} (not in this run)"
-        study = STUDY_TITLES.get(c["study"], c["study"]).split(" (")[0]
-        cells = [study, c["quantity"], label(c["set"]), _reported_text(c), _reproduced_text(c), fmt_num(c["ceiling"]), c["mark"], chapter]
+        number = c["chapter"].split("_")[0]
+        chapter = f"{{doc}}`ch. {number} <{c['chapter']}>`" if c["chapter_ran"] else f"ch. {number} (not in this run)"
+        study = _SHORT.get(c["study"], c["study"])
+        cells = [f"**{study}** {c['quantity']}", label(c["set"]), _reported_text(c), _reproduced_text(c), fmt_num(c["ceiling"]), c["mark"], chapter]
         lines.append("| " + " | ".join(str(x).replace("|", "\\|") for x in cells) + " |")
     lines.append("```")
     return "\n".join(lines)

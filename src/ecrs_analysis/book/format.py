@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 __all__ = [
-    "LABELS", "label", "fmt_num", "fmt_ci", "fmt_p", "fmt_pct", "fmt_count",
+    "CI_DASH", "markdown_table", "LABELS", "label", "fmt_num", "fmt_ci", "fmt_p", "fmt_pct", "fmt_count",
     "auc_display", "operating_display", "performance_display", "delong_display", "frame_display", "subgroup_display",
 ]
 
@@ -42,17 +42,22 @@ def fmt_num(x: Any, digits: int = 3) -> str:
     return "–" if _missing(x) else f"{float(x):.{digits}f}"
 
 
+# A word joiner after the en dash: a narrow column wraps "0.875 (0.831–0.919)" before the
+# bracket, never inside the interval (browsers may break after a dash).
+CI_DASH = "–\u2060"
+
+
 def fmt_ci(value: Any, low: Any, high: Any, digits: int = 3) -> str:
     """``0.875 (0.831–0.919)``; without bounds only the value.
 
-    >>> fmt_ci(0.87512, 0.8306, 0.919)
+    >>> fmt_ci(0.87512, 0.8306, 0.919).replace(CI_DASH, "–")
     '0.875 (0.831–0.919)'
     """
     if _missing(value):
         return "–"
     if _missing(low) or _missing(high):
         return fmt_num(value, digits)
-    return f"{float(value):.{digits}f} ({float(low):.{digits}f}–{float(high):.{digits}f})"
+    return f"{float(value):.{digits}f} ({float(low):.{digits}f}{CI_DASH}{float(high):.{digits}f})"
 
 
 def fmt_p(p: Any) -> str:
@@ -91,7 +96,7 @@ def auc_display(aucs: pd.DataFrame, *, bootstrap: bool = True, digits: int = 3) 
     out["n"] = aucs["n"].map(fmt_count)
     out["AUC (DeLong 95% CI)"] = [fmt_ci(a, lo, hi, digits) for a, lo, hi in zip(aucs["AUC"], aucs["DeLong low"], aucs["DeLong high"])]
     if bootstrap:
-        out["bootstrap 95% CI"] = [f"{fmt_num(lo, digits)}–{fmt_num(hi, digits)}" for lo, hi in zip(aucs["bootstrap low"], aucs["bootstrap high"])]
+        out["bootstrap 95% CI"] = [f"{fmt_num(lo, digits)}{CI_DASH}{fmt_num(hi, digits)}" for lo, hi in zip(aucs["bootstrap low"], aucs["bootstrap high"])]
     return _relabel_index(out)
 
 
@@ -125,13 +130,22 @@ def delong_display(paired: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
     return out
 
 
-def frame_display(df: pd.DataFrame, *, digits: int | Mapping[str, int] = 3, p_columns: Iterable[str] = (), pct_columns: Iterable[str] = (), count_columns: Iterable[str] = ()) -> pd.DataFrame:
-    """Any table of numbers with fixed decimals (per column if a mapping), p-values and percentages formatted."""
-    p_columns, pct_columns, count_columns = set(p_columns), set(pct_columns), set(count_columns)
+def frame_display(
+    df: pd.DataFrame, *, digits: int | Mapping[str, int] = 3, p_columns: Iterable[str] = (), pct_columns: Iterable[str] = (),
+    count_columns: Iterable[str] = (), list_columns: Iterable[str] = (),
+) -> pd.DataFrame:
+    """Any table of numbers with fixed decimals (per column if a mapping), p-values and percentages formatted.
+
+    ``list_columns`` hold ``;``-separated lists (gene symbols): shown with a space after
+    each separator, so a long list wraps instead of widening the table.
+    """
+    p_columns, pct_columns, count_columns, list_columns = set(p_columns), set(pct_columns), set(count_columns), set(list_columns)
     out = df.copy().astype(object)
     for c in df.columns:
         col = df[c]
-        if c in p_columns:
+        if c in list_columns:
+            out[c] = col.astype(str).str.replace(r";\s*", "; ", regex=True)
+        elif c in p_columns:
             out[c] = col.map(fmt_p)
         elif c in pct_columns:
             out[c] = col.map(fmt_pct)
@@ -155,3 +169,13 @@ def subgroup_display(sub: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
     out["note"] = sub["note"].fillna("")
     out.index = pd.MultiIndex.from_tuples([(label(s), g, lv) for s, g, lv in sub.index], names=sub.index.names)
     return out
+
+
+def markdown_table(df: pd.DataFrame, *, index: bool = True) -> str:
+    """A table of text as MyST markdown: long cells wrap, nothing is cut (pandas' HTML view truncates at 50 characters)."""
+    t = df.reset_index() if index else df
+    def cell(x: Any) -> str:
+        return "–" if _missing(x) else str(x).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(cell(c) for c in t.columns) + " |", "|" + "---|" * len(t.columns)]
+    lines += ["| " + " | ".join(cell(x) for x in row) + " |" for row in t.itertuples(index=False)]
+    return "\n".join(lines)
