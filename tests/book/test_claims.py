@@ -161,3 +161,18 @@ def test_forest_plot_has_one_row_per_reported_auc_and_dice():
     expected = [c for c in C.REPORTED if c.kind == "estimate" and c.reported is not None and c.quantity.startswith(("AUC", "Dice"))]
     assert len(fig.axes[0].get_yticks()) == len(expected) == 8
     assert sum(t.get_text() == "not run" for t in fig.axes[0].texts) == len(expected)
+
+
+def test_a_headline_table_of_set_and_metric_becomes_the_claims_the_registry_knows(tmp_path):
+    headline = pd.DataFrame(
+        {"value": [0.9, 0.81, 0.7, 0.5], "CI low": [0.85, 0.7, 0.5, 0.3], "CI high": [0.95, 0.9, 0.85, 0.7]},
+        index=pd.MultiIndex.from_tuples([("train", "Dice"), ("external", "AUC"), ("external", "sensitivity"), ("external", "ppv")], names=["set", "metric"]),
+    )
+    rows = C.metric_claims(headline, study="mtlnet2025", note="bootstrap 95% CI")
+    assert [r["claim"] for r in rows] == ["mtlnet2025.dice.train", "mtlnet2025.auc.external", "mtlnet2025.sensitivity.external"]
+    C.write_claims(tmp_path, "05_mtlnet", rows, profile="smoke")
+    table = C.claims_table(C.collect_claims(tmp_path)).set_index("claim")
+    assert table.loc["mtlnet2025.auc.external", "verdict"] == "inside"  # 0.818 in 0.7-0.9
+    assert table.loc["mtlnet2025.sensitivity.external", "verdict"] == "inside"  # 0.727 in 0.5-0.85
+    assert table.loc["mtlnet2025.dice.train", "verdict"] == "inside"
+    assert table.loc["mtlnet2025.dice.validation", "note"] == "not computed in this run"

@@ -31,7 +31,7 @@ from ecrs_analysis.book.provenance import run_id
 __all__ = [
     "Claim", "REPORTED", "CLAIM_COLUMNS", "ClaimError", "claims_path", "write_claims", "collect_claims",
     "claims_table", "verdict", "auc_claims", "operating_claims", "STUDY_TITLES", "MARKS", "claims_markdown",
-    "verdict_counts", "sources_table", "cohort_claims", "integrated_claims", "proteomics_claims",
+    "verdict_counts", "sources_table", "cohort_claims", "integrated_claims", "proteomics_claims", "metric_claims",
 ]
 
 Kind = Literal["estimate", "count", "finding"]
@@ -435,3 +435,20 @@ def proteomics_claims(*, patients: int, dysregulated: int, gsea: pd.DataFrame, p
         {"claim": "li2025.proteomics.dysregulated", "value": dysregulated, "note": f"limma, FDR < {fdr:g}; the count depends on how many proteins were quantified"},
         {"claim": "li2025.proteomics.chemokine", "value": enriched, "note": note},
     ]
+
+
+def metric_claims(table: pd.DataFrame, *, study: str, note: str = "") -> list[dict[str, Any]]:
+    """Claim rows from a table indexed by (set, metric) with ``value``, ``CI low``, ``CI high``.
+
+    The claim id is ``<study>.<metric>.<set>`` (metric lower-cased: ``AUC`` -> ``auc``);
+    rows the registry has no claim for are skipped, so a chapter can pass its whole
+    headline table (e.g. MTLNet's Dice, AUC, sensitivity and specificity per set). An
+    optional ``ceiling`` column is carried over.
+    """
+    rows = []
+    for (s, metric), r in table.iterrows():
+        cid = f"{study}.{str(metric).lower()}.{s}"
+        if cid in _BY_ID:
+            rows.append({"claim": cid, "value": r["value"], "ci_low": r.get("CI low"), "ci_high": r.get("CI high"),
+                         "ceiling": r.get("ceiling"), "note": note})
+    return rows
