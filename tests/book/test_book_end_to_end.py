@@ -26,11 +26,8 @@ def test_real_manifest_builds_the_book_without_showing_identifiers(tmp_path, mon
     book.mkdir()
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, book / name)
-    shutil.copytree(ROOT / "notebooks", book / "notebooks")
-    shutil.copytree(ROOT / "params", book / "params")
-    (book / "book").mkdir()
-    for md in (ROOT / "book").glob("*.md"):
-        shutil.copy(md, book / "book" / md.name)
+    for folder in ("notebooks", "params", "workflow", "book"):
+        shutil.copytree(ROOT / folder, book / folder, ignore=shutil.ignore_patterns("executed", "_build"))
     monkeypatch.chdir(book)
     record = run_book(
         RunOptions(

@@ -201,7 +201,7 @@ def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], 
             raise ClaimError(f"{chapter}: claim {cid!r}: ci_low {lo} is above ci_high {hi}")
         n = row.get("n")
         out.append({"claim": cid, "set": claim.set, "value": value, "ci_low": lo, "ci_high": hi, "ceiling": ceiling,
-                    "n": None if n is None else int(n), "note": str(row.get("note") or ""), "chapter": chapter, "profile": profile, "run": run_id()})
+                    "n": None if n is None or pd.isna(n) else int(n), "note": str(row.get("note") or ""), "chapter": chapter, "profile": profile, "run": run_id()})
     table = pd.DataFrame(out, columns=list(CLAIM_COLUMNS)).astype({"n": "Int64"})
     write_csv(table, claims_path(root, chapter))
 
