@@ -154,6 +154,8 @@ def test_proteomics_claims_call_the_pathway_enriched_only_below_the_fdr():
 
 
 def test_forest_plot_has_one_row_per_reported_auc_and_dice():
+    import matplotlib.pyplot as plt
+
     from ecrs_analysis.plotting.claims import plot_claims_forest
 
     table = C.claims_table(pd.DataFrame(columns=list(C.CLAIM_COLUMNS)))
@@ -161,6 +163,7 @@ def test_forest_plot_has_one_row_per_reported_auc_and_dice():
     expected = [c for c in C.REPORTED if c.kind == "estimate" and c.reported is not None and c.quantity.startswith(("AUC", "Dice"))]
     assert len(fig.axes[0].get_yticks()) == len(expected) == 8
     assert sum(t.get_text() == "not run" for t in fig.axes[0].texts) == len(expected)
+    plt.close(fig)
 
 
 def test_a_headline_table_of_set_and_metric_becomes_the_claims_the_registry_knows(tmp_path):

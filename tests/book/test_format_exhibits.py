@@ -86,7 +86,7 @@ def test_exhibits_are_numbered_by_chapter_and_downloaded_at_print_resolution(tmp
     assert pd.read_csv(downloads_dir(tmp_path, "04_integrated_model") / "table-4-1.csv")["a"].tolist() == [1.5]
     with pytest.raises(ValueError, match="needs `data`"):
         ex.table("| a |", "no data")
-    assert not plt.get_fignums()  # the figure was closed after showing
+    assert not plt.fignum_exists(fig.number)  # the figure was closed after showing
     clear_downloads(tmp_path, "04_integrated_model")
     assert list(downloads_dir(tmp_path, "04_integrated_model").iterdir()) == []
 
