@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PROFILE ?= demo
 STAMP := $(VENV)/.installed
 
-.PHONY: book test smoke env clean lab bench
+.PHONY: book test smoke browser env clean lab bench
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ smoke: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The published book (_build/html, e.g. after `make smoke`) in headless Chromium; screenshots in _build/screenshots/.
+browser: $(STAMP)
+	$(BIN)/python -m pytest -q -m browser tests/book/test_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -27,9 +27,8 @@ def test_real_manifest_builds_the_book_without_showing_identifiers(tmp_path, mon
     book.mkdir()
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, book / name)
-    for folder in ("notebooks", "params", "workflow"):
-        shutil.copytree(ROOT / folder, book / folder)
-    shutil.copytree(ROOT / "book", book / "book", ignore=shutil.ignore_patterns("executed"))
+    for folder in ("notebooks", "params", "workflow", "book"):
+        shutil.copytree(ROOT / folder, book / folder, ignore=shutil.ignore_patterns("executed", "_build"))
     monkeypatch.chdir(book)
     record = run_book(
         RunOptions(

@@ -1,4 +1,5 @@
-# One papermill job per chapter of workflow/chapters.yaml, then the appendix.
+# One papermill job per chapter of workflow/chapters.yaml, then the appendix. A summary
+# chapter (the landing page) also reads every claims file the other chapters write.
 
 for _ch in CFG.chapters:
 
@@ -8,6 +9,7 @@ for _ch in CFG.chapters:
         input:
             notebook=f"notebooks/{_ch.name}.ipynb",
             artefacts=[f"{R}/{a}" for a in _ch.inputs],
+            claims=[f"{R}/{a}" for a in W.claims_inputs(CFG.chapters)] if _ch.summary else [],
         output:
             notebook=f"{R}/executed/{_ch.name}.ipynb",
             artefacts=[f"{R}/{a}" for a in _ch.outputs],

@@ -13,26 +13,56 @@ from ecrs_analysis.book.provenance import provenance_closure, read_provenance, r
 from ecrs_analysis.book.record import git_state, package_versions
 from ecrs_analysis.data.study import ResultPaths
 
-__all__ = ["ChapterError", "execute_chapter", "build_run_record"]
+__all__ = ["ChapterError", "execute_chapter", "build_run_record", "tag_for_reading"]
+
+# Tags that already say how a cell is shown (myst-nb / Jupyter Book); such a cell is left as its author tagged it.
+_SHOWN_AS = {"remove-cell", "remove-input", "remove-output", "hide-cell", "hide-input", "hide-output", "show-input"}
 
 
 class ChapterError(RuntimeError):
     """A chapter's notebook failed; the message names the notebook, cell and exception."""
 
 
+def tag_for_reading(nb: dict[str, Any]) -> dict[str, Any]:
+    """Tag an executed notebook's cells so the book reads as a report, not as code.
+
+    The parameters cell and papermill's injected-parameters cell are removed from the page
+    (``remove-cell``); every other code cell keeps its code one click away (``hide-input``),
+    unless its author tagged it already (e.g. ``show-input``). Done here, after papermill,
+    so the committed notebooks stay free of presentation tags.
+    """
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        tags = list(cell.setdefault("metadata", {}).get("tags", []))
+        if "parameters" in tags or "injected-parameters" in tags:
+            tags.append("remove-cell")
+        elif not _SHOWN_AS.intersection(tags):
+            tags.append("hide-input")
+        cell["metadata"]["tags"] = list(dict.fromkeys(tags))
+    return nb
+
+
 def execute_chapter(name: str, *, root: str | Path, paths: ResultPaths, profile: str, config: dict[str, Any]) -> Path:
     """Execute ``notebooks/<name>.ipynb`` into ``<results>/executed/<name>.ipynb``.
 
     papermill injects ``profile``, ``results_dir`` and ``config`` (the parameters the
-    chapter declared). The executed notebook appears only when every cell succeeded; a
-    failed one is kept as ``<results>/failed/<name>.ipynb`` for inspection.
+    chapter declared). The executed notebook appears only when every cell succeeded, its
+    cells tagged for reading (:func:`tag_for_reading`) and every "Figure 4.2" its prose
+    names shown by the chapter (:func:`~ecrs_analysis.book.exhibits.check_references`); a
+    failed one is kept as ``<results>/failed/<name>.ipynb`` for inspection. The chapter's
+    download folder (``<results>/downloads/<name>``) is emptied first.
     """
+    import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
+
+    from ecrs_analysis.book.exhibits import check_references, clear_downloads
 
     root = Path(root)
     target = paths.executed / f"{name}.ipynb"
     injected = {"profile": profile, "results_dir": str(paths.root), "config": config}
+    clear_downloads(paths, name)
     with atomic_path(target) as tmp:
         try:
             pm.execute_notebook(str(root / "notebooks" / f"{name}.ipynb"), str(tmp), parameters=injected, kernel_name="python3", progress_bar=False, cwd=str(root))
@@ -48,6 +78,11 @@ def execute_chapter(name: str, *, root: str | Path, paths: ResultPaths, profile:
                 f"notebook {name}.ipynb failed in cell [{exc.exec_count}] starting `{first.strip()}`: {exc.ename}: {exc.evalue} "
                 f"(the executed notebook is kept at {failed})"
             ) from None
+        nb = nbformat.read(str(tmp), as_version=4)
+        missing = check_references(nb, name)
+        if missing:
+            raise ChapterError(f"notebook {name}.ipynb names {', '.join(missing)} in its prose, but shows no such figure or table (numbers follow the order of Exhibits.figure/.table calls)")
+        nbformat.write(tag_for_reading(nb), str(tmp))
     return target
 
 

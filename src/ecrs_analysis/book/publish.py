@@ -50,6 +50,9 @@ def _assemble(root: Path, source: Path, executed: Path, chapters: Sequence[str])
     install_plotlyjs(source / "book" / "_static")
     for name in chapters:
         shutil.copy2(executed / f"{name}.ipynb", source / "book" / "executed" / f"{name}.ipynb")
+        downloads = executed.parent / "downloads" / name  # the figures and tables the chapter's captions link to
+        if downloads.is_dir():
+            shutil.copytree(downloads, source / "book" / "executed" / "downloads" / name)
 
 
 def build_book(*, root: str | Path, paths: ResultPaths, chapters: Sequence[str]) -> Path:

@@ -20,7 +20,7 @@ from ecrs_analysis.book.provenance import params_json
 
 __all__ = [
     "STAGE_PARAMS", "Chapter", "WorkflowConfig", "params_for", "params_json", "code", "model_code", "notebook_code",
-    "software", "stage_command", "manifest_inputs", "book_sources", "load_chapters",
+    "software", "stage_command", "manifest_inputs", "book_sources", "load_chapters", "claims_inputs",
 ]
 
 # The one place that says which parameters each stage reads ({s} = the study).
@@ -45,16 +45,27 @@ class Chapter:
     params: tuple[str, ...]
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    summary: bool = False  # runs after the other chapters and reads every claims file they write
+
+    @property
+    def claims(self) -> tuple[str, ...]:
+        """The claims file(s) among the outputs (``claims/<chapter>.csv``)."""
+        return tuple(o for o in self.outputs if o.startswith("claims/"))
 
 
 def load_chapters(path: str | Path) -> tuple[tuple[Chapter, ...], str]:
     """Chapters of ``workflow/chapters.yaml`` in order, and the appendix's name."""
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     chapters = tuple(
-        Chapter(name, tuple(c.get("params", [])), tuple(c.get("inputs", [])), tuple(c.get("outputs", [])))
+        Chapter(name, tuple(c.get("params", [])), tuple(c.get("inputs", [])), tuple(c.get("outputs", [])), bool(c.get("summary", False)))
         for name, c in raw["chapters"].items()
     )
     return chapters, str(raw["appendix"])
+
+
+def claims_inputs(chapters: tuple[Chapter, ...]) -> list[str]:
+    """Every claims file the (non-summary) chapters write: the inputs of a summary chapter."""
+    return [o for c in chapters if not c.summary for o in c.claims]
 
 
 @dataclass(frozen=True)

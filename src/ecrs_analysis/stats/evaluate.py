@@ -85,6 +85,7 @@ def operating_table(
             for k in ("sensitivity", "specificity", "accuracy", "ppv", "npv"):
                 met = getattr(op, k)
                 row[k] = met.value
+                row[f"{k} low"], row[f"{k} high"] = met.ci_low, met.ci_high
                 row[f"{k} CI"] = f"{met.ci_low:.3f}–{met.ci_high:.3f}"
             rows.append(row)
     return pd.DataFrame(rows).set_index(["model", "set"])

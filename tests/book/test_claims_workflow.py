@@ -1,0 +1,38 @@
+"""How chapters register claims: notebook call, chapters.yaml output, summary page inputs, TOC root."""
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from ecrs_analysis.book.claims import REPORTED
+from ecrs_analysis.book.workflow import claims_inputs, load_chapters
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _source(name):
+    cells = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+def test_each_chapter_that_writes_claims_declares_its_file_and_covers_its_registry_claims():
+    chapters, _ = load_chapters(ROOT / "workflow" / "chapters.yaml")
+    names = {c.name for c in chapters}
+    for c in chapters:
+        writes = re.search(rf'write_claims\(paths, "{c.name}"', _source(c.name)) is not None
+        assert writes == (f"claims/{c.name}.csv" in c.outputs), c.name
+        assert set(c.claims) <= {f"claims/{c.name}.csv"}, c.name
+    for claim in REPORTED:  # a chapter of the workflow covers every claim the registry gives it
+        if claim.chapter in names:
+            assert f"claims/{claim.chapter}.csv" in next(c for c in chapters if c.name == claim.chapter).outputs, claim.id
+
+
+def test_the_landing_page_is_a_summary_reading_every_claims_file_and_the_books_first_page():
+    chapters, _ = load_chapters(ROOT / "workflow" / "chapters.yaml")
+    summaries = [c for c in chapters if c.summary]
+    assert [c.name for c in summaries] == ["00_claims"]
+    assert claims_inputs(chapters) == [o for c in chapters for o in c.outputs if o.startswith("claims/")]
+    assert len(claims_inputs(chapters)) >= 3
+    assert yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))["root"] == "book/executed/00_claims"
