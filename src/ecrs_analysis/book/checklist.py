@@ -48,12 +48,13 @@ def _study_facts(params: Mapping[str, Any], name: str, paths: S.ResultPaths) -> 
     st = S.load_study(dict(params), name, paths)
     t = st.table
     per_set = t.groupby("set", sort=False)["label"].agg(patients="size", cases="sum").reindex(list(st.split.names))
+    # months only: the exact first or last scan date is a patient's scan date (an identifier)
     dates = pd.to_datetime(t["scan_date"], errors="coerce") if "scan_date" in t else pd.Series(dtype="datetime64[ns]")
     missing = t[list(st.cohort.clinical_columns)].isna().sum()
     return StudyFacts(
         name=name, synthetic=st.cohort.truth is not None, n=st.cohort.n, per_set=per_set,
         centres=t["center"].value_counts().sort_index() if "center" in t else pd.Series(dtype=int),
-        first_scan=None if dates.dropna().empty else f"{dates.min():%Y-%m-%d}", last_scan=None if dates.dropna().empty else f"{dates.max():%Y-%m-%d}",
+        first_scan=None if dates.dropna().empty else f"{dates.min():%Y-%m}", last_scan=None if dates.dropna().empty else f"{dates.max():%Y-%m}",
         clinical_columns=tuple(st.cohort.clinical_columns), missing=missing[missing > 0], split_mode=st.split.mode,
     )
 
