@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from ecrs_analysis.models import build_model
-from ecrs_analysis.training.helper import EpochSampler, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
+from ecrs_analysis.training.helper import TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
 
 
 def _data(n=24, seed=0):
@@ -79,14 +79,15 @@ def test_learning_rate_warms_up_then_decays(tmp_path):
     assert lr.argmax() <= 1 and lr[-1] < lr.max() / 5
 
 
-def test_epoch_sampler_and_class_weights():
-    s = EpochSampler(10, seed=1)
+def test_loader_reshuffles_per_epoch_and_class_weights():
+    s = make_loader(_data(10), batch_size=4, shuffle=True, seed=1).sampler
     s.set_epoch(3)
     a = list(s)
     s.set_epoch(4)
     assert sorted(a) == list(range(10)) and a != list(s)
     s.set_epoch(3)
     assert list(s) == a
+    assert list(make_loader(_data(10), batch_size=4, shuffle=False, seed=1).sampler) == list(range(10))
     assert class_weights([0, 0, 0, 1]).tolist() == pytest.approx([4 / 6, 2.0])
     with pytest.raises(ValueError, match="missing"):
         class_weights([0, 0])
