@@ -4,7 +4,6 @@ import statsmodels.api as sm
 from statsmodels.stats.proportion import proportion_confint
 
 from ecrs_analysis.stats.calibration import calibration, hosmer_lemeshow, net_benefit
-from ecrs_analysis.stats.dice import dice, dice_summary
 from ecrs_analysis.stats.threshold import choose_threshold, operating_point
 
 
@@ -74,22 +73,6 @@ def test_net_benefit_by_hand():
     # treated: 0.9 (TP), 0.6 (FP); odds(0.5) = 1
     assert nb["model"].iloc[0] == pytest.approx(1 / 5 - 1 / 5)
     assert nb["treat_all"].iloc[0] == pytest.approx(2 / 5 - 3 / 5)
-
-
-def test_dice_and_its_bootstrap_summary():
-    a = np.zeros((4, 4, 4), bool)
-    b = a.copy()
-    a[:2] = True
-    b[1:3] = True
-    assert dice(a, b) == pytest.approx(2 * 16 / (32 + 32))
-    assert dice(np.zeros(3), np.zeros(3)) == 1.0
-    with pytest.raises(ValueError, match="shape"):
-        dice(np.zeros(3), np.zeros(4))
-    rng = np.random.default_rng(5)
-    d = rng.beta(20, 2, 80)
-    s = dice_summary(d, seed=1)
-    assert s.ci_low < d.mean() < s.ci_high and s.ci_high - s.ci_low < 0.05
-    assert dice_summary(d, seed=1) == s
 
 
 def test_bootstrap_intervals_agree_with_wilson_on_a_large_sample():
