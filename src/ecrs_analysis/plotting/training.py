@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -31,15 +32,16 @@ def plot_learning_curves(histories: pd.DataFrame) -> Figure:
     return fig
 
 
-def plot_multitask_curves(histories: Mapping[str, pd.DataFrame]) -> Figure:
+def plot_multitask_curves(histories: Mapping[str, Any]) -> Figure:
     """One row per variant: training (solid) and validation (dashed) losses of each task; validation AUC, Dice and the early-stopping score.
 
-    ``histories``: variant name -> ``history.csv`` of its job.  The best epoch (highest
-    ``val_score``, ties to the later) is marked.
+    ``histories``: variant name -> ``history.csv`` of its job (a DataFrame, or a finished job
+    with a ``history`` attribute).  The best epoch (highest ``val_score``, ties to the later) is marked.
     """
     colours = {"seg": "#1b9e77", "cls": "#d95f02"}
     fig, axes = plt.subplots(len(histories), 2, figsize=(9.0, 3.0 * len(histories)), squeeze=False, sharex="row")
-    for (name, h), (ax_loss, ax_val) in zip(histories.items(), axes):
+    for (name, run), (ax_loss, ax_val) in zip(histories.items(), axes):
+        h = getattr(run, "history", run)
         for part, label in (("seg", "segmentation (DiceCE)"), ("cls", "classification (BCE)")):
             if f"train_{part}_loss" in h:
                 ax_loss.plot(h["epoch"], h[f"train_{part}_loss"], color=colours[part], lw=1.4, label=f"{label}, training")

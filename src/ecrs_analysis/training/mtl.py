@@ -51,7 +51,7 @@ from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, augment, l
 
 __all__ = [
     "MTLNetSettings", "VARIANTS", "Variant", "variants", "job_folder", "MultitaskLoss", "MultitaskTask", "MultitaskPrediction",
-    "predict_multitask", "build_mtlnet", "fit_mtlnet", "MTLNetRun", "load_job", "segmentation_examples",
+    "predict_multitask", "build_mtlnet", "fit_mtlnet", "MTLNetRun", "load_job", "load_jobs", "ablation_table", "segmentation_examples",
 ]
 
 Variant = Literal["multitask", "classification", "segmentation"]
@@ -406,6 +406,28 @@ def load_job(folder: str | os.PathLike[str]) -> MTLNetRun:
     if absent:
         raise FileNotFoundError(f"{f}: no finished MTLNet job here (missing {absent}); run the workflow's mtlnet job first")
     return MTLNetRun(f, pd.read_csv(needed[0]), pd.read_csv(needed[1], dtype={"patient_id": str}), json.loads(needed[2].read_text(encoding="utf-8")))
+
+
+def load_jobs(study_dir: str | os.PathLike[str], settings: MTLNetSettings | Mapping[str, Any]) -> dict[str, MTLNetRun]:
+    """Every finished job of a profile: the multitask network and, with ``ablation``, the two single-head variants."""
+    return {v: load_job(job_folder(study_dir, v)) for v in variants(settings)}
+
+
+def ablation_table(runs: Mapping[str, MTLNetRun], *, sets: Sequence[str], n_resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """AUC and mean Dice (bootstrap 95% CIs) of each variant on each set: does sharing one network help either task?"""
+    from ecrs_analysis.stats.evaluate import headline_metrics
+
+    rows = []
+    for variant, run in runs.items():
+        h = headline_metrics(run.scores, threshold_set="train", sets=sets, n_resamples=n_resamples, seed=seed)
+        for (set_name, metric), r in h.iterrows():
+            if metric in ("AUC", "Dice"):
+                rows.append({"set": set_name, "variant": variant, "metric": metric, "value": r["value"], "CI": f"{r['CI low']:.3f}–{r['CI high']:.3f}"})
+    long = pd.DataFrame(rows)
+    wide = long.pivot_table(index=["set", "variant"], columns="metric", values=["value", "CI"], aggfunc="first", sort=False)
+    wide.columns = [f"{m}" if k == "value" else f"{m} 95% CI" for k, m in wide.columns]
+    order = [c for c in ("AUC", "AUC 95% CI", "Dice", "Dice 95% CI") if c in wide.columns]
+    return wide[order]
 
 
 def segmentation_examples(run: MTLNetRun, index: pd.DataFrame, *, set_name: str) -> list[tuple[str, dict[str, np.ndarray]]]:
