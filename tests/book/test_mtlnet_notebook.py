@@ -24,8 +24,7 @@ def test_mtlnet_chapter_executes_on_a_tiny_results_folder(tmp_path, monkeypatch)
         fit_mtlnet(study.table, index, settings=cfg["mtlnet"], seed=cfg["seed"], out_dir=job_folder(paths.study("mtlnet2025"), v), variant=v)
 
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    out = tmp_path / "05_mtlnet.ipynb"
+    out = tmp_path / "05_mtlnet.ipynb"  # matplotlib keeps the kernel's inline backend: figures come back as PNG
     papermill.execute_notebook(
         str(ROOT / "notebooks" / "05_mtlnet.ipynb"), str(out), parameters={"profile": "smoke", "results_dir": str(paths.root), "config": cfg},
         kernel_name="python3", progress_bar=False, cwd=str(tmp_path),

@@ -8,6 +8,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["plot_learning_curves", "plot_multitask_curves"]
 
@@ -44,12 +45,12 @@ def plot_multitask_curves(histories: Mapping[str, Any]) -> Figure:
         h = getattr(run, "history", run)
         for part, label in (("seg", "segmentation (DiceCE)"), ("cls", "classification (BCE)")):
             if f"train_{part}_loss" in h:
-                ax_loss.plot(h["epoch"], h[f"train_{part}_loss"], color=colours[part], lw=1.4, label=f"{label}, training")
+                ax_loss.plot(h["epoch"], h[f"train_{part}_loss"], "o-", ms=3, color=colours[part], lw=1.4, label=f"{label}, training")
             if f"val_{part}_loss" in h:
-                ax_loss.plot(h["epoch"], h[f"val_{part}_loss"], color=colours[part], lw=1.4, ls="--", label=f"{label}, validation")
+                ax_loss.plot(h["epoch"], h[f"val_{part}_loss"], "o--", ms=3, mfc="none", color=colours[part], lw=1.4, label=f"{label}, validation")
         for col, colour, label in (("val_auc", colours["cls"], "validation AUC"), ("val_dice", colours["seg"], "validation Dice"), ("val_score", "black", "early-stopping score")):
             if col in h and h[col].notna().any():
-                ax_val.plot(h["epoch"], h[col], color=colour, lw=1.8 if col == "val_score" else 1.2, ls=":" if col == "val_score" else "-", label=label)
+                ax_val.plot(h["epoch"], h[col], "o" + (":" if col == "val_score" else "-"), ms=3, color=colour, lw=1.8 if col == "val_score" else 1.2, label=label)
         if "val_score" in h and h["val_score"].notna().any():
             best = h["epoch"].to_numpy()[len(h) - 1 - h["val_score"].to_numpy()[::-1].argmax()]
             ax_val.axvline(best, color="grey", lw=0.8)
@@ -59,6 +60,7 @@ def plot_multitask_curves(histories: Mapping[str, Any]) -> Figure:
         ax_val.set_ylim(0.0, 1.02)
         for ax in (ax_loss, ax_val):
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
