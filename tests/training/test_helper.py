@@ -128,3 +128,18 @@ def test_ddp_with_gloo_keeps_two_processes_in_step(tmp_path):
     torch.manual_seed(0)
     first = _tiny()
     assert not torch.equal(first.state_dict()["0.weight"], a["0.weight"])  # it did train
+
+
+def test_resuming_an_early_stopped_run_trains_no_further(tmp_path):
+    def run(resume):
+        seed_everything(0)
+        model = _tiny()
+        tr = make_loader(_data(), batch_size=6, shuffle=True, seed=0)
+        va = make_loader(TensorDataset(torch.randn(12, 1, 8, 8, 8), torch.arange(12) % 2), batch_size=6, shuffle=False, seed=0)
+        cfg = TrainConfig(epochs=30, lr=1e-2, patience=1, checkpoint_dir=str(tmp_path))
+        return train(model, tr, va, optimizer=torch.optim.AdamW(model.parameters(), lr=1e-2), loss_fn=nn.CrossEntropyLoss(), config=cfg, device="cpu", resume=resume)
+
+    first = run(False)
+    assert len(first) < 30
+    again = run(True)
+    assert len(again) == len(first)

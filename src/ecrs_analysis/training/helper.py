@@ -319,6 +319,8 @@ def train(
     task.to(device)
     ran = 0
     for epoch in range(start, config.epochs):
+        if stale >= config.patience:  # resumed after early stopping: the run is complete
+            break
         sampler = getattr(train_loader, "sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)  # type: ignore[union-attr]
