@@ -58,9 +58,11 @@ def peak_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(name: str, size: list[int], width: float, paths: list[str], fast: bool, device_name: str, batch: int, steps: int) -> tuple[float, float, float]:
+def measure(name: str, size: list[int], width: float, paths: list[str], fast: bool, device_name: str, batch: int, steps: int, threads: int | None) -> tuple[float, float, float]:
     """Volumes/s, busy share and peak MB of ``steps`` training steps (run in a fresh process)."""
     device = torch.device(device_name)
+    if threads:
+        torch.set_num_threads(threads)
     torch.manual_seed(0)
     mtl = name == "mtlnet"
     keys = ("image", "sinus_mask") if mtl else ("image",)
@@ -131,10 +133,11 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads per measurement (default: torch's); 1 is steadier on a shared machine")
     args = ap.parse_args()
     device = torch.device(args.device)
     mtl_width = args.mtl_width if args.mtl_width is not None else (1.0 if device.type == "cuda" else 0.125)
-    print(f"device: {torch.cuda.get_device_name(0) if device.type == 'cuda' else f'CPU, {torch.get_num_threads()} threads'}, batch {args.batch}, {args.steps} steps")
+    print(f"device: {torch.cuda.get_device_name(0) if device.type == 'cuda' else f'CPU, {args.threads or torch.get_num_threads()} threads'}, batch {args.batch}, {args.steps} steps")
     print(f"{'model':<11} {'width':>5} {'size':>11} {'baseline vol/s':>15} {'ours vol/s':>11} {'speed-up':>9} {'device busy':>12} {'baseline MB':>12} {'ours MB':>9}")
     rng = np.random.default_rng(0)
     jobs = [(m, (s, s, s), args.width) for s in args.sizes for m in args.models if m != "mtlnet"]
@@ -149,7 +152,7 @@ def main() -> None:
                 made[shape] = _volumes(folder, shape, args.n, rng)
             results = []
             for fast in (False, True):  # each in a fresh process: its own peak memory
-                spec = {"name": name, "size": shape, "width": width, "paths": made[shape], "fast": fast, "device_name": args.device, "batch": args.batch, "steps": args.steps}
+                spec = {"name": name, "size": shape, "width": width, "paths": made[shape], "fast": fast, "device_name": args.device, "batch": args.batch, "steps": args.steps, "threads": args.threads}
                 done = subprocess.run([sys.executable, __file__, "--measure", json.dumps(spec)], check=True, capture_output=True, text=True)
                 results.append(json.loads(done.stdout.strip().splitlines()[-1]))
             (base, _, base_mb), (ours, busy, ours_mb) = results
