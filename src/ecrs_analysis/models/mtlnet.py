@@ -5,7 +5,8 @@ additive skip connections), used through its ``encode`` and ``decode`` steps.  T
 
 - segmentation: SegResNet's final 1×1×1 convolution, one channel of logits (sinus region);
 - classification: global average pooling of the *deepest* encoder features, then an MLP
-  (Linear → ReLU → Dropout → Linear) to the endotype logit(s).
+  (Linear → LeakyReLU → Dropout → Linear) to the endotype logit(s); leaky, because a plain
+  ReLU layer can die on a weak class signal and leave a constant output (AUC exactly 0.5).
 
 ``forward`` returns ``(segmentation_logits, class_logits)``.  With ``deep_supervision`` the
 decoder's coarser levels get their own 1×1×1 heads and, in training mode only, the first
@@ -86,7 +87,7 @@ class MTLNet(SegResNet):
             self.up_layers, self.up_samples, self.conv_final = nn.ModuleList(), nn.ModuleList(), None
         hidden = max(8, deepest // 2)
         self.classifier = (
-            nn.Sequential(nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(deepest, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, num_classes))
+            nn.Sequential(nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(deepest, hidden), nn.LeakyReLU(0.1, inplace=True), nn.Dropout(dropout), nn.Linear(hidden, num_classes))
             if "classification" in self.heads
             else None
         )
