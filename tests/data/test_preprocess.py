@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
+import torch
 
 from ecrs_analysis.data.imageio import write_image
 from ecrs_analysis.data.manifest import validate_manifest
@@ -33,6 +34,7 @@ def test_crop_is_centred_on_the_mask_and_output_is_scaled(tmp_path):
     assert out["image"].min() >= 0 and out["image"].max() <= 1
     # 4 mm lesion + 2 mm margin each side = 8 mm crop per axis -> the lesion is (4/8)^3 of the volume.
     assert 0.09 < out["roi_mask"].mean() < 0.17
+    assert out["spacing_mm"] == pytest.approx([0.5, 0.5, 0.5])  # the 8 mm crop resized to 16 voxels
     # the bright lesion stayed under the mask (trilinear resizing blurs its edge a little)
     assert out["image"][out["roi_mask"] == 1].mean() > 0.75 > out["image"][out["roi_mask"] == 0].mean()
 
@@ -40,7 +42,13 @@ def test_crop_is_centred_on_the_mask_and_output_is_scaled(tmp_path):
 def test_cohort_cache_is_reused_and_keyed_by_parameters(tmp_path, tiny_cohort):
     c = validate_manifest(tiny_cohort / "manifest.csv")
     p = PreprocessParams(spacing_mm=(3, 3, 3), input_size=(16, 16, 16))
-    first = preprocess_cohort(c.table.head(4), mask_columns=("roi_mask",), params=p, cache_dir=tmp_path)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        first = preprocess_cohort(c.table.head(4), mask_columns=("roi_mask",), params=p, cache_dir=tmp_path)
+        assert torch.get_num_threads() == 3  # not left at 1: training afterwards keeps every core it is given
+    finally:
+        torch.set_num_threads(threads)
     again = preprocess_cohort(c.table.head(4), mask_columns=("roi_mask",), params=p, cache_dir=tmp_path)
     assert not first["cached"].any() and again["cached"].all()
     assert list(first["path"]) == list(again["path"])

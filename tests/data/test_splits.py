@@ -107,3 +107,22 @@ def test_a_split_without_a_train_set_is_refused(table, tmp_path):
     p.write_text(json.dumps({"sets": {"external_test": ids[:100], "training": ids[100:]}}))
     with pytest.raises(SplitError, match="no set named 'train'"):
         load_split(p, table)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "demo", "full"])
+def test_mtlnet_design_and_parameters_give_the_papers_temporal_split(profile):
+    # MTLNet: scans from 2024-05-01 on are the temporal external set (44); the 213 before are split 172/41.
+    from ecrs_analysis.book.params import load_params
+    from ecrs_analysis.data.synth.cohort import DESIGNS, _plan
+
+    spec = load_params(profile)["studies"]["mtlnet2025"]["split"]
+    assert spec["mode"] == "temporal" and spec["cutoff"] == DESIGNS["mtlnet2025"].temporal_cutoff == "2024-05-01"
+    plan = _plan(DESIGNS["mtlnet2025"], 257, seed=4)
+    plan["label"] = np.random.default_rng(0).integers(0, 2, len(plan))
+    s = make_split(plan, spec, seed=1)
+    assert s.names == ("train", "validation", "external")
+    assert {k: len(v) for k, v in s.sets.items()} == {"train": 172, "validation": 41, "external": 44}
+    dates = pd.to_datetime(plan.set_index("patient_id")["scan_date"])
+    assert dates[list(s.sets["external"])].min() >= pd.Timestamp("2024-05-01") and dates[list(s.sets["external"])].max() <= pd.Timestamp("2024-11-30")
+    assert dates[list(s.sets["train"]) + list(s.sets["validation"])].max() < pd.Timestamp("2024-05-01")
+    assert dates.min() >= pd.Timestamp("2020-01-01")

@@ -65,3 +65,53 @@ def test_published_cut_off_is_applied_as_given(scores):
     assert again.xs("points ≥ 11", level="model")["threshold"].eq(11.0).all()
     with pytest.raises(ValueError, match="nope"):
         operating_table(scores, ["good"], threshold_set="train", fixed={"nope": 1.0})
+
+
+def test_unpaired_delong_table_compares_sets_of_different_patients(scores):
+    from ecrs_analysis.stats.delong import delong_test_unpaired
+    from ecrs_analysis.stats.evaluate import unpaired_delong_table
+
+    t = unpaired_delong_table(scores, ["good", "weak"], pairs=[("internal_test", "external_test")])
+    a, b = scores[scores.set == "internal_test"], scores[scores.set == "external_test"]
+    row = t.loc[("good", "internal_test vs external_test")]
+    assert row["AUC internal_test"] == pytest.approx(roc_auc_score(a.label, a.good))
+    assert row["AUC external_test"] == pytest.approx(roc_auc_score(b.label, b.good))
+    assert row["p"] == pytest.approx(delong_test_unpaired(a.label, a.good, b.label, b.good).p_value)
+    assert 0 < row["p"] <= 1 and row["df"] > 0
+
+
+def test_headline_metrics_per_set_at_the_training_threshold(scores):
+    from sklearn.metrics import roc_curve
+
+    from ecrs_analysis.stats.evaluate import headline_metrics
+
+    s = scores.rename(columns={"good": "prob"}).assign(dice=np.linspace(0.8, 0.95, len(scores)))
+    h = headline_metrics(s, threshold_set="train", n_resamples=200)
+    assert list(h.index.get_level_values("metric")[:5]) == ["Dice", "AUC", "sensitivity", "specificity", "accuracy"]
+    train = s[s.set == "train"]
+    fpr, tpr, thr = roc_curve(train.label, train.prob)
+    cut = thr[np.argmax(tpr - fpr)]  # Youden on training, by hand
+    for name in ("train", "internal_test", "external_test"):
+        part = s[s.set == name]
+        call = part.prob >= cut
+        assert h.loc[(name, "AUC"), "value"] == pytest.approx(roc_auc_score(part.label, part.prob))
+        assert h.loc[(name, "sensitivity"), "value"] == pytest.approx(call[part.label == 1].mean())
+        assert h.loc[(name, "specificity"), "value"] == pytest.approx((~call[part.label == 0]).mean())
+        assert h.loc[(name, "Dice"), "value"] == pytest.approx(part.dice.mean())
+        assert (h.loc[name, "CI low"] <= h.loc[name, "value"]).all() and (h.loc[name, "value"] <= h.loc[name, "CI high"]).all()
+    with pytest.raises(ValueError, match="neither"):
+        headline_metrics(scores, threshold_set="train")
+
+
+def test_reported_vs_reproduced_lines_up_paper_ours_and_ceiling():
+    from ecrs_analysis.book.paper import MTLNET_REPORTED, reported_vs_reproduced
+
+    ours = pd.DataFrame(
+        {"set": ["external", "external", "external"], "metric": ["AUC", "sensitivity", "Dice"], "value": [0.8, 0.7, 0.9], "CI low": [0.7, 0.5, 0.88], "CI high": [0.9, 0.85, 0.92]}
+    ).set_index(["set", "metric"])
+    ceiling = pd.DataFrame({"ceiling AUC": [0.86]}, index=pd.Index(["external"], name="set"))
+    t = reported_vs_reproduced(MTLNET_REPORTED, ours, ceiling=ceiling)
+    assert t.loc[("external", "AUC"), "reported"] == 0.818 and t.loc[("external", "AUC"), "reproduced"] == 0.8
+    assert t.loc[("external", "AUC"), "ceiling"] == 0.86 and t.loc[("external", "AUC"), "difference"] == pytest.approx(0.8 - 0.818)
+    assert t.loc[("external", "AUC"), "95% CI"] == "0.700–0.900"
+    assert np.isnan(t.loc[("external", "Dice"), "ceiling"]) and np.isnan(t.loc[("train", "AUC"), "reproduced"])

@@ -56,22 +56,6 @@ def test_net_benefit_by_hand():
     assert nb["treat_all"].iloc[0] == pytest.approx(2 / 5 - 3 / 5)
 
 
-def test_dice_and_its_bootstrap_summary():
-    a = np.zeros((4, 4, 4), bool)
-    b = a.copy()
-    a[:2] = True
-    b[1:3] = True
-    assert dice(a, b) == pytest.approx(2 * 16 / (32 + 32))
-    assert dice(np.zeros(3), np.zeros(3)) == 1.0
-    with pytest.raises(ValueError, match="shape"):
-        dice(np.zeros(3), np.zeros(4))
-    rng = np.random.default_rng(5)
-    d = rng.beta(20, 2, 80)
-    s = dice_summary(d, seed=1)
-    assert s.ci_low < d.mean() < s.ci_high and s.ci_high - s.ci_low < 0.05
-    assert dice_summary(d, seed=1) == s
-
-
 def test_bootstrap_intervals_agree_with_wilson_on_a_large_sample():
     rng = np.random.default_rng(6)
     y = rng.integers(0, 2, 2000)

@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from ecrs_analysis.models import build_model
-from ecrs_analysis.training.helper import EpochSampler, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
+from ecrs_analysis.training.helper import TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
 
 
 def _data(n=24, seed=0):
@@ -79,14 +79,15 @@ def test_learning_rate_warms_up_then_decays(tmp_path):
     assert lr.argmax() <= 1 and lr[-1] < lr.max() / 5
 
 
-def test_epoch_sampler_and_class_weights():
-    s = EpochSampler(10, seed=1)
+def test_loader_reshuffles_per_epoch_and_class_weights():
+    s = make_loader(_data(10), batch_size=4, shuffle=True, seed=1).sampler
     s.set_epoch(3)
     a = list(s)
     s.set_epoch(4)
     assert sorted(a) == list(range(10)) and a != list(s)
     s.set_epoch(3)
     assert list(s) == a
+    assert list(make_loader(_data(10), batch_size=4, shuffle=False, seed=1).sampler) == list(range(10))
     assert class_weights([0, 0, 0, 1]).tolist() == pytest.approx([4 / 6, 2.0])
     with pytest.raises(ValueError, match="missing"):
         class_weights([0, 0])
@@ -127,3 +128,18 @@ def test_ddp_with_gloo_keeps_two_processes_in_step(tmp_path):
     torch.manual_seed(0)
     first = _tiny()
     assert not torch.equal(first.state_dict()["0.weight"], a["0.weight"])  # it did train
+
+
+def test_resuming_an_early_stopped_run_trains_no_further(tmp_path):
+    def run(resume):
+        seed_everything(0)
+        model = _tiny()
+        tr = make_loader(_data(), batch_size=6, shuffle=True, seed=0)
+        va = make_loader(TensorDataset(torch.randn(12, 1, 8, 8, 8), torch.arange(12) % 2), batch_size=6, shuffle=False, seed=0)
+        cfg = TrainConfig(epochs=30, lr=1e-2, patience=1, checkpoint_dir=str(tmp_path))
+        return train(model, tr, va, optimizer=torch.optim.AdamW(model.parameters(), lr=1e-2), loss_fn=nn.CrossEntropyLoss(), config=cfg, device="cpu", resume=resume)
+
+    first = run(False)
+    assert len(first) < 30
+    again = run(True)
+    assert len(again) == len(first)

@@ -8,7 +8,7 @@ for _ch in CFG.chapters:
             f"chapter_{_ch.name}"
         input:
             notebook=f"notebooks/{_ch.name}.ipynb",
-            artefacts=[f"{R}/{a}" for a in _ch.inputs],
+            artefacts=[f"{R}/{a}" for a in W.expand_inputs(P, _ch.inputs)],
             claims=[f"{R}/{a}" for a in W.claims_inputs(CFG.chapters)] if _ch.summary else [],
         output:
             notebook=f"{R}/executed/{_ch.name}.ipynb",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["LI2025_REPORTED", "LI2025_PROTEOMICS", "MTLNET_REPORTED", "reported_table"]
+__all__ = ["LI2025_REPORTED", "LI2025_PROTEOMICS", "MTLNET_REPORTED", "reported_table", "reported_vs_reproduced"]
 
 # Li et al., Int Forum Allergy Rhinol 2025 (doi 10.1002/alr.23595): integrated model.
 LI2025_REPORTED = {
@@ -17,7 +17,7 @@ LI2025_PROTEOMICS = {
     "dysregulated": 594,  # proteins/genes dysregulated between the predicted groups
     "pathway_claim": "enriched pathways such as chemokine signalling",
 }
-# MTLNet: training / validation / temporal external (172 / 41 / 44 patients).
+# MTLNet: training / validation / temporal external (172 / 41 / 44 patients); set names as the temporal split's.
 MTLNET_REPORTED = {
     "train": {"Dice": 0.913, "AUC": 0.871},
     "validation": {"Dice": 0.887, "AUC": 0.770},
@@ -27,3 +27,41 @@ MTLNET_REPORTED = {
 
 def reported_table(reported: dict[str, dict[str, float]]) -> pd.DataFrame:
     return pd.DataFrame(reported).T.rename_axis("set")
+
+
+def reported_vs_reproduced(reported: dict[str, dict[str, float]], reproduced: pd.DataFrame, *, ceiling: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The paper's numbers beside ours and, for AUC, the synthetic cohort's ceiling.
+
+    Parameters
+    ----------
+    reported : dict
+        ``{set: {metric: value}}`` (e.g. :data:`MTLNET_REPORTED`; metric names as in ``reproduced``,
+        case-insensitive).
+    reproduced : DataFrame
+        Indexed by ``(set, metric)`` with ``value``, ``CI low``, ``CI high``
+        (:func:`ecrs_analysis.stats.evaluate.headline_metrics`).
+    ceiling : DataFrame, optional
+        :func:`ecrs_analysis.data.study.ceiling_auc` (column ``ceiling AUC`` by set).
+
+    Returns
+    -------
+    DataFrame
+        Rows ``(set, metric)`` of every reported value: ``reported``, ``reproduced``,
+        ``95% CI``, ``ceiling`` (AUC rows only) and ``difference`` (reproduced - reported).
+    """
+    ours = {(s, m.lower()): r for (s, m), r in reproduced.iterrows()}
+    rows = []
+    for set_name, metrics in reported.items():
+        for metric, value in metrics.items():
+            r = ours.get((set_name, metric.lower()))
+            ceil = float(ceiling.loc[set_name, "ceiling AUC"]) if (ceiling is not None and metric == "AUC" and set_name in ceiling.index) else float("nan")
+            rows.append({
+                "set": set_name,
+                "metric": metric,
+                "reported": value,
+                "reproduced": float(r["value"]) if r is not None else float("nan"),
+                "95% CI": f"{r['CI low']:.3f}–{r['CI high']:.3f}" if r is not None else "",
+                "ceiling": ceil,
+                "difference": float(r["value"]) - value if r is not None else float("nan"),
+            })
+    return pd.DataFrame(rows).set_index(["set", "metric"])

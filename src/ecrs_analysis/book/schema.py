@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from ecrs_analysis.explain.settings import ExplainSettings
 from ecrs_analysis.omics.settings import OmicsSettings
+from ecrs_analysis.training.mtl_settings import MTLNetSettings
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -187,3 +188,4 @@ class Params(_Section):
     studies: Studies  # type: ignore[valid-type]
     omics: OmicsSettings | None = None
     explain: ExplainSettings | None = None
+    mtlnet: MTLNetSettings | None = None

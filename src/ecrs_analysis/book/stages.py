@@ -75,6 +75,20 @@ def _deep_scores(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPath
     write_csv(histories, paths.study(a.study) / "histories_deep.csv")
 
 
+def _mtlnet(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    import pandas as pd
+    import torch
+
+    from ecrs_analysis.book.workflow import MTLNET_JOBS
+    from ecrs_analysis.training.mtl import fit_mtlnet, job_folder
+
+    variant = next(v for v, folder in MTLNET_JOBS.items() if folder == a.model)
+    torch.set_num_threads(max(1, a.threads))
+    study = S.load_study(cfg, a.study, paths)
+    index = pd.read_csv(paths.preprocessed_index(a.study), dtype={"patient_id": str})
+    fit_mtlnet(study.table, index, settings=cfg["mtlnet"], seed=int(cfg["seed"]), out_dir=job_folder(paths.study(a.study), variant), variant=variant)
+
+
 def _chapter(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
     from ecrs_analysis.book.chapters import execute_chapter
     from ecrs_analysis.book.claims import claims_path, write_claims
@@ -100,7 +114,7 @@ def _book(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> N
 
 STAGES: dict[str, Callable[[argparse.Namespace, dict[str, Any], S.ResultPaths], None]] = {
     "cohort": _cohort, "split": _split, "preprocess": _preprocess, "folds": _folds, "train": _train,
-    "deep_scores": _deep_scores, "chapter": _chapter, "appendix": _appendix, "book": _book,
+    "deep_scores": _deep_scores, "mtlnet": _mtlnet, "chapter": _chapter, "appendix": _appendix, "book": _book,
 }
 
 

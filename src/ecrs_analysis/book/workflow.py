@@ -8,7 +8,7 @@ runs, and the same thin command line (:func:`stage_command`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,25 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "folds": ("seed", "deep.folds"),
     "train": ("seed", "deep.width", "deep.folds", "deep.epochs", "deep.batch_size", "deep.lr", "deep.weight_decay", "deep.patience", "deep.validation_fraction"),
     "deep_scores": ("deep.models", "deep.folds", "deep.test_scoring"),
+    "mtlnet": ("seed", "mtlnet"),
 }
+
+# Output folders of the MTLNet jobs (training.mtl.VARIANTS), named here without importing torch.
+MTLNET_JOBS = {"multitask": "mtlnet", "classification": "mtlnet_cls", "segmentation": "mtlnet_seg"}
+
+
+def mtlnet_jobs(params: Mapping[str, Any]) -> list[str]:
+    """The MTLNet jobs a profile runs: the multitask network, and the two ablations when asked for."""
+    m = params.get("mtlnet") or {}
+    return list(MTLNET_JOBS.values()) if m.get("ablation") else [MTLNET_JOBS["multitask"]]
+
+
+def expand_inputs(params: Mapping[str, Any], inputs: Sequence[str]) -> list[str]:
+    """A chapter's inputs with ``{mtlnet_job}`` expanded over the MTLNet jobs the profile runs."""
+    out: list[str] = []
+    for item in inputs:
+        out.extend(item.format(mtlnet_job=j) for j in mtlnet_jobs(params)) if "{mtlnet_job}" in item else out.append(item)
+    return out
 
 
 def params_for(params: Mapping[str, Any], stage: str, study: str) -> str:

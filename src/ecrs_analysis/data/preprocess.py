@@ -36,7 +36,7 @@ from ecrs_analysis.data.imageio import read_image
 
 __all__ = ["PreprocessParams", "to_metatensor", "pipeline", "preprocess_patient", "preprocess_cohort", "load_preprocessed", "PREPROCESS_VERSION"]
 
-PREPROCESS_VERSION = "1"
+PREPROCESS_VERSION = "2"  # 2: the voxel size of the model grid is stored ("spacing_mm")
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
@@ -104,7 +104,11 @@ def pipeline(p: PreprocessParams, mask_keys: tuple[str, ...]) -> Compose:
 
 
 def preprocess_patient(image_path: str | os.PathLike[str], masks: dict[str, str | os.PathLike[str]], params: PreprocessParams) -> dict[str, np.ndarray]:
-    """Preprocess one CT and its masks; returns ``image`` (float32, 1×X×Y×Z in [0, 1]) and uint8 masks."""
+    """Preprocess one CT and its masks.
+
+    Returns ``image`` (float32, 1×X×Y×Z in [0, 1]), one uint8 mask per key of ``masks`` and
+    ``spacing_mm`` (the voxel size of the resized grid, RAS x, y, z).
+    """
     data = {"image": to_metatensor(read_image(image_path))}
     for key, path in masks.items():
         data[key] = to_metatensor(read_image(path))
@@ -112,6 +116,8 @@ def preprocess_patient(image_path: str | os.PathLike[str], masks: dict[str, str 
     result = {"image": np.asarray(out["image"], dtype=np.float32)}
     for key in masks:
         result[key] = (np.asarray(out[key]) > 0.5).astype(np.uint8)
+    # Resizing a crop changes the voxel size, patient by patient: surface distances (HD95) need it in mm.
+    result["spacing_mm"] = np.asarray(out["image"].pixdim, dtype=np.float32)
     return result
 
 
@@ -142,9 +148,13 @@ def preprocess_cohort(table: pd.DataFrame, *, mask_columns: tuple[str, ...], par
                 np.savez(f, **arrays)
         return str(target), False
 
-    torch.set_num_threads(1)  # the threads run patients in parallel
-    with ThreadPoolExecutor(max_workers=max(n_jobs, 1)) as pool:
-        results = list(pool.map(one, (r for _, r in table.iterrows())))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)  # the threads run patients in parallel; training afterwards gets every core back
+    try:
+        with ThreadPoolExecutor(max_workers=max(n_jobs, 1)) as pool:
+            results = list(pool.map(one, (r for _, r in table.iterrows())))
+    finally:
+        torch.set_num_threads(previous)
     return pd.DataFrame({"patient_id": table["patient_id"].to_numpy(), "label": table["label"].to_numpy(), "path": [r[0] for r in results], "cached": [r[1] for r in results]})
 
 

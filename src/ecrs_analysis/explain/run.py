@@ -44,7 +44,7 @@ from ecrs_analysis.explain.settings import ExplainSettings
 from ecrs_analysis.hashing import hash_params, sha256_path
 from ecrs_analysis.models import build_model, cam_layer
 from ecrs_analysis.stats.threshold import choose_threshold
-from ecrs_analysis.training import load_checkpoint
+from ecrs_analysis.training.helper import load_checkpoint
 
 __all__ = [
     "CAM_VERSION", "Network", "deep_networks", "mtlnet_network", "load_network", "network_scores", "label_outcomes",

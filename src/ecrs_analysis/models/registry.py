@@ -1,4 +1,8 @@
-"""``build_model(name, ...)``: one entry point over the study's three 3D networks."""
+"""``build_model(name, ...)``: one entry point over the studies' 3D networks.
+
+The first study's three classifiers return ``(batch, num_classes)`` logits; ``mtlnet`` (the
+second study) returns ``(segmentation_logits, class_logits)``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from monai.networks.nets import ResNet
 from torch import nn
 
 from ecrs_analysis.models.hrnet3d import HRNet3D
+from ecrs_analysis.models.mtlnet import MTLNet, filters_for_width
 from ecrs_analysis.models.xception3d import Xception3D
 
 __all__ = ["MODEL_NAMES", "CAM_LAYERS", "cam_layer", "build_model", "count_parameters", "count_flops", "size_table"]
@@ -29,6 +34,8 @@ _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "resnet3d34": _resnet(34),
     "xception3d": lambda *, in_channels, num_classes, width: Xception3D(in_channels, num_classes, width=width, middle_blocks=max(1, int(round(8 * min(width, 1.0))))),
     "hrnet3d": lambda *, in_channels, num_classes, width: HRNet3D(in_channels, num_classes, width=max(4, int(round(32 * width)))),
+    # A binary endotype (num_classes=2) gets one logit for a (class-balanced) BCE loss.
+    "mtlnet": lambda *, in_channels, num_classes, width: MTLNet(in_channels, 1 if num_classes == 2 else num_classes, init_filters=filters_for_width(width)),
 }
 MODEL_NAMES = tuple(_REGISTRY)
 
@@ -53,15 +60,15 @@ def cam_layer(name: str) -> str:
 
 
 def build_model(name: str, *, in_channels: int = 1, num_classes: int = 2, width: float = 1.0) -> nn.Module:
-    """Build a 3D classifier by name.
+    """Build a 3D network by name.
 
     Parameters
     ----------
     name : str
         One of :data:`MODEL_NAMES` (``resnet3d`` = MONAI ResNet-18; ``resnet3d10``, ``resnet3d34``;
-        ``xception3d``; ``hrnet3d``).
+        ``xception3d``; ``hrnet3d``; ``mtlnet``, segmentation + classification).
     in_channels, num_classes : int
-        Input channels and number of output logits.
+        Input channels and number of classes (``mtlnet``: one logit when ``num_classes`` is 2).
     width : float
         Channel multiplier: 1.0 is the published size; 0.125-0.25 runs on a CPU.
     """

@@ -1,12 +1,16 @@
-"""Learning curves of the CNN training runs."""
+"""Learning curves of the CNN training runs and of MTLNet's two tasks."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-__all__ = ["plot_learning_curves"]
+__all__ = ["plot_learning_curves", "plot_multitask_curves"]
 
 
 def plot_learning_curves(histories: pd.DataFrame) -> Figure:
@@ -25,5 +29,38 @@ def plot_learning_curves(histories: pd.DataFrame) -> Figure:
         axes[1, col].set_xlabel("epoch")
         axes[1, col].set_ylim(0.3, 1.02)
     axes[0, 0].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_multitask_curves(histories: Mapping[str, Any]) -> Figure:
+    """One row per variant: training (solid) and validation (dashed) losses of each task; validation AUC, Dice and the early-stopping score.
+
+    ``histories``: variant name -> ``history.csv`` of its job (a DataFrame, or a finished job
+    with a ``history`` attribute).  The best epoch (highest ``val_score``, ties to the later) is marked.
+    """
+    colours = {"seg": "#1b9e77", "cls": "#d95f02"}
+    fig, axes = plt.subplots(len(histories), 2, figsize=(9.0, 3.0 * len(histories)), squeeze=False, sharex="row")
+    for (name, run), (ax_loss, ax_val) in zip(histories.items(), axes):
+        h = getattr(run, "history", run)
+        for part, label in (("seg", "segmentation (DiceCE)"), ("cls", "classification (BCE)")):
+            if f"train_{part}_loss" in h:
+                ax_loss.plot(h["epoch"], h[f"train_{part}_loss"], "o-", ms=3, color=colours[part], lw=1.4, label=f"{label}, training")
+            if f"val_{part}_loss" in h:
+                ax_loss.plot(h["epoch"], h[f"val_{part}_loss"], "o--", ms=3, mfc="none", color=colours[part], lw=1.4, label=f"{label}, validation")
+        for col, colour, label in (("val_auc", colours["cls"], "validation AUC"), ("val_dice", colours["seg"], "validation Dice"), ("val_score", "black", "early-stopping score")):
+            if col in h and h[col].notna().any():
+                ax_val.plot(h["epoch"], h[col], "o" + (":" if col == "val_score" else "-"), ms=3, color=colour, lw=1.8 if col == "val_score" else 1.2, label=label)
+        if "val_score" in h and h["val_score"].notna().any():
+            best = h["epoch"].to_numpy()[len(h) - 1 - h["val_score"].to_numpy()[::-1].argmax()]
+            ax_val.axvline(best, color="grey", lw=0.8)
+        ax_loss.set_title(f"{name}: losses", fontsize=10)
+        ax_val.set_title(f"{name}: validation", fontsize=10)
+        ax_loss.set_ylabel("loss")
+        ax_val.set_ylim(0.0, 1.02)
+        for ax in (ax_loss, ax_val):
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig

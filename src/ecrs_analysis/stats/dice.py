@@ -1,38 +1,149 @@
-"""Dice similarity coefficient per patient and its mean with a bootstrap CI."""
+"""Segmentation metrics per patient (MONAI) and summaries over patients with bootstrap CIs (SciPy).
+
+Conventions, one place for all of them:
+
+- the masks are *binary*; a network's logits or probabilities must be thresholded first
+  (MONAI's metrics apply no activation, so probabilities would silently give a wrong Dice);
+- an **empty ground truth** makes Dice, HD95 and surface Dice undefined: the patient gets NaN
+  (neither Dice 1 for an empty prediction nor Dice 0), and every summary reports how many
+  patients had an empty ground truth instead of dropping them silently;
+- an **empty prediction** of a non-empty ground truth is a failure: Dice 0, surface Dice 0
+  and HD95 = inf (MONAI would return NaN, which a mean would quietly skip).
+"""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+import torch
+from monai.metrics import compute_dice
+from monai.metrics.utils import get_edge_surface_distance
 from numpy.typing import ArrayLike, NDArray
+from scipy import stats
 
-__all__ = ["dice", "DiceSummary", "dice_summary"]
+__all__ = ["SEGMENTATION_METRICS", "dice_scores", "segmentation_metrics", "Summary", "bootstrap_summary"]
+
+SEGMENTATION_METRICS = ("dice", "hd95", "surface_dice")
 
 
-def dice(pred: ArrayLike, truth: ArrayLike) -> float:
-    """2|A∩B| / (|A| + |B|) of two binary masks; 1.0 when both are empty."""
-    a, b = np.asarray(pred).astype(bool), np.asarray(truth).astype(bool)
-    if a.shape != b.shape:
-        raise ValueError(f"masks differ in shape: {a.shape} vs {b.shape}")
-    denom = a.sum() + b.sum()
-    return 1.0 if denom == 0 else float(2.0 * np.logical_and(a, b).sum() / denom)
+def _as_masks(a: ArrayLike, name: str) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(a))
+    if t.ndim == 4:
+        t = t[:, None]
+    if t.ndim != 5 or t.shape[1] != 1:
+        raise ValueError(f"{name}: expected masks of shape (patients, X, Y, Z) or (patients, 1, X, Y, Z), got {tuple(t.shape)}")
+    values = torch.unique(t)
+    if not bool(torch.isin(values, torch.tensor([0, 1], dtype=values.dtype)).all()):
+        shown = values[:5].tolist()
+        raise ValueError(f"{name}: masks must be binary (0/1); got values such as {shown}. Threshold the network's output first (sigmoid > 0.5)")
+    return t.float()
+
+
+def dice_scores(pred: ArrayLike, truth: ArrayLike) -> NDArray[np.float64]:
+    """Dice of each patient (MONAI ``compute_dice``): NaN for an empty ground truth, 0 for an empty prediction.
+
+    ``pred`` and ``truth``: binary masks of shape (n, X, Y, Z) or (n, 1, X, Y, Z).
+    """
+    p, t = _as_masks(pred, "predicted masks"), _as_masks(truth, "ground-truth masks")
+    if p.shape != t.shape:
+        raise ValueError(f"predicted and ground-truth masks differ in shape: {tuple(p.shape)} vs {tuple(t.shape)}")
+    with warnings.catch_warnings():  # MONAI warns about empty ground truths: NaN by design here
+        warnings.simplefilter("ignore")
+        return compute_dice(p, t, include_background=True, ignore_empty=True)[:, 0].numpy().astype(float)
+
+
+def segmentation_metrics(pred: ArrayLike, truth: ArrayLike, *, spacing: ArrayLike, tolerance_mm: float) -> pd.DataFrame:
+    """Dice, 95th-percentile Hausdorff distance and surface Dice of each patient.
+
+    Parameters
+    ----------
+    pred, truth : array-like of shape (n, X, Y, Z) or (n, 1, X, Y, Z)
+        Binary predicted and ground-truth masks.
+    spacing : array-like of shape (3,) or (n, 3)
+        Voxel size in mm (one for all patients, or one per patient).
+    tolerance_mm : float
+        Surface Dice counts boundary voxels within this distance of the other boundary.
+
+    Returns
+    -------
+    DataFrame
+        ``dice``, ``hd95`` (mm), ``surface_dice``, ``empty_truth``, ``empty_prediction``;
+        one row per patient.  See the module docstring for empty masks.
+
+    Notes
+    -----
+    The boundary-to-boundary distances come from MONAI's ``get_edge_surface_distance``, once
+    per patient for both distance metrics; HD95 is then the larger of the two directed 95th
+    percentiles (as ``monai.metrics.compute_hausdorff_distance(percentile=95)``) and surface
+    Dice the share of boundary voxels of both masks within the tolerance (as
+    ``monai.metrics.compute_surface_dice``); the tests check both against MONAI's functions.
+
+    References
+    ----------
+    Nikolov et al., "Clinically applicable segmentation of head and neck anatomy for
+    radiotherapy", J Med Internet Res 2021 (surface Dice).
+    """
+    p, t = _as_masks(pred, "predicted masks"), _as_masks(truth, "ground-truth masks")
+    if p.shape != t.shape:
+        raise ValueError(f"predicted and ground-truth masks differ in shape: {tuple(p.shape)} vs {tuple(t.shape)}")
+    sp = np.broadcast_to(np.asarray(spacing, dtype=float), (p.shape[0], 3))
+    if not (np.isfinite(sp).all() and (sp > 0).all()):
+        raise ValueError(f"spacing must be positive voxel sizes in mm, got {np.asarray(spacing).tolist()}")
+    if not tolerance_mm > 0:
+        raise ValueError(f"tolerance_mm must be > 0, got {tolerance_mm}")
+    dice = dice_scores(p, t)
+    empty_truth = (t.sum(dim=(1, 2, 3, 4)) == 0).numpy()
+    empty_pred = (p.sum(dim=(1, 2, 3, 4)) == 0).numpy()
+    hd95, nsd = np.full(len(dice), np.nan), np.full(len(dice), np.nan)
+    for i in np.flatnonzero(~empty_truth & ~empty_pred):
+        with warnings.catch_warnings():  # MONAI 1.6 passes its own deprecated always_return_as_numpy internally
+            warnings.simplefilter("ignore", FutureWarning)
+            _, (d_pt, d_tp), _ = get_edge_surface_distance(p[i, 0].bool(), t[i, 0].bool(), spacing=tuple(sp[i]), symmetric=True)
+        d_pt, d_tp = np.asarray(d_pt, dtype=float), np.asarray(d_tp, dtype=float)
+        hd95[i] = max(np.percentile(d_pt, 95), np.percentile(d_tp, 95))
+        nsd[i] = (np.sum(d_pt <= tolerance_mm) + np.sum(d_tp <= tolerance_mm)) / (d_pt.size + d_tp.size)
+    failed = empty_pred & ~empty_truth
+    dice[failed], nsd[failed], hd95[failed] = 0.0, 0.0, np.inf
+    return pd.DataFrame({"dice": dice, "hd95": hd95, "surface_dice": nsd, "empty_truth": empty_truth, "empty_prediction": empty_pred})
 
 
 @dataclass(frozen=True)
-class DiceSummary:
-    mean: float
+class Summary:
+    """A statistic over patients with its bootstrap CI; ``undefined`` patients (NaN) were not in it."""
+
+    statistic: str
+    value: float
     ci_low: float
     ci_high: float
     n: int
+    undefined: int
 
 
-def dice_summary(per_patient: ArrayLike, *, n_resamples: int = 2000, level: float = 0.95, seed: int = 0) -> DiceSummary:
-    """Mean Dice over patients with a percentile bootstrap CI (patients resampled)."""
-    d: NDArray = np.asarray(per_patient, dtype=float)
-    if d.ndim != 1 or d.size == 0 or not np.isfinite(d).all() or (d < 0).any() or (d > 1).any():
-        raise ValueError(f"per-patient Dice must be a non-empty 1-D array of values in [0, 1], got shape {d.shape}")
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, d.size, size=(n_resamples, d.size))].mean(axis=1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return DiceSummary(float(d.mean()), float(lo), float(hi), int(d.size))
+def bootstrap_summary(values: ArrayLike, *, statistic: str = "mean", n_resamples: int = 2000, level: float = 0.95, seed: int = 0) -> Summary:
+    """Mean or median over patients with a percentile bootstrap CI (patients resampled, ``scipy.stats.bootstrap``).
+
+    NaN values (undefined metrics, e.g. an empty ground truth) are left out and counted in
+    ``undefined``; ``inf`` (a failed segmentation's HD95) stays in: use the median for it.
+    """
+    v: NDArray = np.asarray(values, dtype=float)
+    if v.ndim != 1:
+        raise ValueError(f"values must be 1-D (one per patient), got shape {v.shape}")
+    funcs = {"mean": np.mean, "median": np.median}
+    if statistic not in funcs:
+        raise ValueError(f"statistic must be 'mean' or 'median', got {statistic!r}")
+    defined = v[~np.isnan(v)]
+    undefined = int(v.size - defined.size)
+    if defined.size == 0:
+        return Summary(statistic, float("nan"), float("nan"), float("nan"), 0, undefined)
+    value = float(funcs[statistic](defined))
+    if defined.size < 2:  # no interval from one patient
+        return Summary(statistic, value, float("nan"), float("nan"), 1, undefined)
+    with warnings.catch_warnings():  # inf in a median's resamples is legitimate
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = stats.bootstrap(
+            (defined,), funcs[statistic], n_resamples=n_resamples, confidence_level=level, method="percentile", vectorized=True, axis=-1, rng=np.random.default_rng(seed)
+        )
+    return Summary(statistic, value, float(res.confidence_interval.low), float(res.confidence_interval.high), int(defined.size), undefined)

@@ -1,4 +1,5 @@
-"""Model evaluation tables over sets: AUC with DeLong and bootstrap CIs, paired tests, operating points.
+"""Model evaluation tables over sets: AUC with DeLong and bootstrap CIs, paired and unpaired tests, operating points,
+segmentation metrics, and a long table of the headline numbers.
 
 Input everywhere is a *score table*: one row per patient with ``set``, ``label`` and one
 column per model (higher = more likely eCRS).  The threshold of each model is chosen on
@@ -12,11 +13,14 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+import numpy as np
+
 from ecrs_analysis.stats.bootstrap import bootstrap_auc_ci
-from ecrs_analysis.stats.delong import delong_ci, delong_test
+from ecrs_analysis.stats.delong import delong_ci, delong_test, delong_test_unpaired
+from ecrs_analysis.stats.dice import SEGMENTATION_METRICS, bootstrap_summary
 from ecrs_analysis.stats.threshold import choose_threshold, operating_point
 
-__all__ = ["auc_table", "paired_delong_table", "operating_table"]
+__all__ = ["auc_table", "paired_delong_table", "unpaired_delong_table", "operating_table", "segmentation_table", "headline_metrics"]
 
 
 def _sets(scores: pd.DataFrame, sets: Sequence[str] | None) -> list[str]:
@@ -89,3 +93,69 @@ def operating_table(
                 row[f"{k} CI"] = f"{met.ci_low:.3f}–{met.ci_high:.3f}"
             rows.append(row)
     return pd.DataFrame(rows).set_index(["model", "set"])
+
+
+def unpaired_delong_table(scores: pd.DataFrame, models: Sequence[str], *, pairs: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    """Unpaired DeLong test (Welch-type, as pROC) of each model's AUC between two sets of different patients."""
+    rows = []
+    for a, b in pairs:
+        pa, pb = scores[scores["set"] == a], scores[scores["set"] == b]
+        for m in models:
+            t = delong_test_unpaired(pa["label"], pa[m], pb["label"], pb[m])
+            rows.append({"model": m, "comparison": f"{a} vs {b}", f"AUC {a}": t.auc1, f"AUC {b}": t.auc2, "ΔAUC": t.difference, "CI low": t.ci_low, "CI high": t.ci_high, "D": t.statistic, "df": t.df, "p": t.p_value})
+    return pd.DataFrame(rows).set_index(["model", "comparison"])
+
+
+_SEG_STATISTIC = {"dice": "mean", "surface_dice": "mean", "hd95": "median"}
+
+
+def segmentation_table(scores: pd.DataFrame, *, metrics: Sequence[str] = SEGMENTATION_METRICS, sets: Sequence[str] | None = None, n_resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Per set: mean Dice and surface Dice, median HD95 (a failed, empty prediction has HD95 = inf), bootstrap 95% CIs.
+
+    ``empty truth`` counts patients whose metric is undefined (NaN: empty ground-truth mask);
+    they are reported, not averaged in.
+    """
+    unknown = [m for m in metrics if m not in _SEG_STATISTIC]
+    if unknown:
+        raise ValueError(f"unknown segmentation metric(s) {unknown}; valid: {list(_SEG_STATISTIC)}")
+    rows = []
+    for s in _sets(scores, sets):
+        part = scores[scores["set"] == s]
+        for m in metrics:
+            r = bootstrap_summary(part[m].to_numpy(dtype=float), statistic=_SEG_STATISTIC[m], n_resamples=n_resamples, seed=seed)
+            rows.append({"set": s, "metric": m, "statistic": r.statistic, "value": r.value, "CI low": r.ci_low, "CI high": r.ci_high, "n": r.n, "empty truth": r.undefined})
+    return pd.DataFrame(rows).set_index(["set", "metric"])
+
+
+def headline_metrics(
+    scores: pd.DataFrame, *, prob: str = "prob", threshold_set: str, sets: Sequence[str] | None = None, n_resamples: int = 2000, seed: int = 0, rule: str = "youden", target: float | None = None
+) -> pd.DataFrame:
+    """A long table of a study's headline numbers per set, each with its 95% CI.
+
+    Rows ``(set, metric)`` for metric in Dice (mean, bootstrap CI; when ``scores`` has a
+    ``dice`` column with values), AUC (stratified bootstrap CI), sensitivity, specificity and
+    accuracy (Wilson CIs, at the threshold chosen on ``threshold_set``); columns ``value``,
+    ``CI low``, ``CI high``.
+    """
+    set_names = _sets(scores, sets)
+    rows = []
+    if "dice" in scores and scores["dice"].notna().any():
+        seg = segmentation_table(scores, metrics=("dice",), sets=set_names, n_resamples=n_resamples, seed=seed)
+        rows += [{"set": s, "metric": "Dice", "value": r["value"], "CI low": r["CI low"], "CI high": r["CI high"]} for (s, _), r in seg.iterrows()]
+    if prob in scores and scores[prob].notna().any():
+        aucs = auc_table(scores, [prob], sets=set_names, n_resamples=n_resamples, seed=seed)
+        rows += [{"set": s, "metric": "AUC", "value": r["AUC"], "CI low": r["bootstrap low"], "CI high": r["bootstrap high"]} for (s, _), r in aucs.iterrows()]
+        train = scores[scores["set"] == threshold_set]
+        thr = choose_threshold(train["label"], train[prob], rule=rule, target=target, name=f"{prob} on {threshold_set}")
+        for s in set_names:
+            part = scores[scores["set"] == s]
+            op = operating_point(part["label"], part[prob], threshold=thr, name=f"{prob} on {s}")
+            for k in ("sensitivity", "specificity", "accuracy"):
+                met = getattr(op, k)
+                rows.append({"set": s, "metric": k, "value": met.value, "CI low": met.ci_low, "CI high": met.ci_high})
+    if not rows:
+        raise ValueError(f"headline_metrics: the scores have neither a {prob!r} nor a 'dice' column with values")
+    order = {m: i for i, m in enumerate(["Dice", "AUC", "sensitivity", "specificity", "accuracy"])}
+    out = pd.DataFrame(rows)
+    out["_set"], out["_metric"] = out["set"].map({s: i for i, s in enumerate(set_names)}), out["metric"].map(order)
+    return out.sort_values(["_set", "_metric"]).drop(columns=["_set", "_metric"]).set_index(["set", "metric"]).astype(np.float64)

@@ -1,7 +1,5 @@
-"""Training: the one training helper, per-fold training jobs and several-GPU runs."""
+"""Training: the one training helper (:mod:`.helper`), per-fold CNN jobs (:mod:`.folds`), MTLNet jobs
+(:mod:`.mtl`, settings in :mod:`.mtl_settings`) and several-GPU runs (:mod:`.distributed`).
 
-from .helper import (
-    CachedVolumes, TrainConfig, augment, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train,
-)
-
-__all__ = ["TrainConfig", "CachedVolumes", "make_loader", "class_weights", "seed_everything", "augment", "train", "predict_proba", "load_checkpoint"]
+Nothing is imported here, so that reading the parameter schema does not load torch.
+"""

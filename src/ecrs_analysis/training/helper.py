@@ -1,18 +1,26 @@
-"""The training helper: one function that trains a classifier from ready objects and returns its history.
+"""The training helper: one function that trains a network from ready objects and returns its history.
 
-``train(model, train_loader, val_loader, optimizer=..., loss_fn=..., config=...)``
+``train(model, train_loader, val_loader, optimizer=..., task=..., config=...)``
+
+What is trained is described by a *task* (:class:`Task`): how a batch is augmented, the loss
+of the network's outputs, and the validation metrics with the one that early stopping
+maximises.  :class:`ClassificationTask` (the default, built from ``loss_fn``) trains the
+first study's classifiers; :class:`ecrs_analysis.training.mtl.MultitaskTask` trains MTLNet
+(segmentation + classification) through the same loop.
 
 - device: CUDA when present (bf16 autocast, optional ``channels_last_3d`` and
   ``torch.compile``), else CPU;
-- cosine learning rate with linear warm-up (per step), gradient clipping;
-- batch augmentation on the training device (random flips, intensity scale/shift, noise);
-- early stopping on validation AUC; ``best.pt`` and ``last.pt`` written atomically,
-  read back with ``torch.load(weights_only=True)``;
+- cosine learning rate with linear warm-up (per step, MONAI ``WarmupCosineSchedule``),
+  gradient clipping;
+- batch augmentation on the training device (random flips, the same for image and masks;
+  intensity scale/shift and noise on the image);
+- early stopping on the task's validation metric; ``best.pt`` and ``last.pt`` written
+  atomically, read back with ``torch.load(weights_only=True)``;
 - resume: the last checkpoint holds model, optimiser, scheduler, epoch and every RNG state,
   so an interrupted and resumed run ends with the same weights as an uninterrupted one;
 - multi-GPU: under ``torchrun`` (``torch.distributed`` initialised) the model is wrapped in
   DistributedDataParallel and the loaders from :func:`make_loader` shard the data;
-- per-epoch metrics (loss, AUC, learning rate, throughput) to CSV and a tqdm bar.
+- per-epoch metrics (losses, validation metrics, learning rate, throughput) to CSV and a tqdm bar.
 
 The loop is written out here rather than taken from MONAI's ``SupervisedTrainer`` (Ignite)
 because resume-equals-uninterrupted and the bf16/channels-last switches are easier to
@@ -25,23 +33,29 @@ import math
 import os
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.distributed as dist
+from monai.optimizers import WarmupCosineSchedule
+from monai.utils import set_determinism
 from sklearn.metrics import roc_auc_score
+from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset, DistributedSampler
 
 from ecrs_analysis.atomic import atomic_path, write_csv
 from ecrs_analysis.data.preprocess import load_preprocessed
 
-__all__ = ["TrainConfig", "CachedVolumes", "EpochSampler", "make_loader", "class_weights", "seed_everything", "augment", "train", "predict_proba", "load_checkpoint"]
+__all__ = [
+    "TrainConfig", "Task", "ClassificationTask", "CachedVolumes", "make_loader", "class_weights", "seed_everything", "augment", "train",
+    "predict_proba", "load_checkpoint",
+]
 
 
 @dataclass(frozen=True)
@@ -64,82 +78,129 @@ class TrainConfig:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch (CPU and CUDA)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+    """Seed python, numpy and torch (CPU and CUDA) and make cuDNN deterministic (MONAI ``set_determinism``)."""
+    set_determinism(seed=int(seed))
 
 
 class CachedVolumes(Dataset):
-    """All preprocessed volumes of a set held in memory (like MONAI's ``CacheDataset``)."""
+    """All preprocessed volumes of a set held in memory (like MONAI's ``CacheDataset``).
 
-    def __init__(self, paths: Sequence[str], labels: Sequence[int], *, key: str = "image") -> None:
-        arrays = [load_preprocessed(p)[key] for p in paths]
-        self.x = torch.from_numpy(np.stack(arrays).astype(np.float32))
+    Items are ``(arrays[keys[0]], arrays[keys[1]], ..., label)``: ``keys=("image",)`` gives
+    ``(image, label)`` for a classifier, ``keys=("image", "sinus_mask")`` gives
+    ``(image, mask, label)`` for MTLNet.  Images are float32, masks stay uint8 (4x less memory).
+    """
+
+    def __init__(self, paths: Sequence[str], labels: Sequence[int], *, keys: Sequence[str] = ("image",)) -> None:
+        loaded = [load_preprocessed(p) for p in paths]
+        for path, arrays in zip(paths, loaded):
+            missing = [k for k in keys if k not in arrays]
+            if missing:
+                raise KeyError(f"{path}: no array {missing} in the preprocessed file (it has {sorted(arrays)}); preprocess with these mask columns")
+        self.arrays = [torch.from_numpy(np.stack([a[k] for a in loaded]).astype(np.float32 if k == "image" else np.uint8)) for k in keys]
         self.y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+
+    @property
+    def x(self) -> torch.Tensor:
+        """The images (N, 1, X, Y, Z)."""
+        return self.arrays[0]
 
     def __len__(self) -> int:
         return len(self.y)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.x[i], self.y[i]
-
-
-class EpochSampler(Sampler[int]):
-    """Shuffles with a seed derived from (seed, epoch): the order of epoch k never depends on history."""
-
-    def __init__(self, n: int, *, seed: int, shuffle: bool = True) -> None:
-        self.n, self.seed, self.shuffle, self.epoch = n, seed, shuffle, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __iter__(self) -> Iterator[int]:
-        if not self.shuffle:
-            return iter(range(self.n))
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        return iter(torch.randperm(self.n, generator=g).tolist())
-
-    def __len__(self) -> int:
-        return self.n
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
+        return (*(a[i] for a in self.arrays), self.y[i])
 
 
 def make_loader(dataset: Dataset, *, batch_size: int, shuffle: bool, seed: int, shard: bool = True) -> torch.utils.data.DataLoader:
-    """A loader over in-memory volumes.
+    """A loader over in-memory volumes, with torch's ``DistributedSampler``.
 
-    With ``shard`` (training loaders) the data are split between processes when
-    ``torch.distributed`` is initialised; evaluation loaders pass ``shard=False`` so every
-    process scores every patient.
+    The sampler shuffles with a seed derived from (seed, epoch) (``train`` calls its
+    ``set_epoch``), so the order of epoch k never depends on history.  With ``shard``
+    (training loaders) the data are split between processes when ``torch.distributed`` is
+    initialised; otherwise, and for evaluation loaders (``shard=False``, every process scores
+    every patient), the sampler has one replica.
     """
-    if shard and dist.is_available() and dist.is_initialized():
-        sampler: Sampler[int] = torch.utils.data.DistributedSampler(dataset, shuffle=shuffle, seed=seed, drop_last=False)
-    else:
-        sampler = EpochSampler(len(dataset), seed=seed, shuffle=shuffle)  # type: ignore[arg-type]
+    distributed = shard and dist.is_available() and dist.is_initialized()
+    replicas = {} if distributed else {"num_replicas": 1, "rank": 0}
+    sampler = DistributedSampler(dataset, shuffle=shuffle, seed=seed, drop_last=False, **replicas)
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=0)
 
 
 def class_weights(labels: Sequence[int]) -> torch.Tensor:
-    """Inverse-frequency class weights for a balanced cross-entropy (mean weight 1)."""
-    counts = np.bincount(np.asarray(labels), minlength=2).astype(float)
-    if (counts == 0).any():
-        raise ValueError(f"class_weights: a class is missing from the training labels (counts {counts.tolist()})")
-    w = counts.sum() / (len(counts) * counts)
-    return torch.as_tensor(w, dtype=torch.float32)
+    """Inverse-frequency ("balanced") class weights n / (2 n_c) of binary labels (scikit-learn)."""
+    y = np.asarray(labels)
+    present = np.unique(y)
+    if not np.array_equal(present, [0, 1]):
+        counts = np.bincount(y.astype(int), minlength=2).tolist() if y.size else [0, 0]
+        raise ValueError(f"class_weights: a class is missing from the training labels (counts of 0 and 1: {counts}; values {present.tolist()})")
+    return torch.as_tensor(compute_class_weight("balanced", classes=np.array([0, 1]), y=y), dtype=torch.float32)
 
 
-def augment(x: torch.Tensor) -> torch.Tensor:
+def augment(x: torch.Tensor, *masks: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """Random flips per axis, intensity scale (±10%) and shift (±0.05), Gaussian noise (sd 0.02), per sample.
 
-    Runs on whatever device ``x`` is on and draws from torch's global RNG (restored on resume).
+    ``masks`` (segmentation targets) get exactly the image's flips and nothing else.  Runs on
+    whatever device ``x`` is on and draws from torch's global RNG (restored on resume).
+
+    Returns
+    -------
+    tuple of Tensor
+        The augmented image followed by the masks.
     """
     b = x.shape[0]
     for axis in (2, 3, 4):
         flip = torch.rand(b, device=x.device) < 0.5
         if flip.any():
-            x = torch.where(flip.view(b, 1, 1, 1, 1), x.flip(axis), x)
+            where = flip.view(b, 1, 1, 1, 1)
+            x = torch.where(where, x.flip(axis), x)
+            masks = tuple(torch.where(where, m.flip(axis), m) for m in masks)
     scale = 1.0 + 0.1 * (2 * torch.rand(b, 1, 1, 1, 1, device=x.device) - 1)
     shift = 0.05 * (2 * torch.rand(b, 1, 1, 1, 1, device=x.device) - 1)
-    return x * scale + shift + 0.02 * torch.randn_like(x)
+    return (x * scale + shift + 0.02 * torch.randn_like(x), *masks)
+
+
+class Task(Protocol):
+    """What ``train`` trains: augmentation, loss and validation of one kind of network.
+
+    A batch is the tuple a loader yields; its first element is the network's input.
+    """
+
+    monitor: str
+    """History column (a key of :meth:`validate`'s result) that early stopping maximises."""
+
+    def to(self, device: torch.device) -> Any: ...
+
+    def augment(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        """The augmented batch (same structure)."""
+
+    def loss(self, outputs: Any, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Loss to minimise and its named parts (logged as ``train_<name>``)."""
+
+    def validate(self, model: nn.Module, loader: torch.utils.data.DataLoader, *, device: torch.device) -> dict[str, float]:
+        """Validation metrics (keys ``val_...``), one of them :attr:`monitor`."""
+
+
+class ClassificationTask(nn.Module):
+    """A classifier's task: ``loss_fn(logits, label)``; early stopping on validation AUC."""
+
+    monitor = "val_auc"
+
+    def __init__(self, loss_fn: nn.Module) -> None:
+        super().__init__()
+        self.loss_fn = loss_fn
+
+    def augment(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        return (*augment(batch[0]), *batch[1:])
+
+    def loss(self, outputs: torch.Tensor, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self.loss_fn(outputs.float(), batch[-1]), {}
+
+    def validate(self, model: nn.Module, loader: torch.utils.data.DataLoader, *, device: torch.device) -> dict[str, float]:
+        prob = predict_proba(model, loader, device=device)
+        yv = torch.cat([b[-1] for b in loader]).numpy()
+        auc = float(roc_auc_score(yv, prob)) if len(np.unique(yv)) == 2 else float("nan")
+        bce = float(nn.functional.binary_cross_entropy(torch.as_tensor(prob).clamp(1e-6, 1 - 1e-6), torch.as_tensor(yv, dtype=torch.float64)))
+        return {"val_auc": auc, "val_loss": bce}
 
 
 def _rng_state() -> dict[str, Any]:
@@ -181,22 +242,12 @@ def predict_proba(model: nn.Module, loader: torch.utils.data.DataLoader, *, devi
     device = torch.device(device) if device else next(model.parameters()).device
     model.eval()
     out = []
-    for x, _ in loader:
-        x = x.to(device)
+    for batch in loader:
+        x = batch[0].to(device)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             logits = model(x)
         out.append(torch.softmax(logits.float(), dim=1)[:, 1].cpu())
     return torch.cat(out).numpy().astype(np.float64)
-
-
-def _lr_lambda(total_steps: int, warmup_steps: int):
-    def f(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-
-    return f
 
 
 def train(
@@ -205,8 +256,9 @@ def train(
     val_loader: torch.utils.data.DataLoader | None,
     *,
     optimizer: torch.optim.Optimizer,
-    loss_fn: nn.Module,
     config: TrainConfig,
+    task: Task | None = None,
+    loss_fn: nn.Module | None = None,
     device: torch.device | str | None = None,
     resume: bool = False,
     stop_after: int | None = None,
@@ -215,17 +267,31 @@ def train(
 
     Parameters
     ----------
-    model, train_loader, val_loader, optimizer, loss_fn
+    model, train_loader, val_loader, optimizer
         Ready objects; ``val_loader`` drives early stopping and the best checkpoint.
     config : TrainConfig
         Epochs, schedule, clipping, patience, device switches, checkpoint folder.
+    task : Task, optional
+        What is trained (loss, augmentation, validation metrics, early-stopping metric).
+    loss_fn : nn.Module, optional
+        Shortcut for ``task=ClassificationTask(loss_fn)`` (a classifier); give one of the two.
     device : optional
         Default: CUDA if available, else CPU.
     resume : bool
         Continue from ``<checkpoint_dir>/last.pt`` if it exists.
     stop_after : int, optional
         Stop after this many epochs of *this call* (simulates an interruption in tests).
+
+    Notes
+    -----
+    History columns: ``epoch``, ``train_loss``, ``train_<part>`` for each loss part of the
+    task, ``lr``, ``volumes_per_s``, ``seconds`` and the task's ``val_...`` metrics.  The best
+    checkpoint follows ties of the monitored metric to the later epoch; patience counts
+    epochs without a strict gain.
     """
+    if (task is None) == (loss_fn is None):
+        raise ValueError("train: give either task= or loss_fn= (a classifier's loss), not both and not neither")
+    task = task if task is not None else ClassificationTask(loss_fn)  # type: ignore[arg-type]
     device = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     ckpt_dir = Path(config.checkpoint_dir) if config.checkpoint_dir else None
     rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
@@ -233,15 +299,15 @@ def train(
     if config.channels_last and device.type == "cuda":
         model.to(memory_format=torch.channels_last_3d)
     steps_per_epoch = max(1, len(train_loader))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config.epochs * steps_per_epoch, config.warmup_epochs * steps_per_epoch))
+    scheduler = WarmupCosineSchedule(optimizer, warmup_steps=config.warmup_epochs * steps_per_epoch, t_total=config.epochs * steps_per_epoch)
     history: list[dict[str, Any]] = []
-    start, best_auc, stale = 0, -math.inf, 0
+    start, best, stale = 0, -math.inf, 0
     if resume and ckpt_dir and (ckpt_dir / "last.pt").exists():
         state = load_checkpoint(ckpt_dir / "last.pt")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        start, best_auc, stale = int(state["epoch"]) + 1, float(state["best_auc"]), int(state["stale"])
+        start, best, stale = int(state["epoch"]) + 1, float(state["best_score"]), int(state["stale"])
         history = [dict(zip(state["history_keys"], row)) for row in state["history"].tolist()]
         _set_rng_state(state["rng"])
     net: nn.Module = model
@@ -250,50 +316,56 @@ def train(
     if config.compile:
         net = torch.compile(net)  # type: ignore[assignment]
     use_amp = config.amp and device.type == "cuda"
-    loss_fn = loss_fn.to(device)
+    task.to(device)
     ran = 0
     for epoch in range(start, config.epochs):
+        if stale >= config.patience:  # resumed after early stopping: the run is complete
+            break
         sampler = getattr(train_loader, "sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)  # type: ignore[union-attr]
         net.train()
-        t0, seen, total = time.perf_counter(), 0, 0.0
+        t0, seen, total, parts_total = time.perf_counter(), 0, 0.0, {}
         batches = train_loader
         if config.progress and rank == 0:
             from tqdm.auto import tqdm
 
             batches = tqdm(train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False)
-        for x, y in batches:
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        for batch in batches:
+            batch = tuple(t.to(device, non_blocking=True) for t in batch)
             if config.augment:
-                x = augment(x)
+                batch = task.augment(batch)
+            x = batch[0]
             if config.channels_last and device.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last_3d)
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
-                loss = loss_fn(net(x).float(), y)
+                outputs = net(x)
+            loss, parts = task.loss(outputs, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:
                 nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
             optimizer.step()
             scheduler.step()
-            seen += len(y)
-            total += float(loss.detach()) * len(y)
+            n = len(x)
+            seen += n
+            total += float(loss.detach()) * n
+            for k, v in parts.items():
+                parts_total[k] = parts_total.get(k, 0.0) + float(v.detach()) * n
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
-        row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": total / max(seen, 1), "lr": optimizer.param_groups[0]["lr"], "volumes_per_s": seen / seconds, "seconds": seconds}
+        row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": total / max(seen, 1)}
+        row.update({f"train_{k}": v / max(seen, 1) for k, v in parts_total.items()})
+        row.update({"lr": optimizer.param_groups[0]["lr"], "volumes_per_s": seen / seconds, "seconds": seconds})
         if val_loader is not None:
-            prob = predict_proba(_unwrap(net), val_loader, device=device)
-            yv = torch.cat([b[1] for b in val_loader]).numpy()
-            row["val_auc"] = float(roc_auc_score(yv, prob)) if len(np.unique(yv)) == 2 else float("nan")
-            row["val_loss"] = float(nn.functional.binary_cross_entropy(torch.as_tensor(prob).clamp(1e-6, 1 - 1e-6), torch.as_tensor(yv, dtype=torch.float64)))
+            row.update(task.validate(_unwrap(net), val_loader, device=device))
         history.append(row)
-        # The best checkpoint follows ties to the later, longer-trained epoch; patience counts epochs without a strict gain.
-        improved = val_loader is None or row["val_auc"] >= best_auc
-        stale = 0 if (val_loader is None or row["val_auc"] > best_auc) else stale + 1
-        if improved:
-            best_auc = row.get("val_auc", best_auc)
+        score = row[task.monitor] if val_loader is not None else math.inf
+        improved = val_loader is None or score >= best
+        stale = 0 if (val_loader is None or score > best) else stale + 1
+        if improved and val_loader is not None:
+            best = score
         if ckpt_dir and rank == 0:
             keys = list(history[0])
             state = {
@@ -301,7 +373,7 @@ def train(
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "epoch": epoch,
-                "best_auc": best_auc,
+                "best_score": best,
                 "stale": stale,
                 "history_keys": keys,
                 "history": torch.tensor([[float(h.get(k, float("nan"))) for k in keys] for h in history], dtype=torch.float64),
@@ -310,7 +382,7 @@ def train(
             }
             _save(state, ckpt_dir / "last.pt")
             if improved:
-                _save({"model": state["model"], "epoch": epoch, "val_auc": best_auc}, ckpt_dir / "best.pt")
+                _save({"model": state["model"], "epoch": epoch, task.monitor: best}, ckpt_dir / "best.pt")
             write_csv(pd.DataFrame(history), ckpt_dir / "history.csv")
         ran += 1
         if stale >= config.patience or (stop_after is not None and ran >= stop_after):

@@ -6,7 +6,7 @@ import pytest
 import SimpleITK as sitk
 
 from ecrs_analysis.data.manifest import validate_manifest
-from ecrs_analysis.data.synth.cohort import generate_cohort
+from ecrs_analysis.data.synth.cohort import DESIGNS, generate_cohort
 
 
 def _digest(folder):
@@ -55,7 +55,7 @@ def test_two_hospitals_have_different_scanners(tiny_cohort):
 def test_temporal_design_places_the_external_share_after_the_cutoff(tmp_path):
     folder = generate_cohort(tmp_path / "mt", design="mtlnet2025", seed=3, n_patients=40, spacing_scale=8.0, n_jobs=1)
     m = pd.read_csv(folder / "manifest.csv")
-    late = (pd.to_datetime(m["scan_date"]) >= "2024-03-01").sum()
+    late = (pd.to_datetime(m["scan_date"]) >= DESIGNS["mtlnet2025"].temporal_cutoff).sum()
     assert late == round(44 * 40 / 257)
     assert (m["nasal_polyps"] == 1).all()  # CRSwNP-only cohort
 

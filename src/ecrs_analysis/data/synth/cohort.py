@@ -37,7 +37,7 @@ from ecrs_analysis.data.synth.scanners import SCANNERS, acquire, grid_for
 
 __all__ = ["CenterDesign", "Design", "DESIGNS", "generate_cohort", "GENERATOR_VERSION"]
 
-GENERATOR_VERSION = "2"  # bump when the generator's output changes for the same parameters
+GENERATOR_VERSION = "3"  # 2: evidence maps and data dictionary; 3: MTLNet temporal cut-off 2024-05-01 (the paper's); bump when the output changes for the same parameters
 
 
 @dataclass(frozen=True)
@@ -81,14 +81,15 @@ DESIGNS = {
         id_prefix="LI",
         split_modes=("center", "random"),
     ),
-    # MTLNet: 257 CRSwNP patients, one hospital, 2020-01..2024-11; the last 44 by date are the temporal external set.
+    # MTLNet: 257 CRSwNP patients, one hospital, 2020-01-01..2024-11-30; the 44 scanned from 2024-05-01 on
+    # are the temporal external set, the 213 before it were split 172/41 into training and validation.
     "mtlnet2025": Design(
         name="mtlnet2025",
         n_patients=257,
         centers=(CenterDesign("hospital_C", "hospital_A", 1.0, 0.0, "2020-01-01", "2024-11-30"),),
         all_polyps=True,
         id_prefix="MT",
-        temporal_cutoff="2024-03-01",
+        temporal_cutoff="2024-05-01",
         n_after_cutoff=44,
         split_modes=("temporal", "random"),
     ),

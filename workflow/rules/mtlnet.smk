@@ -1,0 +1,24 @@
+# The second study: one MTLNet training job per variant (the multitask network; with
+# mtlnet.ablation also its classification-only and segmentation-only versions).
+
+rule mtlnet:
+    input:
+        f"{R}/mtlnet2025/split.json",
+        f"{R}/mtlnet2025/preprocessed.csv",
+    output:
+        scores=f"{R}/mtlnet2025/{{job}}/scores.csv",
+        prov=f"{R}/provenance/mtlnet-{{job}}.json",
+    params:
+        cfg=W.params_for(P, "mtlnet", "mtlnet2025"),
+        code=W.code("ecrs_analysis.training.mtl"),
+        software=W.software("torch", "monai", "numpy"),
+    wildcard_constraints:
+        job="mtlnet|mtlnet_cls|mtlnet_seg",
+    threads: CFG.threads_per_training_job
+    resources:
+        gpu=CFG.gpus_per_training_job,
+        mem_mb=CFG.mem_mb_per_training_job,
+    log:
+        f"{R}/logs/mtlnet-{{job}}.log",
+    shell:
+        W.stage_command("mtlnet", "--study mtlnet2025 --model {wildcards.job}")
