@@ -29,7 +29,7 @@ def test_profiles_scale_as_documented():
 
 def test_loaded_parameters_are_plain_yaml_types():
     p = load_params("smoke")
-    assert p["studies"]["mtlnet2025"]["split"]["cutoff"] == "2024-03-01"  # a string, as the YAML wrote it
+    assert p["studies"]["mtlnet2025"]["split"]["cutoff"] == "2024-05-01"  # a string, as the YAML wrote it
     assert isinstance(p["studies"]["li2025"]["preprocess"]["input_size"], list)
 
 

@@ -429,9 +429,9 @@ def mtlnet_without_sinus_mask(f):
     edit(f, lambda m: m.drop(columns=["sinus_mask"]))
 
 
-@bad("study", "cut-off 2024-03-01", "0 of 40", "scan_date", args=MT, cohort="mt")
+@bad("study", "cut-off 2024-05-01", "0 of 40", "scan_date", args=MT, cohort="mt")
 def no_scan_after_the_cutoff(f):
-    edit(f, lambda m: m.__setitem__("scan_date", [v if v < "2024-03-01" else "2023-06-01" for v in m["scan_date"]]))
+    edit(f, lambda m: m.__setitem__("scan_date", [v if v < "2024-05-01" else "2023-06-01" for v in m["scan_date"]]))
 
 
 @bad("study", "every patient has label 0", "both eosinophilic (1) and non-eosinophilic (0)", args=LI)

@@ -4,7 +4,6 @@ import statsmodels.api as sm
 from statsmodels.stats.proportion import proportion_confint
 
 from ecrs_analysis.stats.calibration import calibration, hosmer_lemeshow, net_benefit
-from ecrs_analysis.stats.dice import dice, dice_summary
 from ecrs_analysis.stats.threshold import operating_point
 
 
