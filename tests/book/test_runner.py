@@ -153,3 +153,23 @@ def test_a_chapter_without_its_optional_data_is_published_as_a_page_that_says_wh
     cells = nbformat.read(out, as_version=4).cells
     assert [c.cell_type for c in cells] == ["markdown", "markdown"] and "not run on this cohort: no proteomics" in cells[1].source
     assert not (tmp_path / "r" / "failed").exists()
+
+
+def test_a_failed_chapter_is_kept_without_patient_identifiers(tmp_path, tiny_cohort):
+    from ecrs_analysis.book.chapters import ChapterError, execute_chapter
+
+    params = load_params("smoke", {"studies.li2025.manifest": str(tiny_cohort / "manifest.csv")})
+    paths = ResultPaths(tmp_path / "r")
+    cohort = prepare_cohort(params, "li2025", paths)
+    pid = cohort.table["patient_id"].iloc[3]
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    # the notebook's code names no patient (as in the book's notebooks); its outputs and error do
+    half = len(pid) // 2
+    nb.cells = [nbformat.v4.new_code_cell(f"pid = {pid[:half]!r} + {pid[half:]!r}\nprint('looking at', pid)"), nbformat.v4.new_code_cell("raise ValueError(f'bad value for {pid}')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "notebooks" / "01_x.ipynb")
+    with pytest.raises(ChapterError):
+        execute_chapter("01_x", root=tmp_path, paths=paths, profile="smoke", config={})
+    kept = (paths.root / "failed" / "01_x.ipynb").read_text(encoding="utf-8")
+    assert "looking at" in kept and pid not in kept

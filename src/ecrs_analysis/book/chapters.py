@@ -73,6 +73,7 @@ def execute_chapter(name: str, *, root: str | Path, paths: ResultPaths, profile:
             failed = paths.root / "failed" / f"{name}.ipynb"
             failed.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(tmp, failed)
+            _scrub(failed, paths)  # kept for inspection, without patient identifiers
             first = next((ln for ln in str(exc.source).splitlines() if ln.strip()), "")
             raise ChapterError(
                 f"notebook {name}.ipynb failed in cell [{exc.exec_count}] starting `{first.strip()}`: {exc.ename}: {exc.evalue} "
@@ -84,6 +85,13 @@ def execute_chapter(name: str, *, root: str | Path, paths: ResultPaths, profile:
             raise ChapterError(f"notebook {name}.ipynb names {', '.join(missing)} in its prose, but shows no such figure or table (numbers follow the order of Exhibits.figure/.table calls)")
         nbformat.write(tag_for_reading(nb), str(tmp))
     return target
+
+
+def _scrub(notebook: Path, paths: ResultPaths) -> None:
+    from ecrs_analysis.book.privacy import scrub_notebook
+    from ecrs_analysis.book.publish import study_identifiers
+
+    scrub_notebook(notebook, study_identifiers(paths))
 
 
 def _write_skipped(source: Path, target: Path, *, reason: str) -> None:

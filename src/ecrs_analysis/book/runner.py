@@ -144,6 +144,11 @@ def run_book(opts: RunOptions) -> dict[str, Any]:
         "threads_per_training_job": 8 if opts.profile == "full" else 1,
         "gpus_per_training_job": 1 if opts.profile == "full" else 0,
     }
+    if any(s.get("manifest") for s in params["studies"].values()):
+        # a real cohort: everything the studies and this profile need is checked before anything is written
+        from ecrs_analysis.data.preflight import check_studies
+
+        check_studies(params)
     if not opts.dry_run:
         results.mkdir(parents=True, exist_ok=True)
         write_text(yaml.safe_dump(wf_config, sort_keys=False), config_file)

@@ -49,6 +49,7 @@ CAM_LAYERS: dict[str, str] = {
     "resnet3d34": "layer2",
     "xception3d": "entry.1",
     "hrnet3d": "stages.3.branches.2",  # the 1/8 branch of the last stage (stage outputs are lists)
+    "mtlnet": "down_layers.3",  # the deepest encoder level (1/8), which the classification head pools
 }
 
 
