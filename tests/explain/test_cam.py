@@ -115,3 +115,20 @@ def test_registry_layer_exists_and_still_sees_place_at_the_smallest_input(name):
     assert name in CAM_LAYERS
     with pytest.raises(ValueError, match="CAM_LAYERS"):
         cam_layer("no_such_model")
+
+
+def test_a_single_logit_multitask_output_becomes_two_classes_with_the_sigmoid_probability():
+    import torch
+    from torch import nn
+
+    from ecrs_analysis.explain.cam import SingleLogit
+
+    class TwoHeads(nn.Module):
+        def forward(self, x):
+            return x, x.mean(dim=(2, 3, 4)) * 4.0  # (segmentation, one endotype logit)
+
+    x = torch.randn(2, 1, 4, 4, 4)
+    z = x.mean(dim=(2, 3, 4)) * 4.0
+    two = SingleLogit(TwoHeads())(x)
+    assert two.shape == (2, 2)
+    assert torch.allclose(torch.softmax(two, dim=1)[:, 1], torch.sigmoid(z[:, 0]))

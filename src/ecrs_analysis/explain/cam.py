@@ -50,7 +50,12 @@ class SingleLogit(nn.Module):
         out = self.model(x)
         if not isinstance(out, (tuple, list)):
             raise TypeError(f"SingleLogit expects a network returning a tuple, got {type(out).__name__}")
-        return out[self.index]
+        z = out[self.index]
+        if z.shape[1] == 1:
+            # one endotype logit z -> two class logits (-z/2, z/2): softmax gives sigmoid(z) for eCRS,
+            # and class 0's map follows the evidence *against* eCRS (its gradient is -grad z / 2)
+            z = torch.cat([-z / 2, z / 2], dim=1)
+        return z
 
     @staticmethod
     def layer(name: str) -> str:
