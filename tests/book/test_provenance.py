@@ -26,3 +26,17 @@ def test_provenance_records_and_closure(tmp_path, monkeypatch):
     write_provenance(tmp_path / "prov" / "stale.json", stage="stale", params={}, code="c2", inputs=[], outputs=[tmp_path / "old.csv"], started=t0, root=tmp_path)
     records = read_provenance(tmp_path / "prov")
     assert provenance_closure(records, ["make-b"]) == ["make-b", "make-a"]  # the stale job feeds nothing
+
+
+def test_inputs_table_summarises_each_study_of_the_record():
+    import hashlib
+
+    from ecrs_analysis.book.record import inputs_table
+
+    m = "/data/manifest.csv"
+    record = {"inputs": {"li2025": {"synthetic": False, "n_patients": 2, "files": {"manifest": m}, "sha256": {m: "a" * 64, "/data/ct1.nii.gz": "b" * 64}}}}
+    row = inputs_table(record).loc["li2025"]
+    assert row["cohort"] == "real" and row["patients"] == 2 and row["files hashed"] == 2
+    assert row["manifest sha256"] == "a" * 16 + "…"
+    combined = hashlib.sha256(json.dumps([["a" * 64, "b" * 64]], separators=(",", ":")).encode()).hexdigest()[:16]
+    assert row["all files sha256"] == combined + "…"  # one hash over the sorted file hashes

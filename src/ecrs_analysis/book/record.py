@@ -7,11 +7,14 @@ import os
 import platform
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecrs_analysis.book.checkout import CheckoutError, checkout_root
 
-__all__ = ["KEY_PACKAGES", "git_state", "package_versions", "device_description"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["KEY_PACKAGES", "git_state", "package_versions", "device_description", "inputs_table"]
 
 KEY_PACKAGES = (
     "ecrs-analysis", "torch", "monai", "SimpleITK", "nibabel", "numpy", "scipy", "pandas", "scikit-learn",
@@ -63,3 +66,23 @@ def device_description() -> dict[str, Any]:
     except ImportError:  # pragma: no cover - torch is a hard dependency
         info["cuda"] = None
     return info
+
+
+def inputs_table(record: dict[str, Any]) -> "pd.DataFrame":
+    """One row per study of a run record: cohort kind, patients, files hashed, the manifest's sha256
+    and one combined sha256 over every image and mask file."""
+    import pandas as pd
+
+    from ecrs_analysis.hashing import hash_params
+
+    rows = []
+    for study, info in record["inputs"].items():
+        rows.append({
+            "study": study,
+            "cohort": "synthetic" if info["synthetic"] else "real",
+            "patients": info["n_patients"],
+            "files hashed": len(info["sha256"]),
+            "manifest sha256": info["sha256"][info["files"]["manifest"]][:16] + "…",
+            "all files sha256": hash_params(sorted(info["sha256"].values()), length=16) + "…",
+        })
+    return pd.DataFrame(rows).set_index("study")

@@ -16,6 +16,7 @@ artefact needs and publishes nothing, so the published book never mixes runs.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
 import uuid
@@ -166,7 +167,7 @@ def run_book(opts: RunOptions) -> dict[str, Any]:
         return {"plan": outcome.planned, "run": None}
     if not outcome.ok:
         raise RunError(outcome.message)
-    record = yaml.safe_load(paths.run_record.read_text(encoding="utf-8")) if paths.run_record.exists() else {}
+    record = json.loads(paths.run_record.read_text(encoding="utf-8")) if paths.run_record.exists() else {}
     from ecrs_analysis.book.provenance import read_provenance
 
     record["executed_jobs"] = sorted(name for name, rec in read_provenance(paths.provenance).items() if rec.get("run_id") == run)

@@ -19,19 +19,7 @@ class WorkflowOutcome:
     ok: bool
     planned: dict[str, int] = field(default_factory=dict)
     """Jobs per rule that the workflow planned (dry run) or ran."""
-    executed: list[str] = field(default_factory=list)
     message: str = ""
-
-
-class _Collect(logging.Handler):
-    """Keeps Snakemake's log records: the plan, finished jobs and errors."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 def _job_stats(text: str) -> dict[str, int]:
@@ -70,14 +58,12 @@ def run_workflow(
     from snakemake.settings.types import ConfigSettings, DAGSettings, ExecutionSettings, OutputSettings, Quietness, ResourceSettings
 
     started = time.time()
-    collect = _Collect()
     stream = io.StringIO()
     text_handler = logging.StreamHandler(stream)
     text_handler.setLevel(logging.INFO)
     try:
         with SnakemakeApi(OutputSettings(dryrun=dry_run, quiet={Quietness.PROGRESS} if not dry_run else None, printshellcmds=False, show_failed_logs=False)) as api:
-            # added after the API has set up its own handlers (it clears the logger's handlers)
-            sm_logger.addHandler(collect)
+            # added after the API has set up its own handlers (it clears the logger's handlers): the plan's text
             sm_logger.addHandler(text_handler)
             executor_settings = None
             if executor != "local":
@@ -110,11 +96,8 @@ def run_workflow(
                 text = stream.getvalue()
                 return WorkflowOutcome(False, planned=_job_stats(text), message=_failure_message(text, exc, Path(config["results"]), started))
     finally:
-        sm_logger.removeHandler(collect)
         sm_logger.removeHandler(text_handler)
-    text = stream.getvalue()
-    executed = [m.group(1) for m in re.finditer(r"Finished jobid: \d+ \(Rule: (\w+)\)", text)]
-    return WorkflowOutcome(True, planned=_job_stats(text), executed=executed)
+    return WorkflowOutcome(True, planned=_job_stats(stream.getvalue()))
 
 
 def _failure_message(text: str, exc: BaseException, results: Path, since: float) -> str:

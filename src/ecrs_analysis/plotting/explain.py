@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,10 +14,13 @@ from matplotlib.figure import Figure
 from ecrs_analysis.explain.views import CaseView
 from ecrs_analysis.plotting.cohort import WINDOW
 
-__all__ = ["plot_case_overlays", "plot_mean_maps", "plot_attention_summary"]
+__all__ = ["plot_case_overlays", "plot_network_examples", "plot_mean_maps", "plot_attention_summary"]
 
 REGION_COLOURS = {"evidence": "#3ddc97", "lesion ROI": "#4cc9f0"}
 PLANES = ("axial", "coronal", "sagittal")
+
+if TYPE_CHECKING:
+    from ecrs_analysis.explain.run import Explanation
 
 
 def _lps(arr: np.ndarray, reference: sitk.Image) -> np.ndarray:
@@ -61,6 +65,14 @@ def plot_case_overlays(views: Sequence[CaseView], *, title: str = "", threshold:
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.03, 1, 0.97))
     return fig
+
+
+
+def plot_network_examples(expl: "Explanation") -> list[Figure]:
+    """:func:`plot_case_overlays` of the most confident TP, FP, FN and TN of every network of ``expl``."""
+    from ecrs_analysis.explain.chapter import example_views
+
+    return [plot_case_overlays(example_views(expl, net.name), title=net.name) for net in expl.networks]
 
 
 def plot_mean_maps(maps: dict[tuple[str, int], np.ndarray], *, labels: dict[int, str] | None = None) -> Figure:
