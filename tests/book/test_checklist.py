@@ -33,6 +33,8 @@ def test_answers_carry_the_run_facts():
     assert f"({load_params('smoke')['stats']['n_resamples']} resamples)" in answer[("12e", "Performance measures")]
     assert "no ethics approval" in answer[("17", "Ethical approval")]
     assert answer[("13", "Class imbalance")].startswith("eCRS share per set: training 49%; internal test 50%; external test 46%")
+    assert "class-balanced loss weights" in answer[("13", "Class imbalance")]
+    assert answer[("20a", "Flow of participants")].startswith("Li 2025: training 59 (29 eCRS)")
     md = checklist.as_markdown(items.reset_index())
     assert md.count("\n") == len(items) + 1 and all(ln.count(" | ") == 3 for ln in md.splitlines()[2:])
 
@@ -53,3 +55,20 @@ def test_every_link_of_the_checklist_resolves_to_a_page_or_label_of_the_book():
     assert docs and refs
     assert set(docs) <= pages, set(docs) - pages
     assert set(refs) <= labels, set(refs) - labels
+
+
+# The item numbers of TRIPOD+AI (Collins et al., BMJ 2024;385:e078378, Table 1), typed from the published checklist.
+TRIPOD_AI_ITEMS = {
+    "1", "2", "3a", "3b", "3c", "4", "5a", "5b", "6a", "6b", "6c", "7", "8a", "8b", "8c", "9a", "9b", "9c", "10", "11",
+    "12a", "12b", "12c", "12d", "12e", "12f", "12g", "13", "14", "15", "16", "17", "18a", "18b", "18c", "18d", "18e", "18f",
+    "19", "20a", "20b", "20c", "21", "22", "23a", "23b", "24", "25", "26", "27a", "27b", "27c",
+}
+
+
+def test_every_row_is_an_item_of_the_published_checklist_and_blinding_is_8c():
+    items = checklist.tripod_ai_items(_facts())
+    numbers = {n for item in items["item"] for n in item.split("–")}
+    assert numbers <= TRIPOD_AI_ITEMS, numbers - TRIPOD_AI_ITEMS
+    topic = dict(zip(items["item"], items["topic"]))
+    assert "Blind" in topic["8c"] and "assessor" in topic["8b"].lower() and "clusters" in topic["23b"]
+    assert {"18c", "18e", "18f"} <= set(items["item"])
