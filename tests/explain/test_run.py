@@ -66,3 +66,33 @@ def test_maps_are_cached_with_provenance_and_reused(fake_results):
     assert f.stat().st_mtime_ns == before  # taken from the cache
     pd.testing.assert_frame_equal(again.metrics, ex.metrics)
     assert "Skipped" in chapter.status(chapter.explain_mtlnet(cfg, paths))
+
+
+def test_mtlnet_is_explained_at_its_own_width_not_the_cnns(tmp_path):
+    """The demo book failed here once: chapter 06 rebuilt MTLNet at deep.width (0.25) for a net trained at mtlnet.width (0.125)."""
+    import torch
+
+    from ecrs_analysis.explain.run import load_network
+    from ecrs_analysis.models.registry import build_model
+    from ecrs_analysis.paths import ResultPaths
+
+    cfg = load_params("demo")
+    assert cfg["deep"]["width"] != cfg["mtlnet"]["width"]
+    paths = ResultPaths(tmp_path)
+    ckpt = paths.study("mtlnet2025") / "mtlnet" / "best.pt"
+    ckpt.parent.mkdir(parents=True)
+    torch.save({"model": build_model("mtlnet", width=cfg["mtlnet"]["width"]).state_dict()}, ckpt)
+    net = mtlnet_network(cfg, paths)
+    assert net is not None and net.width == cfg["mtlnet"]["width"]
+    load_network(net, ckpt)  # fits: same width
+    with pytest.raises(ValueError, match="declare `mtlnet`"):
+        mtlnet_network({k: v for k, v in cfg.items() if k != "mtlnet"}, paths)
+
+
+def test_the_explanation_chapter_declares_the_mtlnet_parameters():
+    from pathlib import Path
+
+    from ecrs_analysis.book.workflow import load_chapters
+
+    chapters, _ = load_chapters(Path(__file__).resolve().parents[2] / "workflow" / "chapters.yaml")
+    assert "mtlnet" in next(c for c in chapters if c.name == "06_explanation").params

@@ -83,8 +83,10 @@ def mtlnet_network(cfg: dict[str, Any], paths: ResultPaths) -> Network | None:
     ckpt = paths.study("mtlnet2025") / MTLNET / "best.pt"
     if not ckpt.exists():
         return None
-    # MTLNet's own section may set its width; otherwise it shares the CNNs' multiplier.
-    width = float(cfg.get(MTLNET, {}).get("width", cfg["deep"]["width"]))
+    # MTLNet has its own width (mtlnet.width), never the CNNs' deep.width: a stage that explains MTLNet must declare `mtlnet`.
+    if MTLNET not in cfg:
+        raise ValueError("explaining MTLNet needs the `mtlnet` parameters (its width); declare `mtlnet` in this chapter's params in workflow/chapters.yaml")
+    width = float(cfg[MTLNET]["width"])
     return Network("mtlnet2025", MTLNET, ((0, ckpt),), width, multitask=True)
 
 
