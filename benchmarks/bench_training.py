@@ -3,7 +3,7 @@
 Baseline: fp32, a default DataLoader whose dataset reads each ``.npz`` file from disk every
 step, no cache, no channels-last.  Ours: volumes cached in memory (``CachedVolumes``), batch
 augmentation on the device (for MTLNet the same flips for image and mask), bf16 autocast and
-``channels_last_3d`` on CUDA.  Both run the training step of the network's task object
+``channels_last_3d`` (CPU and CUDA).  Both run the training step of the network's task object
 (``ClassificationTask`` for the first study's CNNs, ``MultitaskTask`` for MTLNet), as
 ``training.helper.train`` does.  Every measurement runs in a fresh process, so the CPU peak
 memory (max resident set size) is that configuration's own.  On a GPU the script also reports
@@ -75,7 +75,7 @@ def measure(name: str, size: list[int], width: float, paths: list[str], fast: bo
     task = MultitaskTask(MultitaskLoss(pos_weight=1.0)) if mtl else ClassificationTask(nn.CrossEntropyLoss())
     task.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    if fast and device.type == "cuda":
+    if fast:
         model.to(memory_format=torch.channels_last_3d)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -86,7 +86,7 @@ def measure(name: str, size: list[int], width: float, paths: list[str], fast: bo
             if fast:
                 batch_ = task.augment(batch_)
             x = batch_[0]
-            if fast and device.type == "cuda":
+            if fast:
                 x = x.contiguous(memory_format=torch.channels_last_3d)
             s0 = time.perf_counter()
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=fast and device.type == "cuda"):

@@ -186,6 +186,42 @@ def anatomical_grid(
     return lr.astype(np.float32), ap.astype(np.float32), si.astype(np.float32)
 
 
+class _EllipsoidGrid:
+    """Normalised radii of ellipsoids on a coordinate grid, computed only inside each ellipsoid's index box.
+
+    The grid of :func:`anatomical_grid` is an affine function of the voxel index, so an
+    ellipsoid maps to an ellipsoid in index space whose bounding box is exact; outside it the
+    radius is ``inf`` (every caller only asks ``< 1`` or ``>= 1``).  Inside the box the values
+    are computed by :meth:`Ellipsoid.radius` on the same voxels' coordinates, so they are the
+    full-grid values bit for bit; most sinus cells cover well under 1% of the volume.  (No
+    library evaluates implicit shapes on a sub-box; written here.)
+    """
+
+    def __init__(self, lr: NDArray, ap: NDArray, si: NDArray, *, boxed: bool = True) -> None:
+        self.lr, self.ap, self.si, self.boxed = lr, ap, si, boxed
+        self.shape = lr.shape
+        coords = np.stack([lr, ap, si])
+        self.origin = coords[:, 0, 0, 0].astype(np.float64)
+        steps = [coords[(slice(None), *(1 if d == k else 0 for d in range(3)))].astype(np.float64) - self.origin for k in range(3)]
+        self.to_index = np.linalg.inv(np.stack(steps, axis=1))  # mm offset -> (z, y, x) index
+
+    def _box(self, e: Ellipsoid) -> tuple[slice, ...]:
+        centre = self.to_index @ (np.asarray(e.centre, dtype=np.float64) - self.origin)
+        half = np.sqrt(((self.to_index * np.asarray(e.axes, dtype=np.float64)) ** 2).sum(axis=1))
+        lo = np.clip(np.floor(centre - half).astype(int) - 2, 0, self.shape)
+        hi = np.clip(np.ceil(centre + half).astype(int) + 3, 0, self.shape)
+        return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+
+    def radius(self, e: Ellipsoid) -> NDArray:
+        if not self.boxed:
+            return e.radius(self.lr, self.ap, self.si)
+        box = self._box(e)
+        inner = e.radius(self.lr[box], self.ap[box], self.si[box])
+        out = np.full(self.shape, np.inf, dtype=inner.dtype)  # the dtype the full-grid computation has
+        out[box] = inner
+        return out
+
+
 @dataclass(frozen=True)
 class Rendered:
     """Noise-free HU volume and label volumes for one patient, in (z, y, x) order."""
@@ -207,6 +243,7 @@ def render(
     polyps: tuple[float, float],
     mucosa_hu: float,
     grid: tuple[NDArray, NDArray, NDArray],
+    boxed: bool = True,
 ) -> Rendered:
     """Draw tissue, bone, air and disease on a coordinate grid.
 
@@ -225,8 +262,12 @@ def render(
         HU of inflamed mucosa and polyps (+10...+50).
     grid : tuple of arrays
         Output of :func:`anatomical_grid`.
+    boxed : bool
+        Evaluate each ellipsoid only inside its index box (the same volumes, much faster);
+        False evaluates every ellipsoid on the whole grid (the reference the tests compare with).
     """
     lr, ap, si = grid
+    rad = _EllipsoidGrid(lr, ap, si, boxed=boxed).radius
     hu = np.full(lr.shape, HU["air"], dtype=np.float32)
     sinus = np.zeros(lr.shape, dtype=bool)
     roi = np.zeros(lr.shape, dtype=bool)
@@ -234,10 +275,10 @@ def render(
     evidence = np.zeros(lr.shape, dtype=np.uint8)
     label_of = {name: k for k, name in EVIDENCE_LABELS.items()}
 
-    inside_head = anatomy.head.radius(lr, ap, si) < 1.0
+    inside_head = rad(anatomy.head) < 1.0
     hu[inside_head] = HU["soft_tissue"]
-    vault = (anatomy.vault_outer.radius(lr, ap, si) < 1.0) & ((si > 38.0) | (ap < 18.0))
-    brain = (anatomy.vault_inner.radius(lr, ap, si) < 1.0) & ((si > 38.0) | (ap < 18.0))
+    vault = (rad(anatomy.vault_outer) < 1.0) & ((si > 38.0) | (ap < 18.0))
+    brain = (rad(anatomy.vault_inner) < 1.0) & ((si > 38.0) | (ap < 18.0))
     hu[vault] = HU["cortical_bone"]
     hu[brain] = HU["brain"]
     # Hard palate under the nasal cavity and maxillary sinuses.
@@ -245,25 +286,25 @@ def render(
     hu[palate] = HU["facial_bone"]
 
     def carve(e: Ellipsoid, fill: float, wall: bool = True) -> NDArray:
-        r = e.radius(lr, ap, si)
+        r = rad(e)
         if wall:
-            hu[(e.grown(anatomy.wall_mm).radius(lr, ap, si) < 1.0) & (r >= 1.0)] = HU["thin_wall"]
+            hu[(rad(e.grown(anatomy.wall_mm)) < 1.0) & (r >= 1.0)] = HU["thin_wall"]
         inside = r < 1.0
         hu[inside] = fill
         return r
 
     for orbit, globe in zip(anatomy.orbits, anatomy.globes):
         carve(orbit, HU["fat"])
-        hu[globe.radius(lr, ap, si) < 1.0] = HU["globe"]
+        hu[rad(globe) < 1.0] = HU["globe"]
     for nasal in anatomy.nasal:
         carve(nasal, HU["air"])
     # Septum: a thin midline plate of bone and cartilage inside the nasal cavity.
     nasal_any = np.zeros(lr.shape, dtype=bool)
     for nasal in anatomy.nasal:
-        nasal_any |= nasal.grown(anatomy.wall_mm + 1.0).radius(lr, ap, si) < 1.0
+        nasal_any |= rad(nasal.grown(anatomy.wall_mm + 1.0)) < 1.0
     hu[nasal_any & (np.abs(lr) < 1.2)] = HU["cartilage"]
     for t in anatomy.turbinates:
-        hu[t.radius(lr, ap, si) < 1.0] = HU["soft_tissue"]
+        hu[rad(t) < 1.0] = HU["soft_tissue"]
 
     fractions: dict[str, float] = {}
     for name in ("maxillary", "frontal", "sphenoid"):
@@ -287,7 +328,7 @@ def render(
             n_fill = int(round(f * len(idx)))
             filled = total = 0
             for k, i in enumerate(idx):
-                inside = cells[i].radius(lr, ap, si) < 1.0
+                inside = rad(cells[i]) < 1.0
                 sinus |= inside
                 total += int(inside.sum())
                 # Cells fill from the ostiomeatal side (anterior-inferior) first.
@@ -299,7 +340,7 @@ def render(
             fractions[f"{side}_{part}"] = filled / max(total, 1)
 
     for side, cleft, opaque in zip(SIDES, anatomy.olfactory_cleft, olfactory_cleft):
-        inside = cleft.radius(lr, ap, si) < 1.0
+        inside = rad(cleft) < 1.0
         hu[inside] = mucosa_hu if opaque else HU["air"]
         if opaque:
             roi |= inside
@@ -308,8 +349,8 @@ def render(
         if radius <= 0:
             continue
         c = (nasal.centre[0] * 1.25, nasal.centre[1] - 2.0, nasal.centre[2] + 2.0)
-        polyp = Ellipsoid(c, (radius * 0.6, radius * 1.4, radius)).radius(lr, ap, si) < 1.0
-        polyp &= nasal.radius(lr, ap, si) < 1.0
+        polyp = rad(Ellipsoid(c, (radius * 0.6, radius * 1.4, radius))) < 1.0
+        polyp &= rad(nasal) < 1.0
         hu[polyp] = mucosa_hu
         roi |= polyp
         evidence[polyp] = label_of["nasal_polyp"]
