@@ -179,3 +179,13 @@ def test_a_headline_table_of_set_and_metric_becomes_the_claims_the_registry_know
     assert table.loc["mtlnet2025.sensitivity.external", "verdict"] == "inside"  # 0.727 in 0.5-0.85
     assert table.loc["mtlnet2025.dice.train", "verdict"] == "inside"
     assert table.loc["mtlnet2025.dice.validation", "note"] == "not computed in this run"
+
+
+def test_the_ceiling_auc_of_each_set_reaches_the_auc_claims_only():
+    headline = pd.DataFrame(
+        {"value": [0.9, 0.81, 0.7], "CI low": [0.85, 0.7, 0.5], "CI high": [0.95, 0.9, 0.85]},
+        index=pd.MultiIndex.from_tuples([("train", "Dice"), ("external", "AUC"), ("external", "sensitivity")], names=["set", "metric"]),
+    )
+    rows = {r["claim"]: r for r in C.metric_claims(headline, study="mtlnet2025", auc_ceiling=pd.Series({"external": 0.919, "train": 0.87}))}
+    assert rows["mtlnet2025.auc.external"]["ceiling"] == 0.919
+    assert rows["mtlnet2025.dice.train"]["ceiling"] is None and rows["mtlnet2025.sensitivity.external"]["ceiling"] is None

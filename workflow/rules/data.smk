@@ -42,6 +42,7 @@ rule preprocess:
         cfg=lambda w: W.params_for(P, "preprocess", w.study),
         code=W.code("ecrs_analysis.data.study"),
     threads: workflow.cores
+    priority: 10  # before the training folds: MTLNet's preprocessing feeds its job (see rules/mtlnet.smk)
     log:
         f"{R}/logs/preprocess-{{study}}.log",
     shell:

@@ -437,18 +437,23 @@ def proteomics_claims(*, patients: int, dysregulated: int, gsea: pd.DataFrame, p
     ]
 
 
-def metric_claims(table: pd.DataFrame, *, study: str, note: str = "") -> list[dict[str, Any]]:
+def metric_claims(table: pd.DataFrame, *, study: str, note: str = "", auc_ceiling: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
     """Claim rows from a table indexed by (set, metric) with ``value``, ``CI low``, ``CI high``.
 
     The claim id is ``<study>.<metric>.<set>`` (metric lower-cased: ``AUC`` -> ``auc``);
     rows the registry has no claim for are skipped, so a chapter can pass its whole
     headline table (e.g. MTLNet's Dice, AUC, sensitivity and specificity per set). An
-    optional ``ceiling`` column is carried over.
+    optional ``ceiling`` column is carried over; ``auc_ceiling`` (set -> the synthetic
+    cohort's ceiling AUC, e.g. the ``ceiling AUC`` column of ``data.study.ceiling_auc``)
+    fills the AUC rows' ceiling; None for a real cohort.
     """
     rows = []
     for (s, metric), r in table.iterrows():
         cid = f"{study}.{str(metric).lower()}.{s}"
         if cid in _BY_ID:
+            ceiling = r.get("ceiling")
+            if auc_ceiling is not None and str(metric).lower() == "auc" and s in auc_ceiling:
+                ceiling = float(auc_ceiling[s])
             rows.append({"claim": cid, "value": r["value"], "ci_low": r.get("CI low"), "ci_high": r.get("CI high"),
-                         "ceiling": r.get("ceiling"), "note": note})
+                         "ceiling": ceiling, "note": note})
     return rows
