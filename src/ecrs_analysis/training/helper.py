@@ -9,8 +9,8 @@ first study's classifiers; :class:`ecrs_analysis.training.mtl.MultitaskTask` tra
 (segmentation + classification) through the same loop.
 
 - device: CUDA when present (bf16 autocast, optional ``torch.compile``), else CPU;
-  ``channels_last_3d`` memory format on both (on CPU it trains Xception and HRNet about 1.8×
-  and MTLNet 1.8× faster through oneDNN, ResNet the same: ``benchmarks/bench_training.py``);
+  ``channels_last_3d`` memory format on both (oneDNN's 3D convolutions are faster in it on CPU
+  too; ``benchmarks/bench_training.py`` measures the training step with it against a plain baseline);
 - cosine learning rate with linear warm-up (per step, MONAI ``WarmupCosineSchedule``),
   gradient clipping;
 - batch augmentation on the training device (random flips, the same for image and masks;
