@@ -189,3 +189,30 @@ def test_the_ceiling_auc_of_each_set_reaches_the_auc_claims_only():
     rows = {r["claim"]: r for r in C.metric_claims(headline, study="mtlnet2025", auc_ceiling=pd.Series({"external": 0.919, "train": 0.87}))}
     assert rows["mtlnet2025.auc.external"]["ceiling"] == 0.919
     assert rows["mtlnet2025.dice.train"]["ceiling"] is None and rows["mtlnet2025.sensitivity.external"]["ceiling"] is None
+
+
+def test_claims_of_a_model_that_did_not_learn_carry_no_value_and_say_why(tmp_path):
+    from ecrs_analysis.stats.learning import learning_check
+
+    headline = pd.DataFrame(
+        {"value": [0.9, 0.81, 0.7], "CI low": [0.85, 0.7, 0.5], "CI high": [0.95, 0.9, 0.85]},
+        index=pd.MultiIndex.from_tuples([("train", "Dice"), ("external", "AUC"), ("external", "sensitivity")], names=["set", "metric"]),
+    )
+    constant = learning_check(np.full(40, 0.51) + np.linspace(0, 1e-4, 40))  # MTLNet's old head: 0.5100-0.5101
+    assert not constant.learned
+    C.write_claims(tmp_path, "05_mtlnet", C.metric_claims(headline, study="mtlnet2025", learning=constant), profile="smoke")
+    written = pd.read_csv(C.claims_path(tmp_path, "05_mtlnet")).set_index("claim")
+    assert math.isnan(written.loc["mtlnet2025.auc.external", "value"]) and math.isnan(written.loc["mtlnet2025.auc.external", "ci_low"])
+    table = C.claims_table(C.collect_claims(tmp_path)).set_index("claim")
+    for cid in ("mtlnet2025.auc.external", "mtlnet2025.sensitivity.external"):
+        assert table.loc[cid, "verdict"] == "did not learn"
+        assert "do not vary" in table.loc[cid, "note"]
+    # the segmentation is not the classifier's: its Dice is still reported
+    assert table.loc["mtlnet2025.dice.train", "verdict"] == "inside"
+    md = C.claims_markdown(table.reset_index())
+    assert md.count("did not learn — no value reported") == 2
+
+
+def test_a_claim_of_a_model_that_did_not_learn_needs_its_reason(tmp_path):
+    with pytest.raises(C.ClaimError, match="note must say why"):
+        C.write_claims(tmp_path, "05_mtlnet", [{"claim": "mtlnet2025.auc.external", "value": 0.5, "learned": False}], profile="smoke")

@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from ecrs_analysis.models import build_model
-from ecrs_analysis.training.helper import TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
+from ecrs_analysis.training.helper import TrainConfig, augment, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
 
 
 def _data(n=24, seed=0):
@@ -143,3 +143,31 @@ def test_resuming_an_early_stopped_run_trains_no_further(tmp_path):
     assert len(first) < 30
     again = run(True)
     assert len(again) == len(first)
+
+
+def test_augmentation_flips_left_right_only():
+    """A head flipped upside down or front to back swaps frontal/ethmoid with maxillary/sphenoid sinuses: never done."""
+    torch.manual_seed(3)
+    # a distinct value at every voxel: each output must be the input, its left-right mirror, or (intensity) an affine copy of one
+    base = torch.arange(6 * 5 * 4, dtype=torch.float32).reshape(1, 1, 6, 5, 4) / 120.0
+    x = base.repeat(64, 1, 1, 1, 1)
+    mask = (torch.rand(1, 1, 6, 5, 4) > 0.5).to(torch.uint8).repeat(64, 1, 1, 1, 1)  # no symmetry along any axis
+    xa, ma = augment(x, mask)
+    mirrored = base.flip(2)[0]
+    flipped = [torch.equal(m, mask[0].flip(1)) for m in ma]  # axis 1 of one sample (C, X, Y, Z) is X: left-right
+    for i in range(64):
+        assert torch.equal(ma[i], mask[0]) or flipped[i], f"sample {i}: the mask was flipped along an axis other than left-right"
+        ref = mirrored if flipped[i] else base[0]
+        # undo the per-sample intensity scale/shift by least squares; the residual is the 0.02-sd noise
+        a = torch.stack([ref.flatten(), torch.ones(ref.numel())], 1)
+        coef = torch.linalg.lstsq(a, xa[i].flatten()[:, None]).solution
+        resid = xa[i].flatten() - (a @ coef).flatten()
+        assert resid.std() < 0.03, f"sample {i}: the image does not follow its mask's flip"
+    assert 10 < sum(flipped) < 54  # about half were mirrored
+    for axis in (3, 4):  # anterior-posterior, inferior-superior: the mask is never flipped this way
+        assert not any(torch.equal(m[None], mask[:1].flip(axis)) for m in ma)
+
+
+def test_augmentation_refuses_a_volume_without_batch_axes():
+    with pytest.raises(ValueError, match=r"\(B, C, X, Y, Z\)"):
+        augment(torch.zeros(1, 4, 4, 4))

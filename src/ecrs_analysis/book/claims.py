@@ -24,6 +24,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ecrs_analysis.stats.learning import LearningCheck
+
 from ecrs_analysis.atomic import write_csv
 from ecrs_analysis.book.paper import LI2025_PROTEOMICS, LI2025_REPORTED, MTLNET_REPORTED
 from ecrs_analysis.book.provenance import run_id
@@ -125,7 +127,7 @@ REPORTED: tuple[Claim, ...] = (
 _BY_ID = {c.id: c for c in REPORTED}
 
 # Columns of results/<profile>/claims/<chapter>.csv, in order.
-CLAIM_COLUMNS = ("claim", "set", "value", "ci_low", "ci_high", "ceiling", "n", "note", "chapter", "profile", "run")
+CLAIM_COLUMNS = ("claim", "set", "value", "ci_low", "ci_high", "ceiling", "n", "learned", "note", "chapter", "profile", "run")
 
 
 class ClaimError(ValueError):
@@ -159,8 +161,10 @@ def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], 
     rows : iterable of mappings
         One per claim: ``claim`` (an id of :data:`REPORTED`), ``value`` and optionally
         ``ci_low``, ``ci_high`` (95% CI), ``ceiling`` (the synthetic cohort's best possible
-        value), ``n`` (patients) and ``note`` (one short sentence). May be empty: a chapter
-        that could compute nothing still writes its (empty) file.
+        value), ``n`` (patients), ``learned`` (False for a model that failed
+        :func:`ecrs_analysis.stats.learning.learning_check`: its value is then not written,
+        only the reason, which ``note`` must give) and ``note`` (one short sentence). May be
+        empty: a chapter that could compute nothing still writes its (empty) file.
     profile : str, optional
         The parameter profile of the run; default: the profile ``run.json`` of the results
         folder names, else the folder's name.
@@ -189,7 +193,7 @@ def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], 
         if cid in seen:
             raise ClaimError(f"{chapter}: claim {cid!r} written twice")
         seen.add(cid)
-        unknown = set(row) - {"claim", "value", "ci_low", "ci_high", "ceiling", "n", "note"}
+        unknown = set(row) - {"claim", "value", "ci_low", "ci_high", "ceiling", "n", "learned", "note"}
         if unknown:
             raise ClaimError(f"{chapter}: claim {cid!r} has unknown field(s) {sorted(unknown)}")
         try:
@@ -200,8 +204,14 @@ def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], 
         if not (math.isnan(lo) or math.isnan(hi)) and not lo <= hi:
             raise ClaimError(f"{chapter}: claim {cid!r}: ci_low {lo} is above ci_high {hi}")
         n = row.get("n")
+        learned = bool(row.get("learned", True))
+        if not learned:  # a statistic of a model that learned nothing is never published
+            if not row.get("note"):
+                raise ClaimError(f"{chapter}: claim {cid!r} is of a model that did not learn: its note must say why")
+            value, lo, hi = math.nan, math.nan, math.nan
         out.append({"claim": cid, "set": claim.set, "value": value, "ci_low": lo, "ci_high": hi, "ceiling": ceiling,
-                    "n": None if n is None or pd.isna(n) else int(n), "note": str(row.get("note") or ""), "chapter": chapter, "profile": profile, "run": run_id()})
+                    "n": None if n is None or pd.isna(n) else int(n), "learned": learned, "note": str(row.get("note") or ""),
+                    "chapter": chapter, "profile": profile, "run": run_id()})
     table = pd.DataFrame(out, columns=list(CLAIM_COLUMNS)).astype({"n": "Int64"})
     write_csv(table, claims_path(root, chapter))
 
@@ -225,13 +235,13 @@ def collect_claims(results: Any) -> pd.DataFrame:
     return table
 
 
-Verdict = Literal["inside", "outside", "equal", "differs", "reproduced", "not reproduced", "no reported value", "no CI", "not run"]
+Verdict = Literal["inside", "outside", "equal", "differs", "reproduced", "not reproduced", "no reported value", "no CI", "did not learn", "not run"]
 
 # Marks that do not rely on colour (the landing table shows symbol and words).
 MARKS: dict[str, str] = {
     "inside": "✓ inside our CI", "outside": "✗ outside our CI", "equal": "= same", "differs": "≠ differs",
     "reproduced": "✓ reproduced", "not reproduced": "✗ not reproduced", "no reported value": "– not stated",
-    "no CI": "○ no CI", "not run": "… not run",
+    "no CI": "○ no CI", "did not learn": "⊘ did not learn — no value reported", "not run": "… not run",
 }
 
 
@@ -239,8 +249,11 @@ def verdict(claim: Claim, row: Mapping[str, Any] | None) -> Verdict:
     """How the reproduced value of ``claim`` stands against the reported one.
 
     Estimates: does the reported value fall inside our 95% CI (bounds included)?
-    Counts: are they equal? Findings: is ``value`` 1 (reproduced) or 0?
+    Counts: are they equal? Findings: is ``value`` 1 (reproduced) or 0?  A claim about a
+    model that did not learn (``learned`` False) has no value to compare.
     """
+    if row is not None and str(row.get("learned", True)).strip().lower() in ("false", "0", "0.0"):
+        return "did not learn"
     if row is None or pd.isna(row.get("value")):
         return "not run"
     if claim.reported is None:
@@ -355,6 +368,8 @@ def _reported_text(c: Mapping[str, Any]) -> str:
 def _reproduced_text(c: Mapping[str, Any]) -> str:
     from ecrs_analysis.book.format import fmt_ci, fmt_count
 
+    if c.get("verdict") == "did not learn":
+        return "did not learn"
     if pd.isna(c["value"]):
         return "not run"
     if c["kind"] == "count":
@@ -437,7 +452,9 @@ def proteomics_claims(*, patients: int, dysregulated: int, gsea: pd.DataFrame, p
     ]
 
 
-def metric_claims(table: pd.DataFrame, *, study: str, note: str = "", auc_ceiling: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+def metric_claims(
+    table: pd.DataFrame, *, study: str, note: str = "", auc_ceiling: Mapping[str, float] | None = None, learning: LearningCheck | None = None,
+) -> list[dict[str, Any]]:
     """Claim rows from a table indexed by (set, metric) with ``value``, ``CI low``, ``CI high``.
 
     The claim id is ``<study>.<metric>.<set>`` (metric lower-cased: ``AUC`` -> ``auc``);
@@ -445,7 +462,10 @@ def metric_claims(table: pd.DataFrame, *, study: str, note: str = "", auc_ceilin
     headline table (e.g. MTLNet's Dice, AUC, sensitivity and specificity per set). An
     optional ``ceiling`` column is carried over; ``auc_ceiling`` (set -> the synthetic
     cohort's ceiling AUC, e.g. the ``ceiling AUC`` column of ``data.study.ceiling_auc``)
-    fills the AUC rows' ceiling; None for a real cohort.
+    fills the AUC rows' ceiling; None for a real cohort.  ``learning`` (the classifier's
+    :func:`~ecrs_analysis.stats.learning.learning_check`): when it did not learn, the
+    classification rows (AUC, sensitivity, specificity, ...) carry ``learned=False`` and the
+    reason instead of a value; segmentation rows (Dice) are not the classifier's and stay.
     """
     rows = []
     for (s, metric), r in table.iterrows():
@@ -454,6 +474,12 @@ def metric_claims(table: pd.DataFrame, *, study: str, note: str = "", auc_ceilin
             ceiling = r.get("ceiling")
             if auc_ceiling is not None and str(metric).lower() == "auc" and s in auc_ceiling:
                 ceiling = float(auc_ceiling[s])
-            rows.append({"claim": cid, "value": r["value"], "ci_low": r.get("CI low"), "ci_high": r.get("CI high"),
-                         "ceiling": ceiling, "note": note})
+            row = {"claim": cid, "value": r["value"], "ci_low": r.get("CI low"), "ci_high": r.get("CI high"), "ceiling": ceiling, "note": note}
+            if learning is not None and not learning.learned and str(metric).lower() in CLASSIFICATION_METRICS:
+                row.update(learned=False, note=f"did not learn — no value reported: {learning.reason}")
+            rows.append(row)
     return rows
+
+
+CLASSIFICATION_METRICS = ("auc", "sensitivity", "specificity", "accuracy", "ppv", "npv")
+"""Metrics (lower-case) that describe a classifier's scores, withheld when the classifier did not learn."""

@@ -13,7 +13,7 @@ first study's classifiers; :class:`ecrs_analysis.training.mtl.MultitaskTask` tra
   too; ``benchmarks/bench_training.py`` measures the training step with it against a plain baseline);
 - cosine learning rate with linear warm-up (per step, MONAI ``WarmupCosineSchedule``),
   gradient clipping;
-- batch augmentation on the training device (random flips, the same for image and masks;
+- batch augmentation on the training device (random left-right flips, the same for image and masks;
   intensity scale/shift and noise on the image);
 - early stopping on the task's validation metric; ``best.pt`` and ``last.pt`` written
   atomically, read back with ``torch.load(weights_only=True)``;
@@ -54,7 +54,7 @@ from ecrs_analysis.atomic import atomic_path, write_csv
 from ecrs_analysis.data.preprocess import load_preprocessed
 
 __all__ = [
-    "TrainConfig", "Task", "ClassificationTask", "CachedVolumes", "make_loader", "class_weights", "seed_everything", "augment", "train",
+    "TrainConfig", "Task", "ClassificationTask", "CachedVolumes", "make_loader", "class_weights", "seed_everything", "augment", "LEFT_RIGHT_AXIS", "train",
     "predict_proba", "load_checkpoint",
 ]
 
@@ -137,24 +137,33 @@ def class_weights(labels: Sequence[int]) -> torch.Tensor:
     return torch.as_tensor(compute_class_weight("balanced", classes=np.array([0, 1]), y=y), dtype=torch.float32)
 
 
-def augment(x: torch.Tensor, *masks: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Random flips per axis, intensity scale (±10%) and shift (±0.05), Gaussian noise (sd 0.02), per sample.
+LEFT_RIGHT_AXIS = 2
+"""Tensor axis of left-right in a batch (B, C, X, Y, Z): the preprocessed volumes are RAS, so x runs right to left."""
 
-    ``masks`` (segmentation targets) get exactly the image's flips and nothing else.  Runs on
-    whatever device ``x`` is on and draws from torch's global RNG (restored on resume).
+
+def augment(x: torch.Tensor, *masks: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Random left-right flip, intensity scale (±10%) and shift (±0.05), Gaussian noise (sd 0.02), per sample.
+
+    Only the left-right axis is flipped: a head is (nearly) mirror-symmetric, but flipping it
+    upside down or front to back would swap the frontal and ethmoid sinuses with the maxillary
+    and sphenoid ones, erasing the position of the disease, which is what separates the
+    endotypes on CT.  ``masks`` (segmentation targets) get exactly the image's flip and
+    nothing else.  Runs on whatever device ``x`` is on and draws from torch's global RNG
+    (restored on resume).
 
     Returns
     -------
     tuple of Tensor
         The augmented image followed by the masks.
     """
+    if x.ndim != 5:
+        raise ValueError(f"augment expects a batch (B, C, X, Y, Z), got shape {tuple(x.shape)}")
     b = x.shape[0]
-    for axis in (2, 3, 4):
-        flip = torch.rand(b, device=x.device) < 0.5
-        if flip.any():
-            where = flip.view(b, 1, 1, 1, 1)
-            x = torch.where(where, x.flip(axis), x)
-            masks = tuple(torch.where(where, m.flip(axis), m) for m in masks)
+    flip = torch.rand(b, device=x.device) < 0.5
+    if flip.any():
+        where = flip.view(b, 1, 1, 1, 1)
+        x = torch.where(where, x.flip(LEFT_RIGHT_AXIS), x)
+        masks = tuple(torch.where(where, m.flip(LEFT_RIGHT_AXIS), m) for m in masks)
     scale = 1.0 + 0.1 * (2 * torch.rand(b, 1, 1, 1, 1, device=x.device) - 1)
     shift = 0.05 * (2 * torch.rand(b, 1, 1, 1, 1, device=x.device) - 1)
     return (x * scale + shift + 0.02 * torch.randn_like(x), *masks)
@@ -167,7 +176,10 @@ class Task(Protocol):
     """
 
     monitor: str
-    """History column (a key of :meth:`validate`'s result) that early stopping maximises."""
+    """History column (a key of :meth:`validate`'s result) that early stopping follows."""
+
+    maximise: bool
+    """True: early stopping keeps the epoch with the highest ``monitor`` (an AUC); False: the lowest (a loss)."""
 
     def to(self, device: torch.device) -> Any: ...
 
@@ -185,6 +197,7 @@ class ClassificationTask(nn.Module):
     """A classifier's task: ``loss_fn(logits, label)``; early stopping on validation AUC."""
 
     monitor = "val_auc"
+    maximise = True
 
     def __init__(self, loss_fn: nn.Module) -> None:
         super().__init__()
@@ -288,7 +301,7 @@ def train(
     History columns: ``epoch``, ``train_loss``, ``train_<part>`` for each loss part of the
     task, ``lr``, ``volumes_per_s``, ``seconds`` and the task's ``val_...`` metrics.  The best
     checkpoint follows ties of the monitored metric to the later epoch; patience counts
-    epochs without a strict gain.
+    epochs without a strict gain (a rise of an AUC, a fall of a loss: ``task.maximise``).
     """
     if (task is None) == (loss_fn is None):
         raise ValueError("train: give either task= or loss_fn= (a classifier's loss), not both and not neither")
@@ -362,7 +375,9 @@ def train(
         if val_loader is not None:
             row.update(task.validate(_unwrap(net), val_loader, device=device))
         history.append(row)
-        score = row[task.monitor] if val_loader is not None else math.inf
+        # ``best`` and ``score`` are oriented so that higher is better (a loss is negated)
+        sign = 1.0 if getattr(task, "maximise", True) else -1.0
+        score = sign * row[task.monitor] if val_loader is not None else math.inf
         improved = val_loader is None or score >= best
         stale = 0 if (val_loader is None or score > best) else stale + 1
         if improved and val_loader is not None:
@@ -383,7 +398,7 @@ def train(
             }
             _save(state, ckpt_dir / "last.pt")
             if improved:
-                _save({"model": state["model"], "epoch": epoch, task.monitor: best}, ckpt_dir / "best.pt")
+                _save({"model": state["model"], "epoch": epoch, task.monitor: sign * best}, ckpt_dir / "best.pt")
             write_csv(pd.DataFrame(history), ckpt_dir / "history.csv")
         ran += 1
         if stale >= config.patience or (stop_after is not None and ran >= stop_after):

@@ -15,8 +15,8 @@ set with the best epoch and writes its artefacts into one folder, atomically::
 Loss: ``BCE_cls + seg_weight · DiceCE_seg`` — MONAI ``DiceCELoss(sigmoid=True)`` on the mask and a
 class-balanced ``BCEWithLogitsLoss`` (``pos_weight`` = ratio of scikit-learn's balanced class
 weights of the training labels) on the endotype.  The ablation variants train the same network
-with one head and that head's loss alone.  Early stopping maximises ``val_score``: the mean of
-validation AUC and mean validation Dice (the variants: AUC alone, Dice alone).
+with one head and that head's loss alone.  Early stopping minimises the validation loss (see
+:class:`MultitaskTask` for why not the validation AUC).
 
 Interrupted jobs resume: checkpoints live in ``.<out_dir name>.work/`` beside the output folder
 until the job finishes, and a rerun with the same inputs and settings continues from them.
@@ -173,12 +173,18 @@ class MultitaskTask(nn.Module):
 
     Batches are ``(image, mask, label)``; augmentation flips image and mask together.
     Validation metrics: ``val_loss``, ``val_seg_loss``, ``val_cls_loss``, ``val_auc``,
-    ``val_dice`` (mean over patients with a non-empty mask) and ``val_score``, which early
-    stopping maximises: the mean of AUC and Dice for the multitask network, the one of them
-    a single-head variant has.
+    ``val_dice`` (mean over patients with a non-empty mask) and ``val_score`` (the mean of
+    AUC and Dice, or the one of them a single-head variant has).
+
+    Early stopping minimises ``val_loss``, the training objective on the validation set.  Not
+    the AUC: on 41 validation patients an AUC moves by ±0.1 from epoch to epoch by chance, so
+    the epoch it picks is picked by noise (seen on the demo: 0.29 → 0.67 → 0.70 → 0.51 → 0.39
+    for a network whose scores did not vary); a loss averages over every patient and voxel
+    and changes smoothly.
     """
 
-    monitor = "val_score"
+    monitor = "val_loss"
+    maximise = False
 
     def __init__(self, loss: MultitaskLoss) -> None:
         super().__init__()

@@ -35,7 +35,7 @@ def test_evidence_labels_the_lesion_roi_by_compartment(tiny_cohort):
         seen |= set(np.unique(ev)) - {0}
         # ethmoid evidence exactly when the generator measured filled ethmoid cells
         truth = t[t["patient_id"] == pid].iloc[0]
-        filled = sum(truth[f"opac_{side}_{part}_ethmoid"] for side in ("right", "left") for part in ("anterior", "posterior"))
+        filled = sum(truth[f"measured_opac_{side}_{part}_ethmoid"] for side in ("right", "left") for part in ("anterior", "posterior"))
         assert (ev == 1).any() == (filled > 0)
     assert {1, 5} <= seen  # ethmoid and maxillary disease occur in a 16-patient cohort
     assert set(ENDOTYPE_EVIDENCE[1]).isdisjoint(ENDOTYPE_EVIDENCE[0])

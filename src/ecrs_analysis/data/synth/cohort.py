@@ -4,7 +4,9 @@ Output folder::
 
     manifest.csv            one row per patient (the format of docs: book/data_format.md)
     manifest.dictionary.yaml  the data dictionary: every column's role (clinical columns and their types)
-    truth.csv               generator ground truth (latent, true probability, tissue eosinophils)
+    truth.csv               generator ground truth: latent inflammation, true probability (the latent
+                            ceiling), tissue eosinophils, what was rendered into the CT and
+                            ``image_prob``, P(label | rendered), the image-only ceiling (``synth.ceiling``)
     images/<id>_ct.nii.gz   int16 HU CT
     masks/<id>_sinus.nii.gz sinus-region segmentation (all sinuses)
     masks/<id>_roi.nii.gz   lesion region of interest (opacified tissue)
@@ -32,12 +34,13 @@ from ecrs_analysis.atomic import atomic_dir, write_csv, write_json, write_text
 from ecrs_analysis.data.dictionary import synthetic_dictionary
 from ecrs_analysis.data.imageio import write_image
 from ecrs_analysis.data.synth.anatomy import anatomical_grid, render, sample_anatomy
+from ecrs_analysis.data.synth.ceiling import RENDERED_FEATURES, fit_image_ceiling, rendered_features
 from ecrs_analysis.data.synth.patients import CLINICAL_COLUMNS, MISSING_ALLOWED, draw_patient, lund_mackay
 from ecrs_analysis.data.synth.scanners import SCANNERS, acquire, grid_for
 
 __all__ = ["CenterDesign", "Design", "DESIGNS", "generate_cohort", "GENERATOR_VERSION"]
 
-GENERATOR_VERSION = "3"  # 2: evidence maps and data dictionary; 3: MTLNet temporal cut-off 2024-05-01 (the paper's); bump when the output changes for the same parameters
+GENERATOR_VERSION = "4"  # 2: evidence maps and data dictionary; 3: MTLNet temporal cut-off 2024-05-01 (the paper's); 4: measured Lund-Mackay, rendered quantities and image_prob in truth.csv; bump when the output changes for the same parameters
 
 
 @dataclass(frozen=True)
@@ -144,14 +147,16 @@ def _one_patient(args: tuple) -> tuple[dict, dict]:
     if evidence:  # ground truth for the explanation chapter; written after, and apart from, the inputs
         extra["evidence_mask"] = f"masks/{pid}_evidence.nii.gz"
         write_image(r.evidence, out / extra["evidence_mask"], spacing=spacing, origin=origin)
-    row = {"patient_id": pid, "center": center, "scan_date": scan_date, "label": draw.label, **files, **draw.clinical, **lund_mackay(draw.opacification)}
+    # Lund-Mackay as a reader scores it: from the opacification measured on the rendered CT, not the intended one
+    row = {"patient_id": pid, "center": center, "scan_date": scan_date, "label": draw.label, **files, **draw.clinical, **lund_mackay(r.opacified_fraction)}
     truth = {
         "patient_id": pid,
         "latent": draw.latent,
         "true_prob": draw.true_prob,
         "tissue_eos_hpf": draw.tissue_eos_hpf,
         "roi_voxels": int(r.roi_mask.sum()),
-        **{f"opac_{k}": round(v, 4) for k, v in r.opacified_fraction.items()},
+        **{f"measured_opac_{k}": round(v, 4) for k, v in r.opacified_fraction.items()},
+        **rendered_features(draw),
         **extra,
     }
     return row, truth
@@ -225,6 +230,11 @@ def generate_cohort(
             if col in manifest:
                 manifest[col] = manifest[col].astype(float)
                 manifest.loc[rng.random(len(manifest)) < missing_rate, col] = np.nan
+        ceiling = fit_image_ceiling(
+            latent_means=[c.latent_mean for c in d.centers], weights=[c.fraction for c in d.centers], all_polyps=d.all_polyps,
+            seed=int(np.random.default_rng([seed, 3]).integers(2**31 - 1)),
+        )
+        truth["image_prob"] = ceiling.probability(truth)
         write_csv(manifest, tmp / "manifest.csv")
         lm_columns = tuple(c for c in manifest.columns if c.startswith("lm_"))
         write_text(yaml.safe_dump(synthetic_dictionary(CLINICAL_COLUMNS, lund_mackay=lm_columns), sort_keys=False), tmp / "manifest.dictionary.yaml")
@@ -239,6 +249,10 @@ def generate_cohort(
                 "evidence": evidence,
                 "generator_version": GENERATOR_VERSION,
                 "clinical_columns": CLINICAL_COLUMNS,
+                "image_ceiling": {
+                    "rendered": list(RENDERED_FEATURES), "draws": ceiling.n_draws,
+                    "population_auc": round(ceiling.population_auc, 4), "latent_population_auc": round(ceiling.latent_auc, 4),
+                },
             },
             tmp / "generator.json",
         )

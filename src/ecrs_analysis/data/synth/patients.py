@@ -151,6 +151,10 @@ def draw_patient(rng: np.random.Generator, *, latent_mean: float = 0.0, all_poly
 def lund_mackay(fractions: dict[str, float]) -> dict[str, int]:
     """Lund-Mackay scores from measured opacified fractions.
 
+    The generator passes the fractions measured on the rendered CT
+    (``anatomy.Rendered.opacified_fraction``: opacified voxels over sinus voxels, per
+    compartment), as a reader scores what the scan shows, not the opacification it meant to draw.
+
     Each sinus per side: 0 clear (< 2% opacified), 1 partial, 2 total (> 90%); the ostiomeatal
     complex (OMC) 0 or 2, scored occluded when the anterior ethmoid is mostly opacified.
     Returns ``lm_<side>_<sinus>``, ``lm_<side>_omc`` and ``lm_total`` (0-24).

@@ -1,0 +1,131 @@
+"""Did a model learn?  The check that comes before any AUC is published.
+
+A statistic of a model that learned nothing is noise with a confidence interval.  Two things
+betray such a model, and both are checked here:
+
+- its predicted probabilities hardly vary between patients (a constant output: any AUC of it
+  is the order of ±0.001 of noise, e.g. MTLNet's head before its pooled features were
+  normalised: every probability within 0.509–0.511);
+- its training loss never fell below the loss of the best *constant* predictor, the one that
+  gives every patient the same probability: whatever the network does, it does no better
+  than ignoring the image.
+
+:func:`constant_loss` gives that reference for a (class-weighted) cross-entropy, and
+:func:`learning_check` combines both tests into a :class:`LearningCheck` with the reason in
+words, which the chapters show and the landing page carries ("did not learn — no AUC
+reported").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["MIN_SCORE_SD", "LearningCheck", "constant_loss", "learning_check"]
+
+MIN_SCORE_SD = 0.01
+"""Scores whose standard deviation over patients is below this are treated as constant (probability scale)."""
+
+
+def constant_loss(labels: ArrayLike, *, class_weights: Sequence[float] = (1.0, 1.0), weighted_mean: bool = True) -> float:
+    """Cross-entropy of the best constant predictor of binary labels.
+
+    Parameters
+    ----------
+    labels : array of {0, 1}
+        The training labels.
+    class_weights : (w0, w1)
+        Weights of the two classes in the loss (``nn.CrossEntropyLoss(weight=...)``, or
+        ``(1, pos_weight)`` for ``BCEWithLogitsLoss(pos_weight=...)``).
+    weighted_mean : bool
+        True: the loss is a weighted mean, divided by the sum of the weights (PyTorch's
+        ``CrossEntropyLoss`` with ``weight``); False: divided by the number of samples
+        (``BCEWithLogitsLoss`` with ``pos_weight``).
+
+    Returns
+    -------
+    float
+        ``min_q -(a log q + b log(1 - q))`` with ``a``, ``b`` the weighted shares of the
+        classes; the minimum is at ``q = a / (a + b)``.  With balanced weights and a
+        weighted mean it is ``log 2``.
+
+    Examples
+    --------
+    >>> round(constant_loss([0, 0, 0, 1]), 4)  # unweighted: the entropy of a 25% prevalence
+    0.5623
+    >>> round(constant_loss([0, 0, 0, 1], class_weights=(2 / 3, 2.0)), 4)  # balanced weights
+    0.6931
+    """
+    y = np.asarray(labels)
+    if y.size == 0 or not np.isin(y, (0, 1)).all():
+        raise ValueError(f"constant_loss needs binary labels 0/1, got values {np.unique(y).tolist()[:5]}")
+    w0, w1 = (float(w) for w in class_weights)
+    n1 = float((y == 1).sum())
+    n0 = float(y.size - n1)
+    a, b = w1 * n1, w0 * n0
+    denominator = (a + b) if weighted_mean else float(y.size)
+    a, b = a / denominator, b / denominator
+    if a == 0 or b == 0:  # one class only: a constant predicts it perfectly
+        return 0.0
+    q = a / (a + b)
+    return float(-(a * math.log(q) + b * math.log(1.0 - q)))
+
+
+@dataclass(frozen=True)
+class LearningCheck:
+    """The verdict on one model: did it learn, and if not, why."""
+
+    learned: bool
+    reason: str
+    """Empty when the model learned; otherwise one sentence for the chapter and the landing page."""
+    score_sd: float
+    """Standard deviation of the predicted probabilities over the patients checked."""
+    best_train_loss: float
+    """Lowest training loss over the epochs (NaN when no history was given)."""
+    constant_train_loss: float
+    """The loss of the best constant predictor on the same training labels (NaN when not given)."""
+
+
+def learning_check(
+    probabilities: ArrayLike,
+    *,
+    train_losses: ArrayLike | None = None,
+    constant_train_loss: float | None = None,
+    min_sd: float = MIN_SCORE_SD,
+) -> LearningCheck:
+    """Did the model learn?  Its scores must vary and its training loss fall below the constant predictor's.
+
+    Parameters
+    ----------
+    probabilities : array
+        Predicted P(class 1) of the patients whose statistics would be reported.
+    train_losses : array, optional
+        The training loss of each epoch (the classification part, for a multitask network).
+    constant_train_loss : float, optional
+        :func:`constant_loss` of the training labels with the loss's class weights.
+    min_sd : float
+        Scores with a smaller standard deviation count as constant.
+
+    Returns
+    -------
+    LearningCheck
+    """
+    p = np.asarray(probabilities, dtype=float)
+    p = p[np.isfinite(p)]
+    sd = float(p.std(ddof=1)) if p.size > 1 else float("nan")
+    losses = np.asarray(train_losses, dtype=float) if train_losses is not None else np.array([])
+    losses = losses[np.isfinite(losses)]
+    best = float(losses.min()) if losses.size else float("nan")
+    const = float(constant_train_loss) if constant_train_loss is not None else float("nan")
+    reasons = []
+    if p.size < 2:
+        reasons.append("fewer than two scored patients")
+    elif not sd >= min_sd:
+        reasons.append(f"its predicted probabilities do not vary (SD {sd:.4f} < {min_sd} over {p.size} patients)")
+    if losses.size and math.isfinite(const) and not best < const:
+        reasons.append(f"its training loss never fell below the constant predictor's ({best:.3f} ≥ {const:.3f})")
+    return LearningCheck(learned=not reasons, reason="; ".join(reasons), score_sd=sd, best_train_loss=best, constant_train_loss=const)
