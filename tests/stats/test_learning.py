@@ -96,3 +96,22 @@ def test_a_model_whose_loss_never_falls_is_caught():
 
 def test_too_few_scores_is_not_evidence():
     assert not learning_check([0.4]).learned
+
+
+def test_fold_models_are_checked_fold_by_fold():
+    import pandas as pd
+
+    from ecrs_analysis.stats.learning import check_fold_models
+
+    rng = np.random.default_rng(0)
+    y = np.arange(40) % 2
+    scores = pd.DataFrame({"set": "train", "label": y, "good": np.clip(0.5 + 0.3 * (y - 0.5) + rng.normal(0, 0.1, 40), 0, 1), "flat": 0.5 + rng.normal(0, 1e-4, 40), "stuck": rng.random(40)})
+    hist = pd.concat([
+        pd.DataFrame({"model": m, "fold": k, "epoch": [1, 2], "train_loss": losses})
+        for m, per_fold in {"good": [[0.69, 0.5], [0.7, 0.6]], "flat": [[0.69, 0.6], [0.7, 0.6]], "stuck": [[0.7, 0.6], [0.71, 0.70]]}.items()
+        for k, losses in enumerate(per_fold)
+    ])
+    checks = check_fold_models(scores, hist, models=["good", "flat", "stuck"], train_set="train")
+    assert checks["good"].learned
+    assert not checks["flat"].learned and "do not vary" in checks["flat"].reason
+    assert not checks["stuck"].learned and "fold(s) [1]" in checks["stuck"].reason  # log 2 = 0.693 < 0.70

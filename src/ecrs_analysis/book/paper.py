@@ -29,7 +29,9 @@ def reported_table(reported: dict[str, dict[str, float]]) -> pd.DataFrame:
     return pd.DataFrame(reported).T.rename_axis("set")
 
 
-def reported_vs_reproduced(reported: dict[str, dict[str, float]], reproduced: pd.DataFrame, *, ceiling: pd.DataFrame | None = None) -> pd.DataFrame:
+def reported_vs_reproduced(
+    reported: dict[str, dict[str, float]], reproduced: pd.DataFrame, *, ceiling: pd.DataFrame | None = None, learned: bool = True,
+) -> pd.DataFrame:
     """The paper's numbers beside ours and, for AUC, the synthetic cohort's ceiling.
 
     Parameters
@@ -41,27 +43,38 @@ def reported_vs_reproduced(reported: dict[str, dict[str, float]], reproduced: pd
         Indexed by ``(set, metric)`` with ``value``, ``CI low``, ``CI high``
         (:func:`ecrs_analysis.stats.evaluate.headline_metrics`).
     ceiling : DataFrame, optional
-        :func:`ecrs_analysis.data.study.ceiling_auc` (column ``ceiling AUC`` by set).
+        :func:`ecrs_analysis.data.study.ceiling_auc`: both ceilings by set (latent and image-only).
+    learned : bool
+        False for a classifier that failed the did-it-learn check: its classification metrics
+        are shown as missing, never as numbers.
 
     Returns
     -------
     DataFrame
         Rows ``(set, metric)`` of every reported value: ``reported``, ``reproduced``,
-        ``95% CI``, ``ceiling`` (AUC rows only) and ``difference`` (reproduced - reported).
+        ``95% CI``, the ceilings (AUC rows only: ``latent ceiling`` and, when the cohort has
+        it, ``image ceiling``) and ``difference`` (reproduced - reported).
     """
+    from ecrs_analysis.book.claims import CLASSIFICATION_METRICS
+    from ecrs_analysis.data.study import IMAGE_CEILING, LATENT_CEILING
+
     ours = {(s, m.lower()): r for (s, m), r in reproduced.iterrows()}
     rows = []
     for set_name, metrics in reported.items():
         for metric, value in metrics.items():
             r = ours.get((set_name, metric.lower()))
-            ceil = float(ceiling.loc[set_name, "ceiling AUC"]) if (ceiling is not None and metric == "AUC" and set_name in ceiling.index) else float("nan")
-            rows.append({
+            if not learned and metric.lower() in CLASSIFICATION_METRICS:
+                r = None
+            row = {
                 "set": set_name,
                 "metric": metric,
                 "reported": value,
                 "reproduced": float(r["value"]) if r is not None else float("nan"),
-                "95% CI": f"{r['CI low']:.3f}–{r['CI high']:.3f}" if r is not None else "",
-                "ceiling": ceil,
-                "difference": float(r["value"]) - value if r is not None else float("nan"),
-            })
+                "95% CI": f"{r['CI low']:.3f}–{r['CI high']:.3f}" if r is not None else ("did not learn" if not learned and metric.lower() in CLASSIFICATION_METRICS else ""),
+            }
+            for column, label in ((LATENT_CEILING, "latent ceiling"), (IMAGE_CEILING, "image ceiling")):
+                if ceiling is not None and column in ceiling:
+                    row[label] = float(ceiling.loc[set_name, column]) if (metric == "AUC" and set_name in ceiling.index) else float("nan")
+            row["difference"] = float(r["value"]) - value if r is not None else float("nan")
+            rows.append(row)
     return pd.DataFrame(rows).set_index(["set", "metric"])

@@ -29,7 +29,7 @@ from ecrs_analysis.data.synth.cohort import GENERATOR_VERSION, generate_cohort
 
 __all__ = [
     "ResultPaths", "LoadedStudy", "default_results_dir", "prepare_cohort", "load_cohort", "prepare_split", "prepare_inputs", "load_study",
-    "example_cases", "ceiling_auc", "find_reference_ct", "table1_variables", "scores_path",
+    "example_cases", "ceiling_auc", "LATENT_CEILING", "IMAGE_CEILING", "find_reference_ct", "table1_variables", "scores_path",
 ]
 
 
@@ -189,17 +189,35 @@ def example_cases(study: LoadedStudy, *, seed: int) -> list[tuple[str, sitk.Imag
     return cases
 
 
+LATENT_CEILING = "ceiling AUC"
+"""Column of :func:`ceiling_auc`: AUC of P(label | latent inflammation), the best any model could do."""
+IMAGE_CEILING = "image ceiling AUC"
+"""Column of :func:`ceiling_auc`: AUC of P(label | what is rendered into the CT), the best a CT-only model could do."""
+
+
 def ceiling_auc(study: LoadedStudy) -> pd.DataFrame | None:
-    """AUC of the generator's true probability per set: the best any model can do (synthetic only)."""
+    """The synthetic cohort's two ceilings per set (None for a real cohort).
+
+    ``ceiling AUC`` (:data:`LATENT_CEILING`) is the AUC of the generator's true probability,
+    P(label | latent inflammation): what the integrated model (CT and clinical data) is
+    compared with.  ``image ceiling AUC`` (:data:`IMAGE_CEILING`) is the AUC of
+    ``image_prob``, P(label | everything rendered into the CT) (``data.synth.ceiling``):
+    what a CT-only model (each CNN, MTLNet) could reach at best.
+    """
     truth = study.cohort.truth
     if truth is None:
         return None
-    t = study.table.merge(truth[["patient_id", "true_prob"]], on="patient_id", how="left")
+    cols = [c for c in ("true_prob", "image_prob") if c in truth]
+    t = study.table.merge(truth[["patient_id", *cols]], on="patient_id", how="left")
     rows = []
     for name in study.split.names:
         s = t[t["set"] == name]
-        auc = roc_auc_score(s["label"], s["true_prob"]) if s["label"].nunique() == 2 else float("nan")
-        rows.append({"set": name, "patients": len(s), "ceiling AUC": round(float(auc), 3)})
+        row = {"set": name, "patients": len(s)}
+        for col, label in (("true_prob", LATENT_CEILING), ("image_prob", IMAGE_CEILING)):
+            if col in s:
+                auc = roc_auc_score(s["label"], s[col]) if s["label"].nunique() == 2 else float("nan")
+                row[label] = round(float(auc), 3)
+        rows.append(row)
     return pd.DataFrame(rows).set_index("set")
 
 

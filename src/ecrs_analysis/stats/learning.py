@@ -23,9 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
-__all__ = ["MIN_SCORE_SD", "LearningCheck", "constant_loss", "learning_check"]
+__all__ = ["MIN_SCORE_SD", "LearningCheck", "constant_loss", "learning_check", "check_fold_models", "learning_table"]
 
 MIN_SCORE_SD = 0.01
 """Scores whose standard deviation over patients is below this are treated as constant (probability scale)."""
@@ -129,3 +130,52 @@ def learning_check(
     if losses.size and math.isfinite(const) and not best < const:
         reasons.append(f"its training loss never fell below the constant predictor's ({best:.3f} ≥ {const:.3f})")
     return LearningCheck(learned=not reasons, reason="; ".join(reasons), score_sd=sd, best_train_loss=best, constant_train_loss=const)
+
+
+def check_fold_models(scores: pd.DataFrame, histories: pd.DataFrame, *, models: Sequence[str], train_set: str) -> dict[str, LearningCheck]:
+    """Did each cross-validated network learn?  Every fold's training loss, and the out-of-fold scores.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        ``set``, ``label`` and one column of P(class 1) per model (``scores_deep.csv``: out-of-fold
+        scores on the training set).
+    histories : DataFrame
+        Per (model, fold, epoch) ``train_loss`` (``histories_deep.csv``) of a class-balanced
+        cross-entropy (``nn.CrossEntropyLoss(weight=class_weights(...))``).
+    models : sequence of str
+        The networks to check.
+    train_set : str
+        The training set's name (its patients' scores are out-of-fold).
+
+    Returns
+    -------
+    dict
+        Model -> :class:`LearningCheck`; the training-loss test must pass in every fold (the
+        worst fold's lowest loss is reported).
+    """
+    train = scores[scores["set"] == train_set]
+    y = train["label"].to_numpy().astype(int)
+    n1 = int(y.sum())
+    balanced = (len(y) / (2.0 * (len(y) - n1)), len(y) / (2.0 * n1)) if 0 < n1 < len(y) else (1.0, 1.0)
+    const = constant_loss(y, class_weights=balanced)
+    out = {}
+    for m in models:
+        h = histories[histories["model"] == m]
+        per_fold = h.groupby("fold")["train_loss"].min() if not h.empty else pd.Series(dtype=float)
+        worst = float(per_fold.max()) if len(per_fold) else None
+        check = learning_check(train[m], train_losses=None if worst is None else [worst], constant_train_loss=const)
+        if check.learned or worst is None or worst < const:
+            out[m] = check
+            continue
+        failing = [int(k) for k, v in per_fold.items() if not v < const]
+        out[m] = LearningCheck(False, check.reason.replace("its training loss", f"the training loss of fold(s) {failing}"), check.score_sd, check.best_train_loss, const)
+    return out
+
+
+def learning_table(checks: dict[str, LearningCheck]) -> pd.DataFrame:
+    """One row per model: learned, the SD of its scores, its best training loss beside the constant predictor's, the reason."""
+    rows = [{"model": m, "learned": "yes" if c.learned else "NO", "score SD": round(c.score_sd, 4),
+             "best training loss": round(c.best_train_loss, 3), "constant predictor's loss": round(c.constant_train_loss, 3),
+             "why not": c.reason} for m, c in checks.items()]
+    return pd.DataFrame(rows).set_index("model")

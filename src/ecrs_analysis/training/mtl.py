@@ -10,7 +10,10 @@ set with the best epoch and writes its artefacts into one folder, atomically::
                              seconds, val_loss, val_seg_loss, val_cls_loss, val_auc, val_dice, val_score
     <out_dir>/scores.csv     per patient: patient_id, set, label, prob, dice, hd95, surface_dice
     <out_dir>/masks.npz      predicted masks of every patient: "masks" (n, X, Y, Z) uint8, "patient_id"
-    <out_dir>/job.json       settings, variant, seed, best epoch, early-stopping metric
+    <out_dir>/job.json       settings, variant, seed, best epoch, early-stopping metric, and whether the
+                             classifier learned (``stats.learning.learning_check`` on training and
+                             validation patients: scores that vary, a training loss below the
+                             constant predictor's)
 
 Loss: ``BCE_cls + seg_weight · DiceCE_seg`` — MONAI ``DiceCELoss(sigmoid=True)`` on the mask and a
 class-balanced ``BCEWithLogitsLoss`` (``pos_weight`` = ratio of scikit-learn's balanced class
@@ -47,12 +50,13 @@ from ecrs_analysis.data.preprocess import load_preprocessed
 from ecrs_analysis.hashing import hash_params
 from ecrs_analysis.models.mtlnet import HEADS, MTLNet, filters_for_width
 from ecrs_analysis.stats.dice import dice_scores, segmentation_metrics
+from ecrs_analysis.stats.learning import LearningCheck, constant_loss, learning_check
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, augment, load_checkpoint, make_loader, seed_everything, train
 from ecrs_analysis.training.mtl_settings import MTLNetSettings
 
 __all__ = [
     "MTLNetSettings", "VARIANTS", "Variant", "variants", "job_folder", "MultitaskLoss", "MultitaskTask", "MultitaskPrediction",
-    "predict_multitask", "build_mtlnet", "fit_mtlnet", "MTLNetRun", "load_job", "load_jobs", "ablation_table", "segmentation_examples",
+    "predict_multitask", "build_mtlnet", "fit_mtlnet", "MTLNetRun", "load_job", "load_jobs", "learning_of", "ablation_table", "segmentation_examples",
 ]
 
 Variant = Literal["multitask", "classification", "segmentation"]
@@ -186,9 +190,10 @@ class MultitaskTask(nn.Module):
     monitor = "val_loss"
     maximise = False
 
-    def __init__(self, loss: MultitaskLoss) -> None:
+    def __init__(self, loss: MultitaskLoss, *, bn_loader: torch.utils.data.DataLoader | None = None) -> None:
         super().__init__()
         self.loss_fn = loss
+        self.bn_loader = bn_loader
 
     def augment(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         x, m, y = batch
@@ -199,6 +204,13 @@ class MultitaskTask(nn.Module):
         return self.loss_fn(seg, cls, batch[1], batch[2])
 
     def validate(self, model: nn.Module, loader: torch.utils.data.DataLoader, *, device: torch.device) -> dict[str, float]:
+        if self.bn_loader is not None and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+            # The classifier's batch norm (models.mtlnet.PooledNorm) keeps running statistics of features that
+            # move quickly while the encoder learns: lagging, they shift every validation probability (seen: a
+            # validation BCE of 2.2 at an AUC of 0.79).  Recompute them on the (unaugmented) training images
+            # first, with torch's SWA utility, so validation and the saved checkpoint use exact statistics.
+            with torch.no_grad():
+                torch.optim.swa_utils.update_bn(self.bn_loader, model, device=device)
         p = predict_multitask(model, loader, device=device, loss=self.loss_fn)
         out = {f"val_{k}": v for k, v in p.losses.items()}
         parts = []
@@ -338,7 +350,8 @@ def fit_mtlnet(
     config = TrainConfig(
         epochs=s.epochs, lr=s.lr, weight_decay=s.weight_decay, warmup_epochs=s.warmup_epochs, patience=s.patience, seed=seed, augment=s.augment, checkpoint_dir=str(work)
     )
-    history = train(model, train_loader, val_loader, optimizer=optimizer, task=MultitaskTask(loss), config=config, device=device, resume=True)
+    bn_loader = make_loader(sub(train_idx), batch_size=s.batch_size, shuffle=False, seed=seed, shard=False)
+    history = train(model, train_loader, val_loader, optimizer=optimizer, task=MultitaskTask(loss, bn_loader=bn_loader), config=config, device=device, resume=True)
     best = load_checkpoint(work / "best.pt") if (work / "best.pt").exists() else None
     if best is not None:  # score with the early-stopping choice, not the last epoch
         model.load_state_dict(best["model"])
@@ -353,8 +366,19 @@ def fit_mtlnet(
             scores[col] = metrics[col].to_numpy()
     else:
         scores[["dice", "hd95", "surface_dice"]] = np.nan
+    learning = None
+    if pred.prob is not None:  # did the classifier learn? judged on training and validation patients only
+        seen = np.concatenate([train_idx, val_idx])
+        w = _pos_weight(labels[train_idx])
+        check = learning_check(
+            pred.prob[seen], train_losses=history.get("train_cls_loss", history["train_loss"]),
+            constant_train_loss=constant_loss(labels[train_idx], class_weights=(1.0, w), weighted_mean=False),
+        )
+        learning = {"learned": check.learned, "reason": check.reason, "score_sd": check.score_sd,
+                    "best_train_cls_loss": check.best_train_loss, "constant_train_cls_loss": check.constant_train_loss}
     info = {
         "variant": variant,
+        "learning": learning,
         "heads": list(heads),
         "seed": seed,
         "settings": s.model_dump(),
@@ -387,6 +411,15 @@ def load_job(folder: str | os.PathLike[str]) -> MTLNetRun:
     if absent:
         raise FileNotFoundError(f"{f}: no finished MTLNet job here (missing {absent}); run the workflow's mtlnet job first")
     return MTLNetRun(f, pd.read_csv(needed[0]), pd.read_csv(needed[1], dtype={"patient_id": str}), json.loads(needed[2].read_text(encoding="utf-8")))
+
+
+def learning_of(run: MTLNetRun) -> LearningCheck | None:
+    """The did-it-learn verdict a job recorded for its classifier (None for a segmentation-only job)."""
+    rec = run.info.get("learning")
+    if rec is None:
+        return None
+    return LearningCheck(learned=bool(rec["learned"]), reason=str(rec["reason"]), score_sd=float(rec["score_sd"]),
+                         best_train_loss=float(rec["best_train_cls_loss"]), constant_train_loss=float(rec["constant_train_cls_loss"]))
 
 
 def load_jobs(study_dir: str | os.PathLike[str], settings: MTLNetSettings | Mapping[str, Any]) -> dict[str, MTLNetRun]:

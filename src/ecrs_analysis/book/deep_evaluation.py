@@ -1,0 +1,51 @@
+"""The computation behind chapter 03 (the three CNNs), one workflow job: did each network learn, and its AUCs beside the ceilings.
+
+:func:`deep_evaluation_job` writes exactly the files its rule names (``out``: output name -> path):
+
+- ``learning``: per network, whether it learned (``stats.learning.check_fold_models``: every
+  fold's training loss below the constant predictor's, out-of-fold scores that vary);
+- ``auc``: the AUC of each network that learned, per set, with DeLong and bootstrap CIs, and on
+  a synthetic cohort the two ceilings as rows of the same table: ``image_prob`` (P(label |
+  what the CT shows), the most a CT-only network could reach) and ``true_prob`` (P(label |
+  latent inflammation));
+- ``throughput``: training volumes per second of each network (median epoch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ecrs_analysis.atomic import write_csv
+from ecrs_analysis.data.study import LoadedStudy
+
+__all__ = ["CEILING_MODELS", "deep_evaluation_job"]
+
+CEILING_MODELS = ("image_prob", "true_prob")
+"""Generator columns shown beside the networks as the image-only and the latent ceiling (synthetic cohorts only)."""
+
+
+def deep_evaluation_job(
+    study: LoadedStudy, scores: pd.DataFrame, histories: pd.DataFrame, *, models: Sequence[str], n_resamples: int, seed: int, out: Mapping[str, Path],
+) -> None:
+    """Check that each CNN learned, then its AUCs per set beside the ceilings."""
+    from ecrs_analysis.stats import evaluate
+    from ecrs_analysis.stats.learning import check_fold_models, learning_table
+
+    train_set = study.split.train_name
+    checks = check_fold_models(scores, histories, models=models, train_set=train_set)
+    write_csv(learning_table(checks), out["learning"], index=True)
+    learned = [m for m in models if checks[m].learned]
+    table = scores
+    truth = study.cohort.truth
+    ceilings: list[str] = []
+    if truth is not None:
+        ceilings = [c for c in CEILING_MODELS if c in truth]
+        table = scores.merge(truth[["patient_id", *ceilings]], on="patient_id", how="left")
+    shown = [*learned, *ceilings]
+    aucs = evaluate.auc_table(table, shown, sets=list(study.split.names), n_resamples=n_resamples, seed=seed) if shown else pd.DataFrame()
+    write_csv(aucs, out["auc"], index=bool(shown))
+    throughput = histories.groupby("model")["volumes_per_s"].median().rename("training volumes/s (median epoch)").to_frame()
+    write_csv(throughput, out["throughput"], index=True)

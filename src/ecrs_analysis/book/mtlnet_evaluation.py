@@ -1,0 +1,80 @@
+"""The computation behind chapter 05 (MTLNet), one workflow job: every table the chapter shows, and its claims.
+
+:func:`mtlnet_evaluation_job` reads the MTLNet training jobs (``training.mtl.load_jobs``), checks
+that the classifier learned (``stats.learning``) before any classification statistic is
+written, and writes exactly the files its rule names (``out``: output name -> path).  The
+chapter only reads them.  Classification metrics of a classifier that did not learn are
+written as missing, with the reason, never as numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ecrs_analysis.atomic import write_csv, write_json
+from ecrs_analysis.data.study import LoadedStudy
+
+__all__ = ["MTLNET_TABLES", "mtlnet_evaluation_job"]
+
+MTLNET_TABLES = ("segmentation", "auc", "operating_point", "unpaired_delong", "ablation", "headline", "reported_vs_reproduced", "ceilings")
+"""Tables the job writes (``<name>.csv``), besides ``learning.json`` and the claims."""
+
+
+def mtlnet_evaluation_job(
+    study: LoadedStudy, runs: Mapping[str, Any], *, n_resamples: int, seed: int, rule: str, target: float | None, out: Mapping[str, Path],
+) -> None:
+    """Evaluate the MTLNet jobs of a profile and write the chapter's tables and claims.
+
+    Parameters
+    ----------
+    study : LoadedStudy
+        The MTLNet cohort and its split (training, validation, external).
+    runs : mapping
+        Variant -> :class:`~ecrs_analysis.training.mtl.MTLNetRun` (``"multitask"`` first).
+    n_resamples, seed, rule, target
+        The ``stats`` settings: bootstrap resamples, seed, the operating-point rule and its target.
+    out : mapping
+        Output name -> path: each of :data:`MTLNET_TABLES`, ``learning`` (JSON) and ``claims``.
+    """
+    from ecrs_analysis.book.claims import metric_claims, write_claims
+    from ecrs_analysis.book.paper import MTLNET_REPORTED, reported_vs_reproduced
+    from ecrs_analysis.data.study import IMAGE_CEILING, LATENT_CEILING, ceiling_auc
+    from ecrs_analysis.stats import evaluate
+    from ecrs_analysis.training.mtl import ablation_table, learning_of
+
+    sets = list(study.split.names)
+    train_set = study.split.train_name
+    main = runs["multitask"]
+    learning = learning_of(main)
+    learned = learning is None or learning.learned
+    scores = main.scores
+    write_csv(evaluate.segmentation_table(scores, sets=sets, n_resamples=n_resamples, seed=seed), out["segmentation"], index=True)
+    empty = pd.DataFrame({"note": ["the classifier did not learn: no classification statistic is reported"]})
+    if learned:
+        write_csv(evaluate.auc_table(scores, ["prob"], sets=sets, n_resamples=n_resamples, seed=seed), out["auc"], index=True)
+        write_csv(evaluate.operating_table(scores, ["prob"], threshold_set=train_set, sets=sets, rule=rule, target=target), out["operating_point"], index=True)
+        pairs = [(a, b) for a, b in zip(sets[1:], sets[2:])]
+        write_csv(evaluate.unpaired_delong_table(scores, ["prob"], pairs=pairs), out["unpaired_delong"], index=True)
+    else:
+        for name in ("auc", "operating_point", "unpaired_delong"):
+            write_csv(empty, out[name])
+    ablation = ablation_table(runs, sets=sets, n_resamples=n_resamples, seed=seed) if len(runs) > 1 else pd.DataFrame({"note": ["the ablation is off in this profile (mtlnet.ablation: false)"]})
+    write_csv(ablation, out["ablation"], index=len(runs) > 1)
+    headline = evaluate.headline_metrics(scores, threshold_set=train_set, sets=sets, n_resamples=n_resamples, seed=seed, rule=rule, target=target)
+    write_csv(headline, out["headline"], index=True)
+    ceiling = ceiling_auc(study)
+    write_csv(reported_vs_reproduced(MTLNET_REPORTED, headline, ceiling=ceiling, learned=learned), out["reported_vs_reproduced"], index=True)
+    write_csv(ceiling if ceiling is not None else pd.DataFrame({"note": ["a real cohort has no known ceiling"]}), out["ceilings"], index=ceiling is not None)
+    write_json({"learned": learned, "reason": "" if learning is None else learning.reason,
+                "score_sd": None if learning is None else learning.score_sd,
+                "best_train_cls_loss": None if learning is None else learning.best_train_loss,
+                "constant_train_cls_loss": None if learning is None else learning.constant_train_loss,
+                "best_epoch": main.info.get("best_epoch"), "epochs_run": main.info.get("epochs_run"), "monitor": main.info.get("monitor")}, out["learning"])
+    # MTLNet sees only the CT: its AUC is compared with the image-only ceiling, not the latent one
+    image_ceiling = None if ceiling is None else ceiling[IMAGE_CEILING if IMAGE_CEILING in ceiling else LATENT_CEILING]
+    note = "bootstrap 95% CI; ceiling: the image-only ceiling (what the CT shows)" if ceiling is not None else "bootstrap 95% CI"
+    write_claims(Path(out["claims"]).parents[1], "05_mtlnet", metric_claims(headline, study="mtlnet2025", note=note, auc_ceiling=image_ceiling, learning=learning))
