@@ -146,7 +146,7 @@ def _root(results: Any) -> Path:
     return Path(results) if isinstance(results, (str, os.PathLike)) else Path(results.root)
 
 
-def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], *, profile: str | None = None) -> None:
+def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], *, profile: str | None = None, path: str | os.PathLike[str] | None = None) -> None:
     """Write the reproduced value of each claim a chapter covers.
 
     Parameters
@@ -203,7 +203,7 @@ def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], 
         out.append({"claim": cid, "set": claim.set, "value": value, "ci_low": lo, "ci_high": hi, "ceiling": ceiling,
                     "n": None if n is None or pd.isna(n) else int(n), "note": str(row.get("note") or ""), "chapter": chapter, "profile": profile, "run": run_id()})
     table = pd.DataFrame(out, columns=list(CLAIM_COLUMNS)).astype({"n": "Int64"})
-    write_csv(table, claims_path(root, chapter))
+    write_csv(table, path if path is not None else claims_path(root, chapter))
 
 
 def collect_claims(results: Any) -> pd.DataFrame:
