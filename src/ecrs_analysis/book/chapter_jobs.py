@@ -244,6 +244,6 @@ def chapter_claims(chapter: str, *, inputs: Mapping[str, Path], config: Mapping[
             return []
         return C.proteomics_claims(
             patients=summary["patients"], dysregulated=summary["dysregulated"]["predicted"], gsea=pd.read_csv(inputs["gsea"]),
-            pathway=summary["pathway"], fdr=float(config["omics"]["fdr"]),
+            pathway=summary["pathway"], fdr=float(config["omics"]["fdr"]), synthetic=bool(summary["synthetic"]),
         )
     raise ValueError(f"no claims job for chapter {chapter!r}; chapters with one: 01_cohort, 04_integrated_model, 07_proteomics")
