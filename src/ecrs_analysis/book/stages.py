@@ -212,8 +212,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--fold", type=int)
     ap.add_argument("--chapter")
     ap.add_argument("--studies", nargs="*", default=[], help="studies whose cohort and split a claims job reads")
-    ap.add_argument("--out", nargs="*", default=[], metavar="NAME=PATH", help="the rule's named outputs: the files this stage writes")
-    ap.add_argument("--in", dest="named_inputs", nargs="*", default=[], metavar="NAME=PATH", help="the rule's named inputs the stage reads")
+    ap.add_argument("--out", action="extend", nargs="+", default=[], metavar="NAME=PATH", help="the rule's named outputs: the files this stage writes")
+    ap.add_argument("--in", dest="named_inputs", action="extend", nargs="+", default=[], metavar="NAME=PATH", help="the rule's named inputs the stage reads")
     return ap
 
 
