@@ -1,5 +1,7 @@
 # The computations behind chapters 01, 02, 04 and 07 (ecrs_analysis.book.chapter_jobs), one job
 # each; the chapters only read what these jobs write. Every path comes from ecrs_analysis.paths.
+import shlex
+
 from ecrs_analysis.book.chapter_jobs import CLAIMS_JOBS
 from ecrs_analysis.paths import OMICS_COMPARISONS
 
@@ -112,6 +114,13 @@ CLAIMS_INPUTS = {
     "07_proteomics": {"summary": str(RP.omics_summary(LI)), "gsea": str(RP.omics_table(LI, "gsea", OMICS_COMPARISONS[0]))},
 }
 CLAIMS_STUDIES = {"01_cohort": "li2025 mtlnet2025"}
+# A rule's shell command is formatted when its job runs, after the loop below has moved on: what
+# differs per chapter travels in `params`, fixed when the rule is defined.
+CLAIMS_ARGS = {
+    ch: " ".join([f"--chapter {ch}", *([f"--studies {CLAIMS_STUDIES[ch]}"] if ch in CLAIMS_STUDIES else []),
+                  *([("--in " + " ".join(f"{k}={shlex.quote(v)}" for k, v in CLAIMS_INPUTS[ch].items()))] if ch not in CLAIMS_STUDIES else [])])
+    for ch in CLAIMS_JOBS
+}
 
 for _chapter in CLAIMS_JOBS:
     if _chapter not in CFG.chapter_names:
@@ -126,10 +135,10 @@ for _chapter in CLAIMS_JOBS:
             claims=str(RP.claims(_chapter)),
             prov=str(RP.prov(f"claims-{_chapter}")),
         params:
-            chapter=_chapter,
+            args=CLAIMS_ARGS[_chapter],
             cfg=W.params_for(P, f"claims-{_chapter}", LI),
             code=W.code("ecrs_analysis.book.chapter_jobs", "ecrs_analysis.book.claims"),
         log:
             str(RP.log(f"claims-{_chapter}")),
         shell:
-            W.stage_command("claims", "--chapter {params.chapter} --studies " + CLAIMS_STUDIES.get(_chapter, ""), outputs=("claims",), inputs=tuple(CLAIMS_INPUTS[_chapter]) if _chapter != "01_cohort" else ())
+            W.stage_command("claims", "{params.args}", outputs=("claims",))

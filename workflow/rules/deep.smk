@@ -38,7 +38,7 @@ rule train_fold:
     log:
         f"{R}/logs/train-li2025-{{model}}-fold{{fold}}.log",
     shell:
-        W.stage_command("train", "--study li2025 --model {wildcards.model} --fold {wildcards.fold}", processes=CFG.gpus_per_training_job)
+        W.stage_command("train", "--study li2025 --model {wildcards.model} --fold {wildcards.fold}")
 
 
 rule deep_scores:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -51,14 +50,11 @@ def _train(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> 
 
     from ecrs_analysis.training.folds import DeepSpec, fold_dir, train_fold
 
-    from ecrs_analysis.training.distributed import init_distributed, is_distributed_launch
-
     torch.set_num_threads(max(1, a.threads))
-    device = str(init_distributed()[2]) if is_distributed_launch() else None
     folds = pd.read_csv(paths.study(a.study) / "folds.csv", dtype={"patient_id": str})
     index = pd.read_csv(paths.preprocessed_index(a.study), dtype={"patient_id": str})
     spec = DeepSpec.from_dict({**cfg["deep"], "models": (a.model,)})
-    train_fold(folds, index, model=a.model, fold=a.fold, spec=spec, seed=int(cfg["seed"]), out_dir=fold_dir(paths.deep(a.study), a.model, a.fold), device=device)
+    train_fold(folds, index, model=a.model, fold=a.fold, spec=spec, seed=int(cfg["seed"]), out_dir=fold_dir(paths.deep(a.study), a.model, a.fold))
 
 
 def _deep_scores(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
@@ -238,8 +234,6 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         print(f"[ecrs] {job} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return 1
-    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, one process writes the provenance
-        return 0
     outputs = [o for o in a.outputs if o != a.prov]
     write_provenance(a.prov, stage=job, params=cfg, code=a.code, inputs=a.inputs, outputs=outputs, started=started, root=a.root)
     print(f"[ecrs] {job}: done", flush=True)

@@ -110,7 +110,7 @@ class WorkflowConfig:
     chapters: tuple[Chapter, ...]
     appendix: str
     threads_per_training_job: int = 1
-    gpus_per_training_job: int = 0
+    gpus_per_training_job: int = 0  # the `gpu` resource of a training job: 1 in the full profile (one GPU per job)
     mem_mb_per_training_job: int = 8000
 
     @classmethod
@@ -174,16 +174,16 @@ def software(*names: str) -> str:
     return json.dumps(software_versions(*names), sort_keys=True)
 
 
-def stage_command(stage: str, extra: str, *, processes: int = 1, outputs: Sequence[str] = (), inputs: Sequence[str] = ()) -> str:
+def stage_command(stage: str, extra: str, *, outputs: Sequence[str] = (), inputs: Sequence[str] = ()) -> str:
     """The shell command of a rule: one call of ``python -m ecrs_analysis.book.stages``.
 
     ``outputs`` / ``inputs``: names of the rule's named outputs / inputs the stage writes /
     reads, handed over as ``--out NAME=PATH`` / ``--in NAME=PATH`` (the stage builds no path
-    of its own). ``processes > 1`` starts the stage under ``torchrun`` (one process per GPU).
+    of its own).
     """
     named = "".join(f" --out {n}={{output.{n}:q}}" for n in outputs) + "".join(f" --in {n}={{input.{n}:q}}" for n in inputs)
     extra = extra + named
-    launcher = "{config[python]} -m " if processes <= 1 else "{config[python]} -m torch.distributed.run --standalone --nproc_per_node=%d -m " % processes
+    launcher = "{config[python]} -m "
     return (
         launcher + "ecrs_analysis.book.stages " + stage
         + " --config {config[config_file]:q} --params {params.cfg:q} --code {params.code:q} --threads {threads}"
