@@ -21,7 +21,7 @@ def _volumes(tmp_path, n=96, signal=0.4, seed=0):
     return pd.DataFrame(rows)
 
 
-SPEC = DeepSpec(models=("resnet3d",), width=0.125, folds=2, epochs=6, batch_size=8, lr=3e-3, patience=10, validation_fraction=0.25)
+SPEC = DeepSpec(models=("resnet3d",), width=0.125, folds=2, epochs=6, batch_size=8, lr=3e-3, weight_decay=1e-4, patience=10, validation_fraction=0.25)
 
 
 def test_folds_are_stratified_and_cover_every_patient():

@@ -66,7 +66,7 @@ def _deep_scores(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPath
     deep = cfg["deep"]
     folds = pd.read_csv(paths.study(a.study) / "folds.csv", dtype={"patient_id": str})
     dirs = {(m, k): fold_dir(paths.deep(a.study), m, k) for m in deep["models"] for k in range(int(deep["folds"]))}
-    scores, histories = collect_deep_scores(folds, dirs, test_scoring=deep.get("test_scoring", "single"))
+    scores, histories = collect_deep_scores(folds, dirs, test_scoring=deep["test_scoring"])
     write_csv(scores, paths.study(a.study) / "scores_deep.csv")
     write_csv(histories, paths.study(a.study) / "histories_deep.csv")
 
