@@ -6,16 +6,21 @@ BIN := $(VENV)/bin
 PROFILE ?= demo
 STAMP := $(VENV)/.installed
 
-.PHONY: book test smoke browser env clean lab bench
+.PHONY: book test test-workflow smoke browser env clean lab bench
 
+# What `make book` needs; each other target adds its extra of pyproject.toml (test, lab, browser, cluster).
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test,cluster]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
-env: $(STAMP)
+$(VENV)/.installed-%: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[$*]"
+	touch $@
+
+env: $(VENV)/.installed-cluster
 
 book: $(STAMP)
 	$(BIN)/ecrs run --profile $(PROFILE)
@@ -23,17 +28,22 @@ book: $(STAMP)
 smoke: $(STAMP)
 	$(BIN)/ecrs run --profile smoke
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
+# Fast unit tests; the workflow tests (marked slow) share one smoke build: `make test-workflow`
+# builds it (or reuses results/smoke from `make smoke`).
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+test-workflow: $(VENV)/.installed-test
+	ECRS_SMOKE_RESULTS=$(CURDIR)/results/smoke $(BIN)/python -m pytest -q -m "slow and not browser"
 
 # The published book (_build/html, e.g. after `make smoke`) in headless Chromium; screenshots in _build/screenshots/.
-browser: $(STAMP)
+browser: $(VENV)/.installed-browser $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m browser tests/book/test_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
-lab: $(STAMP)
+lab: $(VENV)/.installed-lab
 	$(BIN)/jupyter lab notebooks/
 
 clean:

@@ -65,3 +65,26 @@ def _write_dicom_series(arr: np.ndarray, folder: Path, *, spacing: tuple[float, 
 def write_dicom_series():
     """The DICOM series writer of the tests (a function, see :func:`_write_dicom_series`)."""
     return _write_dicom_series
+
+
+@pytest.fixture(scope="session")
+def smoke_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One smoke build shared by every workflow test of the session.
+
+    ``ECRS_SMOKE_RESULTS`` (``make test-workflow`` sets it to ``results/smoke``, which
+    ``make smoke`` built) is brought up to date, which runs nothing when it is; without it
+    the build is made once in a temporary folder. Tests must leave it as they found it.
+    """
+    import os
+
+    from ecrs_analysis.book.runner import RunOptions, run_book
+
+    env = os.environ.get("ECRS_SMOKE_RESULTS")
+    target = Path(env) if env else tmp_path_factory.mktemp("smoke") / "smoke"
+    here = Path.cwd()
+    os.chdir(Path(__file__).resolve().parents[1])
+    try:
+        run_book(RunOptions(profile="smoke", results_dir=target, build=False))
+    finally:
+        os.chdir(here)
+    return target

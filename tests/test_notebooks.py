@@ -1,6 +1,9 @@
-"""Notebooks are thin: a tagged parameters cell, no outputs, listed in workflow/chapters.yaml, in the book's TOC."""
+"""Notebooks are thin: a tagged parameters cell, no outputs, listed in workflow/chapters.yaml, in the book's TOC;
+they only read and show (nothing written, fitted or saved; no loops), and open with ``open_chapter``."""
 
+import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -8,6 +11,22 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# Chapters the lead reworks in issue 16 (explanation stage): they still compute; strict, so the
+# marker must go when they follow.
+WRITING = {"03_deep_models", "05_mtlnet"}
+REWORKED = {"03_deep_models", "05_mtlnet", "06_explanation"}
+
+
+def _code(path):
+    return ["".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+
+
+def _marked(paths, names):
+    return [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="issue 16 reworks this chapter")) if p.stem in names else p for p in paths]
+
+
+# Writing, fitting or saving from a notebook: a table, a model or a file the workflow does not know of.
+WRITES = re.compile(r"\.to_(csv|parquet|json|excel|pickle)\(|\bwrite_\w*\(|\.fit(_\w+)?\(|\bfit_\w+\(|\bsave\w*\(|\.dump\(|open\([^)]*['\"][wa]")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -36,10 +55,33 @@ def test_chapters_and_toc_cover_every_notebook():
     assert cfg["execute"]["execute_notebooks"] == "off" and cfg["only_build_toc_files"] is True
 
 
-def test_no_loops_in_notebooks():
-    # Loops over epochs, patients or resamples belong in the package, where tests reach them.
-    for path in NOTEBOOKS:
-        for c in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-            if c["cell_type"] == "code":
-                src = "".join(c["source"])
-                assert "while " not in src, f"{path.name}: move the loop into ecrs_analysis"
+@pytest.mark.parametrize("path", _marked(NOTEBOOKS, WRITING), ids=lambda p: p.name)
+def test_a_notebook_only_reads_and_shows(path):
+    hits = [m.group(0) for src in _code(path) for m in WRITES.finditer(src)]
+    assert hits == [], f"{path.name} writes, fits or saves ({hits}): move it into a workflow stage (ecrs_analysis.book.chapter_jobs)"
+
+
+@pytest.mark.parametrize("snippet", ["scores.to_csv(p)", "write_csv(t, p)", "model.fit(x, y)", "fit_integrated(t, f, seed=1)", "torch.save(m, p)", "fig.savefig(p)", "open(p, 'w')", "write_claims(paths, '01', rows)"])
+def test_the_write_check_catches_each_way_of_writing(snippet):
+    assert WRITES.search(snippet), snippet
+
+
+@pytest.mark.parametrize("snippet", ["pd.read_csv(p)", "ex.figure(fig, 'c')", "read_indexed(paths.table1('li2025', 'set'))", "json.loads(p.read_text())"])
+def test_the_write_check_lets_reading_through(snippet):
+    assert not WRITES.search(snippet), snippet
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_loops_in_notebooks(path):
+    # Loops over epochs, patients, studies or resamples belong in the package, where tests reach them.
+    for src in _code(path):
+        loops = [type(n).__name__ for n in ast.walk(ast.parse(src)) if isinstance(n, (ast.For, ast.While, ast.AsyncFor))]
+        assert loops == [], f"{path.name}: {loops} in a cell; move the loop into ecrs_analysis"
+
+
+@pytest.mark.parametrize("path", _marked(NOTEBOOKS, REWORKED), ids=lambda p: p.name)
+def test_every_chapter_opens_with_open_chapter(path):
+    setup = _code(path)[1]  # the cell after the parameters
+    assert f'open_chapter("{path.stem}", profile=profile, results_dir=results_dir, config=config)' in setup
+    params = _code(path)[0]
+    assert re.search(r"^profile = None\b", params, re.M), "opened by hand, a chapter reads the profile built last"

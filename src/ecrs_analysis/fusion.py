@@ -21,7 +21,7 @@ from sklearn.svm import SVC
 from ecrs_analysis.stats.calibration import PLATT_FOLDS
 from ecrs_analysis.stats.threshold import choose_threshold, operating_point
 
-__all__ = ["fit_integrated", "IntegratedModel", "held_out_operating_points"]
+__all__ = ["fit_integrated", "fit_on_training_rows", "IntegratedModel", "held_out_operating_points"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,18 @@ def fit_integrated(train: pd.DataFrame, features: Sequence[str], *, seed: int, f
     search = GridSearchCV(pipe, grid, scoring="roc_auc", cv=StratifiedKFold(folds, shuffle=True, random_state=seed), n_jobs=1)
     search.fit(x, y)
     return IntegratedModel(search.best_estimator_, tuple(features), dict(search.best_params_), float(search.best_score_))
+
+
+def fit_on_training_rows(scores: pd.DataFrame, features: Sequence[str], *, train_set: str, seed: int, folds: int = 5) -> tuple[pd.DataFrame, IntegratedModel]:
+    """The integrated model fitted on the rows of ``train_set`` only, and every row's ``integrated`` score.
+
+    The other sets' rows (the test sets) are only scored: nothing of them reaches the fit.
+    """
+    train = scores[scores["set"] == train_set]
+    if train.empty:
+        raise ValueError(f"integrated model: no patient in the training set {train_set!r}; sets: {sorted(scores['set'].dropna().unique())}")
+    model = fit_integrated(train, features, seed=seed, folds=folds)
+    return scores.assign(integrated=model.predict(scores)), model
 
 
 def held_out_operating_points(

@@ -7,6 +7,11 @@
         <study>/preprocessed.csv       patient -> cached model input
         <study>/folds.csv, deep/<model>/fold<k>/   CNN fold jobs (li2025)
         <study>/scores_*.csv           per-patient scores of each stage
+        <study>/clinical/*.csv         the clinical signature's tables (li2025)
+        <study>/integrated_model.json  the integrated SVM's chosen settings (li2025)
+        <study>/omics/*                proteomics comparison tables (li2025)
+        tables/<study>_*.csv           Table 1 and the performance tables the chapters show
+        claims/<chapter>.csv           the claims each chapter reproduces
         cache/preprocessed/<key>.npz   model inputs, keyed by file contents and parameters
         executed/<chapter>.ipynb       chapters as papermill executed them
         provenance/<job>.json          one per workflow job
@@ -20,13 +25,38 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ResultPaths", "default_results_dir", "find_reference_ct", "scores_path"]
+__all__ = ["ResultPaths", "default_results_dir", "results_base", "last_built_profile", "find_reference_ct", "scores_path", "OMICS_COMPARISONS"]
+
+# The two proteomics comparisons of chapter 07: the integrated model's calls, and the true endotype.
+OMICS_COMPARISONS = ("predicted", "label")
+
+
+def results_base() -> Path:
+    """``results/`` of the checkout the command runs in (``ECRS_RESULTS`` overrides it).
+
+    Resolved against the checkout, not the working folder: a notebook opened in JupyterLab
+    runs with ``notebooks/`` as its working folder and must find the same results.
+    """
+    env = os.environ.get("ECRS_RESULTS")
+    if env:
+        return Path(env)
+    from ecrs_analysis.book.checkout import CheckoutError, checkout_root
+
+    try:
+        return checkout_root() / "results"
+    except CheckoutError:
+        return Path.cwd() / "results"
 
 
 def default_results_dir(profile: str) -> Path:
     """``results/<profile>`` inside the checkout (or under ``ECRS_RESULTS``)."""
-    root = Path(os.environ.get("ECRS_RESULTS", Path.cwd() / "results"))
-    return root / profile
+    return results_base() / profile
+
+
+def last_built_profile(default: str = "demo") -> str:
+    """The profile whose run finished last (newest ``results/<profile>/run_record.json``); ``default`` if none."""
+    records = sorted(results_base().glob("*/run_record.json"), key=lambda p: p.stat().st_mtime)
+    return records[-1].parent.name if records else default
 
 
 @dataclass(frozen=True)
@@ -62,6 +92,68 @@ class ResultPaths:
     def deep(self, study: str) -> Path:
         """Per-(model, fold) training jobs: ``deep/<model>/fold<k>/``."""
         return self.study(study) / "deep"
+
+    def fold(self, study: str, model: str, fold: int | str) -> Path:
+        """One CNN training job's folder: ``deep/<model>/fold<k>/`` (``best.pt``, ``scores.csv``, ``history.csv``)."""
+        return self.deep(study) / str(model) / f"fold{fold}"
+
+    def checkpoint(self, folder: Path) -> Path:
+        """The best checkpoint a training job writes into its folder."""
+        return folder / "best.pt"
+
+    def folds(self, study: str) -> Path:
+        return self.study(study) / "folds.csv"
+
+    def scores(self, study: str, kind: str) -> Path:
+        """Per-patient score table of one stage (``clinical``, ``deep``, ``integrated``)."""
+        return self.study(study) / f"scores_{kind}.csv"
+
+    def histories(self, study: str) -> Path:
+        return self.study(study) / "histories_deep.csv"
+
+    def table1(self, study: str, by: str) -> Path:
+        """Table 1 of a study ``by`` set or endotype."""
+        return self.tables / f"{study}_table1_by_{by}.csv"
+
+    def clinical(self, study: str, name: str) -> Path:
+        """The clinical signature's tables: ``univariable``, ``signature``, ``imputed``."""
+        return self.study(study) / "clinical" / f"{name}.csv"
+
+    def performance(self, study: str, model: str, what: str) -> Path:
+        """``tables/<study>_<model>_<what>.csv``: ``auc``, ``operating_points``, ``threshold_held_out``."""
+        return self.tables / f"{study}_{model}_{what}.csv"
+
+    def integrated_model(self, study: str) -> Path:
+        """The integrated SVM's features and chosen settings."""
+        return self.study(study) / "integrated_model.json"
+
+    def omics(self, study: str) -> Path:
+        return self.study(study) / "omics"
+
+    def omics_table(self, study: str, name: str, comparison: str | None = None) -> Path:
+        """A proteomics table: ``de``, ``ora``, ``gsea``, ``running`` per comparison; ``samples``, ``log2_raw``,
+        ``normalized``, ``steps``, ``definitions`` once."""
+        return self.omics(study) / (f"{name}_{comparison}.csv" if comparison else f"{name}.csv")
+
+    def omics_summary(self, study: str) -> Path:
+        return self.omics(study) / "summary.json"
+
+    def claims(self, chapter: str) -> Path:
+        """The claims one chapter reproduces."""
+        return self.root / "claims" / f"{chapter}.csv"
+
+    def executed_notebook(self, chapter: str) -> Path:
+        return self.executed / f"{chapter}.ipynb"
+
+    def prov(self, job: str) -> Path:
+        return self.provenance / f"{job}.json"
+
+    def log(self, job: str) -> Path:
+        return self.root / "logs" / f"{job}.log"
+
+    def relative(self, path: Path) -> str:
+        """``path`` under the results folder, as ``workflow/chapters.yaml`` writes it."""
+        return Path(path).relative_to(self.root).as_posix()
 
     @property
     def provenance(self) -> Path:
@@ -103,4 +195,4 @@ def find_reference_ct() -> Path | None:
 
 def scores_path(paths: ResultPaths, study: str, kind: str) -> Path:
     """Per-patient score table of one stage (``clinical``, ``deep``, ``integrated``)."""
-    return paths.study(study) / f"scores_{kind}.csv"
+    return paths.scores(study, kind)

@@ -86,6 +86,10 @@ def test_a_claim_written_by_two_chapters_is_refused(tmp_path):
     ("li2025.auc.internal_test", {"value": 0.6, "ci_low": math.nan, "ci_high": math.nan}, "no CI"),
     ("li2025.patients", {"value": 1098}, "equal"),
     ("li2025.patients", {"value": 120}, "differs"),
+    ("li2025.patients", {"value": 1098, "by_design": 1}, "by design"),  # a synthetic cohort's size matches by construction
+    ("li2025.patients", {"value": 120, "by_design": 1}, "by design"),
+    ("li2025.patients", {"value": 1098, "by_design": 0}, "equal"),  # a real cohort's is compared
+    ("li2025.patients", {"value": 1098, "by_design": math.nan}, "equal"),  # a claims file written before the column existed
     ("li2025.proteomics.chemokine", {"value": 1.0}, "reproduced"),
     ("li2025.proteomics.chemokine", {"value": 0.0}, "not reproduced"),
     ("li2025.accuracy.external_test", {"value": 0.7, "ci_low": 0.6, "ci_high": 0.8}, "no reported value"),
@@ -151,6 +155,20 @@ def test_proteomics_claims_call_the_pathway_enriched_only_below_the_fdr():
     assert rows["li2025.proteomics.chemokine"]["value"] == 0.0
     rows = {r["claim"]: r for r in C.proteomics_claims(patients=34, dysregulated=12, gsea=gsea, pathway="missing", fdr=0.05)}
     assert rows["li2025.proteomics.chemokine"]["value"] == 0.0
+
+
+def test_counts_of_a_synthetic_cohort_are_set_by_design_and_a_real_cohorts_compared(tmp_path):
+    from types import SimpleNamespace
+
+    table = pd.DataFrame({"set": ["train"] * 172 + ["validation"] * 41 + ["external"] * 44, "center": "hospital_C"})
+    study = lambda truth: SimpleNamespace(table=table, cohort=SimpleNamespace(truth=truth), split=SimpleNamespace(names=("train", "validation", "external")))  # noqa: E731
+    for truth, expected in ((pd.DataFrame(), "by design"), (None, "equal")):
+        _write(tmp_path, "01_cohort", C.cohort_claims({"mtlnet2025": study(truth)}))
+        by = C.claims_table(C.collect_claims(tmp_path)).set_index("claim")
+        assert list(by.loc[["mtlnet2025.patients", "mtlnet2025.patients.train", "mtlnet2025.patients.external"], "verdict"]) == [expected] * 3
+    rows = {r["claim"]: r for r in C.proteomics_claims(patients=34, dysregulated=12, gsea=pd.DataFrame({"term": [], "fdr": []}), pathway="x", fdr=0.05, synthetic=True)}
+    assert C.verdict(BY_ID["li2025.proteomics.patients"], rows["li2025.proteomics.patients"]) == "by design"
+    assert C.verdict(BY_ID["li2025.proteomics.dysregulated"], rows["li2025.proteomics.dysregulated"]) == "differs"
 
 
 def test_forest_plot_has_one_row_per_reported_auc_and_dice():

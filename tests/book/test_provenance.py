@@ -29,8 +29,6 @@ def test_provenance_records_and_closure(tmp_path, monkeypatch):
 
 
 def test_inputs_table_summarises_each_study_of_the_record():
-    import hashlib
-
     from ecrs_analysis.book.record import inputs_table
 
     m = "/data/manifest.csv"
@@ -38,5 +36,9 @@ def test_inputs_table_summarises_each_study_of_the_record():
     row = inputs_table(record).loc["li2025"]
     assert row["cohort"] == "real" and row["patients"] == 2 and row["files hashed"] == 2
     assert row["manifest sha256"] == "a" * 16 + "…"
-    combined = hashlib.sha256(json.dumps([["a" * 64, "b" * 64]], separators=(",", ":")).encode()).hexdigest()[:16]
-    assert row["all files sha256"] == combined + "…"  # one hash over the sorted file hashes
+    # one hash over all file hashes: the same in any file order, another when any file changes
+    reordered = {"inputs": {"li2025": {**record["inputs"]["li2025"], "sha256": {"/data/ct1.nii.gz": "b" * 64, m: "a" * 64}}}}
+    changed = {"inputs": {"li2025": {**record["inputs"]["li2025"], "sha256": {m: "a" * 64, "/data/ct1.nii.gz": "c" * 64}}}}
+    assert inputs_table(reordered).loc["li2025", "all files sha256"] == row["all files sha256"]
+    assert inputs_table(changed).loc["li2025", "all files sha256"] != row["all files sha256"]
+    assert len(row["all files sha256"]) == 17 and row["all files sha256"] != row["manifest sha256"]

@@ -97,7 +97,7 @@ def test_only_what_depends_on_a_change_runs_again(tmp_path, monkeypatch):
         return run_book(RunOptions(**opts, overrides={**TINY, **over}, targets=("02_clinical", "deep_scores"), dry_run=True))["plan"]
 
     assert plan() == {}  # nothing changed: nothing runs
-    assert plan(**{"stats.n_resamples": 300}) == {"chapter_02_clinical": 1}  # a statistics-only parameter
+    assert plan(**{"stats.n_resamples": 300}) == {"clinical": 1, "chapter_02_clinical": 1}  # a statistics-only parameter: the clinical tables and their chapter
     assert plan(**{"deep.epochs": 2}) == {"train_fold": 2, "deep_scores": 1}  # training, not the cohort or chapter 02
     changed_seed = plan(seed=7)
     assert changed_seed["cohort"] == 1 and changed_seed["chapter_02_clinical"] == 1 and changed_seed["train_fold"] == 2
@@ -125,7 +125,7 @@ def test_failed_chapter_is_named_kept_and_the_last_good_book_survives(tmp_path, 
     assert "02_clinical.ipynb" in msg and "ValueError: boom in the clinical chapter" in msg and "Traceback" not in msg
     assert (results / "failed" / "02_clinical.ipynb").exists()
     assert not (results / "executed" / "02_clinical.ipynb").exists()  # no half-written artefact
-    assert not (results / "li2025" / "scores_clinical.csv").exists()
+    assert (results / "provenance" / "clinical-li2025.json").exists()  # the clinical job, upstream of the chapter, finished whole
     assert (root / "_build" / "html" / "index.html").read_text(encoding="utf-8") == "last good book"
 
 

@@ -22,6 +22,7 @@ rule train_fold:
         f"{R}/li2025/preprocessed.csv",
     output:
         scores=f"{R}/li2025/deep/{{model}}/fold{{fold}}/scores.csv",
+        best=str(RP.checkpoint(RP.fold("li2025", "{model}", "{fold}"))),  # read by the explanation chapter
         prov=f"{R}/provenance/train-li2025-{{model}}-fold{{fold}}.json",
     params:
         cfg=W.params_for(P, "train", "li2025"),
@@ -37,7 +38,7 @@ rule train_fold:
     log:
         f"{R}/logs/train-li2025-{{model}}-fold{{fold}}.log",
     shell:
-        W.stage_command("train", "--study li2025 --model {wildcards.model} --fold {wildcards.fold}", processes=CFG.gpus_per_training_job)
+        W.stage_command("train", "--study li2025 --model {wildcards.model} --fold {wildcards.fold}")
 
 
 rule deep_scores:

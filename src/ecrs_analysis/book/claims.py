@@ -127,7 +127,9 @@ REPORTED: tuple[Claim, ...] = (
 _BY_ID = {c.id: c for c in REPORTED}
 
 # Columns of results/<profile>/claims/<chapter>.csv, in order.
-CLAIM_COLUMNS = ("claim", "set", "value", "ci_low", "ci_high", "ceiling", "n", "learned", "note", "chapter", "profile", "run")
+# by_design: 1 when the value is a parameter of the synthetic cohort (its size, set sizes, centres), not a result.
+# learned: False for a claim about a model that did not learn (its value is withheld).
+CLAIM_COLUMNS = ("claim", "set", "value", "ci_low", "ci_high", "ceiling", "n", "by_design", "learned", "note", "chapter", "profile", "run")
 
 
 class ClaimError(ValueError):
@@ -148,7 +150,7 @@ def _root(results: Any) -> Path:
     return Path(results) if isinstance(results, (str, os.PathLike)) else Path(results.root)
 
 
-def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], *, profile: str | None = None) -> None:
+def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], *, profile: str | None = None, path: str | os.PathLike[str] | None = None) -> None:
     """Write the reproduced value of each claim a chapter covers.
 
     Parameters
@@ -161,10 +163,11 @@ def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], 
     rows : iterable of mappings
         One per claim: ``claim`` (an id of :data:`REPORTED`), ``value`` and optionally
         ``ci_low``, ``ci_high`` (95% CI), ``ceiling`` (the synthetic cohort's best possible
-        value), ``n`` (patients), ``learned`` (False for a model that failed
-        :func:`ecrs_analysis.stats.learning.learning_check`: its value is then not written,
-        only the reason, which ``note`` must give) and ``note`` (one short sentence). May be
-        empty: a chapter that could compute nothing still writes its (empty) file.
+        value), ``n`` (patients), ``by_design`` (true when the value is a parameter of the
+        synthetic cohort, so it matches the paper by construction), ``learned`` (False for a
+        model that failed :func:`ecrs_analysis.stats.learning.learning_check`: its value is
+        then not written, only the reason, which ``note`` must give) and ``note`` (one short
+        sentence). May be empty: a chapter that could compute nothing still writes its (empty) file.
     profile : str, optional
         The parameter profile of the run; default: the profile ``run.json`` of the results
         folder names, else the folder's name.
@@ -193,7 +196,7 @@ def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], 
         if cid in seen:
             raise ClaimError(f"{chapter}: claim {cid!r} written twice")
         seen.add(cid)
-        unknown = set(row) - {"claim", "value", "ci_low", "ci_high", "ceiling", "n", "learned", "note"}
+        unknown = set(row) - {"claim", "value", "ci_low", "ci_high", "ceiling", "n", "by_design", "learned", "note"}
         if unknown:
             raise ClaimError(f"{chapter}: claim {cid!r} has unknown field(s) {sorted(unknown)}")
         try:
@@ -210,10 +213,10 @@ def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], 
                 raise ClaimError(f"{chapter}: claim {cid!r} is of a model that did not learn: its note must say why")
             value, lo, hi = math.nan, math.nan, math.nan
         out.append({"claim": cid, "set": claim.set, "value": value, "ci_low": lo, "ci_high": hi, "ceiling": ceiling,
-                    "n": None if n is None or pd.isna(n) else int(n), "learned": learned, "note": str(row.get("note") or ""),
-                    "chapter": chapter, "profile": profile, "run": run_id()})
+                    "n": None if n is None or pd.isna(n) else int(n), "by_design": int(bool(row.get("by_design", False))),
+                    "learned": learned, "note": str(row.get("note") or ""), "chapter": chapter, "profile": profile, "run": run_id()})
     table = pd.DataFrame(out, columns=list(CLAIM_COLUMNS)).astype({"n": "Int64"})
-    write_csv(table, claims_path(root, chapter))
+    write_csv(table, path if path is not None else claims_path(root, chapter))
 
 
 def collect_claims(results: Any) -> pd.DataFrame:
@@ -235,11 +238,11 @@ def collect_claims(results: Any) -> pd.DataFrame:
     return table
 
 
-Verdict = Literal["inside", "outside", "equal", "differs", "reproduced", "not reproduced", "no reported value", "no CI", "did not learn", "not run"]
+Verdict = Literal["inside", "outside", "equal", "differs", "by design", "reproduced", "not reproduced", "no reported value", "no CI", "did not learn", "not run"]
 
 # Marks that do not rely on colour (the landing table shows symbol and words).
 MARKS: dict[str, str] = {
-    "inside": "✓ inside our CI", "outside": "✗ outside our CI", "equal": "= same", "differs": "≠ differs",
+    "inside": "✓ inside our CI", "outside": "✗ outside our CI", "equal": "= same", "differs": "≠ differs", "by design": "◇ set by design",
     "reproduced": "✓ reproduced", "not reproduced": "✗ not reproduced", "no reported value": "– not stated",
     "no CI": "○ no CI", "did not learn": "⊘ did not learn — no value reported", "not run": "… not run",
 }
@@ -249,8 +252,10 @@ def verdict(claim: Claim, row: Mapping[str, Any] | None) -> Verdict:
     """How the reproduced value of ``claim`` stands against the reported one.
 
     Estimates: does the reported value fall inside our 95% CI (bounds included)?
-    Counts: are they equal? Findings: is ``value`` 1 (reproduced) or 0?  A claim about a
-    model that did not learn (``learned`` False) has no value to compare.
+    Counts: are they equal? A count the synthetic cohort takes as a parameter (``by_design``)
+    is "set by design", never "= same": only a real cohort's count is compared.
+    Findings: is ``value`` 1 (reproduced) or 0?  A claim about a model that did not learn
+    (``learned`` False) has no value to compare.
     """
     if row is not None and str(row.get("learned", True)).strip().lower() in ("false", "0", "0.0"):
         return "did not learn"
@@ -260,6 +265,9 @@ def verdict(claim: Claim, row: Mapping[str, Any] | None) -> Verdict:
         return "no reported value"
     value = float(row["value"])
     if claim.kind == "count":
+        by_design = row.get("by_design")
+        if by_design is not None and not pd.isna(by_design) and bool(by_design):
+            return "by design"
         return "equal" if value == float(claim.reported) else "differs"
     if claim.kind == "finding":
         return "reproduced" if value >= 0.5 else "not reproduced"
@@ -419,12 +427,14 @@ def cohort_claims(studies: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for name, st in studies.items():
         t = st.table
-        note = f"synthetic cohort: its size is the parameter studies.{name}.synthetic.n_patients" if st.cohort.truth is not None else "real cohort"
+        synthetic = st.cohort.truth is not None
+        note = (f"synthetic cohort: set by the parameters studies.{name}.synthetic.n_patients, centers and split, "
+                "chosen to match the paper; compared on a real cohort") if synthetic else "real cohort"
         counts = {f"{name}.patients": len(t)}
         if "center" in t:
             counts[f"{name}.hospitals"] = t["center"].nunique()
         counts.update({f"{name}.patients.{s}": int((t["set"] == s).sum()) for s in st.split.names})
-        rows += [{"claim": cid, "value": v, "n": v, "note": note} for cid, v in counts.items() if cid in _BY_ID]
+        rows += [{"claim": cid, "value": v, "n": v, "by_design": synthetic, "note": note} for cid, v in counts.items() if cid in _BY_ID]
     return rows
 
 
@@ -436,8 +446,11 @@ def integrated_claims(aucs: pd.DataFrame, ops: pd.DataFrame, *, model: str = "in
     return rows
 
 
-def proteomics_claims(*, patients: int, dysregulated: int, gsea: pd.DataFrame, pathway: str, fdr: float) -> list[dict[str, Any]]:
-    """Claim rows of the proteomics: patients, dysregulated proteins, and whether ``pathway`` is enriched (GSEA FDR < ``fdr``)."""
+def proteomics_claims(*, patients: int, dysregulated: int, gsea: pd.DataFrame, pathway: str, fdr: float, synthetic: bool = False) -> list[dict[str, Any]]:
+    """Claim rows of the proteomics: patients, dysregulated proteins, and whether ``pathway`` is enriched (GSEA FDR < ``fdr``).
+
+    ``synthetic``: the proteomics were simulated for ``omics.synthetic.n_patients`` patients, so
+    their number is set by design."""
     hit = gsea[gsea["term"] == pathway]
     if hit.empty:
         enriched, note = 0.0, f"{pathway}: not among the {len(gsea)} gene sets tested"
@@ -446,8 +459,10 @@ def proteomics_claims(*, patients: int, dysregulated: int, gsea: pd.DataFrame, p
         rank = int(np.flatnonzero(gsea["term"].to_numpy() == pathway)[0]) + 1
         enriched, note = float(q < fdr), f"GSEA: {pathway} ranked {rank} of {len(gsea)}, FDR {q:.3g} (threshold {fdr:g})"
     return [
-        {"claim": "li2025.proteomics.patients", "value": patients, "n": patients},
-        {"claim": "li2025.proteomics.dysregulated", "value": dysregulated, "note": f"limma, FDR < {fdr:g}; the count depends on how many proteins were quantified"},
+        {"claim": "li2025.proteomics.patients", "value": patients, "n": patients, "by_design": synthetic,
+         **({"note": "synthetic proteomics: the parameter omics.synthetic.n_patients"} if synthetic else {})},
+        {"claim": "li2025.proteomics.dysregulated", "value": dysregulated,
+         "note": f"limma, FDR < {fdr:g}; the paper states no definition: chapter 07 counts every usual one; the count depends on how many proteins were quantified"},
         {"claim": "li2025.proteomics.chemokine", "value": enriched, "note": note},
     ]
 

@@ -1,4 +1,5 @@
-"""A Sphinx extension of the book's own: one copy of each inline script per page.
+"""A Sphinx extension of the book's own: one copy of each inline script per page, and
+plotly.js only on the pages that draw a plotly figure.
 
 sphinx-thebe adds its configuration script (``const THEBE_JS_URL = ...``) each time
 Sphinx reads the sources, and Jupyter Book's build reads them twice, so every page
@@ -30,6 +31,18 @@ def _unique_scripts(app: Any, pagename: str, templatename: str, context: dict[st
     context["script_files"] = unique
 
 
+PLOTLY_JS = "plotly.min.js"
+
+
+def _plotly_only_where_used(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Drop plotly.js (3.5 MB, configured for every page in ``_config.yml``) from pages that draw no plotly figure."""
+    scripts = context.get("script_files")
+    if not scripts or "Plotly.newPlot" in str(context.get("body", "")):
+        return
+    context["script_files"] = [js for js in scripts if not str(getattr(js, "filename", js) or "").endswith(PLOTLY_JS)]
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.connect("html-page-context", _unique_scripts)
+    app.connect("html-page-context", _plotly_only_where_used)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

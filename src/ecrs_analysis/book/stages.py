@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -51,14 +50,11 @@ def _train(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> 
 
     from ecrs_analysis.training.folds import DeepSpec, fold_dir, train_fold
 
-    from ecrs_analysis.training.distributed import init_distributed, is_distributed_launch
-
     torch.set_num_threads(max(1, a.threads))
-    device = str(init_distributed()[2]) if is_distributed_launch() else None
     folds = pd.read_csv(paths.study(a.study) / "folds.csv", dtype={"patient_id": str})
     index = pd.read_csv(paths.preprocessed_index(a.study), dtype={"patient_id": str})
     spec = DeepSpec.from_dict({**cfg["deep"], "models": (a.model,)})
-    train_fold(folds, index, model=a.model, fold=a.fold, spec=spec, seed=int(cfg["seed"]), out_dir=fold_dir(paths.deep(a.study), a.model, a.fold), device=device)
+    train_fold(folds, index, model=a.model, fold=a.fold, spec=spec, seed=int(cfg["seed"]), out_dir=fold_dir(paths.deep(a.study), a.model, a.fold))
 
 
 def _deep_scores(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
@@ -70,7 +66,7 @@ def _deep_scores(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPath
     deep = cfg["deep"]
     folds = pd.read_csv(paths.study(a.study) / "folds.csv", dtype={"patient_id": str})
     dirs = {(m, k): fold_dir(paths.deep(a.study), m, k) for m in deep["models"] for k in range(int(deep["folds"]))}
-    scores, histories = collect_deep_scores(folds, dirs, test_scoring=deep.get("test_scoring", "single"))
+    scores, histories = collect_deep_scores(folds, dirs, test_scoring=deep["test_scoring"])
     write_csv(scores, paths.study(a.study) / "scores_deep.csv")
     write_csv(histories, paths.study(a.study) / "histories_deep.csv")
 
@@ -87,6 +83,72 @@ def _mtlnet(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) ->
     study = S.load_study(cfg, a.study, paths)
     index = pd.read_csv(paths.preprocessed_index(a.study), dtype={"patient_id": str})
     fit_mtlnet(study.table, index, settings=cfg["mtlnet"], seed=int(cfg["seed"]), out_dir=job_folder(paths.study(a.study), variant), variant=variant)
+
+
+def _loaded(paths: S.ResultPaths, study: str) -> S.LoadedStudy:
+    """A study's cohort and split as its workflow jobs wrote them (never made here)."""
+    cohort = S.load_cohort(paths, study)
+    return S.LoadedStudy(study, cohort, S.load_split(paths.split(study), cohort.table))
+
+
+def _read_scores(path: Path | str) -> Any:
+    import pandas as pd
+
+    return pd.read_csv(path, dtype={"patient_id": str})
+
+
+def _table1(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.book.chapter_jobs import table_one_job
+
+    table_one_job(_loaded(paths, a.study), out=a.out)
+
+
+def _clinical(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.book.chapter_jobs import clinical_job
+
+    st = cfg["stats"]
+    clinical_job(_loaded(paths, a.study), alpha=st["alpha"], n_resamples=st["n_resamples"], seed=cfg["seed"], rule=st["threshold_rule"], target=st["threshold_target"], out=a.out)
+
+
+def _integrated(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.book.chapter_jobs import integrated_job
+
+    study = _loaded(paths, a.study)
+    integrated_job(
+        _read_scores(a.inputs_by["clinical"]), _read_scores(a.inputs_by["deep"]), models=cfg["deep"]["models"], train_set=study.split.train_name,
+        seed=cfg["seed"], svm_folds=cfg["deep"]["svm_folds"], truth=study.cohort.truth, out=a.out,
+    )
+
+
+def _integrated_evaluation(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.book.chapter_jobs import integrated_evaluation_job
+
+    study, st = _loaded(paths, a.study), cfg["stats"]
+    integrated_evaluation_job(
+        _read_scores(a.inputs_by["scores"]), _read_scores(a.inputs_by["folds"]), models=cfg["deep"]["models"], sets=study.split.names,
+        train_set=study.split.train_name, seed=cfg["seed"], svm_folds=cfg["deep"]["svm_folds"], n_resamples=st["n_resamples"],
+        rule=st["threshold_rule"], target=st["threshold_target"], out=a.out,
+    )
+
+
+def _proteomics(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.book.chapter_jobs import proteomics_job
+    from ecrs_analysis.omics.settings import OmicsSettings
+    from ecrs_analysis.paths import OMICS_COMPARISONS
+
+    st = cfg["stats"]
+    proteomics_job(
+        _loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), settings=OmicsSettings.model_validate(cfg["omics"]), seed=cfg["seed"],
+        rule=st["threshold_rule"], target=st["threshold_target"], out=a.out, comparisons=OMICS_COMPARISONS,
+    )
+
+
+def _claims(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.book.chapter_jobs import chapter_claims
+    from ecrs_analysis.book.claims import write_claims
+
+    rows = chapter_claims(a.chapter, inputs=a.inputs_by, config=cfg, studies={s: _loaded(paths, s) for s in a.studies})
+    write_claims(paths, a.chapter, rows, profile=a.profile, path=a.out["claims"])
 
 
 def _chapter(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
@@ -115,7 +177,20 @@ def _book(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> N
 STAGES: dict[str, Callable[[argparse.Namespace, dict[str, Any], S.ResultPaths], None]] = {
     "cohort": _cohort, "split": _split, "preprocess": _preprocess, "folds": _folds, "train": _train,
     "deep_scores": _deep_scores, "mtlnet": _mtlnet, "chapter": _chapter, "appendix": _appendix, "book": _book,
+    "table1": _table1, "clinical": _clinical, "integrated": _integrated, "integrated_evaluation": _integrated_evaluation,
+    "proteomics": _proteomics, "claims": _claims,
 }
+
+
+def _named(items: list[str], what: str) -> dict[str, Path]:
+    """``["scores=/a/b.csv", ...]`` -> ``{"scores": Path("/a/b.csv")}`` (the rule's named inputs or outputs)."""
+    out: dict[str, Path] = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--{what} {item!r}: expected NAME=PATH")
+        out[name] = Path(path)
+    return out
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -132,11 +207,15 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--model")
     ap.add_argument("--fold", type=int)
     ap.add_argument("--chapter")
+    ap.add_argument("--studies", nargs="*", default=[], help="studies whose cohort and split a claims job reads")
+    ap.add_argument("--out", action="extend", nargs="+", default=[], metavar="NAME=PATH", help="the rule's named outputs: the files this stage writes")
+    ap.add_argument("--in", dest="named_inputs", action="extend", nargs="+", default=[], metavar="NAME=PATH", help="the rule's named inputs the stage reads")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     a = _parser().parse_args(argv)
+    a.out, a.inputs_by = _named(a.out, "out"), _named(a.named_inputs, "in")
     started = dt.datetime.now(dt.timezone.utc)
     wf = yaml.safe_load(Path(a.config).read_text(encoding="utf-8"))
     from ecrs_analysis.book.workflow import load_chapters
@@ -155,8 +234,6 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         print(f"[ecrs] {job} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return 1
-    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, one process writes the provenance
-        return 0
     outputs = [o for o in a.outputs if o != a.prov]
     write_provenance(a.prov, stage=job, params=cfg, code=a.code, inputs=a.inputs, outputs=outputs, started=started, root=a.root)
     print(f"[ecrs] {job}: done", flush=True)

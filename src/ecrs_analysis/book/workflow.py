@@ -17,6 +17,7 @@ import yaml
 
 from ecrs_analysis.book.fingerprint import code_fingerprint, module_closure, notebook_modules, software_versions
 from ecrs_analysis.book.provenance import params_json
+from ecrs_analysis.training.mtl_settings import VARIANT_FOLDERS
 
 __all__ = [
     "STAGE_PARAMS", "Chapter", "WorkflowConfig", "params_for", "params_json", "code", "model_code", "notebook_code",
@@ -32,10 +33,18 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "train": ("seed", "deep.width", "deep.folds", "deep.epochs", "deep.batch_size", "deep.lr", "deep.weight_decay", "deep.patience", "deep.validation_fraction"),
     "deep_scores": ("deep.models", "deep.folds", "deep.test_scoring"),
     "mtlnet": ("seed", "mtlnet"),
+    "table1": (),
+    "clinical": ("seed", "stats.alpha", "stats.n_resamples", "stats.threshold_rule", "stats.threshold_target"),
+    "integrated": ("seed", "deep.models", "deep.svm_folds"),
+    "integrated_evaluation": ("seed", "deep.models", "deep.svm_folds", "stats.n_resamples", "stats.threshold_rule", "stats.threshold_target"),
+    "proteomics": ("seed", "omics", "stats.threshold_rule", "stats.threshold_target"),
+    "claims-01_cohort": (),
+    "claims-04_integrated_model": (),
+    "claims-07_proteomics": ("omics.fdr",),
 }
 
-# Output folders of the MTLNet jobs (training.mtl.VARIANTS), named here without importing torch.
-MTLNET_JOBS = {"multitask": "mtlnet", "classification": "mtlnet_cls", "segmentation": "mtlnet_seg"}
+# Output folders of the MTLNet jobs, from the one table that names them (no torch import).
+MTLNET_JOBS = VARIANT_FOLDERS
 
 
 def mtlnet_jobs(params: Mapping[str, Any]) -> list[str]:
@@ -82,8 +91,11 @@ def load_chapters(path: str | Path) -> tuple[tuple[Chapter, ...], str]:
 
 
 def claims_inputs(chapters: tuple[Chapter, ...]) -> list[str]:
-    """Every claims file the (non-summary) chapters write: the inputs of a summary chapter."""
-    return [o for c in chapters if not c.summary for o in c.claims]
+    """Every claims file of the (non-summary) chapters, written by the chapter or by its claims job: the inputs of a summary chapter."""
+    from ecrs_analysis.book.chapter_jobs import CLAIMS_JOBS
+
+    names = [c.name for c in chapters if not c.summary]
+    return [o for c in chapters if not c.summary for o in c.claims] + [f"claims/{c}.csv" for c in CLAIMS_JOBS if c in names]
 
 
 @dataclass(frozen=True)
@@ -98,7 +110,7 @@ class WorkflowConfig:
     chapters: tuple[Chapter, ...]
     appendix: str
     threads_per_training_job: int = 1
-    gpus_per_training_job: int = 0
+    gpus_per_training_job: int = 0  # the `gpu` resource of a training job: 1 in the full profile (one GPU per job)
     mem_mb_per_training_job: int = 8000
 
     @classmethod
@@ -162,12 +174,16 @@ def software(*names: str) -> str:
     return json.dumps(software_versions(*names), sort_keys=True)
 
 
-def stage_command(stage: str, extra: str, *, processes: int = 1) -> str:
+def stage_command(stage: str, extra: str, *, outputs: Sequence[str] = (), inputs: Sequence[str] = ()) -> str:
     """The shell command of a rule: one call of ``python -m ecrs_analysis.book.stages``.
 
-    ``processes > 1`` starts the stage under ``torchrun`` (one process per GPU).
+    ``outputs`` / ``inputs``: names of the rule's named outputs / inputs the stage writes /
+    reads, handed over as ``--out NAME=PATH`` / ``--in NAME=PATH`` (the stage builds no path
+    of its own).
     """
-    launcher = "{config[python]} -m " if processes <= 1 else "{config[python]} -m torch.distributed.run --standalone --nproc_per_node=%d -m " % processes
+    named = "".join(f" --out {n}={{output.{n}:q}}" for n in outputs) + "".join(f" --in {n}={{input.{n}:q}}" for n in inputs)
+    extra = extra + named
+    launcher = "{config[python]} -m "
     return (
         launcher + "ecrs_analysis.book.stages " + stage
         + " --config {config[config_file]:q} --params {params.cfg:q} --code {params.code:q} --threads {threads}"

@@ -58,11 +58,11 @@ class PreprocessParams:
         Mask column to crop around (``roi_mask`` or ``sinus_mask``); None crops to the head.
     """
 
-    spacing_mm: tuple[float, float, float] = (1.5, 1.5, 1.5)
-    hu_window: tuple[float, float] = (-1000.0, 1000.0)
-    margin_mm: float = 8.0
-    input_size: tuple[int, int, int] = (48, 48, 48)
-    crop_to: str | None = "roi_mask"
+    spacing_mm: tuple[float, float, float]
+    hu_window: tuple[float, float]
+    margin_mm: float
+    input_size: tuple[int, int, int]
+    crop_to: str | None  # no defaults: every value comes from the schema (book.schema.PreprocessSettings)
 
     @classmethod
     def from_dict(cls, d: dict) -> "PreprocessParams":
@@ -71,7 +71,7 @@ class PreprocessParams:
             hu_window=tuple(float(x) for x in d["hu_window"]),  # type: ignore[arg-type]
             margin_mm=float(d["margin_mm"]),
             input_size=tuple(int(x) for x in d["input_size"]),  # type: ignore[arg-type]
-            crop_to=d.get("crop_to"),
+            crop_to=d["crop_to"],
         )
 
 

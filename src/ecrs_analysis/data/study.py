@@ -56,7 +56,7 @@ def prepare_cohort(params: dict[str, Any], study: str, paths: ResultPaths) -> Co
                 seed=int(params["seed"]),
                 n_patients=int(syn["n_patients"]),
                 spacing_scale=float(syn["spacing_scale"]),
-                missing_rate=float(syn.get("missing_rate", 0.03)),
+                missing_rate=float(syn["missing_rate"]),
                 n_jobs=int(params["n_jobs"]),
             )
         manifest = folder / "manifest.csv"

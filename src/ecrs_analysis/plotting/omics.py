@@ -116,18 +116,17 @@ def plot_enrichment(table: pd.DataFrame, *, top_n: int = 15, highlight: tuple[st
     return fig
 
 
-def plot_running_score(table: pd.DataFrame, result: object, ranking: pd.Series, *, top_n: int = 3) -> Figure:
+def plot_running_score(table: pd.DataFrame, running: pd.DataFrame, *, top_n: int = 3) -> Figure:
     """GSEA running enrichment score of the ``top_n`` terms of ``table`` over the ranked list, with hit ticks.
 
-    ``result`` is the gseapy object returned by ``prerank(..., return_result=True)``.
+    ``running`` is the table the proteomics job wrote (``running_<comparison>.csv``:
+    ``term, position, es, hit, score``; :func:`ecrs_analysis.book.chapter_jobs.running_score_table`).
     """
-    from ecrs_analysis.omics.enrichment import running_score
-
     terms = table.head(top_n).set_index("term")
-    fig, axes = plt.subplots(2, len(terms), figsize=(3.6 * len(terms), 4.0), squeeze=False, gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
-    order = ranking.sort_values(ascending=False).to_numpy()
+    fig, axes = plt.subplots(2, max(len(terms), 1), figsize=(3.6 * max(len(terms), 1), 4.0), squeeze=False, gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
     for k, (term, row) in enumerate(terms.iterrows()):
-        res, hits = running_score(result, str(term))
+        r = running[running["term"] == str(term)].sort_values("position")
+        res, hits, order = r["es"].to_numpy(dtype=float), r.loc[r["hit"].astype(bool), "position"].to_numpy(), r["score"].to_numpy(dtype=float)
         ax = axes[0, k]
         ax.plot(res, color="#55A868", lw=1.4)
         ax.axhline(0, color="grey", lw=0.6)

@@ -1,5 +1,5 @@
 """Training: the one training helper (:mod:`.helper`), per-fold CNN jobs (:mod:`.folds`), MTLNet jobs
-(:mod:`.mtl`, settings in :mod:`.mtl_settings`) and several-GPU runs (:mod:`.distributed`).
+(:mod:`.mtl`, settings in :mod:`.mtl_settings`).
 
 Nothing is imported here, so that reading the parameter schema does not load torch.
 """

@@ -44,23 +44,37 @@ __all__ = ["DeepSpec", "assign_folds", "fold_seed", "train_fold", "fit_network",
 
 @dataclass(frozen=True)
 class DeepSpec:
-    """How the CNNs are trained (the ``deep`` section of the parameters)."""
+    """How the CNNs are trained: the ``deep`` section of the validated parameters.
 
-    models: tuple[str, ...] = ("resnet3d", "xception3d", "hrnet3d")
-    width: float = 0.125
-    folds: int = 3
-    epochs: int = 3
-    batch_size: int = 8
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    patience: int = 5
-    validation_fraction: float = 0.15
+    No defaults: every value comes from the schema (``book.schema.DeepSettings``) through the
+    parameters the training job declared, so a key the job was not handed fails instead of
+    silently taking a value of its own.
+    """
+
+    models: tuple[str, ...]
+    width: float
+    folds: int
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    patience: int
+    validation_fraction: float
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "DeepSpec":
-        fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        if "models" in fields:
-            fields["models"] = tuple(fields["models"])
+        """The spec from a ``deep`` mapping that must hold every field (others are ignored).
+
+        Raises
+        ------
+        KeyError
+            Naming the missing ``deep.*`` keys: declare them in the stage's parameters.
+        """
+        missing = [k for k in cls.__dataclass_fields__ if k not in d]
+        if missing:
+            raise KeyError(f"deep.{', deep.'.join(missing)} not among the parameters handed to this job; declare them in book.workflow.STAGE_PARAMS")
+        fields = {k: d[k] for k in cls.__dataclass_fields__}
+        fields["models"] = tuple(fields["models"])
         return cls(**fields)
 
 

@@ -52,7 +52,7 @@ from ecrs_analysis.models.mtlnet import HEADS, MTLNet, filters_for_width
 from ecrs_analysis.stats.dice import dice_scores, segmentation_metrics
 from ecrs_analysis.stats.learning import LearningCheck, constant_loss, learning_check
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, augment, load_checkpoint, make_loader, seed_everything, train
-from ecrs_analysis.training.mtl_settings import MTLNetSettings
+from ecrs_analysis.training.mtl_settings import VARIANT_FOLDERS, MTLNetSettings
 
 __all__ = [
     "MTLNetSettings", "VARIANTS", "Variant", "variants", "job_folder", "MultitaskLoss", "MultitaskTask", "MultitaskPrediction",
@@ -68,11 +68,8 @@ class _VariantSpec:
     heads: tuple[str, ...]
 
 
-VARIANTS: dict[str, _VariantSpec] = {
-    "multitask": _VariantSpec("mtlnet", HEADS),
-    "classification": _VariantSpec("mtlnet_cls", ("classification",)),
-    "segmentation": _VariantSpec("mtlnet_seg", ("segmentation",)),
-}
+_HEADS = {"multitask": HEADS, "classification": ("classification",), "segmentation": ("segmentation",)}
+VARIANTS: dict[str, _VariantSpec] = {v: _VariantSpec(folder, _HEADS[v]) for v, folder in VARIANT_FOLDERS.items()}
 """Variant -> output folder (under ``results/<profile>/mtlnet2025/``) and the heads it trains."""
 
 

@@ -6,7 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["MTLNetSettings"]
+__all__ = ["MTLNetSettings", "VARIANT_FOLDERS"]
+
+# The one place MTLNet's variants are named: variant -> its job's folder under results/<profile>/mtlnet2025/
+# (the training code, the workflow rules and the chapters all read it from here).
+VARIANT_FOLDERS: dict[str, str] = {"multitask": "mtlnet", "classification": "mtlnet_cls", "segmentation": "mtlnet_seg"}
 
 
 class MTLNetSettings(BaseModel):
