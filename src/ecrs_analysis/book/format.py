@@ -21,7 +21,7 @@ __all__ = [
 # Display names of models, sets and score columns.
 LABELS: dict[str, str] = {
     "integrated": "integrated model", "clinical_signature": "clinical signature", "resnet3d": "3D-ResNet",
-    "xception3d": "3D-Xception", "hrnet3d": "3D-HRNet", "true_prob": "ceiling (true probability)",
+    "xception3d": "3D-Xception", "hrnet3d": "3D-HRNet", "true_prob": "latent ceiling (true probability)", "image_prob": "image-only ceiling (what the CT shows)",
     "jesrec": "JESREC score", "em_ratio": "E/M ratio", "blood_eos_pct": "blood eosinophils %",
     "train": "training", "internal_test": "internal test", "external_test": "external test",
     "validation": "validation", "external": "temporal external", "all": "all",

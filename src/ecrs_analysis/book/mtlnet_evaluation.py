@@ -15,13 +15,16 @@ from typing import Any
 
 import pandas as pd
 
-from ecrs_analysis.atomic import write_csv, write_json
+from ecrs_analysis.atomic import write_csv
 from ecrs_analysis.data.study import LoadedStudy
 
-__all__ = ["MTLNET_TABLES", "mtlnet_evaluation_job"]
+__all__ = ["MTLNET_TABLES", "CLAIMS_CHAPTER", "mtlnet_evaluation_job"]
 
-MTLNET_TABLES = ("segmentation", "auc", "operating_point", "unpaired_delong", "ablation", "headline", "reported_vs_reproduced", "ceilings")
-"""Tables the job writes (``<name>.csv``), besides ``learning.json`` and the claims."""
+CLAIMS_CHAPTER = "05_mtlnet"
+"""The chapter whose claims (``claims/05_mtlnet.csv``) this job writes."""
+
+MTLNET_TABLES = ("segmentation", "auc", "operating_point", "unpaired_delong", "ablation", "headline", "reported_vs_reproduced", "ceilings", "learning")
+"""Tables the job writes (``<name>.csv``), besides the claims."""
 
 
 def mtlnet_evaluation_job(
@@ -38,7 +41,7 @@ def mtlnet_evaluation_job(
     n_resamples, seed, rule, target
         The ``stats`` settings: bootstrap resamples, seed, the operating-point rule and its target.
     out : mapping
-        Output name -> path: each of :data:`MTLNET_TABLES`, ``learning`` (JSON) and ``claims``.
+        Output name -> path: each of :data:`MTLNET_TABLES` and ``claims``.
     """
     from ecrs_analysis.book.claims import metric_claims, write_claims
     from ecrs_analysis.book.paper import MTLNET_REPORTED, reported_vs_reproduced
@@ -69,12 +72,14 @@ def mtlnet_evaluation_job(
     ceiling = ceiling_auc(study)
     write_csv(reported_vs_reproduced(MTLNET_REPORTED, headline, ceiling=ceiling, learned=learned), out["reported_vs_reproduced"], index=True)
     write_csv(ceiling if ceiling is not None else pd.DataFrame({"note": ["a real cohort has no known ceiling"]}), out["ceilings"], index=ceiling is not None)
-    write_json({"learned": learned, "reason": "" if learning is None else learning.reason,
-                "score_sd": None if learning is None else learning.score_sd,
-                "best_train_cls_loss": None if learning is None else learning.best_train_loss,
-                "constant_train_cls_loss": None if learning is None else learning.constant_train_loss,
-                "best_epoch": main.info.get("best_epoch"), "epochs_run": main.info.get("epochs_run"), "monitor": main.info.get("monitor")}, out["learning"])
+    write_csv(pd.DataFrame([{
+        "learned": learned, "why not": "" if learning is None else learning.reason,
+        "score SD (training and validation)": None if learning is None else learning.score_sd,
+        "best training classification loss": None if learning is None else learning.best_train_loss,
+        "constant predictor's loss": None if learning is None else learning.constant_train_loss,
+        "best epoch": main.info.get("best_epoch"), "epochs run": main.info.get("epochs_run"), "early stopping on": main.info.get("monitor"),
+    }]), out["learning"])
     # MTLNet sees only the CT: its AUC is compared with the image-only ceiling, not the latent one
     image_ceiling = None if ceiling is None else ceiling[IMAGE_CEILING if IMAGE_CEILING in ceiling else LATENT_CEILING]
     note = "bootstrap 95% CI; ceiling: the image-only ceiling (what the CT shows)" if ceiling is not None else "bootstrap 95% CI"
-    write_claims(Path(out["claims"]).parents[1], "05_mtlnet", metric_claims(headline, study="mtlnet2025", note=note, auc_ceiling=image_ceiling, learning=learning))
+    write_claims(Path(out["claims"]).parents[1], CLAIMS_CHAPTER, metric_claims(headline, study="mtlnet2025", note=note, auc_ceiling=image_ceiling, learning=learning), path=out["claims"])

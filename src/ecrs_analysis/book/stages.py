@@ -143,6 +143,26 @@ def _proteomics(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths
     )
 
 
+def _deep_evaluation(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    import pandas as pd
+
+    from ecrs_analysis.book.deep_evaluation import deep_evaluation_job
+
+    deep_evaluation_job(
+        _loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), pd.read_csv(a.inputs_by["histories"]), models=cfg["deep"]["models"],
+        n_resamples=cfg["stats"]["n_resamples"], seed=cfg["seed"], out=a.out,
+    )
+
+
+def _mtlnet_evaluation(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.book.mtlnet_evaluation import mtlnet_evaluation_job
+    from ecrs_analysis.training.mtl import load_job
+
+    runs = {variant: load_job(Path(path).parent) for variant, path in sorted(a.inputs_by.items(), key=lambda kv: kv[0] != "multitask")}
+    st = cfg["stats"]
+    mtlnet_evaluation_job(_loaded(paths, a.study), runs, n_resamples=st["n_resamples"], seed=cfg["seed"], rule=st["threshold_rule"], target=st["threshold_target"], out=a.out)
+
+
 def _claims(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
     from ecrs_analysis.book.chapter_jobs import chapter_claims
     from ecrs_analysis.book.claims import write_claims
@@ -178,7 +198,7 @@ STAGES: dict[str, Callable[[argparse.Namespace, dict[str, Any], S.ResultPaths], 
     "cohort": _cohort, "split": _split, "preprocess": _preprocess, "folds": _folds, "train": _train,
     "deep_scores": _deep_scores, "mtlnet": _mtlnet, "chapter": _chapter, "appendix": _appendix, "book": _book,
     "table1": _table1, "clinical": _clinical, "integrated": _integrated, "integrated_evaluation": _integrated_evaluation,
-    "proteomics": _proteomics, "claims": _claims,
+    "proteomics": _proteomics, "claims": _claims, "deep_evaluation": _deep_evaluation, "mtlnet_evaluation": _mtlnet_evaluation,
 }
 
 

@@ -41,6 +41,8 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "claims-01_cohort": (),
     "claims-04_integrated_model": (),
     "claims-07_proteomics": ("omics.fdr",),
+    "deep_evaluation": ("seed", "deep.models", "stats.n_resamples"),
+    "mtlnet_evaluation": ("seed", "mtlnet.ablation", "stats.n_resamples", "stats.threshold_rule", "stats.threshold_target"),
 }
 
 # Output folders of the MTLNet jobs, from the one table that names them (no torch import).
@@ -94,8 +96,11 @@ def claims_inputs(chapters: tuple[Chapter, ...]) -> list[str]:
     """Every claims file of the (non-summary) chapters, written by the chapter or by its claims job: the inputs of a summary chapter."""
     from ecrs_analysis.book.chapter_jobs import CLAIMS_JOBS
 
+    from ecrs_analysis.book.mtlnet_evaluation import CLAIMS_CHAPTER as MTLNET_CLAIMS
+
     names = [c.name for c in chapters if not c.summary]
-    return [o for c in chapters if not c.summary for o in c.claims] + [f"claims/{c}.csv" for c in CLAIMS_JOBS if c in names]
+    jobs = (*CLAIMS_JOBS, MTLNET_CLAIMS)  # the mtlnet_evaluation job writes chapter 05's claims
+    return [o for c in chapters if not c.summary for o in c.claims] + [f"claims/{c}.csv" for c in jobs if c in names]
 
 
 @dataclass(frozen=True)

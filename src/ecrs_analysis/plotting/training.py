@@ -33,11 +33,13 @@ def plot_learning_curves(histories: pd.DataFrame) -> Figure:
     return fig
 
 
-def plot_multitask_curves(histories: Mapping[str, Any]) -> Figure:
-    """One row per variant: training (solid) and validation (dashed) losses of each task; validation AUC, Dice and the early-stopping score.
+def plot_multitask_curves(histories: Mapping[str, Any], *, constant_cls_loss: float | None = None) -> Figure:
+    """One row per variant: training (solid) and validation (dashed) losses of each task; validation AUC and Dice.
 
-    ``histories``: variant name -> ``history.csv`` of its job (a DataFrame, or a finished job
-    with a ``history`` attribute).  The best epoch (highest ``val_score``, ties to the later) is marked.
+    ``histories``: variant name -> a finished job (with ``history`` and ``info``: the epoch early
+    stopping kept, ``info["best_epoch"]``, is marked in grey) or its ``history.csv`` DataFrame.
+    ``constant_cls_loss``: the training classification loss of the best constant predictor,
+    drawn as a dotted line: a classifier that learned goes below it.
     """
     colours = {"seg": "#1b9e77", "cls": "#d95f02"}
     fig, axes = plt.subplots(len(histories), 2, figsize=(9.0, 3.0 * len(histories)), squeeze=False, sharex="row")
@@ -48,12 +50,15 @@ def plot_multitask_curves(histories: Mapping[str, Any]) -> Figure:
                 ax_loss.plot(h["epoch"], h[f"train_{part}_loss"], "o-", ms=3, color=colours[part], lw=1.4, label=f"{label}, training")
             if f"val_{part}_loss" in h:
                 ax_loss.plot(h["epoch"], h[f"val_{part}_loss"], "o--", ms=3, mfc="none", color=colours[part], lw=1.4, label=f"{label}, validation")
-        for col, colour, label in (("val_auc", colours["cls"], "validation AUC"), ("val_dice", colours["seg"], "validation Dice"), ("val_score", "black", "early-stopping score")):
+        if constant_cls_loss is not None and "train_cls_loss" in h:
+            ax_loss.axhline(constant_cls_loss, color=colours["cls"], lw=0.9, ls=":", label="constant predictor (classification)")
+        for col, colour, label in (("val_auc", colours["cls"], "validation AUC"), ("val_dice", colours["seg"], "validation Dice")):
             if col in h and h[col].notna().any():
-                ax_val.plot(h["epoch"], h[col], "o" + (":" if col == "val_score" else "-"), ms=3, color=colour, lw=1.8 if col == "val_score" else 1.2, label=label)
-        if "val_score" in h and h["val_score"].notna().any():
-            best = h["epoch"].to_numpy()[len(h) - 1 - h["val_score"].to_numpy()[::-1].argmax()]
-            ax_val.axvline(best, color="grey", lw=0.8)
+                ax_val.plot(h["epoch"], h[col], "o-", ms=3, color=colour, lw=1.2, label=label)
+        best = (getattr(run, "info", None) or {}).get("best_epoch")
+        if best is not None:
+            for ax in (ax_loss, ax_val):
+                ax.axvline(best, color="grey", lw=0.8)
         ax_loss.set_title(f"{name}: losses", fontsize=10)
         ax_val.set_title(f"{name}: validation", fontsize=10)
         ax_loss.set_ylabel("loss")

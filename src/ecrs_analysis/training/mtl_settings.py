@@ -24,7 +24,7 @@ class MTLNetSettings(BaseModel):
     lr: float = Field(default=1e-3, gt=0)
     weight_decay: float = Field(default=1e-4, ge=0)
     warmup_epochs: int = Field(default=1, ge=0, description="linear warm-up of the learning rate, then cosine decay")
-    patience: int = Field(default=5, ge=1, description="epochs without a gain in val_score before stopping")
+    patience: int = Field(default=5, ge=1, description="epochs without a fall of the validation loss before stopping")
     seg_weight: float = Field(default=1.0, ge=0, description="loss = BCE_cls + seg_weight * DiceCE_seg")
     deep_supervision: bool = False
     ablation: bool = Field(default=False, description="also train the classification-only and segmentation-only variants")

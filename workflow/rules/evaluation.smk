@@ -1,0 +1,44 @@
+# What chapters 03 (the CNNs) and 05 (MTLNet) show, one job each: did each network learn, its
+# metrics beside the ceilings, and chapter 05's claims. The chapters only read these tables.
+from ecrs_analysis.book.mtlnet_evaluation import MTLNET_TABLES
+
+DEEP_TABLES = ("learning", "auc", "throughput")
+
+
+rule deep_evaluation:
+    input:
+        scores=str(RP.scores("li2025", "deep")),
+        histories=str(RP.histories("li2025")),
+        cohort=str(RP.cohort_meta("li2025")),
+        split=str(RP.split("li2025")),
+    output:
+        **{t: str(RP.performance("li2025", "deep", t)) for t in DEEP_TABLES},
+        prov=str(RP.prov("deep_evaluation-li2025")),
+    params:
+        cfg=W.params_for(P, "deep_evaluation", "li2025"),
+        code=W.code("ecrs_analysis.book.deep_evaluation", "ecrs_analysis.stats.learning", "ecrs_analysis.stats.evaluate"),
+    log:
+        str(RP.log("deep_evaluation-li2025")),
+    shell:
+        W.stage_command("deep_evaluation", "--study li2025", outputs=DEEP_TABLES, inputs=("scores", "histories"))
+
+
+MTLNET_VARIANT_SCORES = {v: f"{R}/mtlnet2025/{folder}/scores.csv" for v, folder in W.MTLNET_JOBS.items() if folder in W.mtlnet_jobs(P)}
+
+
+rule mtlnet_evaluation:
+    input:
+        **MTLNET_VARIANT_SCORES,
+        cohort=str(RP.cohort_meta("mtlnet2025")),
+        split=str(RP.split("mtlnet2025")),
+    output:
+        **{t: str(RP.performance("mtlnet2025", "mtlnet", t)) for t in MTLNET_TABLES},
+        claims=str(RP.claims("05_mtlnet")),
+        prov=str(RP.prov("mtlnet_evaluation-mtlnet2025")),
+    params:
+        cfg=W.params_for(P, "mtlnet_evaluation", "mtlnet2025"),
+        code=W.code("ecrs_analysis.book.mtlnet_evaluation", "ecrs_analysis.stats.learning", "ecrs_analysis.stats.evaluate", "ecrs_analysis.book.claims"),
+    log:
+        str(RP.log("mtlnet_evaluation-mtlnet2025")),
+    shell:
+        W.stage_command("mtlnet_evaluation", "--study mtlnet2025", outputs=(*MTLNET_TABLES, "claims"), inputs=tuple(MTLNET_VARIANT_SCORES))
