@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PROFILE ?= demo
 STAMP := $(VENV)/.installed
 
-.PHONY: book test smoke browser env clean lab bench
+.PHONY: book test smoke browser env clean lab bench faults cluster-test
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ test: $(STAMP)
 # The published book (_build/html, e.g. after `make smoke`) in headless Chromium; screenshots in _build/screenshots/.
 browser: $(STAMP)
 	$(BIN)/python -m pytest -q -m browser tests/book/test_browser.py
+
+# Crash-safety and reproducibility: builds killed at each stage resume to the same results; two builds
+# give identical artefacts (minutes: not part of `make test`).
+faults: $(STAMP)
+	$(BIN)/python -m pytest -q -m faults tests/faults
+
+# The smoke book on a real one-node SLURM cluster set up on this machine (root; installs Debian packages).
+cluster-test: $(STAMP)
+	bash tests/cluster/run_slurm_test.sh
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
