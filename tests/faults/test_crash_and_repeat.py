@@ -31,7 +31,7 @@ pytestmark = pytest.mark.faults
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = [
     "studies.li2025.synthetic.n_patients=40", "studies.li2025.synthetic.spacing_scale=6.0",
-    "studies.mtlnet2025.synthetic.n_patients=24", "studies.mtlnet2025.synthetic.spacing_scale=6.0",
+    "studies.mtlnet2025.synthetic.n_patients=40", "studies.mtlnet2025.synthetic.spacing_scale=6.0", "mtlnet.ablation=false",
     "deep.models=[resnet3d]", "deep.folds=2", "deep.epochs=4", "mtlnet.epochs=2",
     "stats.n_resamples=200", "stats.roc_band_resamples=20", "stats.alpha=0.3",
 ]

@@ -50,7 +50,9 @@ class ClusterSettings:
             return Resources.parse(exprs, allow_expressions=True, **kw)
 
         return ResourceSettings(
-            cores=cores,
+            # on a cluster, the local core count caps only the jobs run here (the book), never a job's threads
+            cores=cores if nodes is None else None,
+            local_cores=cores,
             nodes=nodes,
             default_resources=parse(self.default_resources, defaults="full") if self.default_resources else None,
             overwrite_resources={rule: parse(res) for rule, res in self.set_resources.items()},
