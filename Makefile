@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PROFILE ?= demo
 STAMP := $(VENV)/.installed
 
-.PHONY: book test test-workflow smoke browser env clean lab bench
+.PHONY: book test test-workflow smoke browser env clean lab bench faults cluster-test
 
 # What `make book` needs; each other target adds its extra of pyproject.toml (test, lab, browser, cluster).
 $(STAMP): pyproject.toml requirements.lock
@@ -31,14 +31,23 @@ smoke: $(STAMP)
 # Fast unit tests; the workflow tests (marked slow) share one smoke build: `make test-workflow`
 # builds it (or reuses results/smoke from `make smoke`).
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -m "not slow and not browser"
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not faults"
 
 test-workflow: $(VENV)/.installed-test
-	ECRS_SMOKE_RESULTS=$(CURDIR)/results/smoke $(BIN)/python -m pytest -q -m "slow and not browser"
+	ECRS_SMOKE_RESULTS=$(CURDIR)/results/smoke $(BIN)/python -m pytest -q -m "slow and not browser and not faults"
 
 # The published book (_build/html, e.g. after `make smoke`) in headless Chromium; screenshots in _build/screenshots/.
 browser: $(VENV)/.installed-browser $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m browser tests/book/test_browser.py
+
+# Crash-safety and reproducibility: builds killed at each stage resume to the same results; two builds
+# give identical artefacts (minutes: not part of `make test`).
+faults: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m faults tests/faults
+
+# The smoke book on a real one-node SLURM cluster set up on this machine (root; installs Debian packages).
+cluster-test: $(VENV)/.installed-cluster $(VENV)/.installed-test
+	bash tests/cluster/run_slurm_test.sh
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

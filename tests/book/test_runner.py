@@ -137,7 +137,9 @@ def test_cluster_profile_submits_one_gpu_job_per_model_and_fold(tmp_path, monkey
     assert plan["train_fold"] == len(params["deep"]["models"]) * params["deep"]["folds"]
     err = capfd.readouterr().err
     train_jobs = [block for block in err.split("rule ")[1:] if block.startswith("train_fold:")]
-    assert len(train_jobs) == plan["train_fold"] and all("gpu=1" in b and "slurm_partition=gpu" in b for b in train_jobs)
+    assert len(train_jobs) == plan["train_fold"] and all("gpu=1" in b and "slurm_partition=gpu" in b and "gres=gpu:1" in b and "threads: 8" in b for b in train_jobs)
+    cohort_jobs = [block for block in err.split("rule ")[1:] if block.startswith("cohort:")]
+    assert cohort_jobs and all("threads: 8" in b and "slurm_partition=cpu" in b for b in cohort_jobs)  # the profile's, not the login node's
 
 
 def test_a_chapter_without_its_optional_data_is_published_as_a_page_that_says_why(tmp_path):

@@ -159,3 +159,12 @@ def test_shipped_reactome_subset_is_a_true_subset_of_the_release(reactome_gmt: P
         assert name == term
         assert set(shipped[term]) <= members, (term, set(shipped[term]) - members)
         assert len(shipped[term]) >= 0.3 * len(members)
+
+
+def test_ora_lists_each_terms_overlap_genes_sorted_whatever_the_hash_seed() -> None:
+    sets = _toy_sets()
+    background = [f"G{i:03d}" for i in range(0, 300, 2)]
+    query = background[::-3][:30]  # given in no particular order
+    out = over_representation(query, sets, background=background).set_index("term")
+    for term, row in out.iterrows():
+        assert row["genes"] == ";".join(sorted(set(sets[term]) & set(query)))  # the same string in every process

@@ -93,3 +93,52 @@ def test_shuffled_labels_give_chance_level_out_of_fold_auc(tmp_path):
     model = fit_integrated(tr, ["clinical_signature", "resnet3d"], seed=0, folds=3)
     oof = cross_val_predict(model.pipeline, tr[["clinical_signature", "resnet3d"]].to_numpy(), tr.label.to_numpy(), cv=StratifiedKFold(3, shuffle=True, random_state=0), method="predict_proba")[:, 1]
     assert abs(roc_auc_score(tr.label, oof) - 0.5) < 0.2
+
+
+def test_a_fold_job_killed_mid_training_resumes_from_its_last_epoch_and_ends_as_an_uninterrupted_one(tmp_path, monkeypatch):
+    import torch
+
+    from ecrs_analysis.training import folds as F
+    from ecrs_analysis.training.helper import load_checkpoint
+
+    vols = _volumes(tmp_path, n=48)
+    folds = assign_folds(vols, folds=2, seed=3)
+    spec = DeepSpec(models=("resnet3d",), width=0.125, folds=2, epochs=4, batch_size=8, lr=3e-3, patience=10, validation_fraction=0.25)
+    whole = fold_dir(tmp_path / "whole", "resnet3d", 0)
+    expected = train_fold(folds, vols, model="resnet3d", fold=0, spec=spec, seed=3, out_dir=whole)
+
+    real_train, started_from = F.train, []
+
+    def killed_after_two_epochs(*args, **kwargs):
+        real_train(*args, **kwargs, stop_after=2)
+        raise KeyboardInterrupt("killed")  # the process dies here: nothing after this line runs
+
+    cut = fold_dir(tmp_path / "cut", "resnet3d", 0)
+    monkeypatch.setattr(F, "train", killed_after_two_epochs)
+    with pytest.raises(KeyboardInterrupt):
+        train_fold(folds, vols, model="resnet3d", fold=0, spec=spec, seed=3, out_dir=cut)
+    work = cut.parent / ".fold0.work"
+    assert not cut.exists() and load_checkpoint(work / "last.pt")["epoch"] == 1  # no output; state of epoch 2 kept aside
+
+    def watching(*args, **kwargs):
+        started_from.append(int(load_checkpoint(work / "last.pt")["epoch"]) + 1 if (work / "last.pt").exists() else 0)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(F, "train", watching)
+    torch.manual_seed(12345)  # a fresh process: whatever the global RNG holds, the resumed job restores its own
+    resumed = train_fold(folds, vols, model="resnet3d", fold=0, spec=spec, seed=3, out_dir=cut)
+    pd.testing.assert_frame_equal(resumed, expected)
+    for a, b in zip(load_checkpoint(whole / "best.pt")["model"].values(), load_checkpoint(cut / "best.pt")["model"].values()):
+        assert torch.equal(a, b)
+    assert started_from == [2]  # the resumed job trained epochs 3 and 4 only
+    assert len(pd.read_csv(cut / "history.csv")) == 4
+    assert not work.exists()  # removed once the job is complete
+
+
+def test_resume_state_of_other_settings_is_not_used(tmp_path):
+    from ecrs_analysis.training.resume import work_dir
+
+    w = work_dir(tmp_path / "fold0", "key-a")
+    (w / "last.pt").write_text("old")
+    assert (work_dir(tmp_path / "fold0", "key-a") / "last.pt").exists()
+    assert not (work_dir(tmp_path / "fold0", "key-b") / "last.pt").exists()

@@ -4,7 +4,7 @@
 rule book:
     input:
         chapters=[f"{R}/executed/{c}.ipynb" for c in CFG.chapter_names + [CFG.appendix]],
-        sources=W.book_sources(),
+        sources=W.book_sources(CFG.root),
     output:
         html=directory(f"{R}/book/html"),
         prov=f"{R}/provenance/book.json",

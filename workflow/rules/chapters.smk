@@ -7,7 +7,7 @@ for _ch in CFG.chapters:
         name:
             f"chapter_{_ch.name}"
         input:
-            notebook=f"notebooks/{_ch.name}.ipynb",
+            notebook=f"{CFG.root}/notebooks/{_ch.name}.ipynb",
             artefacts=[f"{R}/{a}" for a in W.expand_inputs(P, _ch.inputs)],
             claims=[f"{R}/{a}" for a in W.claims_inputs(CFG.chapters)] if _ch.summary else [],
         output:
@@ -17,7 +17,7 @@ for _ch in CFG.chapters:
         params:
             chapter=_ch.name,  # shell commands are formatted when the job runs: no loop variable in them
             cfg=W.params_json(P, _ch.params),
-            code=W.notebook_code(f"notebooks/{_ch.name}.ipynb"),
+            code=W.notebook_code(f"{CFG.root}/notebooks/{_ch.name}.ipynb"),
         log:
             f"{R}/logs/chapter-{_ch.name}.log",
         shell:
@@ -26,7 +26,7 @@ for _ch in CFG.chapters:
 
 rule appendix:
     input:
-        notebook=f"notebooks/{CFG.appendix}.ipynb",
+        notebook=f"{CFG.root}/notebooks/{CFG.appendix}.ipynb",
         chapters=[f"{R}/executed/{c.name}.ipynb" for c in CFG.chapters],
     output:
         record=f"{R}/run_record.json",
@@ -34,7 +34,7 @@ rule appendix:
         prov=f"{R}/provenance/chapter-{CFG.appendix}.json",
     params:
         cfg=W.params_json(P, CFG.appendix_params),
-        code=W.notebook_code(f"notebooks/{CFG.appendix}.ipynb"),
+        code=W.notebook_code(f"{CFG.root}/notebooks/{CFG.appendix}.ipynb"),
     log:
         f"{R}/logs/chapter-{CFG.appendix}.log",
     shell:

@@ -10,7 +10,7 @@ rule cohort:
     params:
         cfg=lambda w: W.params_for(P, "cohort", w.study),
         code=W.code("ecrs_analysis.data.study"),
-    threads: workflow.cores
+    threads: CFG.threads_per_data_job
     log:
         f"{R}/logs/cohort-{{study}}.log",
     shell:
@@ -41,7 +41,7 @@ rule preprocess:
     params:
         cfg=lambda w: W.params_for(P, "preprocess", w.study),
         code=W.code("ecrs_analysis.data.study"),
-    threads: workflow.cores
+    threads: CFG.threads_per_data_job
     priority: 10  # before the training folds: MTLNet's preprocessing feeds its job (see rules/mtlnet.smk)
     log:
         f"{R}/logs/preprocess-{{study}}.log",

@@ -28,8 +28,10 @@ import yaml
 
 from ecrs_analysis.atomic import write_json, write_text
 from ecrs_analysis.book.checkout import checkout_root
+from ecrs_analysis.book.cluster import ClusterProfileError, ClusterSettings, read_cluster_profile
 from ecrs_analysis.book.params import load_params
 from ecrs_analysis.book.publish import publish_book
+from ecrs_analysis.book.runlock import RunBusyError, acquire_run_lock
 from ecrs_analysis.book.workflow import load_chapters
 from ecrs_analysis.data.study import ResultPaths, default_results_dir
 
@@ -102,20 +104,6 @@ def _target_files(root: Path, results: Path, names: tuple[str, ...]) -> list[str
     return files
 
 
-def _cluster_profile(path: Path | None) -> dict[str, Any]:
-    """A cluster profile (e.g. ``workflow/profiles/slurm.yaml``): executor, jobs, default resources."""
-    if path is None:
-        return {}
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise RunError(f"--cluster-profile {path}: cannot read it ({exc})") from None
-    unknown = sorted(set(raw) - {"executor", "jobs", "default-resources"})
-    if unknown:
-        raise RunError(f"--cluster-profile {path}: unknown key(s) {unknown}; allowed: executor, jobs, default-resources")
-    return raw
-
-
 def run_book(opts: RunOptions) -> dict[str, Any]:
     """Run the workflow for a profile and publish the book; returns the run record (or the plan).
 
@@ -134,6 +122,12 @@ def run_book(opts: RunOptions) -> dict[str, Any]:
     paths = ResultPaths(results)
     targets = _target_files(root, results, opts.targets)
     run = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    try:
+        cluster = read_cluster_profile(opts.cluster_profile) if opts.cluster_profile else ClusterSettings()
+    except ClusterProfileError as exc:
+        raise RunError(str(exc)) from None
+    executor = cluster.executor or opts.executor
+    cores = opts.cores or os.cpu_count() or 1
     config_file = results / "workflow_config.yaml"
     wf_config = {
         "profile": opts.profile,
@@ -144,27 +138,65 @@ def run_book(opts: RunOptions) -> dict[str, Any]:
         "params": params,
         "threads_per_training_job": 8 if opts.profile == "full" else 1,
         "gpus_per_training_job": 1 if opts.profile == "full" else 0,
+        # locally the data stages use every core; on a cluster the login node's count means nothing:
+        # one thread unless the cluster profile's set-threads asks for more
+        "threads_per_data_job": cores if executor == "local" else 1,
     }
     if any(s.get("manifest") for s in params["studies"].values()):
         # a real cohort: everything the studies and this profile need is checked before anything is written
         from ecrs_analysis.data.preflight import check_studies
 
         check_studies(params)
-    if not opts.dry_run:
-        results.mkdir(parents=True, exist_ok=True)
+    if opts.dry_run:
+        return _plan(opts, root=root, results=results, wf_config=wf_config, targets=targets, cores=cores, executor=executor, cluster=cluster)
+    try:
+        lock = acquire_run_lock(results, profile=opts.profile, run=run)
+    except RunBusyError as exc:
+        raise RunError(str(exc)) from None
+    try:
+        if (line := lock.notice()) is not None:
+            print(line, file=sys.stderr, flush=True)
+        return _run_locked(opts, root=root, results=results, paths=paths, run=run, wf_config=wf_config, overrides=overrides, params=params,
+                           targets=targets, cores=cores, executor=executor, cluster=cluster)
+    finally:
+        lock.release()
+
+
+def _plan(opts: RunOptions, *, root: Path, results: Path, wf_config: dict[str, Any], targets: list[str], cores: int, executor: str, cluster: ClusterSettings) -> dict[str, Any]:
+    """A dry run: the jobs that would run. Writes nothing into a results folder that does not exist yet."""
+    import tempfile
+
+    from ecrs_analysis.book.snakemake import run_workflow
+
+    with tempfile.TemporaryDirectory(prefix="ecrs-plan-") as tmp:
+        config_file = Path(tmp) / "workflow_config.yaml"
         write_text(yaml.safe_dump(wf_config, sort_keys=False), config_file)
-        write_json({"run": run, "profile": opts.profile, "overrides": overrides, "params": params, "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "python": sys.version.split()[0]}, results / "run.json")
+        # Snakemake's state of an existing results folder says what changed since its last run
+        workdir = results if (results / ".snakemake").is_dir() else Path(tmp)
+        outcome = run_workflow(
+            root=root, workdir=workdir, results=results, config_file=config_file, targets=targets, dry_run=True, cores=cores,
+            executor=executor, jobs=opts.jobs or cluster.jobs, force=opts.force, cluster=cluster,
+        )
+    if not outcome.ok:
+        raise RunError(outcome.message)
+    return {"plan": outcome.planned, "run": None}
+
+
+def _run_locked(
+    opts: RunOptions, *, root: Path, results: Path, paths: ResultPaths, run: str, wf_config: dict[str, Any], overrides: dict[str, Any],
+    params: dict[str, Any], targets: list[str], cores: int, executor: str, cluster: ClusterSettings,
+) -> dict[str, Any]:
+    """The run itself, while this process holds the results folder."""
+    config_file = Path(wf_config["config_file"])
+    write_text(yaml.safe_dump(wf_config, sort_keys=False), config_file)
+    write_json({"run": run, "profile": opts.profile, "overrides": overrides, "params": params, "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "python": sys.version.split()[0]}, results / "run.json")
     os.environ["ECRS_RUN_ID"] = run
     from ecrs_analysis.book.snakemake import run_workflow
 
-    cluster = _cluster_profile(opts.cluster_profile)
     outcome = run_workflow(
-        root=root, config=wf_config, config_file=config_file, targets=targets, dry_run=opts.dry_run, cores=opts.cores or os.cpu_count() or 1,
-        executor=cluster.get("executor", opts.executor), jobs=opts.jobs or cluster.get("jobs"), force=opts.force,
-        default_resources=cluster.get("default-resources"),
+        root=root, workdir=results, results=results, config_file=config_file, targets=targets, cores=cores,
+        executor=executor, jobs=opts.jobs or cluster.jobs, force=opts.force, cluster=cluster,
     )
-    if opts.dry_run:
-        return {"plan": outcome.planned, "run": None}
     if not outcome.ok:
         raise RunError(outcome.message)
     record = json.loads(paths.run_record.read_text(encoding="utf-8")) if paths.run_record.exists() else {}

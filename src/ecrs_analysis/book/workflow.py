@@ -117,6 +117,7 @@ class WorkflowConfig:
     threads_per_training_job: int = 1
     gpus_per_training_job: int = 0  # the `gpu` resource of a training job: 1 in the full profile (one GPU per job)
     mem_mb_per_training_job: int = 8000
+    threads_per_data_job: int = 1
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "WorkflowConfig":
@@ -135,6 +136,7 @@ class WorkflowConfig:
             threads_per_training_job=int(config.get("threads_per_training_job", 1)),
             gpus_per_training_job=int(config.get("gpus_per_training_job", 0)),
             mem_mb_per_training_job=int(config.get("mem_mb_per_training_job", 8000)),
+            threads_per_data_job=int(config.get("threads_per_data_job", 1)),
         )
 
     @property
@@ -188,7 +190,8 @@ def stage_command(stage: str, extra: str, *, outputs: Sequence[str] = (), inputs
     """
     named = "".join(f" --out {n}={{output.{n}:q}}" for n in outputs) + "".join(f" --in {n}={{input.{n}:q}}" for n in inputs)
     extra = extra + named
-    launcher = "{config[python]} -m "
+    # Snakemake runs jobs in its working directory, the results folder; stages start from the checkout
+    launcher = "cd {config[root]:q} && {config[python]} -m "
     return (
         launcher + "ecrs_analysis.book.stages " + stage
         + " --config {config[config_file]:q} --params {params.cfg:q} --code {params.code:q} --threads {threads}"
@@ -209,6 +212,6 @@ def manifest_inputs(params: Mapping[str, Any]) -> Callable[[Any], list[str]]:
 def book_sources(root: str | Path = ".") -> list[str]:
     """The book's own files: configuration, table of contents, prose chapters and static files."""
     r = Path(root)
-    files = ["_config.yml", "_toc.yml"] + sorted(str(p) for p in (r / "book").glob("*.md"))
+    files = [str(r / "_config.yml"), str(r / "_toc.yml")] + sorted(str(p) for p in (r / "book").glob("*.md"))
     files += sorted(str(p) for p in (r / "book" / "_static").rglob("*") if p.is_file())
     return files

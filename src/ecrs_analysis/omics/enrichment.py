@@ -157,7 +157,8 @@ def over_representation(genes: Iterable[str], gene_sets: GeneSets | None, *, bac
             "odds_ratio": r["Odds Ratio"].astype(float).to_numpy(),
             "p_value": r["P-value"].astype(float).to_numpy(),
             "fdr": r["Adjusted P-value"].astype(float).to_numpy(),
-            "genes": r["Genes"].to_numpy(),
+            # gseapy joins each term's genes from a set: their order changes with the process's hash seed
+            "genes": [";".join(sorted(str(g).split(";"))) for g in r["Genes"]],
         }
     )
     df["lead_genes"] = df["genes"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import zlib
 from collections.abc import Mapping
@@ -36,8 +37,10 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from torch import nn
 
 from ecrs_analysis.atomic import atomic_dir, write_csv
+from ecrs_analysis.hashing import hash_params
 from ecrs_analysis.models import build_model
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
+from ecrs_analysis.training.resume import work_dir
 
 __all__ = ["DeepSpec", "assign_folds", "fold_seed", "train_fold", "fit_network", "collect_deep_scores", "fold_dir"]
 
@@ -111,8 +114,13 @@ def assign_folds(table: pd.DataFrame, *, folds: int, seed: int, train_set: str =
     return out
 
 
-def fit_network(name: str, spec: DeepSpec, fit_idx: np.ndarray, data: CachedVolumes, *, seed: int, checkpoint_dir: Path, device: str | None = None) -> tuple[nn.Module, pd.DataFrame]:
-    """Train one network on ``fit_idx`` (a stratified share held out for early stopping); best epoch restored."""
+def fit_network(
+    name: str, spec: DeepSpec, fit_idx: np.ndarray, data: CachedVolumes, *, seed: int, checkpoint_dir: Path, device: str | None = None, resume: bool = False
+) -> tuple[nn.Module, pd.DataFrame]:
+    """Train one network on ``fit_idx`` (a stratified share held out for early stopping); best epoch restored.
+
+    With ``resume``, training continues from ``checkpoint_dir/last.pt`` when an earlier attempt left one.
+    """
     labels = data.y.numpy()
     tr_idx, val_idx = train_test_split(fit_idx, test_size=spec.validation_fraction, random_state=seed, stratify=labels[fit_idx])
     seed_everything(seed)
@@ -123,7 +131,9 @@ def fit_network(name: str, spec: DeepSpec, fit_idx: np.ndarray, data: CachedVolu
     opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
     cfg = TrainConfig(epochs=spec.epochs, lr=spec.lr, weight_decay=spec.weight_decay, patience=spec.patience, seed=seed, checkpoint_dir=str(checkpoint_dir))
     loss = nn.CrossEntropyLoss(weight=class_weights(labels[tr_idx]))
-    history = train(model, tr, va, optimizer=opt, loss_fn=loss, config=cfg, device=device)
+    history = train(model, tr, va, optimizer=opt, loss_fn=loss, config=cfg, device=device, resume=resume)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()  # rank 0 has written best.pt before anyone reads it
     if (checkpoint_dir / "best.pt").exists():  # score with the early-stopping choice, not the last epoch
         model.load_state_dict(load_checkpoint(checkpoint_dir / "best.pt")["model"])
     return model, history
@@ -160,7 +170,10 @@ def train_fold(
     -----
     ``out_dir`` receives ``best.pt``, ``last.pt``, ``history.csv`` and ``scores.csv``
     together, or nothing: the job writes into a temporary folder that replaces ``out_dir``
-    only when it finishes.
+    only when it finishes. A job killed mid-way (preempted, out of memory, rebooted) resumes
+    from its last epoch: the epoch checkpoints live in ``.fold<k>.work/`` beside ``out_dir``
+    (:func:`ecrs_analysis.training.resume.work_dir`), outside the job's outputs, and go once
+    the job is complete; the resumed model equals an uninterrupted one.
     """
     t = folds.merge(index[["patient_id", "path"]], on="patient_id", how="left", validate="one_to_one")
     if t["path"].isna().any():
@@ -172,11 +185,17 @@ def train_fold(
     fit_idx = np.flatnonzero(is_train & (t["fold"] != fold).to_numpy())
     held_idx = np.flatnonzero(is_train & (t["fold"] == fold).to_numpy())
     test_idx = np.flatnonzero(~is_train)
-    rank = torch.distributed.get_rank() if torch.distributed.is_available() and torch.distributed.is_initialized() else 0
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    rank = torch.distributed.get_rank() if distributed else 0
+    files = [(str(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in t["path"]]  # a re-made volume invalidates the state
+    key = hash_params(model, fold, seed, {k: v for k, v in spec.__dict__.items() if k != "models"}, t[["patient_id", "set", "label", "fold"]].astype(str).values.tolist(), files)
+    work = work_dir(out_dir, key) if rank == 0 else Path(out_dir).parent / f".{Path(out_dir).name}.work"
+    if distributed:
+        torch.distributed.barrier()
     # one process (rank 0 under torchrun) writes the job's folder; the others work in scratch space
     with tempfile.TemporaryDirectory() as scratch, (atomic_dir(out_dir) if rank == 0 else contextlib.nullcontext(scratch)) as tmp:
         ckpt = Path(tmp)
-        net, history = fit_network(model, spec, fit_idx, data, seed=fold_seed(seed, model, fold), checkpoint_dir=ckpt, device=device)
+        net, history = fit_network(model, spec, fit_idx, data, seed=fold_seed(seed, model, fold), checkpoint_dir=work, device=device, resume=True)
         rows = []
         for role, idx in (("oof", held_idx), ("test", test_idx)):
             if len(idx) == 0:
@@ -185,8 +204,13 @@ def train_fold(
             rows.append(t.iloc[idx][["patient_id", "set", "label", "fold"]].assign(role=role, prob=predict_proba(net, loader)))
         scores = pd.concat(rows, ignore_index=True)
         if rank == 0:
+            for name in ("best.pt", "last.pt"):
+                if (work / name).exists():
+                    shutil.copyfile(work / name, ckpt / name)
             write_csv(scores, ckpt / "scores.csv")
             write_csv(history, ckpt / "history.csv")
+    if rank == 0:
+        shutil.rmtree(work, ignore_errors=True)
     return scores
 
 

@@ -1,0 +1,122 @@
+"""Builds that are killed, and builds that are repeated (``make faults``; minutes: marked ``faults``).
+
+- determinism: two clean builds in different results folders give identical artefacts, declared
+  run metadata aside (:mod:`artefacts` lists it);
+- fault injection: the build's whole process group is SIGKILLed during cohort generation, during
+  a training job, during a chapter and during the book's rendering; after each kill a plain
+  ``ecrs run`` goes on by itself, and the last one finishes with claims and score tables equal to
+  an uninterrupted build's; the published book is never half-written.
+
+Both use a reduced smoke variant (``--set``: smaller cohorts, one network, two folds) to keep
+the cost at a few builds' worth of minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .artefacts import differences
+
+pytestmark = pytest.mark.faults
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = [
+    "studies.li2025.synthetic.n_patients=40", "studies.li2025.synthetic.spacing_scale=6.0",
+    "studies.mtlnet2025.synthetic.n_patients=40", "studies.mtlnet2025.synthetic.spacing_scale=6.0", "mtlnet.ablation=false",
+    "deep.models=[resnet3d]", "deep.folds=2", "deep.epochs=4", "mtlnet.epochs=2",
+    "stats.n_resamples=200", "stats.roc_band_resamples=20", "stats.alpha=0.3",
+]
+
+
+def _checkout(dst: Path) -> Path:
+    """A copy of the book's sources, so that the checkout's own _build stays untouched."""
+    dst.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, dst / name)
+    for folder in ("notebooks", "workflow", "params", "book"):
+        shutil.copytree(ROOT / folder, dst / folder, ignore=shutil.ignore_patterns("executed", "_build"))
+    return dst
+
+
+def _command(results: Path) -> list[str]:
+    sets = [x for s in SMALL for x in ("--set", s)]
+    return [sys.executable, "-m", "ecrs_analysis.cli", "run", "--profile", "smoke", "--results", str(results), *sets]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def _build(checkout: Path, results: Path) -> subprocess.CompletedProcess:
+    proc = subprocess.run(_command(results), cwd=checkout, env=_env(), capture_output=True, text=True, timeout=3600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def _kill_when(checkout: Path, results: Path, ready: Callable[[], bool], *, what: str, delay: float = 0.0) -> None:
+    """Start a build and SIGKILL its whole process group once ``ready()`` holds (plus ``delay`` seconds)."""
+    proc = subprocess.Popen(_command(results), cwd=checkout, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        while not ready():
+            if proc.poll() is not None:
+                pytest.fail(f"the build ended (exit {proc.returncode}) before the kill point {what!r}: {proc.stderr.read()[-2000:] if proc.stderr else ''}")
+            time.sleep(0.05)
+        time.sleep(delay)
+        assert proc.poll() is None, f"the build ended before the kill point {what!r}"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, f"{what}: the build was not killed (exit {proc.returncode})"
+
+
+@pytest.fixture(scope="module")
+def clean_build(tmp_path_factory) -> Path:
+    """One uninterrupted build (the reference of both tests)."""
+    base = tmp_path_factory.mktemp("clean")
+    results = base / "results"
+    _build(_checkout(base / "checkout"), results)
+    return results
+
+
+def test_two_clean_builds_give_identical_artefacts(clean_build, tmp_path):
+    results = tmp_path / "results"
+    _build(_checkout(tmp_path / "checkout"), results)
+    assert differences(clean_build, results) == []
+
+
+def test_a_build_killed_at_every_stage_resumes_to_the_uninterrupted_results(clean_build, tmp_path):
+    checkout = _checkout(tmp_path / "checkout")
+    html = checkout / "_build" / "html"
+    html.mkdir(parents=True)
+    (html / "index.html").write_text("last good book")
+    r = tmp_path / "results"
+    work = r / "li2025" / "deep" / "resnet3d"
+
+    def training_mid_way() -> bool:  # a fold job with at least one epoch checkpoint, not finished
+        return any(work.glob(".fold*.work/last.pt")) if work.exists() else False
+
+    kills = [
+        ("cohort generation", lambda: (r / "logs" / "cohort-li2025.log").exists(), 1.0),
+        ("a training job", training_mid_way, 0.0),
+        ("a chapter", lambda: (r / "logs" / "chapter-02_clinical.log").exists(), 1.0),
+        ("the book's rendering", lambda: (r / "logs" / "book.log").exists(), 2.0),
+    ]
+    for what, ready, delay in kills:
+        _kill_when(checkout, r, ready, what=what, delay=delay)
+        assert (html / "index.html").read_text(encoding="utf-8") == "last good book", f"killed during {what}: the published book changed"
+        assert not list(html.parent.glob(".html.*")) or (html / "index.html").exists()
+    proc = _build(checkout, r)
+    assert "stopped without finishing" in proc.stderr and "resuming" in proc.stderr  # the one line of the recovery
+    assert not list(r.glob("li2025/deep/*/.fold*.work"))  # resume state removed once the jobs completed
+    assert (html / "index.html").read_text(encoding="utf-8") != "last good book"  # the new book, whole
+    assert differences(clean_build, r, only=r"^(claims/.*\.csv|[^/]+/scores_.*\.csv)$") == []
