@@ -43,10 +43,9 @@ def _run(args: argparse.Namespace) -> int:
         planned = out["plan"]
         print(f"[ecrs] dry run: {sum(planned.values())} job(s) would run" + (": " + ", ".join(f"{k} ×{v}" for k, v in planned.items()) if planned else " — everything is up to date"))
         return 0
-    ran = out.get("executed_jobs", [])
-    print(f"[ecrs] done: {len(ran)} job(s) ran" + (" (nothing had changed)" if not ran else ""))
-    if out.get("published"):
-        print(f"[ecrs] book at {out['published']}")
+    from ecrs_analysis.book.progress import summary_text
+
+    print(summary_text(out))  # what ran, how long each stage took, where the book is
     return 0
 
 

@@ -22,7 +22,7 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -32,6 +32,9 @@ from ecrs_analysis.book.params import load_params
 from ecrs_analysis.book.publish import publish_book
 from ecrs_analysis.book.workflow import load_chapters
 from ecrs_analysis.data.study import ResultPaths, default_results_dir
+
+if TYPE_CHECKING:
+    from ecrs_analysis.book.progress import RunProgress
 
 __all__ = ["RunError", "RunOptions", "repo_root", "run_book", "TARGETS"]
 
@@ -61,6 +64,8 @@ class RunOptions:
     jobs: int | None = None
     force: tuple[str, ...] = ()
     cluster_profile: Path | None = None
+    progress: bool = True
+    """Job lines, the overall line and epochs on stdout (``ecrs_analysis.book.progress``)."""
 
 
 def repo_root() -> Path:
@@ -116,6 +121,15 @@ def _cluster_profile(path: Path | None) -> dict[str, Any]:
     return raw
 
 
+def _progress(opts: RunOptions, results: Path, run: str) -> RunProgress | None:
+    """What the terminal shows while the workflow runs (nothing in a dry run: the plan is printed)."""
+    if opts.dry_run or not opts.progress:
+        return None
+    from ecrs_analysis.book.progress import RunProgress
+
+    return RunProgress(results=results, run=run, stream=sys.stdout, cores=opts.cores or os.cpu_count() or 1)
+
+
 def run_book(opts: RunOptions) -> dict[str, Any]:
     """Run the workflow for a profile and publish the book; returns the run record (or the plan).
 
@@ -158,18 +172,21 @@ def run_book(opts: RunOptions) -> dict[str, Any]:
     from ecrs_analysis.book.snakemake import run_workflow
 
     cluster = _cluster_profile(opts.cluster_profile)
+    watch = _progress(opts, results, run)
     outcome = run_workflow(
         root=root, config=wf_config, config_file=config_file, targets=targets, dry_run=opts.dry_run, cores=opts.cores or os.cpu_count() or 1,
         executor=cluster.get("executor", opts.executor), jobs=opts.jobs or cluster.get("jobs"), force=opts.force,
-        default_resources=cluster.get("default-resources"),
+        default_resources=cluster.get("default-resources"), progress=watch,
     )
     if opts.dry_run:
         return {"plan": outcome.planned, "run": None}
     if not outcome.ok:
-        raise RunError(outcome.message)
+        raise RunError(outcome.message + (f"\n  (Snakemake's log: {watch.run_log})" if watch else ""))
     record = json.loads(paths.run_record.read_text(encoding="utf-8")) if paths.run_record.exists() else {}
     from ecrs_analysis.book.provenance import read_provenance
 
+    if watch:
+        record.update(stage_times=watch.stage_times(), elapsed_s=round(watch.clock() - watch.started_at, 1), snakemake_log=str(watch.run_log))
     record["executed_jobs"] = sorted(name for name, rec in read_provenance(paths.provenance).items() if rec.get("run_id") == run)
     if opts.build and str(results / "book" / "html") in targets:
         publish_book(results / "book" / "html", root)

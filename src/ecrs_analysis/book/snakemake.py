@@ -9,7 +9,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ecrs_analysis.book.progress import RunProgress
 
 __all__ = ["WorkflowOutcome", "run_workflow"]
 
@@ -51,8 +54,13 @@ def run_workflow(
     jobs: int | None = None,
     force: Sequence[str] = (),
     default_resources: dict[str, Any] | None = None,
+    progress: RunProgress | None = None,
 ) -> WorkflowOutcome:
-    """Plan or run the workflow for ``targets`` (output files); never raises for a failed job."""
+    """Plan or run the workflow for ``targets`` (output files); never raises for a failed job.
+
+    With ``progress`` (not in a dry run), the terminal shows that object's lines and
+    Snakemake's own output goes to its run log (see :mod:`ecrs_analysis.book.progress`).
+    """
     from snakemake.api import SnakemakeApi
     from snakemake.logging import logger as sm_logger
     from snakemake.settings.types import ConfigSettings, DAGSettings, ExecutionSettings, OutputSettings, Quietness, ResourceSettings
@@ -61,10 +69,14 @@ def run_workflow(
     stream = io.StringIO()
     text_handler = logging.StreamHandler(stream)
     text_handler.setLevel(logging.INFO)
+    output = dict(dryrun=dry_run, quiet={Quietness.PROGRESS} if not dry_run else None, printshellcmds=False, show_failed_logs=False)
+    progress = progress if not dry_run else None
     try:
-        with SnakemakeApi(OutputSettings(dryrun=dry_run, quiet={Quietness.PROGRESS} if not dry_run else None, printshellcmds=False, show_failed_logs=False)) as api:
+        with SnakemakeApi(OutputSettings(**{**output, **(progress.output_settings() if progress else {})})) as api:
             # added after the API has set up its own handlers (it clears the logger's handlers): the plan's text
             sm_logger.addHandler(text_handler)
+            if progress:
+                progress.attach(sm_logger)
             executor_settings = None
             if executor != "local":
                 from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
@@ -97,6 +109,8 @@ def run_workflow(
                 return WorkflowOutcome(False, planned=_job_stats(text), message=_failure_message(text, exc, Path(config["results"]), started))
     finally:
         sm_logger.removeHandler(text_handler)
+        if progress:
+            progress.detach(sm_logger)
     return WorkflowOutcome(True, planned=_job_stats(stream.getvalue()))
 
 
