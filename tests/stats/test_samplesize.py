@@ -13,6 +13,7 @@ from ecrs_analysis.stats.samplesize import (
     c_statistic_se,
     calibration_slope_se,
     minimum_sample_size,
+    precision_table,
     validation_precision,
 )
 
@@ -91,3 +92,14 @@ def test_bad_input_is_named(kwargs, match):
     args = {"n": 100, "prevalence": 0.3, "c_statistic": 0.8} | kwargs
     with pytest.raises(ValueError, match=match):
         validation_precision(args["n"], args["prevalence"], c_statistic=args["c_statistic"])
+
+
+def test_precision_table_per_set_and_sets_with_one_class():
+    t = precision_table({"internal_test": (40, 12), "external_test": (100, 30), "empty_cases": (10, 0)}, c_statistic=0.8)
+    r = validation_precision(100, 0.3, c_statistic=0.8)
+    assert t.loc["external_test", "auc_ci_width"] == pytest.approx(r.c_ci_width)
+    assert t.loc["external_test", "slope_ci_width"] == pytest.approx(r.slope_ci_width)
+    assert t.loc["internal_test", "auc_ci_width"] > t.loc["external_test", "auc_ci_width"]  # same prevalence, fewer patients
+    m = minimum_sample_size(0.3, c_statistic=0.8)
+    assert (t.loc["internal_test", "n_for_auc"], t.loc["internal_test", "n_for_slope"]) == (m.c_statistic, m.calibration_slope)
+    assert np.isnan(t.loc["empty_cases", "auc_ci_width"]) and "with and without eCRS" in t.loc["empty_cases", "note"]

@@ -36,9 +36,11 @@ statistic. Part 2. Stat Med 2006;25:559-573.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.stats import norm
 
@@ -51,10 +53,14 @@ __all__ = [
     "calibration_slope_se",
     "validation_precision",
     "minimum_sample_size",
+    "precision_table",
+    "ANTICIPATED_C",
 ]
 
 Z95 = 1.96
 """The normal quantile of a 95% CI, as Riley et al. and the R/Stata/Python packages use it."""
+ANTICIPATED_C = 0.8
+"""Default anticipated C-statistic: Riley et al.'s example value, near the external AUCs both studies report (0.82)."""
 _NODES, _WEIGHTS = hermegauss(120)
 _WEIGHTS = _WEIGHTS / math.sqrt(2 * math.pi)  # E[f(Z)], Z ~ N(0, 1), = sum(w * f(x))
 
@@ -232,3 +238,37 @@ def minimum_sample_size(prevalence: float, *, c_statistic: float, c_width: float
     n_s = math.ceil(_slope_information(lp) / (slope_width / (2 * Z95)) ** 2 - 1e-9)
     n = max(n_c, n_s)
     return MinimumSampleSize(n_c, n_s, n, n * prevalence, float(c_width), float(slope_width))
+
+
+def precision_table(counts: Mapping[str, tuple[int, int]], *, c_statistic: float = ANTICIPATED_C, c_width: float = 0.1, slope_width: float = 0.2) -> pd.DataFrame:
+    """Expected precision of each evaluation set, and the size a set of its prevalence would need.
+
+    Parameters
+    ----------
+    counts : mapping
+        Set name -> ``(patients, cases)``.
+    c_statistic, c_width, slope_width
+        As in :func:`validation_precision` and :func:`minimum_sample_size`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by set: ``patients``, ``cases``, ``prevalence``, ``auc_ci_width``,
+        ``slope_ci_width``, ``n_for_auc``, ``n_for_slope`` (the minimum n for the target widths
+        at the set's prevalence) and ``note`` (why a set without both classes has no values).
+    """
+    rows = {}
+    for name, (patients, cases) in counts.items():
+        patients, cases = int(patients), int(cases)
+        row: dict[str, object] = {"patients": patients, "cases": cases, "prevalence": cases / patients if patients else float("nan")}
+        if patients < 2 or cases in (0, patients):
+            row.update(auc_ci_width=float("nan"), slope_ci_width=float("nan"), n_for_auc=pd.NA, n_for_slope=pd.NA,
+                       note="needs patients with and without eCRS: no AUC or calibration slope can be estimated")
+        else:
+            prev = cases / patients
+            r = validation_precision(patients, prev, c_statistic=c_statistic)
+            m = minimum_sample_size(prev, c_statistic=c_statistic, c_width=c_width, slope_width=slope_width)
+            row.update(auc_ci_width=r.c_ci_width, slope_ci_width=r.slope_ci_width, n_for_auc=m.c_statistic, n_for_slope=m.calibration_slope, note="")
+        rows[name] = row
+    out = pd.DataFrame.from_dict(rows, orient="index").rename_axis("set")
+    return out.astype({"n_for_auc": "Int64", "n_for_slope": "Int64"}) if len(out) else out
