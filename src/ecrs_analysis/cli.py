@@ -43,10 +43,9 @@ def _run(args: argparse.Namespace) -> int:
         planned = out["plan"]
         print(f"[ecrs] dry run: {sum(planned.values())} job(s) would run" + (": " + ", ".join(f"{k} ×{v}" for k, v in planned.items()) if planned else " — everything is up to date"))
         return 0
-    ran = out.get("executed_jobs", [])
-    print(f"[ecrs] done: {len(ran)} job(s) ran" + (" (nothing had changed)" if not ran else ""))
-    if out.get("published"):
-        print(f"[ecrs] book at {out['published']}")
+    from ecrs_analysis.book.progress import summary_text
+
+    print(summary_text(out))  # what ran, how long each stage took, where the book is
     return 0
 
 
@@ -103,7 +102,26 @@ def _validate(args: argparse.Namespace) -> int:
     print(f"clinical columns ({len(cohort.clinical_columns)}): {', '.join(cohort.clinical_columns) or 'none'}")
     for note in notes:
         print(f"  note: {note}")
+    if args.study:
+        _print_precision(check.cohort.table, check.split.sets, check.split.test_names, c_statistic=args.anticipated_auc)
     return 0
+
+
+def _print_precision(table, sets, names, *, c_statistic: float) -> None:  # type: ignore[no-untyped-def]
+    """What the evaluation sets of this cohort can measure (Riley et al. 2021), before any training."""
+    from ecrs_analysis.stats.samplesize import precision_table
+
+    labels = table.set_index("patient_id")["label"]
+    counts = {n: (len(sets[n]), int(labels.loc[list(sets[n])].sum())) for n in names}
+    t = precision_table(counts, c_statistic=c_statistic)
+    print(f"precision of the evaluation sets (expected 95% CI widths for an AUC of {c_statistic:.2f} and a calibration slope of 1; Riley et al. 2021):")
+    for name, r in t.iterrows():
+        head = f"  {name}: {r.patients} patients ({r.cases} eosinophilic)"
+        if r.note:
+            print(f"{head}: {r.note}")
+            continue
+        print(f"{head}: AUC ± {r.auc_ci_width / 2:.2f} (width {r.auc_ci_width:.2f}), calibration slope ± {r.slope_ci_width / 2:.2f} (width {r.slope_ci_width:.2f}); "
+              f"widths of 0.10 and 0.20 need {r.n_for_auc:,} and {r.n_for_slope:,} patients at this prevalence")
 
 
 def _dictionary(args: argparse.Namespace) -> int:
@@ -118,6 +136,16 @@ def _dictionary(args: argparse.Namespace) -> int:
         raise ManifestError(Path(args.manifest), [Problem(str(exc).split(": ", 1)[-1], file=args.manifest)]) from None
     print(draft_dictionary(raw.header, {i: raw.cells[i].astype(str).tolist() for i in range(len(raw.header))}, manifest_name=Path(args.manifest).name), end="")
     return 0
+
+
+def _auc(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.5 < value < 1:
+        raise argparse.ArgumentTypeError(f"an AUC between 0.5 and 1 (exclusive), e.g. 0.8; got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--dictionary", metavar="YAML", help="data dictionary (default: <manifest stem>.dictionary.yaml beside the manifest)")
     v.add_argument("--masks", nargs="*", help="mask columns required (default roi_mask; with --study: the study's)")
     v.add_argument("--centers", nargs="*", help="allowed centres (default any; with --study: the study's)")
+    v.add_argument("--anticipated-auc", type=_auc, default=0.8, metavar="C", help="with --study: the AUC expected on the evaluation sets, for their precision (default 0.8)")
     v.set_defaults(func=_validate)
     d = sub.add_parser("dictionary", help="print a starting data dictionary for a manifest (to edit and save beside it)")
     d.add_argument("manifest")

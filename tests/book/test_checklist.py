@@ -27,6 +27,14 @@ def test_answers_carry_the_run_facts():
     items = checklist.tripod_ai_items(_facts()).set_index(["item", "topic"])
     answer = items["answer"]
     assert "training 59 (29 eCRS); internal test 26 (13 eCRS); external test 35 (16 eCRS)" in answer[("10", "Sample size (Li 2025)")]
+    # the precision of each evaluation set (Riley et al. 2021), from its size and prevalence
+    from ecrs_analysis.stats.samplesize import minimum_sample_size, validation_precision
+
+    ext = validation_precision(35, 16 / 35, c_statistic=0.8)
+    need = minimum_sample_size(16 / 35, c_statistic=0.8)
+    assert (f"external test: expected 95% CI width {ext.c_ci_width:.2f} for the AUC and {ext.slope_ci_width:.2f} for the calibration slope "
+            f"(widths 0.1 and 0.2 need {need.c_statistic:,} and {need.calibration_slope:,} patients") in answer[("10", "Sample size (Li 2025)")]
+    assert "training: expected" not in answer[("10", "Sample size (Li 2025)")]
     assert answer[("11", "Missing data (Li 2025)")].startswith("11 values missing in 2 of 3 clinical columns (most: blood_eos_count 7, total_ige 4)")
     assert "{'C': 1.0, 'kernel': 'rbf'} (CV AUC 0.812)" in answer[("12c", "Model type, building, hyperparameter tuning")]
     assert "hospital_A: 85 patients; hospital_B: 35 patients" in answer[("6a", "Setting, centres (Li 2025)")]

@@ -5,6 +5,7 @@ cohort, so the checkout's own results and _build stay untouched.
 """
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -175,3 +176,28 @@ def test_a_failed_chapter_is_kept_without_patient_identifiers(tmp_path, tiny_coh
         execute_chapter("01_x", root=tmp_path, paths=paths, profile="smoke", config={})
     kept = (paths.root / "failed" / "01_x.ipynb").read_text(encoding="utf-8")
     assert "looking at" in kept and pid not in kept
+
+
+@pytest.mark.slow
+def test_a_tiny_run_prints_job_lines_epochs_and_keeps_snakemake_in_its_log(tmp_path, monkeypatch, capfd):
+    root = _copy_checkout(tmp_path)
+    monkeypatch.chdir(root)
+    results = tmp_path / "results"
+    record = run_book(RunOptions(profile="smoke", overrides=TINY, targets=("deep_scores",), results_dir=results))
+    out, err = capfd.readouterr()
+    (tmp_path / "stdout.txt").write_text(out)
+    lines = out.splitlines()
+    T = r"\d+ (?:s|min)"  # a duration as shown
+    jobs = record["executed_jobs"]
+    assert lines[0].startswith(f"[ecrs] {len(jobs)} job(s) to run; Snakemake's log: ")
+    for job in jobs:  # one start and one end line per job, the end line with the overall line
+        assert f"[ecrs] start  {job}" in lines
+        assert any(re.match(rf"\[ecrs\] done   {re.escape(job)} \({T}\)  \[\d+/{len(jobs)} jobs · {T} elapsed", ln) for ln in lines), out
+    assert re.search(rf"\[{len(jobs)}/{len(jobs)} jobs · {T} elapsed\]$", out.rstrip()), out
+    for fold in (0, 1):  # the first epoch of each training job is relayed from its log
+        assert f"[ecrs]        train-li2025-resnet3d-fold{fold}: epoch 1/1 · loss " in out
+    assert "rule train_fold" not in out + err and "Job stats" not in out + err  # Snakemake's own output ...
+    run_log = Path(record["snakemake_log"])
+    assert run_log.parent == results / "logs" and "rule train_fold:" in run_log.read_text(encoding="utf-8")  # ... is in the run log
+    assert {r["stage"] for r in record["stage_times"]} == {"cohort", "split", "preprocess", "folds", "train_fold", "deep_scores"}
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out)  # not a terminal: no control characters

@@ -171,3 +171,13 @@ def test_augmentation_flips_left_right_only():
 def test_augmentation_refuses_a_volume_without_batch_axes():
     with pytest.raises(ValueError, match=r"\(B, C, X, Y, Z\)"):
         augment(torch.zeros(1, 4, 4, 4))
+
+
+def test_one_log_line_per_epoch_with_the_history_values(tmp_path, caplog):
+    with caplog.at_level("INFO", logger="ecrs_analysis.training.helper"):
+        _, hist, _ = _run(tmp_path, epochs=3)
+    lines = [r.getMessage() for r in caplog.records if r.name == "ecrs_analysis.training.helper"]
+    assert [ln.split(" · ")[0] for ln in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    # the numbers are the history's, rounded as shown
+    assert lines[-1].split(" · ")[1] == f"loss {hist['train_loss'].iloc[-1]:.3f}"
+    assert lines[-1].split(" · ")[2] == f"val_auc {hist['val_auc'].iloc[-1]:.3f}"

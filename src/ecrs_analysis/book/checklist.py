@@ -78,6 +78,25 @@ def _missing(f: StudyFacts) -> str:
     return f"{int(f.missing.sum())} values missing in {len(f.missing)} of {len(f.clinical_columns)} clinical columns (most: {top})"
 
 
+def _precision(f: StudyFacts) -> str:
+    """What the evaluation sets can measure: expected 95% CI widths (Riley et al. 2021) and the size a set would need."""
+    from ecrs_analysis.data.splits import TRAIN
+    from ecrs_analysis.stats.samplesize import ANTICIPATED_C, precision_table
+
+    sets = {s: (int(r.patients), int(r.cases)) for s, r in f.per_set.iterrows() if s != TRAIN}
+    if not sets:
+        return ""
+    parts = []
+    for s, r in precision_table(sets, c_statistic=ANTICIPATED_C).iterrows():
+        if r.note:
+            parts.append(f"{label(s)}: {r.note}")
+        else:
+            parts.append(f"{label(s)}: expected 95% CI width {r.auc_ci_width:.2f} for the AUC and {r.slope_ci_width:.2f} for the calibration slope "
+                         f"(widths 0.1 and 0.2 need {r.n_for_auc:,} and {r.n_for_slope:,} patients at its prevalence)")
+    return (f"Precision these sizes give (Riley et al., Stat Med 2021; anticipated AUC {ANTICIPATED_C:.2f}, calibration slope 1): "
+            + "; ".join(parts) + ".")
+
+
 def tripod_ai_items(facts: Mapping[str, Any]) -> pd.DataFrame:
     """One row per TRIPOD+AI item that applies: ``item``, ``topic``, ``answer`` (from the run where it can be) and ``where``.
 
@@ -104,7 +123,7 @@ def tripod_ai_items(facts: Mapping[str, Any]) -> pd.DataFrame:
         add("5a", f"Source of data ({tag})", f"{'Synthetic' if f.synthetic else 'Real'} cohort of {f.n} patients, {source}.", "{doc}`01_cohort`")
         add("5b", f"Dates ({tag})", f"CT scans dated {f.first_scan} to {f.last_scan}." if f.first_scan else "No scan dates in the cohort.", "{doc}`01_cohort`")
         add("6a", f"Setting, centres ({tag})", "; ".join(f"{c}: {int(n)} patients" for c, n in f.centres.items()) + ".", "{doc}`01_cohort`")
-        add("10", f"Sample size ({tag})", f"{_sets(f)}. No sample-size calculation: the design copies the study's set sizes (smaller in the smoke profile).", "{doc}`01_cohort`")
+        add("10", f"Sample size ({tag})", f"{_sets(f)}. No sample-size calculation chose these sizes: the design copies the study's set sizes (smaller in the smoke profile). {_precision(f)}", "{doc}`01_cohort`")
         add("11", f"Missing data ({tag})", f"{_missing(f)}.", "{ref}`clinical-missing`" if f.name == "li2025" else "{doc}`01_cohort`")
     add("6b", "Eligibility criteria", "Synthetic: every generated patient is eligible. Real cohorts: the hospital's criteria; the book validates each file ({doc}`../data_format`) but cannot check eligibility.", "{doc}`../data_format`")
     add("6c", "Treatments", "Not applicable: a diagnostic model on preoperative CT.")

@@ -22,7 +22,7 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -34,6 +34,9 @@ from ecrs_analysis.book.publish import publish_book
 from ecrs_analysis.book.runlock import RunBusyError, acquire_run_lock
 from ecrs_analysis.book.workflow import load_chapters
 from ecrs_analysis.data.study import ResultPaths, default_results_dir
+
+if TYPE_CHECKING:
+    from ecrs_analysis.book.progress import RunProgress
 
 __all__ = ["RunError", "RunOptions", "repo_root", "run_book", "TARGETS"]
 
@@ -63,6 +66,8 @@ class RunOptions:
     jobs: int | None = None
     force: tuple[str, ...] = ()
     cluster_profile: Path | None = None
+    progress: bool = True
+    """Job lines, the overall line and epochs on stdout (``ecrs_analysis.book.progress``)."""
 
 
 def repo_root() -> Path:
@@ -102,6 +107,15 @@ def _target_files(root: Path, results: Path, names: tuple[str, ...]) -> list[str
         else:
             raise RunError(f"unknown target {n!r}; targets: {', '.join(known + sorted(TARGETS))}")
     return files
+
+
+def _progress(opts: RunOptions, results: Path, run: str, cores: int) -> RunProgress | None:
+    """What the terminal shows while the workflow runs (nothing in a dry run: the plan is printed)."""
+    if opts.dry_run or not opts.progress:
+        return None
+    from ecrs_analysis.book.progress import RunProgress
+
+    return RunProgress(results=results, run=run, stream=sys.stdout, cores=cores)
 
 
 def run_book(opts: RunOptions) -> dict[str, Any]:
@@ -193,15 +207,18 @@ def _run_locked(
     os.environ["ECRS_RUN_ID"] = run
     from ecrs_analysis.book.snakemake import run_workflow
 
+    watch = _progress(opts, results, run, cores)
     outcome = run_workflow(
         root=root, workdir=results, results=results, config_file=config_file, targets=targets, cores=cores,
-        executor=executor, jobs=opts.jobs or cluster.jobs, force=opts.force, cluster=cluster,
+        executor=executor, jobs=opts.jobs or cluster.jobs, force=opts.force, cluster=cluster, progress=watch,
     )
     if not outcome.ok:
-        raise RunError(outcome.message)
+        raise RunError(outcome.message + (f"\n  (Snakemake's log: {watch.run_log})" if watch else ""))
     record = json.loads(paths.run_record.read_text(encoding="utf-8")) if paths.run_record.exists() else {}
     from ecrs_analysis.book.provenance import read_provenance
 
+    if watch:
+        record.update(stage_times=watch.stage_times(), elapsed_s=round(watch.clock() - watch.started_at, 1), snakemake_log=str(watch.run_log))
     record["executed_jobs"] = sorted(name for name, rec in read_provenance(paths.provenance).items() if rec.get("run_id") == run)
     if opts.build and str(results / "book" / "html") in targets:
         publish_book(results / "book" / "html", root)

@@ -9,7 +9,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 from ecrs_analysis.book.cluster import ClusterSettings
+
+if TYPE_CHECKING:
+    from ecrs_analysis.book.progress import RunProgress
 
 __all__ = ["WorkflowOutcome", "run_workflow"]
 
@@ -52,6 +57,7 @@ def run_workflow(
     jobs: int | None = None,
     force: Sequence[str] = (),
     cluster: ClusterSettings | None = None,
+    progress: RunProgress | None = None,
 ) -> WorkflowOutcome:
     """Plan or run the workflow for ``targets`` (output files); never raises for a failed job.
 
@@ -60,6 +66,9 @@ def run_workflow(
     each job's command line and comes back with every nested value turned into a string.
     Snakemake keeps its state (``.snakemake/``: locks, metadata, cluster logs) in ``workdir``,
     the run's results folder, so two results folders never share locks.
+
+    With ``progress`` (not in a dry run), the terminal shows that object's lines and
+    Snakemake's own output goes to its run log (see :mod:`ecrs_analysis.book.progress`).
     """
     from snakemake.api import SnakemakeApi
     from snakemake.logging import logger as sm_logger
@@ -70,10 +79,14 @@ def run_workflow(
     stream = io.StringIO()
     text_handler = logging.StreamHandler(stream)
     text_handler.setLevel(logging.INFO)
+    output = dict(dryrun=dry_run, quiet={Quietness.PROGRESS} if not dry_run else None, printshellcmds=False, show_failed_logs=False)
+    progress = progress if not dry_run else None
     try:
-        with SnakemakeApi(OutputSettings(dryrun=dry_run, quiet={Quietness.PROGRESS} if not dry_run else None, printshellcmds=False, show_failed_logs=False)) as api:
+        with SnakemakeApi(OutputSettings(**{**output, **(progress.output_settings() if progress else {})})) as api:
             # added after the API has set up its own handlers (it clears the logger's handlers): the plan's text
             sm_logger.addHandler(text_handler)
+            if progress:
+                progress.attach(sm_logger)
             executor_settings = None
             if executor != "local":
                 from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
@@ -105,6 +118,8 @@ def run_workflow(
                 return WorkflowOutcome(False, planned=_job_stats(text), message=_failure_message(text, exc, results, started))
     finally:
         sm_logger.removeHandler(text_handler)
+        if progress:
+            progress.detach(sm_logger)
     return WorkflowOutcome(True, planned=_job_stats(stream.getvalue()))
 
 

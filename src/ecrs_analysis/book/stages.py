@@ -245,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = json.loads(a.params)
     paths = S.ResultPaths(Path(wf["results"]))
     job = Path(a.prov).stem
+    from ecrs_analysis.book.progress import job_logging
+
+    job_logging()  # the training helper's epoch lines reach the job's log, which `ecrs run` relays
     print(f"[ecrs] {job}: started with {a.threads} thread(s); parameters {a.params}", flush=True)
     try:
         STAGES[a.stage](a, cfg, paths)

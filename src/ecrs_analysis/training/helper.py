@@ -30,6 +30,7 @@ guarantee and test in ~200 plain lines.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import random
@@ -53,9 +54,11 @@ from torch.utils.data import Dataset, DistributedSampler
 from ecrs_analysis.atomic import atomic_path, write_csv
 from ecrs_analysis.data.preprocess import load_preprocessed
 
+_log = logging.getLogger(__name__)
+
 __all__ = [
     "TrainConfig", "Task", "ClassificationTask", "CachedVolumes", "make_loader", "class_weights", "seed_everything", "augment", "LEFT_RIGHT_AXIS", "train",
-    "predict_proba", "load_checkpoint",
+    "predict_proba", "load_checkpoint", "epoch_line",
 ]
 
 
@@ -264,6 +267,15 @@ def predict_proba(model: nn.Module, loader: torch.utils.data.DataLoader, *, devi
     return torch.cat(out).numpy().astype(np.float64)
 
 
+def epoch_line(row: dict[str, Any], *, epochs: int, monitor: str | None) -> str:
+    """``epoch 3/12 · loss 0.612 · val_auc 0.701 · 4.1 s``: what the training helper logs per epoch."""
+    parts = [f"epoch {int(row['epoch'])}/{epochs}", f"loss {row['train_loss']:.3f}"]
+    if monitor and monitor in row:
+        parts.append(f"{monitor} {row[monitor]:.3f}")
+    parts.append(f"{row['seconds']:.1f} s")
+    return " · ".join(parts)
+
+
 def train(
     model: nn.Module,
     train_loader: torch.utils.data.DataLoader,
@@ -375,6 +387,8 @@ def train(
         if val_loader is not None:
             row.update(task.validate(_unwrap(net), val_loader, device=device))
         history.append(row)
+        if rank == 0:  # one line per epoch: a workflow job's log shows it and `ecrs run` relays it
+            _log.info(epoch_line(row, epochs=config.epochs, monitor=task.monitor if val_loader is not None else None))
         # ``best`` and ``score`` are oriented so that higher is better (a loss is negated)
         sign = 1.0 if getattr(task, "maximise", True) else -1.0
         score = sign * row[task.monitor] if val_loader is not None else math.inf
