@@ -91,7 +91,8 @@ def integrated_job(
     features = ["clinical_signature", *models]
     scores, model = fusion.fit_on_training_rows(scores, features, train_set=train_set, seed=seed, folds=svm_folds)
     if truth is not None:
-        scores = scores.merge(truth[["patient_id", "true_prob"]].astype({"patient_id": str}), on="patient_id", how="left")
+        ceilings = [c for c in ("image_prob", "true_prob") if c in truth]  # image-only (CT models) and latent (the integrated model) ceilings
+        scores = scores.merge(truth[["patient_id", *ceilings]].astype({"patient_id": str}), on="patient_id", how="left")
     write_csv(scores, out["scores"])
     write_json({"features": features, "best_params": model.best_params, "cv_auc": model.cv_auc, "svm_folds": svm_folds, "train_set": train_set}, out["model"])
 
@@ -102,7 +103,7 @@ def integrated_evaluation_job(
 ) -> None:
     """AUCs and operating points of the integrated model and its components, and the held-out threshold check.
 
-    Writes ``auc`` (per set and model, with the ceiling ``true_prob`` when present),
+    Writes ``auc`` (per set and model, with the ceilings ``image_prob`` (CT only) and ``true_prob`` (latent) when present),
     ``operating_points`` (training-set thresholds) and ``threshold_held_out`` (the SVM refitted
     without each CNN fold, its threshold applied to that fold).
     """
@@ -111,7 +112,7 @@ def integrated_evaluation_job(
 
     features = ["clinical_signature", *models]
     shown = ["integrated", *features]
-    aucs = evaluate.auc_table(scores, shown + (["true_prob"] if "true_prob" in scores else []), sets=list(sets), n_resamples=n_resamples, seed=seed)
+    aucs = evaluate.auc_table(scores, shown + [c for c in ("image_prob", "true_prob") if c in scores], sets=list(sets), n_resamples=n_resamples, seed=seed)
     ops = evaluate.operating_table(scores, shown, threshold_set=train_set, sets=list(sets), rule=rule, target=target)
     train_rows = scores[scores["set"] == train_set].merge(folds[["patient_id", "fold"]], on="patient_id", validate="one_to_one")
     held_out = fusion.held_out_operating_points(train_rows, features, folds=train_rows["fold"], seed=seed, svm_folds=svm_folds, rule=rule, target=target)
