@@ -18,6 +18,9 @@ from pathlib import Path
 
 __all__ = ["main"]
 
+SHOWN_PER_STUDY = 6
+"""Problem lines shown per study by ``ecrs validate`` without ``--study``."""
+
 
 def _run(args: argparse.Namespace) -> int:
     from ecrs_analysis.book.params import parse_set
@@ -75,14 +78,13 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    """Check a manifest (and, with --study, everything that study and profile need); writes nothing."""
-    from ecrs_analysis.data.manifest import validate_manifest
+    """Check a manifest (and, with --study, everything that study and profile need; without, whether each study could run); writes nothing."""
+    from ecrs_analysis.book.params import load_params, parse_set
+    from ecrs_analysis.data.manifest import format_problems, validate_manifest
+    from ecrs_analysis.data.preflight import StudyCheck, StudyCheckError, check_every_study, check_study
 
+    params = load_params(args.profile, parse_set(args.set or []))
     if args.study:
-        from ecrs_analysis.book.params import load_params, parse_set
-        from ecrs_analysis.data.preflight import check_study
-
-        params = load_params(args.profile, parse_set(args.set or []))
         s = params["studies"][args.study]
         if args.centers:
             s["centers"] = list(args.centers)
@@ -92,17 +94,42 @@ def _validate(args: argparse.Namespace) -> int:
         cohort, notes = check.cohort, check.notes
         sets = ", ".join(f"{name} {len(check.split.sets[name])}" for name in check.split.names)
         what = f"ready for study {args.study} with profile {args.profile} (sets: {sets})"
+        studies: list[str] = []
+        ready = [args.study]
     else:
         cohort = validate_manifest(
-            args.manifest, mask_columns=tuple(args.masks or ("roi_mask",)), known_centers=tuple(args.centers) if args.centers else None, dictionary=args.dictionary
+            args.manifest, mask_columns=tuple(args.masks or ()), known_centers=tuple(args.centers) if args.centers else None, dictionary=args.dictionary
         )
-        notes = cohort.notes + ("checked the table and its files only: add --study li2025 or --study mtlnet2025 to check what a run of that study needs (centres, masks, split, patients per class)",)
-        what = "no problems found"
+        notes = cohort.notes
+        found = check_every_study(params, manifest=args.manifest, dictionary=args.dictionary)
+        ready = [name for name, r in found.items() if isinstance(r, StudyCheck)]
+        what = "the table and its files are valid; " + (
+            f"a run with profile {args.profile} would start for {' and '.join(ready)}" if ready else f"a run with profile {args.profile} would start for no study (see below)"
+        )
+        if ready and len(ready) < len(found):
+            notes = (f"ecrs run --data {ready[0]}={args.manifest} runs {ready[0]} only; --data {args.manifest} gives the manifest to every study, and the run would stop",) + tuple(notes)
+        studies = []
+        for name, r in found.items():
+            if isinstance(r, StudyCheck):
+                sets = ", ".join(f"{n} {len(r.split.sets[n])}" for n in r.split.names)
+                studies.append(f"  {name}: a run would start (sets: {sets})")
+            else:
+                lines = format_problems(r.problems)
+                studies.append(f"  {name}: a run would not start ({len(r.problems)} problem(s)):")
+                studies += ["  " + line for line in lines[:SHOWN_PER_STUDY]]
+                if len(lines) > SHOWN_PER_STUDY:
+                    studies.append(f"    - ... and more: ecrs validate {args.manifest} --study {name} --profile {args.profile} lists them all")
+        studies.append(f"  (--study NAME checks one study in full; --profile and --set change the parameters, e.g. the folds)")
     n1 = int(cohort.table["label"].sum())
     print(f"{args.manifest}: {cohort.n} patients ({n1} eosinophilic), {what}.")
     print(f"clinical columns ({len(cohort.clinical_columns)}): {', '.join(cohort.clinical_columns) or 'none'}")
+    if studies:
+        print(f"studies (profile {args.profile}):")
+        print("\n".join(studies))
     for note in notes:
         print(f"  note: {note}")
+    if not args.study and not ready:  # a cohort that no run would accept is not "valid": say so in the exit code too
+        raise StudyCheckError({name: r for name, r in found.items() if not isinstance(r, StudyCheck)})
     return 0
 
 
@@ -158,11 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_synth)
     v = sub.add_parser("validate", help="check a manifest and every file it names (writes nothing)")
     v.add_argument("manifest")
-    v.add_argument("--study", choices=("li2025", "mtlnet2025"), help="also check everything this study needs with the profile's parameters")
-    v.add_argument("--profile", default="demo", choices=("smoke", "demo", "full"), help="parameters for --study (default demo)")
-    v.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter for --study, repeatable")
+    v.add_argument("--study", choices=("li2025", "mtlnet2025"), help="check everything this study needs with the profile's parameters (default: say for every study whether a run would start)")
+    v.add_argument("--profile", default="demo", choices=("smoke", "demo", "full"), help="parameters of the studies (default demo)")
+    v.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter, repeatable")
     v.add_argument("--dictionary", metavar="YAML", help="data dictionary (default: <manifest stem>.dictionary.yaml beside the manifest)")
-    v.add_argument("--masks", nargs="*", help="mask columns required (default roi_mask; with --study: the study's)")
+    v.add_argument("--masks", nargs="*", help="mask columns required of the table (default: each study's own)")
     v.add_argument("--centers", nargs="*", help="allowed centres (default any; with --study: the study's)")
     v.set_defaults(func=_validate)
     d = sub.add_parser("dictionary", help="print a starting data dictionary for a manifest (to edit and save beside it)")

@@ -29,9 +29,11 @@ def test_worked_example_validates_and_reports_as_documented(tmp_path, tiny_cohor
         shutil.copy(tiny_cohort / src["roi_mask"][i], folder / "roi" / f"{pid}.nii.gz")
     (folder / "manifest.csv").write_text(blocks["manifest"], encoding="utf-8")
     (folder / "manifest.dictionary.yaml").write_text(blocks["dictionary"], encoding="utf-8")
-    assert cli.main(["validate", str(folder / "manifest.csv")]) == 0
-    out = capsys.readouterr().out
-    assert "clinical columns (3): Age, Asthma, Blood eos %" in out
+    assert cli.main(["validate", str(folder / "manifest.csv")]) == 2  # two patients: valid, but no study could run
+    captured = capsys.readouterr()
+    assert "clinical columns (3): Age, Asthma, Blood eos %" in captured.out
+    assert "the table and its files are valid; a run with profile demo would start for no study" in captured.out
+    assert "li2025: a run would not start" in captured.out and "study li2025:" in captured.err
 
     ct = folder / "ct" / "S0018.nii.gz"
     ct.write_bytes(ct.read_bytes()[: ct.stat().st_size // 2])
