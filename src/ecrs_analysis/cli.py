@@ -7,6 +7,7 @@
     ecrs validate MANIFEST [--study {li2025,mtlnet2025}] [--profile P] [--set key=value ...] [--dictionary YAML]
                   [--masks roi_mask sinus_mask] [--centers A B]
     ecrs dictionary MANIFEST > manifest.dictionary.yaml
+    ecrs manifest from-dicom EXPORT_DIR --out DIR [--center NAME | --center-map YAML] [--labels CSV] [--series P=1.3] [--pseudonymise KEY]
 """
 
 from __future__ import annotations
@@ -147,6 +148,31 @@ def _dictionary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _from_dicom(args: argparse.Namespace) -> int:
+    """A manifest, a data-dictionary stub and the series decisions from a DICOM export."""
+    from ecrs_analysis.data.dicom_export import manifest_from_dicom
+
+    overrides = {}
+    for item in args.series or ():
+        patient, sep, key = item.partition("=")
+        if not sep or not patient or not key:
+            raise SystemExit(f"ecrs: error: --series {item}: write PATIENT=STUDY.SERIES, e.g. --series P0017=1.3 (keys are in series_decisions.csv)")
+        overrides[patient] = key
+    res = manifest_from_dicom(
+        args.export, out=args.out, center=args.center, center_map=args.center_map, labels=args.labels, join=args.join,
+        join_column=args.join_column, label_column=args.label_column, series=overrides, pseudonymise=args.pseudonymise,
+    )
+    rows = [d.row() for d in res.decisions]
+    widths = [max(len(str(r[k])) for r in rows) for k in ("patient_id", "series", "decision")]
+    for r in rows:
+        print(f"{str(r['patient_id']).ljust(widths[0])}  {str(r['series']).ljust(widths[1])}  {str(r['decision']).ljust(widths[2])}  {r['reason']}")
+    for note in res.notes:
+        print(f"  note: {note}")
+    print(f"wrote {res.manifest}, {res.dictionary} (a stub: check every role) and {res.report}" + (f"; the pseudonym key is {res.key_file}: keep it apart" if res.key_file else ""))
+    print(f"next: ecrs validate {res.manifest}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ecrs_analysis.book.params import PROFILES
     from ecrs_analysis.data.synth.cohort import DESIGNS
@@ -192,6 +218,20 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--masks", nargs="*", help="mask columns required of the table (default: each study's own)")
     v.add_argument("--centers", nargs="*", help="allowed centres (default any; with --study: the study's)")
     v.set_defaults(func=_validate)
+    m = sub.add_parser("manifest", help="make a manifest (from-dicom: from a PACS/CD export of DICOM files)")
+    msub = m.add_subparsers(dest="manifest_command", required=True)
+    fd = msub.add_parser("from-dicom", help="choose each patient's sinus CT series in a DICOM export and write manifest.csv")
+    fd.add_argument("export", help="the export folder (any nesting; a DICOMDIR is not needed)")
+    fd.add_argument("--out", required=True, help="output folder: manifest.csv, manifest.dictionary.yaml, series_decisions.csv")
+    fd.add_argument("--center", help="the centre of every patient in this export")
+    fd.add_argument("--center-map", metavar="YAML", help="InstitutionName -> centre, one 'Institution: centre' per line")
+    fd.add_argument("--labels", metavar="CSV_OR_XLSX", help="label and clinical columns, one row per patient (or accession number)")
+    fd.add_argument("--join", choices=("patient_id", "accession"), default="patient_id", help="what the label sheet's key column holds (default patient_id)")
+    fd.add_argument("--join-column", metavar="NAME", help="the label sheet's key column (default: found by name, e.g. patient_id, MRN, accession)")
+    fd.add_argument("--label-column", metavar="NAME", help="the label sheet's label column, written as 'label' (default: a column named label)")
+    fd.add_argument("--series", action="append", metavar="PATIENT=STUDY.SERIES", help="choose this series for this patient (keys in series_decisions.csv), repeatable")
+    fd.add_argument("--pseudonymise", metavar="KEYFILE", help="write pseudonyms (R0001 ...) instead of patient ids; the key file (outside --out) is created or extended")
+    fd.set_defaults(func=_from_dicom)
     d = sub.add_parser("dictionary", help="print a starting data dictionary for a manifest (to edit and save beside it)")
     d.add_argument("manifest")
     d.set_defaults(func=_dictionary)
@@ -206,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     from ecrs_analysis.data.splits import SplitError
 
     args = build_parser().parse_args(argv)
-    expected: tuple[type[Exception], ...] = (CheckoutError, ManifestError, ParamsError, SplitError)
+    from ecrs_analysis.data.dicom_export import DicomExportError
+
+    expected: tuple[type[Exception], ...] = (CheckoutError, ManifestError, ParamsError, SplitError, DicomExportError)
     if args.command in ("run", "train"):  # the runner pulls in Snakemake, which `validate` does not need
         from ecrs_analysis.book.runner import RunError
 
