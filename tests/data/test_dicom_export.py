@@ -187,3 +187,60 @@ def test_real_head_ct_as_a_dicom_series(reference_ct, tmp_path):
     assert back.GetSize() == ct.GetSize() and np.allclose(back.GetSpacing(), ct.GetSpacing(), atol=1e-4)
     on_grid = sitk.Resample(back, ct, sitk.Transform(), sitk.sitkNearestNeighbor, -4000)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(on_grid), sitk.GetArrayFromImage(ct))
+
+
+# ------------------------------------------------------------------ end to end: export -> manifest -> validate -> run
+
+
+@pytest.fixture(scope="module")
+def exported_cohort(tmp_path_factory) -> dict[str, Path]:
+    """A 40-patient MTLNet cohort as a hospital has it: CTs in a DICOM export, masks (NIfTI) and labels in a sheet."""
+    from ecrs_analysis.data.synth.cohort import generate_cohort
+
+    root = tmp_path_factory.mktemp("e2e")
+    cohort = generate_cohort(root / "hospital", design="mtlnet2025", seed=7, n_patients=40, spacing_scale=8.0, n_jobs=1)
+    m = pd.read_csv(cohort / "manifest.csv", dtype=str, keep_default_na=False)
+    export = root / "PACS_EXPORT"
+    for k, r in m.iterrows():
+        ct = sitk.ReadImage(str(cohort / r["image"]))
+        study = f"st{k}"
+        write_scout(export / f"DIR{k:03d}" / "S1", patient_id=r["patient_id"], study=study, study_date=r["scan_date"].replace("-", ""), institution="Hospital C")
+        write_ct_series(export / f"DIR{k:03d}" / "S2", ct, patient_id=r["patient_id"], study=study, study_date=r["scan_date"].replace("-", ""), institution="Hospital C")
+    sheet = cohort / "labels.csv"  # what the clinic keeps: no image, centre or date
+    m.drop(columns=["image", "center", "scan_date"]).to_csv(sheet, index=False)
+    (root / "centres.yaml").write_text("Hospital C: hospital_C\n", encoding="utf-8")
+    return {"export": export, "labels": sheet, "centres": root / "centres.yaml", "root": root}
+
+
+def test_export_to_manifest_to_validate(exported_cohort, tmp_path, monkeypatch, capsys):
+    c = exported_cohort
+    out = tmp_path / "manifest"
+    monkeypatch.setenv("ECRS_PARAMS_DIR", str(Path(__file__).resolve().parents[2] / "params"))
+    assert cli.main(["manifest", "from-dicom", str(c["export"]), "--out", str(out), "--center-map", str(c["centres"]), "--labels", str(c["labels"])]) == 0
+    capsys.readouterr()
+    assert cli.main(["validate", str(out / "manifest.csv"), "--study", "mtlnet2025", "--profile", "smoke"]) == 0
+    assert "40 patients" in capsys.readouterr().out
+    assert cli.main(["validate", str(out / "manifest.csv"), "--profile", "smoke"]) == 0
+    text = capsys.readouterr().out
+    assert "mtlnet2025: a run would start" in text and "li2025: a run would not start" in text
+
+
+@pytest.mark.slow
+def test_export_to_manifest_to_a_run(exported_cohort, tmp_path, monkeypatch):
+    from ecrs_analysis.book.runner import RunOptions, run_book
+
+    root = Path(__file__).resolve().parents[2]
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(root / name, checkout / name)
+    for folder in ("notebooks", "workflow", "params", "book"):
+        shutil.copytree(root / folder, checkout / folder, ignore=shutil.ignore_patterns("executed", "_build"))
+    monkeypatch.chdir(checkout)
+    c = exported_cohort
+    out = tmp_path / "manifest"
+    manifest_from_dicom(c["export"], out=out, center_map=c["centres"], labels=c["labels"])
+    results = tmp_path / "results"
+    run_book(RunOptions(profile="smoke", data=(f"mtlnet2025={out / 'manifest.csv'}",), targets=("file:mtlnet2025/preprocessed.csv",), results_dir=results))
+    pre = pd.read_csv(results / "mtlnet2025" / "preprocessed.csv")
+    assert len(pre) == 40
