@@ -78,6 +78,17 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _segments(items: list[str] | None) -> dict[str, str]:
+    """``--mask roi_mask=Segment_1`` -> {"roi_mask": "Segment_1"}."""
+    out = {}
+    for item in items or ():
+        column, sep, name = item.partition("=")
+        if not sep or column not in ("roi_mask", "sinus_mask") or not name:
+            raise SystemExit(f"ecrs: error: --mask {item}: write roi_mask=SEGMENT or sinus_mask=SEGMENT (the segment's name in the Slicer, DICOM-SEG or RTSTRUCT files)")
+        out[column] = name
+    return out
+
+
 def _validate(args: argparse.Namespace) -> int:
     """Check a manifest (and, with --study, everything that study and profile need; without, whether each study could run); writes nothing."""
     from ecrs_analysis.book.params import load_params, parse_set
@@ -85,13 +96,14 @@ def _validate(args: argparse.Namespace) -> int:
     from ecrs_analysis.data.preflight import StudyCheck, StudyCheckError, check_every_study, check_study
 
     params = load_params(args.profile, parse_set(args.set or []))
+    segments = _segments(args.mask)
     if args.study:
         s = params["studies"][args.study]
         if args.centers:
             s["centers"] = list(args.centers)
         if args.masks:
             s["masks"] = list(args.masks)
-        check = check_study(params, args.study, manifest=args.manifest, dictionary=args.dictionary)
+        check = check_study(params, args.study, manifest=args.manifest, dictionary=args.dictionary, segments=segments)
         cohort, notes = check.cohort, check.notes
         sets = ", ".join(f"{name} {len(check.split.sets[name])}" for name in check.split.names)
         what = f"ready for study {args.study} with profile {args.profile} (sets: {sets})"
@@ -99,10 +111,11 @@ def _validate(args: argparse.Namespace) -> int:
         ready = [args.study]
     else:
         cohort = validate_manifest(
-            args.manifest, mask_columns=tuple(args.masks or ()), known_centers=tuple(args.centers) if args.centers else None, dictionary=args.dictionary
+            args.manifest, mask_columns=tuple(args.masks or ()), known_centers=tuple(args.centers) if args.centers else None, dictionary=args.dictionary,
+            segments=segments,
         )
         notes = cohort.notes
-        found = check_every_study(params, manifest=args.manifest, dictionary=args.dictionary)
+        found = check_every_study(params, manifest=args.manifest, dictionary=args.dictionary, segments=segments)
         ready = [name for name, r in found.items() if isinstance(r, StudyCheck)]
         what = "the table and its files are valid; " + (
             f"a run with profile {args.profile} would start for {' and '.join(ready)}" if ready else f"a run with profile {args.profile} would start for no study (see below)"
@@ -216,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter, repeatable")
     v.add_argument("--dictionary", metavar="YAML", help="data dictionary (default: <manifest stem>.dictionary.yaml beside the manifest)")
     v.add_argument("--masks", nargs="*", help="mask columns required of the table (default: each study's own)")
+    v.add_argument("--mask", action="append", metavar="COLUMN=SEGMENT", help="the segment of Slicer/DICOM-SEG/RTSTRUCT mask files to use, e.g. roi_mask=Segment_1 (write it as segment: in the data dictionary for ecrs run)")
     v.add_argument("--centers", nargs="*", help="allowed centres (default any; with --study: the study's)")
     v.set_defaults(func=_validate)
     m = sub.add_parser("manifest", help="make a manifest (from-dicom: from a PACS/CD export of DICOM files)")

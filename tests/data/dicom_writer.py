@@ -40,11 +40,14 @@ def _base(sop_class: str, sop_uid: str, *, patient_id: str | None, study: str, s
     if patient_id is not None:
         ds.PatientID = patient_id
     ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.Modality = study, series, modality
-    for name, value in (("StudyDate", study_date), ("SeriesNumber", series_number), ("AccessionNumber", accession),
+    for name, value in (("StudyDate", study_date), ("SeriesNumber", series_number),
                         ("InstitutionName", institution), ("ConvolutionKernel", kernel)):
         if value is not None:
             setattr(ds, name, value)
     ds.SeriesDescription = description
+    ds.FrameOfReferenceUID = uid(study, "frame")
+    ds.StudyID, ds.PatientSex, ds.ReferringPhysicianName, ds.Manufacturer = "1", "O", "", "ecrs-tests"
+    ds.StudyTime, ds.AccessionNumber = "101500", accession or ""
     return ds
 
 

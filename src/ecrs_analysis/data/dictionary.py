@@ -10,6 +10,7 @@ in the parameters (``studies.<study>.dictionary``)::
       eCRS: label
       CT file: image
       ROI: {role: mask, mask: roi_mask}
+      Sinus: {role: mask, mask: sinus_mask, segment: Sinuses}   # a segment of Slicer/DICOM-SEG/RTSTRUCT files
       age: {role: clinical, type: continuous, unit: years, min: 0, max: 110}
       asthma: {role: clinical, type: binary}
       smoking: {role: clinical, type: categorical, levels: [never, former, current]}
@@ -54,7 +55,7 @@ STANDARD_COLUMNS = {
     "roi_mask": "mask", "sinus_mask": "mask",
 }
 """Column names of the manifest format, recognised without a dictionary entry."""
-_KEYS = {"role", "type", "unit", "levels", "min", "max", "mask", "description", "leakage_checked", "values", "missing"}
+_KEYS = {"role", "type", "unit", "levels", "min", "max", "mask", "description", "leakage_checked", "values", "missing", "segment"}
 # YAML 1.1 (PyYAML) reads an unquoted yes/no/true/false/on/off key as a boolean: the words it stood for.
 _YAML_BOOL_WORDS = {True: ("y", "yes", "true", "on"), False: ("n", "no", "false", "off")}
 
@@ -99,6 +100,8 @@ class ColumnSpec:
     """For a label or binary column: words -> 0/1 (case-insensitive), e.g. ``(("ecrs", 1.0), ("non-ecrs", 0.0))``."""
     missing: bool = True
     """Whether a clinical column may hold missing values (``missing: false`` refuses them)."""
+    segment: str | None = None
+    """For a mask column of Slicer / DICOM-SEG / RTSTRUCT files: the segment (region) name to use."""
 
     def value_of(self, text: str) -> float | None:
         """The 0/1 a word stands for under the declared ``values``, or None."""
@@ -176,6 +179,10 @@ def _spec(name: str, entry: Any, problems: list[str]) -> ColumnSpec | None:
             problems.append(f"column '{name}': say which mask it is with mask: {' or '.join(MASK_NAMES)}")
     elif mask is not None:
         problems.append(f"column '{name}': 'mask:' belongs to role mask only")
+    segment = entry.get("segment")
+    if segment is not None and (role != "mask" or not isinstance(segment, (str, int)) or not str(segment).strip()):
+        problems.append(f"column '{name}': segment: names the segment of a mask column (role mask), e.g. segment: Segment_1")
+        segment = None
     values = _values(name, entry.get("values"), role, kind, problems)
     missing = entry.get("missing", True)
     if not isinstance(missing, bool):
@@ -194,6 +201,7 @@ def _spec(name: str, entry: Any, problems: list[str]) -> ColumnSpec | None:
         leakage_checked=bool(entry.get("leakage_checked", False)),
         values=values,
         missing=missing if isinstance(missing, bool) else True,
+        segment=None if segment is None else str(segment).strip(),
     )
 
 

@@ -53,6 +53,7 @@ from ecrs_analysis.data.dictionary import (
 )
 from ecrs_analysis.data.imageio import Geometry
 from ecrs_analysis.data.integrity import ct_problems, mask_problems, quiet_itk, read_checked
+from ecrs_analysis.data.masks import MaskReadError, mask_format, read_mask
 from ecrs_analysis.data.tables import TableReadError, read_table
 from ecrs_analysis.hashing import sha256_path
 
@@ -154,6 +155,8 @@ class Cohort:
     dictionary: DataDictionary | None = field(default=None, repr=False)
     identifiers: frozenset[str] = field(default=frozenset(), repr=False)
     """Patient ids, identifying columns' values and scan dates: what must never appear in the book."""
+    mask_segments: Mapping[str, str] = field(default_factory=dict)
+    """Mask column -> segment name, for masks saved as Slicer / DICOM-SEG / RTSTRUCT files (data dictionary ``segment:``)."""
 
     @property
     def n(self) -> int:
@@ -311,8 +314,13 @@ def _not_found(raw: str, path: Path, base: Path) -> str:
     return f"file not found: looked for {path} (a relative path is read from the manifest's folder {base})"
 
 
-def _check_row(row: int, pid: str, paths: dict[str, tuple[str, Path, str | None]], base: Path, names: Mapping[str, str]) -> tuple[list[Problem], dict[str, str]]:
-    """Every file of one patient: readable, whole, sane; masks against their CT.  Returns problems and content digests."""
+def _check_row(row: int, pid: str, paths: dict[str, tuple[str, Path, str | None]], base: Path, names: Mapping[str, str],
+               segments: Mapping[str, str] | None = None) -> tuple[list[Problem], dict[str, str]]:
+    """Every file of one patient: readable, whole, sane; masks against their CT.  Returns problems and content digests.
+
+    A mask saved as a Slicer segmentation, DICOM-SEG or RTSTRUCT is first placed on the CT's grid
+    (:mod:`ecrs_analysis.data.masks`), then checked as a NIfTI mask is.
+    """
     out: list[Problem] = []
     digests: dict[str, str] = {}
     ct_geom: Geometry | None = None
@@ -323,6 +331,18 @@ def _check_row(row: int, pid: str, paths: dict[str, tuple[str, Path, str | None]
             out.append(Problem(issue, **where))
             continue
         try:
+            if col != "image" and path.is_file() and mask_format(path) is not None:
+                if ct_geom is None:
+                    continue  # the CT's own problem is reported; without its grid the mask cannot be placed
+                try:
+                    image, found = read_mask(path, reference=ct_geom, segment=(segments or {}).get(col)), []
+                except MaskReadError as exc:
+                    image, found = None, [str(exc)]
+                if image is not None:
+                    found = mask_problems(image, ct_geom)
+                    digests[col] = sha256_path(path) + "#" + str((segments or {}).get(col, ""))
+                out.extend(Problem(m, **where) for m in found)
+                continue
             image, found = read_checked(path)
             if found == ["file not found"]:
                 found = [_not_found(raw, path, base)]
@@ -529,14 +549,14 @@ def _identifiers(sheet: _Sheet, dates: list[pd.Timestamp | None], identifying: l
     return frozenset(i for i in ids if i)
 
 
-def _check_files(sheet: _Sheet, resolved: list[dict[str, tuple[str, Path, str | None]]], base: Path, *, n_jobs: int) -> list[Problem]:
+def _check_files(sheet: _Sheet, resolved: list[dict[str, tuple[str, Path, str | None]]], base: Path, *, n_jobs: int, segments: Mapping[str, str]) -> list[Problem]:
     """Every patient's files in threads, then the same content under two patients."""
-    jobs = [(sheet.rows[k], sheet.pids[k], resolved[k], base, sheet.name) for k in range(sheet.n) if resolved[k]]
+    jobs = [(sheet.rows[k], sheet.pids[k], resolved[k], base, sheet.name, segments) for k in range(sheet.n) if resolved[k]]
     with quiet_itk(), ThreadPoolExecutor(max_workers=max(n_jobs, 1)) as pool:
         results = list(pool.map(lambda j: _check_row(*j), jobs))
     problems: list[Problem] = []
     by_digest: dict[tuple[str, str], list[int]] = {}
-    for (row, *_), (found, digests) in zip(jobs, results):
+    for (row, *_), (found, digests) in zip(jobs, results):  # type: ignore[misc]
         problems.extend(found)
         for col, d in digests.items():
             by_digest.setdefault((col, d), []).append(row)
@@ -591,6 +611,7 @@ def validate_manifest(
     n_jobs: int = 2,
     dictionary: str | os.PathLike[str] | DataDictionary | None = None,
     cohort_checks: Callable[[Cohort], list[Problem]] | None = None,
+    segments: Mapping[str, str] | None = None,
 ) -> Cohort:
     """Validate a manifest and every file it names; return the cohort or raise with all problems.
 
@@ -616,6 +637,9 @@ def validate_manifest(
         Further checks of the typed cohort (a study's needs: split, class counts), run
         when the table itself is clean and before the images are read, so that their
         problems are reported together with the files'.
+    segments : mapping, optional
+        Mask column -> segment name for Slicer / DICOM-SEG / RTSTRUCT masks; overrides the data
+        dictionary's ``segment:`` (``ecrs validate --mask roi_mask=NAME``).
 
     Raises
     ------
@@ -676,6 +700,8 @@ def validate_manifest(
             **{c: v for c, v in clinical.values.items()},
         }
     )
+    mask_segments = {t: spec.segment for t, (_, _, spec) in cols.found.items() if spec.role == "mask" and spec.segment}
+    mask_segments.update({k: v for k, v in (segments or {}).items()})
     truth, truth_notes = _read_truth(base, set(sheet.pids))
     cohort = Cohort(
         table=table,
@@ -688,11 +714,12 @@ def validate_manifest(
         notes=tuple(notes + truth_notes),
         dictionary=dd,
         identifiers=_identifiers(sheet, dates, [raw.cells[i].astype(str).tolist() for i in cols.identifying]),
+        mask_segments=mask_segments,
     )
     if cohort_checks is not None and not problems:
         problems += cohort_checks(cohort)
     if check_images:
-        problems += _check_files(sheet, resolved, base, n_jobs=n_jobs)
+        problems += _check_files(sheet, resolved, base, n_jobs=n_jobs, segments=mask_segments)
     if problems:
         order = {c: i for i, c in enumerate(raw.header)}
         problems.sort(key=lambda p: (p.row or 0, order.get(p.column or "", len(order))))

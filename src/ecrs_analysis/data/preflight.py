@@ -176,6 +176,7 @@ def check_study(
     manifest: str | os.PathLike[str] | None = None,
     dictionary: str | os.PathLike[str] | None = None,
     check_images: bool = True,
+    segments: Mapping[str, str] | None = None,
 ) -> StudyCheck:
     """Every check a study and profile need of a real cohort, reported at once; writes nothing.
 
@@ -192,6 +193,8 @@ def check_study(
         ``<manifest stem>.dictionary.yaml`` beside the manifest.
     check_images : bool
         Read every image and mask too (the default; False checks the table only).
+    segments : mapping, optional
+        Mask column -> segment name (Slicer / DICOM-SEG / RTSTRUCT masks), over the dictionary's.
 
     Raises
     ------
@@ -220,6 +223,7 @@ def check_study(
         n_jobs=int(params.get("n_jobs", 2)),
         dictionary=dictionary,
         cohort_checks=study_checks,
+        segments=segments,
     )
     return StudyCheck(study, cohort, found["split"], tuple(cohort.notes) + tuple(found["notes"]), found["skipped"])
 
@@ -253,6 +257,7 @@ def check_every_study(
     *,
     manifest: str | os.PathLike[str],
     dictionary: str | os.PathLike[str] | None = None,
+    segments: Mapping[str, str] | None = None,
 ) -> dict[str, StudyCheck | ManifestError]:
     """Would a run of each study start on this manifest?  Study -> its :class:`StudyCheck` or what stops it.
 
@@ -264,7 +269,7 @@ def check_every_study(
     out: dict[str, StudyCheck | ManifestError] = {}
     for name in params["studies"]:
         try:
-            out[name] = check_study(params, name, manifest=manifest, dictionary=dictionary, check_images=False)
+            out[name] = check_study(params, name, manifest=manifest, dictionary=dictionary, check_images=False, segments=segments)
         except ManifestError as exc:
             out[name] = exc
     return out

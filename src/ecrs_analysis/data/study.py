@@ -139,7 +139,7 @@ def prepare_inputs(params: dict[str, Any], study: str, cohort: Cohort, paths: Re
     s = _study_params(params, study)
     pre = PreprocessParams.from_dict(s["preprocess"])
     masks = tuple(m for m in cohort.mask_columns if m in s["masks"])
-    index = preprocess_cohort(cohort.table, mask_columns=masks, params=pre, cache_dir=paths.cache, n_jobs=int(params["n_jobs"]))
+    index = preprocess_cohort(cohort.table, mask_columns=masks, params=pre, cache_dir=paths.cache, n_jobs=int(params["n_jobs"]), segments=dict(cohort.mask_segments))
     write_csv(index, paths.preprocessed_index(study))
     return index
 
