@@ -173,7 +173,7 @@ def _from_dicom(args: argparse.Namespace) -> int:
         overrides[patient] = key
     res = manifest_from_dicom(
         args.export, out=args.out, center=args.center, center_map=args.center_map, labels=args.labels, join=args.join,
-        join_column=args.join_column, label_column=args.label_column, series=overrides, pseudonymise=args.pseudonymise,
+        join_column=args.join_column, label_column=args.label_column, series=overrides, pseudonymise=args.pseudonymise, segments=_segments(args.mask),
     )
     rows = [d.row() for d in res.decisions]
     widths = [max(len(str(r[k])) for r in rows) for k in ("patient_id", "series", "decision")]
@@ -244,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     fd.add_argument("--join-column", metavar="NAME", help="the label sheet's key column (default: found by name, e.g. patient_id, MRN, accession)")
     fd.add_argument("--label-column", metavar="NAME", help="the label sheet's label column, written as 'label' (default: a column named label)")
     fd.add_argument("--series", action="append", metavar="PATIENT=STUDY.SERIES", help="choose this series for this patient (keys in series_decisions.csv), repeatable")
+    fd.add_argument("--mask", action="append", metavar="COLUMN=SEGMENT", help="the segment of the label sheet's Slicer/DICOM-SEG/RTSTRUCT mask files, e.g. roi_mask=Segment_1 (written into the dictionary stub)")
     fd.add_argument("--pseudonymise", metavar="KEYFILE", help="write pseudonyms (R0001 ...) instead of patient ids; the key file (outside --out) is created or extended")
     fd.set_defaults(func=_from_dicom)
     d = sub.add_parser("dictionary", help="print a starting data dictionary for a manifest (to edit and save beside it)")

@@ -138,6 +138,22 @@ def test_pseudonyms_from_a_key_file_outside_the_output(export, tmp_path):
     assert pd.read_csv(tmp_path / "again" / "manifest.csv", dtype=str)["patient_id"].tolist() == ["R0001", "R0002"]
 
 
+def test_mask_segments_go_into_the_dictionary_stub(export, tmp_path):
+    import yaml
+
+    from ecrs_analysis.data.dictionary import load_dictionary
+
+    sheet = tmp_path / "labels.csv"
+    pd.DataFrame({"patient_id": ["P001", "P002"], "label": ["1", "0"], "roi_mask": ["seg/P001.seg.nrrd", "seg/P002.seg.nrrd"]}).to_csv(sheet, index=False)
+    out = tmp_path / "out"
+    manifest_from_dicom(export, out=out, center="hospital_A", labels=sheet, segments={"roi_mask": "Segment_1", "sinus_mask": "Sinuses"})
+    dd = load_dictionary(out / "manifest.dictionary.yaml")
+    assert dd.lookup("roi_mask").segment == "Segment_1" and dd.lookup("sinus_mask").segment == "Sinuses"
+    m = pd.read_csv(out / "manifest.csv", dtype=str)
+    assert (out / m["roi_mask"][0]).resolve() == (tmp_path / "seg" / "P001.seg.nrrd").resolve()  # read from the sheet's folder
+    assert yaml.safe_load((out / "manifest.dictionary.yaml").read_text(encoding="utf-8"))["columns"]["label"] == "label"
+
+
 def test_labels_joined_on_the_chosen_study_accession(export, tmp_path):
     sheet = tmp_path / "by_accession.csv"
     pd.DataFrame({"Accession Number": ["ACC1", "ACC9", "ACC2"], "label": ["1", "0", "0"]}).to_csv(sheet, index=False)

@@ -36,7 +36,7 @@ import yaml
 
 from ecrs_analysis.atomic import atomic_dir, write_csv, write_text
 from ecrs_analysis.data.dictionary import draft_dictionary, normalise_name
-from ecrs_analysis.data.integrity import MIN_VOXELS_PER_AXIS, quiet_itk
+from ecrs_analysis.data.integrity import MIN_VOXELS_PER_AXIS, UNEVEN_SLICE_SPACING, quiet_itk
 from ecrs_analysis.data.tables import TableReadError, read_table
 
 __all__ = [
@@ -53,8 +53,6 @@ of them.
 """
 AXIAL_COSINE = 0.9
 """A series is axial when its slice normal is within about 25 degrees of the head's axis (gantry tilt allowed)."""
-UNEVEN_SPACING = 0.1
-"""Relative deviation of slice gaps above which a series has a missing slice or mixes reconstructions."""
 
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 ENHANCED_CT = "1.2.840.10008.5.1.4.1.1.2.1"
@@ -136,7 +134,7 @@ class Decision:
         s = self.series
         return {
             "patient_id": self.patient, "series": self.key, "decision": self.decision, "reason": self.reason, "modality": s.modality,
-            "images": len(s.files), "slice_spacing_mm": _round(s.spacing_mm), "coverage_mm": _round(s.coverage_mm) if s.positions else None,
+            "images": len(s.files), "slice_spacing_mm": _round(s.spacing_mm), "coverage_mm": _round(s.coverage_mm) if len(s.positions) > 1 else None,
             "kernel": s.kernel or None,
         }
 
@@ -268,7 +266,7 @@ def skip_reason(s: SeriesInfo) -> str | None:
     if len(s.files) < MIN_VOXELS_PER_AXIS:
         return f"only {len(s.files)} image(s); a volume needs at least {MIN_VOXELS_PER_AXIS}"
     gaps = np.diff(s.positions)
-    if gaps.size and (gaps.min() <= 1e-3 or (gaps.max() - gaps.min()) > UNEVEN_SPACING * float(np.median(gaps))):
+    if gaps.size and (gaps.min() <= 1e-3 or (gaps.max() - gaps.min()) > UNEVEN_SLICE_SPACING * float(np.median(gaps))):
         return f"uneven slice spacing ({gaps.min():.2g} to {gaps.max():.2g} mm): a slice is missing, or two reconstructions share the series"
     if s.coverage_mm < SINUS_COVERAGE_MM:
         return f"covers {s.coverage_mm:.0f} mm along the head's axis; the paranasal sinuses need at least {SINUS_COVERAGE_MM:.0f} mm"
@@ -451,6 +449,7 @@ def manifest_from_dicom(
     label_column: str | None = None,
     series: Mapping[str, str] | None = None,
     pseudonymise: str | os.PathLike[str] | None = None,
+    segments: Mapping[str, str] | None = None,
 ) -> ExportResult:
     """Write a manifest, a data-dictionary stub and the series decisions for a DICOM export.
 
@@ -477,6 +476,9 @@ def manifest_from_dicom(
         Patient id (or pseudonym) -> series key ``<study>.<series number>`` from the decisions.
     pseudonymise : path, optional
         Key file (CSV, outside ``out``) of patient id -> pseudonym, created or extended.
+    segments : mapping, optional
+        Mask column -> segment name, written into the dictionary stub (``segment:``) for masks
+        saved as Slicer, DICOM-SEG or RTSTRUCT files.
 
     Raises
     ------
@@ -594,6 +596,12 @@ def manifest_from_dicom(
     report = pd.DataFrame([d.row() for d in decisions])
     write_csv(report, dest / "series_decisions.csv")
     header = [str(c) for c in manifest.columns]
-    write_text(draft_dictionary(header, {i: manifest.iloc[:, i].astype(str).tolist() for i in range(len(header))}, manifest_name="manifest.csv"), dest / "manifest.dictionary.yaml")
+    stub = draft_dictionary(header, {i: manifest.iloc[:, i].astype(str).tolist() for i in range(len(header))}, manifest_name="manifest.csv")
+    for column, name in (segments or {}).items():
+        entry = yaml.safe_dump({"role": "mask", "mask": column, "segment": name}, default_flow_style=True, sort_keys=False, width=10_000).strip()
+        stub, n = re.subn(rf"^  {re.escape(column)}:.*$", lambda _: f"  {column}: {entry}", stub, flags=re.M)
+        if not n:
+            stub += f"  {column}: {entry}\n"
+    write_text(stub, dest / "manifest.dictionary.yaml")
     write_csv(manifest, dest / "manifest.csv")
     return ExportResult(dest / "manifest.csv", dest / "manifest.dictionary.yaml", dest / "series_decisions.csv", tuple(decisions), tuple(notes), Path(pseudonymise) if pseudonymise else None)
