@@ -753,3 +753,12 @@ def test_the_catalogue_covers_every_kind():
     assert len(BAD) >= 40
     kinds = {c.kind for c in BAD}
     assert {"damaged scan", "mask", "duplicate", "calibration", "geometry", "columns", "dictionary", "values", "format", "study", "path"} <= kinds
+
+
+def test_outside_a_checkout_the_table_is_still_checked(cohorts, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("ECRS_PARAMS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["validate", str(cohorts["small"] / "manifest.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "the table and its files are valid" in out and "no ecrs-book checkout here" in out
+    assert cli.main(["validate", str(cohorts["small"] / "manifest.csv"), "--study", "li2025"]) == 2

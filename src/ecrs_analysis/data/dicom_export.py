@@ -569,7 +569,7 @@ def manifest_from_dicom(
     for other_s in found:
         for f in other_s.files:
             folder_series.setdefault(f.parent, set()).add(other_s.series_uid)
-    images = []
+    images, made = [], []
     for r in rows:
         s: SeriesInfo = r["_series"]  # type: ignore[assignment]
         folders = {f.parent for f in s.files}
@@ -579,11 +579,14 @@ def manifest_from_dicom(
         folder = dest / "series" / str(r["patient_id"]) if shared else next(iter(folders))
         if shared:
             _link_series(s, folder)
+            made.append(folder)
         bad = _gdcm_problem(folder, s)
         if bad:
             problems.append(f"patient {r['patient_id']}: {bad}; export the series again")
         images.append(os.path.relpath(folder.resolve(), dest.resolve()))
     if problems:
+        for folder in made:  # nothing half-made stays behind
+            shutil.rmtree(folder, ignore_errors=True)
         raise DicomExportError(root, problems)
     if key_table is not None:
         write_csv(pd.DataFrame({"patient_id": list(key_table), "pseudonym": list(key_table.values())}), Path(pseudonymise))  # type: ignore[arg-type]
