@@ -31,7 +31,7 @@ import SimpleITK as sitk
 
 from ecrs_analysis.data.imageio import Geometry
 
-__all__ = ["MaskReadError", "mask_format", "segment_names", "read_mask", "FORMATS"]
+__all__ = ["MaskReadError", "mask_format", "segment_names", "read_mask", "load_mask", "FORMATS"]
 
 FORMATS = {"slicer": "3D Slicer segmentation (.seg.nrrd)", "dicom-seg": "DICOM-SEG", "rtstruct": "DICOM RTSTRUCT"}
 SEG_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
@@ -249,3 +249,14 @@ def read_mask(path: str | os.PathLike[str], *, reference: Geometry, segment: str
         raise
     except Exception as exc:  # a damaged file breaks these readers in many ways: one message, never a traceback
         raise MaskReadError(f"cannot be read as a {FORMATS[kind]} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'damaged'}); save it again") from None
+
+
+def load_mask(path: str | os.PathLike[str], *, reference: Geometry, segment: str | None = None) -> sitk.Image:
+    """Any mask the manifest accepts: a Slicer, DICOM-SEG or RTSTRUCT segment placed on the CT's grid, else the image file as it is.
+
+    The one call for code that reads a mask beside its CT (preprocessing, explanation views);
+    ``segment`` is the cohort's ``mask_segments[column]``.
+    """
+    from ecrs_analysis.data.imageio import read_image
+
+    return read_mask(path, reference=reference, segment=segment) if mask_format(path) else read_image(path)

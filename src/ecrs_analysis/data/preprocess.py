@@ -33,7 +33,7 @@ from monai.transforms import Compose, CropForegroundd, Orientationd, Resized, Sc
 from ecrs_analysis.atomic import atomic_path
 from ecrs_analysis.hashing import hash_params, sha256_path
 from ecrs_analysis.data.imageio import Geometry, read_image
-from ecrs_analysis.data.masks import mask_format, read_mask
+from ecrs_analysis.data.masks import load_mask
 
 __all__ = ["PreprocessParams", "to_metatensor", "pipeline", "preprocess_patient", "preprocess_cohort", "load_preprocessed", "PREPROCESS_VERSION"]
 
@@ -117,8 +117,7 @@ def preprocess_patient(image_path: str | os.PathLike[str], masks: dict[str, str 
     ct = read_image(image_path)
     data = {"image": to_metatensor(ct)}
     for key, path in masks.items():
-        mask = read_mask(path, reference=Geometry.of(ct), segment=(segments or {}).get(key)) if mask_format(path) else read_image(path)
-        data[key] = to_metatensor(mask)
+        data[key] = to_metatensor(load_mask(path, reference=Geometry.of(ct), segment=(segments or {}).get(key)))
     out = pipeline(params, tuple(masks))(data)
     result = {"image": np.asarray(out["image"], dtype=np.float32)}
     for key in masks:
