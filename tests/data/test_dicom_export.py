@@ -260,3 +260,29 @@ def test_export_to_manifest_to_a_run(exported_cohort, tmp_path, monkeypatch):
     run_book(RunOptions(profile="smoke", data=(f"mtlnet2025={out / 'manifest.csv'}",), targets=("file:mtlnet2025/preprocessed.csv",), results_dir=results))
     pre = pd.read_csv(results / "mtlnet2025" / "preprocessed.csv")
     assert len(pre) == 40
+
+
+def test_a_cd_export_with_a_real_dicomdir(tmp_path):
+    """pydicom's FileSet writes what a CD burner writes: a DICOMDIR and files renamed into PT*/ST*/SE* folders."""
+    import pydicom
+    from pydicom.fileset import FileSet
+
+    src = tmp_path / "src"
+    files = write_ct_series(src, head_phantom(spacing=(1.0, 1.0, 2.0)), patient_id="P010")
+    files.append(write_scout(src / "scout", patient_id="P010"))
+    fs = FileSet()
+    for f in files:
+        fs.add(pydicom.dcmread(f))
+    cd = tmp_path / "CD"
+    fs.write(cd)
+    assert (cd / "DICOMDIR").is_file() and not list(cd.rglob("*.dcm"))
+    res = manifest_from_dicom(cd, out=tmp_path / "out", center="hospital_A")
+    assert [(d.key, d.decision) for d in res.decisions] == [("1.1", "skipped"), ("1.2", "chosen")]
+    assert "1 file(s) that are not DICOM images were skipped" in " ".join(res.notes)  # the DICOMDIR itself
+
+
+def test_files_without_a_patient_id_are_reported(tmp_path):
+    write_ct_series(tmp_path / "export" / "a", head_phantom(spacing=(1.0, 1.0, 2.0)), patient_id=None)
+    write_ct_series(tmp_path / "export" / "b", head_phantom(spacing=(1.0, 1.0, 2.0)), patient_id="P011")
+    with pytest.raises(DicomExportError, match="36 DICOM file.* in 1 series have no PatientID"):
+        manifest_from_dicom(tmp_path / "export", out=tmp_path / "out", center="hospital_A")
