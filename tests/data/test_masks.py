@@ -249,3 +249,15 @@ def test_each_format_passes_validation_and_preprocesses_as_the_nifti_mask(ct, tm
     assert cli.main(["validate", str(m), "--masks", "roi_mask", "--mask", "roi_mask=ROI"]) == 2
     err = capsys.readouterr().err
     assert "column 'roi_mask'" in err and "no segment named 'ROI' in the file; its segments are: 'Segment_1', 'sinus'" in err
+
+
+def test_the_segment_names_survive_the_cohort_stage(ct, tmp_path):
+    """The workflow's later stages reload the cohort from its artefacts: the segment must come back with it."""
+    from ecrs_analysis.data import study as S
+    from ecrs_analysis.data.manifest import validate_manifest
+
+    p = write_slicer(tmp_path / "m.seg.nrrd", ct["geom"], {"Segment_1": ct["roi"], "sinus": ct["sinus"]}, layers=True)
+    cohort = validate_manifest(_manifest(tmp_path / "c", ct, p, "Segment_1"), mask_columns=("roi_mask",))
+    paths = S.ResultPaths(tmp_path / "results")
+    S._save_cohort(cohort, paths, "li2025", synthetic=False)
+    assert dict(S.load_cohort(paths, "li2025").mask_segments) == {"roi_mask": "Segment_1"}

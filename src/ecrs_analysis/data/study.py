@@ -81,6 +81,7 @@ def _save_cohort(cohort: Cohort, paths: ResultPaths, study: str, *, synthetic: b
         "mask_columns": list(cohort.mask_columns),
         "truth": cohort.truth is not None,
         "clinical_types": dict(cohort.clinical_types),
+        "mask_segments": dict(cohort.mask_segments),
         "units": dict(cohort.units),
         "notes": list(cohort.notes),
     }
@@ -104,6 +105,7 @@ def load_cohort(paths: ResultPaths, study: str) -> Cohort:
     return Cohort(
         table=table, manifest_path=Path(meta["manifest"]), clinical_columns=tuple(meta["clinical_columns"]), mask_columns=tuple(meta["mask_columns"]),
         truth=truth, identifiers=identifiers, clinical_types=meta.get("clinical_types", {}), units=meta.get("units", {}), notes=tuple(meta.get("notes", ())),
+        mask_segments=meta.get("mask_segments", {}),
     )
 
 
