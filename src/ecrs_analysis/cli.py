@@ -7,6 +7,7 @@
     ecrs validate MANIFEST [--study {li2025,mtlnet2025}] [--profile P] [--set key=value ...] [--dictionary YAML]
                   [--masks roi_mask sinus_mask] [--centers A B]
     ecrs dictionary MANIFEST > manifest.dictionary.yaml
+    ecrs manifest from-dicom EXPORT_DIR --out DIR [--center NAME | --center-map YAML] [--labels CSV] [--series P=1.3] [--pseudonymise KEY]
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import sys
 from pathlib import Path
 
 __all__ = ["main"]
+
+SHOWN_PER_STUDY = 6
+"""Problem lines shown per study by ``ecrs validate`` without ``--study``."""
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -73,37 +77,86 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _segments(items: list[str] | None) -> dict[str, str]:
+    """``--mask roi_mask=Segment_1`` -> {"roi_mask": "Segment_1"}."""
+    out = {}
+    for item in items or ():
+        column, sep, name = item.partition("=")
+        if not sep or column not in ("roi_mask", "sinus_mask") or not name:
+            raise SystemExit(f"ecrs: error: --mask {item}: write roi_mask=SEGMENT or sinus_mask=SEGMENT (the segment's name in the Slicer, DICOM-SEG or RTSTRUCT files)")
+        out[column] = name
+    return out
+
+
 def _validate(args: argparse.Namespace) -> int:
-    """Check a manifest (and, with --study, everything that study and profile need); writes nothing."""
-    from ecrs_analysis.data.manifest import validate_manifest
+    """Check a manifest (and, with --study, everything that study and profile need; without, whether each study could run); writes nothing."""
+    from ecrs_analysis.book.params import ParamsError, load_params, params_dir, parse_set
+    from ecrs_analysis.data.manifest import format_problems, validate_manifest
+    from ecrs_analysis.data.preflight import StudyCheck, StudyCheckError, check_every_study, check_study
 
+    segments = _segments(args.mask)
+    try:
+        params_dir()
+        found_params = True
+    except ParamsError:
+        if args.study or args.set:
+            raise
+        found_params = False  # outside a checkout the table and files can still be checked; the studies' parameters cannot
+    params = load_params(args.profile, parse_set(args.set or [])) if found_params else None
     if args.study:
-        from ecrs_analysis.book.params import load_params, parse_set
-        from ecrs_analysis.data.preflight import check_study
-
-        params = load_params(args.profile, parse_set(args.set or []))
         s = params["studies"][args.study]
         if args.centers:
             s["centers"] = list(args.centers)
         if args.masks:
             s["masks"] = list(args.masks)
-        check = check_study(params, args.study, manifest=args.manifest, dictionary=args.dictionary)
+        check = check_study(params, args.study, manifest=args.manifest, dictionary=args.dictionary, segments=segments)
         cohort, notes = check.cohort, check.notes
         sets = ", ".join(f"{name} {len(check.split.sets[name])}" for name in check.split.names)
         what = f"ready for study {args.study} with profile {args.profile} (sets: {sets})"
+        studies: list[str] = []
+        ready = [args.study]
     else:
         cohort = validate_manifest(
-            args.manifest, mask_columns=tuple(args.masks or ("roi_mask",)), known_centers=tuple(args.centers) if args.centers else None, dictionary=args.dictionary
+            args.manifest, mask_columns=tuple(args.masks or ()), known_centers=tuple(args.centers) if args.centers else None, dictionary=args.dictionary,
+            segments=segments,
         )
-        notes = cohort.notes + ("checked the table and its files only: add --study li2025 or --study mtlnet2025 to check what a run of that study needs (centres, masks, split, patients per class)",)
-        what = "no problems found"
+        notes = cohort.notes
+        if params is None:
+            print(f"{args.manifest}: {cohort.n} patients ({int(cohort.table['label'].sum())} eosinophilic), the table and its files are valid.")
+            for note in (*notes, "no ecrs-book checkout here: run inside the checkout (or set ECRS_PARAMS_DIR) to learn which study a run would start for"):
+                print(f"  note: {note}")
+            return 0
+        found = check_every_study(params, manifest=args.manifest, dictionary=args.dictionary, segments=segments)
+        ready = [name for name, r in found.items() if isinstance(r, StudyCheck)]
+        what = "the table and its files are valid; " + (
+            f"a run with profile {args.profile} would start for {' and '.join(ready)}" if ready else f"a run with profile {args.profile} would start for no study (see below)"
+        )
+        if ready and len(ready) < len(found):
+            notes = (f"ecrs run --data {ready[0]}={args.manifest} runs {ready[0]} only; --data {args.manifest} gives the manifest to every study, and the run would stop",) + tuple(notes)
+        studies = []
+        for name, r in found.items():
+            if isinstance(r, StudyCheck):
+                sets = ", ".join(f"{n} {len(r.split.sets[n])}" for n in r.split.names)
+                studies.append(f"  {name}: a run would start (sets: {sets})")
+            else:
+                lines = format_problems(r.problems)
+                studies.append(f"  {name}: a run would not start ({len(r.problems)} problem(s)):")
+                studies += ["  " + line for line in lines[:SHOWN_PER_STUDY]]
+                if len(lines) > SHOWN_PER_STUDY:
+                    studies.append(f"    - ... and more: ecrs validate {args.manifest} --study {name} --profile {args.profile} lists them all")
+        studies.append(f"  (--study NAME checks one study in full; --profile and --set change the parameters, e.g. the folds)")
     n1 = int(cohort.table["label"].sum())
     print(f"{args.manifest}: {cohort.n} patients ({n1} eosinophilic), {what}.")
     print(f"clinical columns ({len(cohort.clinical_columns)}): {', '.join(cohort.clinical_columns) or 'none'}")
+    if studies:
+        print(f"studies (profile {args.profile}):")
+        print("\n".join(studies))
     for note in notes:
         print(f"  note: {note}")
     if args.study:
         _print_precision(check.cohort.table, check.split.sets, check.split.test_names, c_statistic=args.anticipated_auc)
+    if not args.study and not ready:  # a cohort that no run would accept is not "valid": say so in the exit code too
+        raise StudyCheckError({name: r for name, r in found.items() if not isinstance(r, StudyCheck)})
     return 0
 
 
@@ -148,6 +201,31 @@ def _auc(text: str) -> float:
     return value
 
 
+def _from_dicom(args: argparse.Namespace) -> int:
+    """A manifest, a data-dictionary stub and the series decisions from a DICOM export."""
+    from ecrs_analysis.data.dicom_export import manifest_from_dicom
+
+    overrides = {}
+    for item in args.series or ():
+        patient, sep, key = item.partition("=")
+        if not sep or not patient or not key:
+            raise SystemExit(f"ecrs: error: --series {item}: write PATIENT=STUDY.SERIES, e.g. --series P0017=1.3 (keys are in series_decisions.csv)")
+        overrides[patient] = key
+    res = manifest_from_dicom(
+        args.export, out=args.out, center=args.center, center_map=args.center_map, labels=args.labels, join=args.join,
+        join_column=args.join_column, label_column=args.label_column, series=overrides, pseudonymise=args.pseudonymise, segments=_segments(args.mask),
+    )
+    rows = [d.row() for d in res.decisions]
+    widths = [max(len(str(r[k])) for r in rows) for k in ("patient_id", "series", "decision")]
+    for r in rows:
+        print(f"{str(r['patient_id']).ljust(widths[0])}  {str(r['series']).ljust(widths[1])}  {str(r['decision']).ljust(widths[2])}  {r['reason']}")
+    for note in res.notes:
+        print(f"  note: {note}")
+    print(f"wrote {res.manifest}, {res.dictionary} (a stub: check every role) and {res.report}" + (f"; the pseudonym key is {res.key_file}: keep it apart" if res.key_file else ""))
+    print(f"next: ecrs validate {res.manifest}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ecrs_analysis.book.params import PROFILES
     from ecrs_analysis.data.synth.cohort import DESIGNS
@@ -186,14 +264,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_synth)
     v = sub.add_parser("validate", help="check a manifest and every file it names (writes nothing)")
     v.add_argument("manifest")
-    v.add_argument("--study", choices=("li2025", "mtlnet2025"), help="also check everything this study needs with the profile's parameters")
-    v.add_argument("--profile", default="demo", choices=("smoke", "demo", "full"), help="parameters for --study (default demo)")
-    v.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter for --study, repeatable")
+    v.add_argument("--study", choices=("li2025", "mtlnet2025"), help="check everything this study needs with the profile's parameters (default: say for every study whether a run would start)")
+    v.add_argument("--profile", default="demo", choices=("smoke", "demo", "full"), help="parameters of the studies (default demo)")
+    v.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter, repeatable")
     v.add_argument("--dictionary", metavar="YAML", help="data dictionary (default: <manifest stem>.dictionary.yaml beside the manifest)")
-    v.add_argument("--masks", nargs="*", help="mask columns required (default roi_mask; with --study: the study's)")
+    v.add_argument("--masks", nargs="*", help="mask columns required of the table (default: each study's own)")
+    v.add_argument("--mask", action="append", metavar="COLUMN=SEGMENT", help="the segment of Slicer/DICOM-SEG/RTSTRUCT mask files to use, e.g. roi_mask=Segment_1 (write it as segment: in the data dictionary for ecrs run)")
     v.add_argument("--centers", nargs="*", help="allowed centres (default any; with --study: the study's)")
     v.add_argument("--anticipated-auc", type=_auc, default=0.8, metavar="C", help="with --study: the AUC expected on the evaluation sets, for their precision (default 0.8)")
     v.set_defaults(func=_validate)
+    m = sub.add_parser("manifest", help="make a manifest (from-dicom: from a PACS/CD export of DICOM files)")
+    msub = m.add_subparsers(dest="manifest_command", required=True)
+    fd = msub.add_parser("from-dicom", help="choose each patient's sinus CT series in a DICOM export and write manifest.csv")
+    fd.add_argument("export", help="the export folder (any nesting; a DICOMDIR is not needed)")
+    fd.add_argument("--out", required=True, help="output folder: manifest.csv, manifest.dictionary.yaml, series_decisions.csv")
+    fd.add_argument("--center", help="the centre of every patient in this export")
+    fd.add_argument("--center-map", metavar="YAML", help="InstitutionName -> centre, one 'Institution: centre' per line")
+    fd.add_argument("--labels", metavar="CSV_OR_XLSX", help="label and clinical columns, one row per patient (or accession number)")
+    fd.add_argument("--join", choices=("patient_id", "accession"), default="patient_id", help="what the label sheet's key column holds (default patient_id)")
+    fd.add_argument("--join-column", metavar="NAME", help="the label sheet's key column (default: found by name, e.g. patient_id, MRN, accession)")
+    fd.add_argument("--label-column", metavar="NAME", help="the label sheet's label column, written as 'label' (default: a column named label)")
+    fd.add_argument("--series", action="append", metavar="PATIENT=STUDY.SERIES", help="choose this series for this patient (keys in series_decisions.csv), repeatable")
+    fd.add_argument("--mask", action="append", metavar="COLUMN=SEGMENT", help="the segment of the label sheet's Slicer/DICOM-SEG/RTSTRUCT mask files, e.g. roi_mask=Segment_1 (written into the dictionary stub)")
+    fd.add_argument("--pseudonymise", metavar="KEYFILE", help="write pseudonyms (R0001 ...) instead of patient ids; the key file (outside --out) is created or extended")
+    fd.set_defaults(func=_from_dicom)
     d = sub.add_parser("dictionary", help="print a starting data dictionary for a manifest (to edit and save beside it)")
     d.add_argument("manifest")
     d.set_defaults(func=_dictionary)
@@ -208,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     from ecrs_analysis.data.splits import SplitError
 
     args = build_parser().parse_args(argv)
-    expected: tuple[type[Exception], ...] = (CheckoutError, ManifestError, ParamsError, SplitError)
+    from ecrs_analysis.data.dicom_export import DicomExportError
+
+    expected: tuple[type[Exception], ...] = (CheckoutError, ManifestError, ParamsError, SplitError, DicomExportError)
     if args.command in ("run", "train"):  # the runner pulls in Snakemake, which `validate` does not need
         from ecrs_analysis.book.runner import RunError
 

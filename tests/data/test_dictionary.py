@@ -80,3 +80,27 @@ def test_draft_dictionary_declares_nothing_clinical_and_parses(tmp_path, capsys)
     assert roles == {"Patient ID": "id", "Centre": "centre", "MRN": "identifying", "tissue eos/hpf": "exclude", "age": "exclude", "asthma": "exclude"}
     assert "values look binary" in text and "values look numeric" in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.csv"]
+
+
+def test_values_map_words_to_labels_including_unquoted_yaml_booleans():
+    dd = parse_dictionary(yaml.safe_load("columns: {Endotype: {role: label, values: {yes: 1, no: 0}}, asthma: {role: clinical, type: binary, values: {present: 1, absent: 0}}}"))
+    label, asthma = dd.lookup("Endotype"), dd.lookup("asthma")
+    assert [label.value_of(w) for w in ("Yes", "TRUE", "no", "off", "maybe")] == [1.0, 1.0, 0.0, 0.0, None]
+    assert asthma.value_of(" Present ") == 1.0 and asthma.value_of("absent") == 0.0
+
+
+@pytest.mark.parametrize(
+    "entry, words",
+    [
+        ("{role: clinical, type: continuous, values: {a: 1, b: 0}}", "belongs to the label column or a binary clinical column"),
+        ("{role: label, values: {eCRS: 2, non-eCRS: 0}}", "must map to 0 or 1"),
+        ("{role: label, values: {eCRS: 1, eos: 1}}", "a word for 0 and a word for 1"),
+        ("{role: label, values: [eCRS]}", "values must map each word"),
+        ("{role: clinical, type: continuous, missing: maybe}", "missing must be true or false"),
+        ("{role: date, missing: false}", "belongs to clinical columns"),
+    ],
+)
+def test_broken_values_and_missing_entries_are_refused(entry, words):
+    with pytest.raises(DictionaryError) as e:
+        parse_dictionary(yaml.safe_load(f"columns: {{x: {entry}}}"))
+    assert words in str(e.value)

@@ -117,7 +117,8 @@ def bad(kind: str, *expect: str, args: list[str] | tuple[str, ...] = (), cohort:
     return deco
 
 
-def good(kind: str, *expect: str, args: list[str] | tuple[str, ...] = (), cohort: str = "small"):
+def good(kind: str, *expect: str, args: list[str] | tuple[str, ...] = SMOKE, cohort: str = "li"):
+    """A realistic case that must pass; by default on the 40-patient cohort, on which a smoke run of li2025 would start."""
     def deco(fn):
         GOOD.append(Case(fn.__name__, kind, fn, expect, tuple(args), cohort))
         return fn
@@ -479,7 +480,7 @@ ONE_CELL = [
     ("label_as_text", "label", 3, "eCRS", "values", "row 5", "column 'label'", "label 'eCRS' is not 0"),
     ("label_empty", "label", 1, "", "values", "row 3", "column 'label'", "empty cell", "needs a value on every row"),
     ("empty_patient_id", "patient_id", 2, "", "values", "row 4", "empty patient id"),
-    ("date_day_first", "scan_date", 0, "04/03/2021", "values", "row 2", "column 'scan_date'", "'04/03/2021' is not a date written YYYY-MM-DD"),
+    ("date_day_first", "scan_date", 0, "04/03/2021", "values", "row 2", "column 'scan_date'", "'04/03/2021' could be 2021-03-04 or 2021-04-03", "write it as YYYY-MM-DD"),
     ("date_in_the_future", "scan_date", 0, "2099-01-05", "values", "row 2", "column 'scan_date'", "in the future"),
     ("mask_cell_empty", "roi_mask", 0, "", "values", "row 2", "column 'roi_mask'", "empty cell"),
     ("unknown_centre", "center", 0, "Hospital A", "study", "row 2", "column 'center'", "unknown centre 'Hospital A'", "did you mean 'hospital_A'", LI),
@@ -504,7 +505,7 @@ def synthetic_cohort_as_generated(f):
     pass
 
 
-@good("scanner", "no problems found", "add --study li2025")
+@good("scanner", "the table and its files are valid", "would start for li2025", "li2025: a run would start", "mtlnet2025: a run would not start", "runs li2025 only")
 def padding_minus_3024_outside_the_field_of_view(f):
     def fn(a):
         a = a.copy()
@@ -515,7 +516,7 @@ def padding_minus_3024_outside_the_field_of_view(f):
     rewrite(f, 0, fn)
 
 
-@good("scanner", "no problems found")
+@good("scanner", "the table and its files are valid")
 def metal_at_12000_hu(f):
     def fn(a):
         a = a.copy()
@@ -549,7 +550,7 @@ def utf16_tab_separated(f):
     write_m(f, read_m(f), encoding="utf-16", sep="\t")
 
 
-@good("excel", "Excel worksheet 'Patients'", "3 empty row(s) ignored (row 14-16)")
+@good("excel", "Excel worksheet 'Patients'", "3 empty row(s) ignored (row 42-44)")
 def xlsx_with_dates_and_three_empty_rows(f):
     from openpyxl import Workbook
 
@@ -569,7 +570,7 @@ def xlsx_with_dates_and_three_empty_rows(f):
     return f / "manifest.xlsx"
 
 
-@good("format", "2 empty row(s) ignored (row 14-15)")
+@good("format", "2 empty row(s) ignored (row 42-43)")
 def csv_with_trailing_separator_rows(f):
     text = (f / "manifest.csv").read_text(encoding="utf-8")
     width = text.splitlines()[0].count(",")
@@ -597,23 +598,92 @@ def hospital_names_declared_in_the_dictionary(f):
     set_dictionary(f, lambda c: [c.pop("patient_id"), c.pop("image"), c.update({"Study number": "id", "CT file": "image"})])
 
 
-@good("paths", "no problems found")
+@good("paths", "the table and its files are valid")
 def windows_backslash_relative_paths(f):
     edit(f, lambda m: m.__setitem__("image", [v.replace("/", "\\") for v in m["image"]]))
 
 
-@good("paths", "no problems found")
+@good("paths", "the table and its files are valid")
 def absolute_paths(f):
     edit(f, lambda m: m.__setitem__("image", [str((f / v).resolve()) for v in m["image"]]))
 
 
-@good("values", "no problems found")
+@good("values", "the table and its files are valid")
 def missing_values_written_na_and_yes_no(f):
     def fn(m):
         m["bmi"] = ["NA" if i % 3 == 0 else v for i, v in enumerate(m["bmi"])]
         m["asthma"] = ["yes" if v == "1.0" else "No" for v in m["asthma"]]
 
     edit(f, fn)
+
+
+@good("dates", "the table and its files are valid")
+def dates_in_every_unambiguous_form(f):
+    forms = ("{:%Y%m%d}", "{:%Y/%m/%d}", "{:%Y-%m-%d} 10:15:00", "{:%Y-%m-%dT%H:%M:%S}", "{:%Y.%m.%d}")
+
+    def fn(m):
+        m["scan_date"] = [forms[i % len(forms)].format(pd.Timestamp(v)) for i, v in enumerate(m["scan_date"])]
+        m.loc[0, "scan_date"] = "25/03/2021"  # day first: only one reading is a date
+
+    edit(f, fn)
+
+
+@good("dates", "ready for study li2025", "sets: train", args=LI)
+def excel_serial_dates_in_the_date_column_keep_the_split(f):
+    from openpyxl.utils.datetime import to_excel
+
+    edit(f, lambda m: m.__setitem__("scan_date", [str(int(to_excel(pd.Timestamp(v).to_pydatetime()))) for v in m["scan_date"]]))
+
+
+@good("values", "column 'bmi': 6 missing value(s) (", "#N/A 1", "#DIV/0! 1", "- 1")
+def spreadsheet_missing_markers_in_a_clinical_column(f):
+    markers = ["#N/A", "NA", "n/a", "-", "#DIV/0!", "."]
+    edit(f, lambda m: m.__setitem__("bmi", [markers[i] if i < len(markers) else v for i, v in enumerate(m["bmi"])]))
+
+
+@good("values", "ready for study li2025", args=LI)
+def label_words_through_a_declared_mapping(f):
+    edit(f, lambda m: m.__setitem__("label", ["eCRS" if v == "1" else "non-eCRS" for v in m["label"]]))
+    set_dictionary(f, lambda c: c.update({"label": {"role": "label", "values": {"eCRS": 1, "non-eCRS": 0}}}))
+
+
+@good("values", "ready for study li2025", args=LI)
+def label_yes_no_through_an_unquoted_yaml_mapping(f):
+    edit(f, lambda m: m.__setitem__("label", ["Yes" if v == "1" else "no" for v in m["label"]]))
+    p = f / "manifest.dictionary.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("  label: label\n", "  label: {role: label, values: {yes: 1, no: 0}}\n"), encoding="utf-8")
+    assert "values: {yes: 1" in p.read_text(encoding="utf-8")
+
+
+@bad("values", "label 'TRUE' is not 0", "write this entry", "label: {role: label, values: {'FALSE': 0, 'TRUE': 1}}", "nothing was written")
+def label_true_false_without_a_mapping(f):
+    edit(f, lambda m: m.__setitem__("label", ["TRUE" if v == "1" else "FALSE" for v in m["label"]]))
+
+
+@bad("values", "label 'eCRS' is not 0", "label: {role: label, values: {eCRS: 1, non-eCRS: 0}}")
+def label_ecrs_words_without_a_mapping(f):
+    edit(f, lambda m: m.__setitem__("label", ["eCRS" if v == "1" else "non-eCRS" for v in m["label"]]))
+
+
+@bad("values", "column 'center'", "'#N/A' marks a missing value", "needs a value on every row")
+def missing_marker_in_a_required_column(f):
+    set_cell(f, "center", 1, "#N/A")
+
+
+@bad("values", "column 'bmi'", "'NA' marks a missing value", "missing: false")
+def missing_value_where_the_dictionary_refuses_it(f):
+    set_cell(f, "bmi", 0, "NA")
+    set_dictionary(f, lambda c: c.update({"bmi": {**c["bmi"], "missing": False}}))
+
+
+@bad("dates", "'03/04/2021' could be 2021-03-04 or 2021-04-03", "YYYY-MM-DD", "row 3")
+def ambiguous_date_among_unambiguous_ones(f):
+    edit(f, lambda m: m.__setitem__("scan_date", ["25/03/2021"] + ["03/04/2021"] + list(m["scan_date"][2:])))
+
+
+@bad("study", "study li2025", "at least 8 of each", "study mtlnet2025", "unknown centre", "nothing was written", args=SMOKE)
+def no_study_would_start_though_the_table_is_valid(f):
+    pass
 
 
 @good("truth", "truth.csv beside the manifest is ignored")
@@ -683,3 +753,12 @@ def test_the_catalogue_covers_every_kind():
     assert len(BAD) >= 40
     kinds = {c.kind for c in BAD}
     assert {"damaged scan", "mask", "duplicate", "calibration", "geometry", "columns", "dictionary", "values", "format", "study", "path"} <= kinds
+
+
+def test_outside_a_checkout_the_table_is_still_checked(cohorts, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("ECRS_PARAMS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["validate", str(cohorts["small"] / "manifest.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "the table and its files are valid" in out and "no ecrs-book checkout here" in out
+    assert cli.main(["validate", str(cohorts["small"] / "manifest.csv"), "--study", "li2025"]) == 2

@@ -61,3 +61,12 @@ def test_too_few_patients_per_class_names_the_parameters_and_a_way_out(cohort40)
     # 8 per class: 2 folds with a 20% hold-out need 10, 2 SVM folds with 5 Platt folds need 10; more folds need fewer
     assert "has 11 eosinophilic and 8 non-eosinophilic" in text or "has 8 eosinophilic and 11 non-eosinophilic" in text
     assert "at least 10 of each" in text and "deep.folds=3 would do with 8 per class" in text and "deep.svm_folds=3 would do" in text
+
+
+def test_check_every_study_says_what_stops_each(cohort40):
+    from ecrs_analysis.data.preflight import StudyCheck, check_every_study
+
+    found = check_every_study(load_params("smoke"), manifest=cohort40 / "manifest.csv")
+    assert set(found) == {"li2025", "mtlnet2025"}
+    assert isinstance(found["li2025"], StudyCheck)
+    assert isinstance(found["mtlnet2025"], ManifestError) and "unknown centre 'hospital_A'" in str(found["mtlnet2025"])

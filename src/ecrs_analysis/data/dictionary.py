@@ -10,14 +10,19 @@ in the parameters (``studies.<study>.dictionary``)::
       eCRS: label
       CT file: image
       ROI: {role: mask, mask: roi_mask}
+      Sinus: {role: mask, mask: sinus_mask, segment: Sinuses}   # a segment of Slicer/DICOM-SEG/RTSTRUCT files
       age: {role: clinical, type: continuous, unit: years, min: 0, max: 110}
       asthma: {role: clinical, type: binary}
       smoking: {role: clinical, type: categorical, levels: [never, former, current]}
       date_of_birth: identifying
       tissue_eos_hpf: exclude
+      Endotype: {role: label, values: {eCRS: 1, non-eCRS: 0}}   # a label written in words
+      bmi: {role: clinical, type: continuous, missing: false}    # refuse missing values here
 
 Roles: ``id``, ``label``, ``centre``, ``date`` (scan date), ``image``, ``mask``, ``clinical``,
-``identifying``, ``exclude``.  The standard column names of the manifest format
+``identifying``, ``exclude``.  ``values:`` maps words to 0/1 for a label or a binary clinical
+column (``{yes: 1, no: 0}``); ``missing: false`` refuses missing values in a clinical column
+(they are allowed by default, and counted).  The standard column names of the manifest format
 (``patient_id``, ``center``, ``scan_date``, ``label``, ``image``, ``roi_mask``, ``sinus_mask``)
 need no entry.  Only ``clinical`` columns become candidate predictors; every other column is
 ignored and listed as such.  Names match after trimming, case-folding and reading spaces
@@ -50,7 +55,9 @@ STANDARD_COLUMNS = {
     "roi_mask": "mask", "sinus_mask": "mask",
 }
 """Column names of the manifest format, recognised without a dictionary entry."""
-_KEYS = {"role", "type", "unit", "levels", "min", "max", "mask", "description", "leakage_checked"}
+_KEYS = {"role", "type", "unit", "levels", "min", "max", "mask", "description", "leakage_checked", "values", "missing", "segment"}
+# YAML 1.1 (PyYAML) reads an unquoted yes/no/true/false/on/off key as a boolean: the words it stood for.
+_YAML_BOOL_WORDS = {True: ("y", "yes", "true", "on"), False: ("n", "no", "false", "off")}
 
 # Histology is how the label is made (>= 10 tissue eosinophils per high-power field): such a
 # column is the label's source, never a predictor.
@@ -89,6 +96,17 @@ class ColumnSpec:
     """For role ``mask``: which mask it is (``roi_mask`` or ``sinus_mask``)."""
     leakage_checked: bool = False
     """Set by the user for a clinical column that predicts the label almost perfectly but is known not to be derived from it."""
+    values: tuple[tuple[str, float], ...] | None = None
+    """For a label or binary column: words -> 0/1 (case-insensitive), e.g. ``(("ecrs", 1.0), ("non-ecrs", 0.0))``."""
+    missing: bool = True
+    """Whether a clinical column may hold missing values (``missing: false`` refuses them)."""
+    segment: str | None = None
+    """For a mask column of Slicer / DICOM-SEG / RTSTRUCT files: the segment (region) name to use."""
+
+    def value_of(self, text: str) -> float | None:
+        """The 0/1 a word stands for under the declared ``values``, or None."""
+        key = str(text).strip().casefold()
+        return next((v for k, v in self.values or () if k == key), None)
 
     @property
     def target(self) -> str:
@@ -161,6 +179,16 @@ def _spec(name: str, entry: Any, problems: list[str]) -> ColumnSpec | None:
             problems.append(f"column '{name}': say which mask it is with mask: {' or '.join(MASK_NAMES)}")
     elif mask is not None:
         problems.append(f"column '{name}': 'mask:' belongs to role mask only")
+    segment = entry.get("segment")
+    if segment is not None and (role != "mask" or not isinstance(segment, (str, int)) or not str(segment).strip()):
+        problems.append(f"column '{name}': segment: names the segment of a mask column (role mask), e.g. segment: Segment_1")
+        segment = None
+    values = _values(name, entry.get("values"), role, kind, problems)
+    missing = entry.get("missing", True)
+    if not isinstance(missing, bool):
+        problems.append(f"column '{name}': missing must be true or false, got '{missing}'")
+    elif missing is False and role != "clinical":
+        problems.append(f"column '{name}': 'missing: false' belongs to clinical columns (the {role} column never allows a missing value)")
     return ColumnSpec(
         name=str(name),
         role=role,
@@ -171,7 +199,32 @@ def _spec(name: str, entry: Any, problems: list[str]) -> ColumnSpec | None:
         max=_number(entry.get("max"), "max", name, problems),
         mask=mask if role == "mask" else None,
         leakage_checked=bool(entry.get("leakage_checked", False)),
+        values=values,
+        missing=missing if isinstance(missing, bool) else True,
+        segment=None if segment is None else str(segment).strip(),
     )
+
+
+def _values(name: str, raw: Any, role: str, kind: Any, problems: list[str]) -> tuple[tuple[str, float], ...] | None:
+    """``values: {eCRS: 1, non-eCRS: 0}`` as (case-folded word, 0/1) pairs; unquoted yes/no/true/false keys included."""
+    if raw is None:
+        return None
+    if role != "label" and not (role == "clinical" and kind == "binary"):
+        problems.append(f"column '{name}': values: (words -> 0/1) belongs to the label column or a binary clinical column")
+        return None
+    if not isinstance(raw, dict) or not raw:
+        problems.append(f"column '{name}': values must map each word to 0 or 1, e.g. values: {{eCRS: 1, non-eCRS: 0}}")
+        return None
+    out: list[tuple[str, float]] = []
+    for word, v in raw.items():
+        if isinstance(v, bool) or v not in (0, 1):
+            problems.append(f"column '{name}': values: '{word}' must map to 0 or 1, got '{v}'")
+            continue
+        words = _YAML_BOOL_WORDS[word] if isinstance(word, bool) else (str(word).strip().casefold(),)
+        out += [(w, float(v)) for w in words]
+    if out and len({v for _, v in out}) < 2:
+        problems.append(f"column '{name}': values must name a word for 0 and a word for 1")
+    return tuple(out)
 
 
 def parse_dictionary(data: Any, *, source: Path | None = None) -> DataDictionary:

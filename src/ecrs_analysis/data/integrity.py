@@ -43,6 +43,13 @@ MIN_VOXELS_PER_AXIS = 8
 AIR_MEDIAN_HU = (-1100.0, -850.0)
 MIN_AIR_SHARE = 0.005
 MIN_BONE_SHARE = 0.0005
+UNEVEN_SLICE_SPACING = 0.1
+"""Relative spread of a DICOM series' slice gaps above which a slice is missing or two series are mixed.
+
+ITK marks a series as unevenly sampled (``ITK_non_uniform_sampling_deviation``) at any difference
+between gaps, including the rounding of positions written with six decimals: every 0.6 or 0.7 mm
+reconstruction would be refused.  A missing slice doubles a gap.
+"""
 
 
 @contextlib.contextmanager
@@ -182,7 +189,10 @@ def read_checked(path: str | os.PathLike[str]) -> tuple[sitk.Image | None, list[
     if problems:
         return None, problems
     if image.HasMetaDataKey("ITK_non_uniform_sampling_deviation"):
-        problems.append(f"the DICOM slices are not evenly spaced{_slice_gaps(p)}: a slice is missing or two series are mixed; export the complete series")
+        gaps = _slice_gaps(p)
+        if gaps is None or gaps[1] - gaps[0] > UNEVEN_SLICE_SPACING * gaps[0]:
+            shown = f" (slice spacing {gaps[0]:g} to {gaps[1]:g} mm)" if gaps is not None else ""
+            problems.append(f"the DICOM slices are not evenly spaced{shown}: a slice is missing or two series are mixed; export the complete series")
     arr = sitk.GetArrayViewFromImage(image)
     if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
         bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
@@ -190,8 +200,8 @@ def read_checked(path: str | os.PathLike[str]) -> tuple[sitk.Image | None, list[
     return image, problems + geometry_problems(Geometry.of(image))
 
 
-def _slice_gaps(folder: Path) -> str:
-    """The range of slice spacings, e.g. " (slice spacing 2.5 to 5 mm)"; ITK flags the gap, but its deviation value does not reach Python."""
+def _slice_gaps(folder: Path) -> tuple[float, float] | None:
+    """The smallest and largest gap between slice positions (mm); ITK flags uneven gaps, but its deviation value does not reach Python."""
     try:
         files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder))
         reader = sitk.ImageFileReader()
@@ -201,9 +211,9 @@ def _slice_gaps(folder: Path) -> str:
             reader.ReadImageInformation()
             z.append(float(reader.GetMetaData("0020|0032").split("\\")[2]))
         gaps = np.abs(np.diff(sorted(z)))
-        return f" (slice spacing {gaps.min():g} to {gaps.max():g} mm)"
+        return (round(float(gaps.min()), 4), round(float(gaps.max()), 4)) if gaps.size else None
     except (RuntimeError, ValueError, IndexError):
-        return ""
+        return None
 
 
 def geometry_problems(geom: Geometry) -> list[str]:

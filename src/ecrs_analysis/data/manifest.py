@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import mannwhitneyu
 
+from ecrs_analysis.data.cells import MISSING_MARKERS, is_missing, label_mapping_hint, missing_marker, parse_date
 from ecrs_analysis.data.dictionary import (
     STANDARD_COLUMNS,
     ColumnSpec,
@@ -52,15 +53,16 @@ from ecrs_analysis.data.dictionary import (
 )
 from ecrs_analysis.data.imageio import Geometry
 from ecrs_analysis.data.integrity import ct_problems, mask_problems, quiet_itk, read_checked
+from ecrs_analysis.data.masks import MaskReadError, mask_format, read_mask
 from ecrs_analysis.data.tables import TableReadError, read_table
 from ecrs_analysis.hashing import sha256_path
 
-__all__ = ["REQUIRED_COLUMNS", "MASK_COLUMNS", "Problem", "ManifestError", "Cohort", "validate_manifest", "mask_id"]
+__all__ = ["REQUIRED_COLUMNS", "MASK_COLUMNS", "Problem", "ManifestError", "Cohort", "validate_manifest", "mask_id", "format_problems"]
 
 REQUIRED_COLUMNS = ("patient_id", "center", "scan_date", "label", "image")
 MASK_COLUMNS = ("roi_mask", "sinus_mask")
-MISSING_TOKENS = {"", "na", "n/a", "nan", "null", "."}
-"""Cell values read as a missing value (case-insensitive)."""
+MISSING_TOKENS = frozenset(MISSING_MARKERS)
+"""Cell values read as a missing value (case-insensitive; see :mod:`ecrs_analysis.data.cells`)."""
 _BINARY = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "no": 0.0, "yes": 1.0, "n": 0.0, "y": 1.0, "false": 0.0, "true": 1.0}
 LEAKAGE_AUC = 0.995
 """A clinical column that separates the classes this well (either direction) is refused as label leakage."""
@@ -101,7 +103,7 @@ class Problem:
         return (", ".join(where) + ": " if where else "") + self.message
 
 
-def _format_problems(problems: Sequence[Problem]) -> list[str]:
+def format_problems(problems: Sequence[Problem]) -> list[str]:
     """One line per problem; a message repeated on many rows is shown a few times, then counted."""
     groups: dict[tuple[str | None, str], list[Problem]] = {}
     for p in problems:
@@ -127,7 +129,7 @@ class ManifestError(ValueError):
         self.manifest = manifest
         self.problems = problems
         self.notes = tuple(notes)
-        lines = _format_problems(problems)
+        lines = format_problems(problems)
         text = f"{manifest}: {len(problems)} problem(s) found; nothing was written:\n" + "\n".join(lines)
         if self.notes:
             text += "\nnotes:\n" + "\n".join(f"  - {n}" for n in self.notes)
@@ -153,6 +155,8 @@ class Cohort:
     dictionary: DataDictionary | None = field(default=None, repr=False)
     identifiers: frozenset[str] = field(default=frozenset(), repr=False)
     """Patient ids, identifying columns' values and scan dates: what must never appear in the book."""
+    mask_segments: Mapping[str, str] = field(default_factory=dict)
+    """Mask column -> segment name, for masks saved as Slicer / DICOM-SEG / RTSTRUCT files (data dictionary ``segment:``)."""
 
     @property
     def n(self) -> int:
@@ -256,8 +260,15 @@ def _missing_column_problem(col: str, header: Sequence[str]) -> Problem:
 # --------------------------------------------------------------------------------------- values
 
 
-def _is_missing(value: str) -> bool:
-    return value.strip().casefold() in MISSING_TOKENS
+_is_missing = is_missing
+
+
+def _missing_cell_message(value: str, *, declared: bool = False) -> str:
+    """An empty cell or a missing-value marker where a value is needed, the marker named."""
+    why = "the data dictionary says this column allows no missing value (missing: false)" if declared else "this column needs a value on every row"
+    if not value.strip():
+        return f"empty cell; {why}"
+    return f"'{value.strip()}' marks a missing value; {why}"
 
 
 def _number(value: str, decimal_comma: bool) -> float | None:
@@ -271,13 +282,8 @@ def _number(value: str, decimal_comma: bool) -> float | None:
 
 
 def _parse_date(value: str) -> pd.Timestamp | None:
-    v = value.strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?", v):
-        return None
-    try:
-        return pd.Timestamp(v)
-    except (ValueError, OverflowError):
-        return None
+    """A date written in a non-date column (an identifying column's date of birth): no Excel serials."""
+    return parse_date(value, excel_serials=False).value
 
 
 # ---------------------------------------------------------------------------------------- files
@@ -308,8 +314,13 @@ def _not_found(raw: str, path: Path, base: Path) -> str:
     return f"file not found: looked for {path} (a relative path is read from the manifest's folder {base})"
 
 
-def _check_row(row: int, pid: str, paths: dict[str, tuple[str, Path, str | None]], base: Path, names: Mapping[str, str]) -> tuple[list[Problem], dict[str, str]]:
-    """Every file of one patient: readable, whole, sane; masks against their CT.  Returns problems and content digests."""
+def _check_row(row: int, pid: str, paths: dict[str, tuple[str, Path, str | None]], base: Path, names: Mapping[str, str],
+               segments: Mapping[str, str] | None = None) -> tuple[list[Problem], dict[str, str]]:
+    """Every file of one patient: readable, whole, sane; masks against their CT.  Returns problems and content digests.
+
+    A mask saved as a Slicer segmentation, DICOM-SEG or RTSTRUCT is first placed on the CT's grid
+    (:mod:`ecrs_analysis.data.masks`), then checked as a NIfTI mask is.
+    """
     out: list[Problem] = []
     digests: dict[str, str] = {}
     ct_geom: Geometry | None = None
@@ -320,6 +331,18 @@ def _check_row(row: int, pid: str, paths: dict[str, tuple[str, Path, str | None]
             out.append(Problem(issue, **where))
             continue
         try:
+            if col != "image" and path.is_file() and mask_format(path) is not None:
+                if ct_geom is None:
+                    continue  # the CT's own problem is reported; without its grid the mask cannot be placed
+                try:
+                    image, found = read_mask(path, reference=ct_geom, segment=(segments or {}).get(col)), []
+                except MaskReadError as exc:
+                    image, found = None, [str(exc)]
+                if image is not None:
+                    found = mask_problems(image, ct_geom)
+                    digests[col] = sha256_path(path) + "#" + str((segments or {}).get(col, ""))
+                out.extend(Problem(m, **where) for m in found)
+                continue
             image, found = read_checked(path)
             if found == ["file not found"]:
                 found = [_not_found(raw, path, base)]
@@ -373,17 +396,24 @@ def _check_ids(sheet: _Sheet) -> list[Problem]:
     return out
 
 
-def _parse_labels(sheet: _Sheet) -> tuple[np.ndarray, list[Problem]]:
-    """Labels 0/1 (-1 where missing or invalid)."""
-    labels, out = np.full(sheet.n, -1), []
+def _parse_labels(sheet: _Sheet, spec: ColumnSpec, dictionary_name: str) -> tuple[np.ndarray, list[Problem]]:
+    """Labels 0/1 (-1 where missing or invalid); words only through the dictionary's ``values:`` mapping."""
+    labels, out, words = np.full(sheet.n, -1), [], []
     for k, v in enumerate(sheet.cell["label"]):
         if _is_missing(v):
             continue
-        x = _number(v, False)
+        x = spec.value_of(v) if spec.values else None
+        if x is None:
+            x = _number(v, False)
         if x in (0.0, 1.0):
             labels[k] = int(x)  # type: ignore[arg-type]
         else:
-            out.append(Problem(f"label '{v}' is not 0 (non-eosinophilic) or 1 (eosinophilic)", **sheet.at(k, "label")))
+            words.append(v)
+            declared = f" nor a word of the dictionary's values: ({', '.join(k for k, _ in spec.values)})" if spec.values else ""
+            out.append(Problem(f"label '{v}' is not 0 (non-eosinophilic) or 1 (eosinophilic){declared}", **sheet.at(k, "label")))
+    hint = label_mapping_hint(sheet.name["label"], words, dictionary_name=dictionary_name) if words and not spec.values else None
+    if hint:
+        out.append(Problem(hint, column=sheet.name["label"]))
     return labels, out
 
 
@@ -406,9 +436,10 @@ def _parse_dates(sheet: _Sheet) -> tuple[list[pd.Timestamp | None], list[Problem
     for k, v in enumerate(sheet.cell["scan_date"]):
         if _is_missing(v):
             continue
-        d = _parse_date(v)
+        reading = parse_date(v)
+        d = reading.value
         if d is None:
-            out.append(Problem(f"date '{v}' is not a date written YYYY-MM-DD (e.g. 2021-03-04)", **sheet.at(k, "scan_date")))
+            out.append(Problem(f"date {reading.problem}", **sheet.at(k, "scan_date")))
         elif d > today + pd.Timedelta(days=1):
             out.append(Problem(f"scan date {d.date().isoformat()} is in the future; check the cell (day and month swapped?)", **sheet.at(k, "scan_date")))
         else:
@@ -434,8 +465,9 @@ def _range_text(spec: ColumnSpec) -> str:
 def _parse_value(v: str, spec: ColumnSpec, decimal_comma: bool) -> tuple[float | None, str | None]:
     """(value, None) or (None, what is wrong) for one non-missing cell of a continuous or binary column."""
     if spec.type == "binary":
-        x = _BINARY.get(v.strip().casefold())
-        return (x, None) if x is not None else (None, f"value '{v}' is not binary; use 0/1 (or yes/no)")
+        x = spec.value_of(v) if spec.values else _BINARY.get(v.strip().casefold())
+        words = ", ".join(k for k, _ in spec.values) if spec.values else "yes/no"
+        return (x, None) if x is not None else (None, f"value '{v}' is not binary; use 0/1 (or {words})")
     x = _number(v, decimal_comma)
     if x is None or not np.isfinite(x):
         return None, f"value '{v}' is not a number (leave the cell empty when the value is missing)"
@@ -483,13 +515,21 @@ def _parse_clinical(sheet: _Sheet, cols: _Columns, labels: np.ndarray, *, decima
                 out.notes.append(f"column '{written}' has a single level and is not used")
             continue
         parsed = np.full(sheet.n, np.nan)
+        markers: dict[str, int] = {}
         for k, v in enumerate(values):
-            if not _is_missing(v):
+            if _is_missing(v):
+                markers[missing_marker(v)] = markers.get(missing_marker(v), 0) + 1
+                if not spec.missing:
+                    problems.append(Problem(_missing_cell_message(v, declared=True), **sheet.at(k, target)))
+            else:
                 x, wrong = _parse_value(v, spec, decimal_comma)
                 if wrong:
                     problems.append(Problem(wrong, **sheet.at(k, target)))
                 else:
                     parsed[k] = x
+        if markers and spec.missing:
+            counts = ", ".join(f"{m} {n}" for m, n in sorted(markers.items(), key=lambda t: -t[1]))
+            out.notes.append(f"column '{written}': {sum(markers.values())} missing value(s) ({counts})")
         out.values[name] = parsed
         out.types[name] = spec.type or "continuous"
         leak = None if spec.leakage_checked else _leakage_problem(written, labels, parsed)
@@ -509,14 +549,14 @@ def _identifiers(sheet: _Sheet, dates: list[pd.Timestamp | None], identifying: l
     return frozenset(i for i in ids if i)
 
 
-def _check_files(sheet: _Sheet, resolved: list[dict[str, tuple[str, Path, str | None]]], base: Path, *, n_jobs: int) -> list[Problem]:
+def _check_files(sheet: _Sheet, resolved: list[dict[str, tuple[str, Path, str | None]]], base: Path, *, n_jobs: int, segments: Mapping[str, str]) -> list[Problem]:
     """Every patient's files in threads, then the same content under two patients."""
-    jobs = [(sheet.rows[k], sheet.pids[k], resolved[k], base, sheet.name) for k in range(sheet.n) if resolved[k]]
+    jobs = [(sheet.rows[k], sheet.pids[k], resolved[k], base, sheet.name, segments) for k in range(sheet.n) if resolved[k]]
     with quiet_itk(), ThreadPoolExecutor(max_workers=max(n_jobs, 1)) as pool:
         results = list(pool.map(lambda j: _check_row(*j), jobs))
     problems: list[Problem] = []
     by_digest: dict[tuple[str, str], list[int]] = {}
-    for (row, *_), (found, digests) in zip(jobs, results):
+    for (row, *_), (found, digests) in zip(jobs, results):  # type: ignore[misc]
         problems.extend(found)
         for col, d in digests.items():
             by_digest.setdefault((col, d), []).append(row)
@@ -571,6 +611,7 @@ def validate_manifest(
     n_jobs: int = 2,
     dictionary: str | os.PathLike[str] | DataDictionary | None = None,
     cohort_checks: Callable[[Cohort], list[Problem]] | None = None,
+    segments: Mapping[str, str] | None = None,
 ) -> Cohort:
     """Validate a manifest and every file it names; return the cohort or raise with all problems.
 
@@ -596,6 +637,9 @@ def validate_manifest(
         Further checks of the typed cohort (a study's needs: split, class counts), run
         when the table itself is clean and before the images are read, so that their
         problems are reported together with the files'.
+    segments : mapping, optional
+        Mask column -> segment name for Slicer / DICOM-SEG / RTSTRUCT masks; overrides the data
+        dictionary's ``segment:`` (``ecrs validate --mask roi_mask=NAME``).
 
     Raises
     ------
@@ -632,9 +676,9 @@ def validate_manifest(
         name={t: h for t, (_, h, _) in cols.found.items()},
     )
     problems += _check_ids(sheet)
-    problems += [Problem("empty cell; this column needs a value on every row", **sheet.at(k, col))
+    problems += [Problem(_missing_cell_message(v), **sheet.at(k, col))
                  for col in needed if col != "patient_id" for k, v in enumerate(sheet.cell[col]) if _is_missing(v)]
-    labels, found = _parse_labels(sheet)
+    labels, found = _parse_labels(sheet, cols.found["label"][2], dd.source.name if dd and dd.source else f"{manifest.stem}.dictionary.yaml")
     problems += found
     problems += _check_centres(sheet, known_centers)
     dates, found = _parse_dates(sheet)
@@ -656,6 +700,8 @@ def validate_manifest(
             **{c: v for c, v in clinical.values.items()},
         }
     )
+    mask_segments = {t: spec.segment for t, (_, _, spec) in cols.found.items() if spec.role == "mask" and spec.segment}
+    mask_segments.update({k: v for k, v in (segments or {}).items()})
     truth, truth_notes = _read_truth(base, set(sheet.pids))
     cohort = Cohort(
         table=table,
@@ -668,11 +714,12 @@ def validate_manifest(
         notes=tuple(notes + truth_notes),
         dictionary=dd,
         identifiers=_identifiers(sheet, dates, [raw.cells[i].astype(str).tolist() for i in cols.identifying]),
+        mask_segments=mask_segments,
     )
     if cohort_checks is not None and not problems:
         problems += cohort_checks(cohort)
     if check_images:
-        problems += _check_files(sheet, resolved, base, n_jobs=n_jobs)
+        problems += _check_files(sheet, resolved, base, n_jobs=n_jobs, segments=mask_segments)
     if problems:
         order = {c: i for i, c in enumerate(raw.header)}
         problems.sort(key=lambda p: (p.row or 0, order.get(p.column or "", len(order))))

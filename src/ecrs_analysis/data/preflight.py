@@ -33,7 +33,7 @@ import numpy as np
 from ecrs_analysis.data.manifest import Cohort, ManifestError, Problem, validate_manifest
 from ecrs_analysis.data.splits import TRAIN, Split, SplitError, load_split, make_split
 
-__all__ = ["STUDY_MASKS", "StudyCheck", "StudyCheckError", "check_study", "check_studies", "patients_needed"]
+__all__ = ["STUDY_MASKS", "StudyCheck", "StudyCheckError", "check_study", "check_studies", "check_every_study", "patients_needed"]
 
 STUDY_MASKS = {"li2025": ("roi_mask",), "mtlnet2025": ("sinus_mask",)}
 """Masks a study cannot run without (the parameters' ``masks`` add to these)."""
@@ -176,6 +176,7 @@ def check_study(
     manifest: str | os.PathLike[str] | None = None,
     dictionary: str | os.PathLike[str] | None = None,
     check_images: bool = True,
+    segments: Mapping[str, str] | None = None,
 ) -> StudyCheck:
     """Every check a study and profile need of a real cohort, reported at once; writes nothing.
 
@@ -192,6 +193,8 @@ def check_study(
         ``<manifest stem>.dictionary.yaml`` beside the manifest.
     check_images : bool
         Read every image and mask too (the default; False checks the table only).
+    segments : mapping, optional
+        Mask column -> segment name (Slicer / DICOM-SEG / RTSTRUCT masks), over the dictionary's.
 
     Raises
     ------
@@ -220,6 +223,7 @@ def check_study(
         n_jobs=int(params.get("n_jobs", 2)),
         dictionary=dictionary,
         cohort_checks=study_checks,
+        segments=segments,
     )
     return StudyCheck(study, cohort, found["split"], tuple(cohort.notes) + tuple(found["notes"]), found["skipped"])
 
@@ -246,3 +250,26 @@ def check_studies(params: Mapping[str, Any], studies: tuple[str, ...] | None = N
         raise StudyCheckError(errors)
     return checks
 
+
+
+def check_every_study(
+    params: Mapping[str, Any],
+    *,
+    manifest: str | os.PathLike[str],
+    dictionary: str | os.PathLike[str] | None = None,
+    segments: Mapping[str, str] | None = None,
+) -> dict[str, StudyCheck | ManifestError]:
+    """Would a run of each study start on this manifest?  Study -> its :class:`StudyCheck` or what stops it.
+
+    The table only: the images are read once by the manifest's own validation, not per study.
+    ``ecrs validate MANIFEST`` without ``--study`` prints this, so that a cohort a run would
+    refuse (too few patients per class, one class, an unknown centre, no sinus mask, no scan
+    after the cut-off) is never reported as having no problem.
+    """
+    out: dict[str, StudyCheck | ManifestError] = {}
+    for name in params["studies"]:
+        try:
+            out[name] = check_study(params, name, manifest=manifest, dictionary=dictionary, check_images=False, segments=segments)
+        except ManifestError as exc:
+            out[name] = exc
+    return out

@@ -32,7 +32,8 @@ from monai.transforms import Compose, CropForegroundd, Orientationd, Resized, Sc
 
 from ecrs_analysis.atomic import atomic_path
 from ecrs_analysis.hashing import hash_params, sha256_path
-from ecrs_analysis.data.imageio import read_image
+from ecrs_analysis.data.imageio import Geometry, read_image
+from ecrs_analysis.data.masks import load_mask
 
 __all__ = ["PreprocessParams", "to_metatensor", "pipeline", "preprocess_patient", "preprocess_cohort", "load_preprocessed", "PREPROCESS_VERSION"]
 
@@ -103,15 +104,20 @@ def pipeline(p: PreprocessParams, mask_keys: tuple[str, ...]) -> Compose:
     )
 
 
-def preprocess_patient(image_path: str | os.PathLike[str], masks: dict[str, str | os.PathLike[str]], params: PreprocessParams) -> dict[str, np.ndarray]:
+def preprocess_patient(image_path: str | os.PathLike[str], masks: dict[str, str | os.PathLike[str]], params: PreprocessParams,
+                       *, segments: dict[str, str] | None = None) -> dict[str, np.ndarray]:
     """Preprocess one CT and its masks.
+
+    A mask saved as a Slicer segmentation, DICOM-SEG or RTSTRUCT is placed on the CT's grid first
+    (the segment named in ``segments``), so it enters the pipeline exactly as a NIfTI mask would.
 
     Returns ``image`` (float32, 1×X×Y×Z in [0, 1]), one uint8 mask per key of ``masks`` and
     ``spacing_mm`` (the voxel size of the resized grid, RAS x, y, z).
     """
-    data = {"image": to_metatensor(read_image(image_path))}
+    ct = read_image(image_path)
+    data = {"image": to_metatensor(ct)}
     for key, path in masks.items():
-        data[key] = to_metatensor(read_image(path))
+        data[key] = to_metatensor(load_mask(path, reference=Geometry.of(ct), segment=(segments or {}).get(key)))
     out = pipeline(params, tuple(masks))(data)
     result = {"image": np.asarray(out["image"], dtype=np.float32)}
     for key in masks:
@@ -121,11 +127,13 @@ def preprocess_patient(image_path: str | os.PathLike[str], masks: dict[str, str 
     return result
 
 
-def _cache_key(image: str, masks: dict[str, str], params: PreprocessParams) -> str:
-    return hash_params(PREPROCESS_VERSION, asdict(params), sha256_path(image), {k: sha256_path(v) for k, v in sorted(masks.items())}, length=24)
+def _cache_key(image: str, masks: dict[str, str], params: PreprocessParams, segments: dict[str, str] | None = None) -> str:
+    chosen = {k: v for k, v in sorted((segments or {}).items()) if k in masks}
+    return hash_params(PREPROCESS_VERSION, asdict(params), sha256_path(image), {k: sha256_path(v) for k, v in sorted(masks.items())}, *([chosen] if chosen else []), length=24)
 
 
-def preprocess_cohort(table: pd.DataFrame, *, mask_columns: tuple[str, ...], params: PreprocessParams, cache_dir: str | os.PathLike[str], n_jobs: int = 2) -> pd.DataFrame:
+def preprocess_cohort(table: pd.DataFrame, *, mask_columns: tuple[str, ...], params: PreprocessParams, cache_dir: str | os.PathLike[str], n_jobs: int = 2,
+                      segments: dict[str, str] | None = None) -> pd.DataFrame:
     """Preprocess every patient of a cohort table, reusing cached results.
 
     Returns
@@ -139,10 +147,10 @@ def preprocess_cohort(table: pd.DataFrame, *, mask_columns: tuple[str, ...], par
 
     def one(row: pd.Series) -> tuple[str, bool]:
         masks = {c: str(row[c]) for c in mask_columns}
-        target = cache / f"{_cache_key(str(row['image']), masks, params)}.npz"
+        target = cache / f"{_cache_key(str(row['image']), masks, params, segments)}.npz"
         if target.exists():
             return str(target), True
-        arrays = preprocess_patient(row["image"], masks, params)
+        arrays = preprocess_patient(row["image"], masks, params, segments=segments)
         with atomic_path(target) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, **arrays)

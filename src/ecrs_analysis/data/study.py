@@ -81,6 +81,7 @@ def _save_cohort(cohort: Cohort, paths: ResultPaths, study: str, *, synthetic: b
         "mask_columns": list(cohort.mask_columns),
         "truth": cohort.truth is not None,
         "clinical_types": dict(cohort.clinical_types),
+        "mask_segments": dict(cohort.mask_segments),
         "units": dict(cohort.units),
         "notes": list(cohort.notes),
     }
@@ -104,6 +105,7 @@ def load_cohort(paths: ResultPaths, study: str) -> Cohort:
     return Cohort(
         table=table, manifest_path=Path(meta["manifest"]), clinical_columns=tuple(meta["clinical_columns"]), mask_columns=tuple(meta["mask_columns"]),
         truth=truth, identifiers=identifiers, clinical_types=meta.get("clinical_types", {}), units=meta.get("units", {}), notes=tuple(meta.get("notes", ())),
+        mask_segments=meta.get("mask_segments", {}),
     )
 
 
@@ -139,7 +141,7 @@ def prepare_inputs(params: dict[str, Any], study: str, cohort: Cohort, paths: Re
     s = _study_params(params, study)
     pre = PreprocessParams.from_dict(s["preprocess"])
     masks = tuple(m for m in cohort.mask_columns if m in s["masks"])
-    index = preprocess_cohort(cohort.table, mask_columns=masks, params=pre, cache_dir=paths.cache, n_jobs=int(params["n_jobs"]))
+    index = preprocess_cohort(cohort.table, mask_columns=masks, params=pre, cache_dir=paths.cache, n_jobs=int(params["n_jobs"]), segments=dict(cohort.mask_segments))
     write_csv(index, paths.preprocessed_index(study))
     return index
 
