@@ -39,10 +39,15 @@ def test_roc_sets_in_one_panel_and_confusion_matrices(scores):
 def test_multitask_curves_one_row_per_variant():
     h = pd.DataFrame({"epoch": [1, 2], "train_loss": [2.0, 1.5], "train_seg_loss": [1.2, 1.0], "train_cls_loss": [0.8, 0.5], "val_seg_loss": [1.3, 1.1], "val_cls_loss": [0.7, 0.6], "val_auc": [0.6, 0.7], "val_dice": [0.5, 0.8], "val_score": [0.55, 0.75]})
     cls_only = h.drop(columns=["train_seg_loss", "val_seg_loss", "val_dice"]).assign(val_score=h["val_auc"])
-    fig = plot_multitask_curves({"multitask": h, "classification": cls_only})
+    from types import SimpleNamespace
+
+    run = SimpleNamespace(history=h, info={"best_epoch": 2})
+    fig = plot_multitask_curves({"multitask": run, "classification": cls_only}, constant_cls_loss=0.69)
     assert len(fig.axes) == 4
-    assert len(fig.axes[0].lines) == 4 and len(fig.axes[2].lines) == 2  # both losses, train and validation; one task
-    assert fig.axes[1].lines[-1].get_xdata()[0] == 2  # the best epoch is marked
+    # both losses, train and validation, the constant predictor's loss and the kept epoch; one task
+    assert len(fig.axes[0].lines) == 6 and len(fig.axes[2].lines) == 3
+    assert fig.axes[0].lines[4].get_ydata()[0] == 0.69
+    assert fig.axes[1].lines[-1].get_xdata()[0] == 2  # the kept epoch is marked (the job's choice, not recomputed)
 
 
 def test_segmentation_examples_show_truth_and_prediction_in_radiological_view():

@@ -55,7 +55,8 @@ def plot_multitask_curves(histories: Mapping[str, Any], *, constant_cls_loss: fl
         for col, colour, label in (("val_auc", colours["cls"], "validation AUC"), ("val_dice", colours["seg"], "validation Dice")):
             if col in h and h[col].notna().any():
                 ax_val.plot(h["epoch"], h[col], "o-", ms=3, color=colour, lw=1.2, label=label)
-        best = (getattr(run, "info", None) or {}).get("best_epoch")
+        info = getattr(run, "info", None)
+        best = info.get("best_epoch") if isinstance(info, dict) else None
         if best is not None:
             for ax in (ax_loss, ax_val):
                 ax.axvline(best, color="grey", lw=0.8)
