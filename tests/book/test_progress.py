@@ -183,3 +183,12 @@ def test_a_display_error_never_stops_the_run(tmp_path, monkeypatch):
     handler = LogHandler(None, LogHandlerSettings(progress=p))
     monkeypatch.setattr(handler, "handleError", lambda record: None)
     handler.emit(_record(LogEvent.RUN_INFO, stats={}))  # no exception
+
+
+def test_a_failed_job_without_a_log_says_so(tmp_path):
+    p, out, clock = _progress(tmp_path)
+    missing = tmp_path / "results" / "logs" / "train-li2025-resnet3d-fold0.log"
+    handle_event(p, _record(LogEvent.JOB_ERROR, jobid=9, rule_name="train_fold", log=[str(missing)]))
+    text = out.getvalue()
+    assert "[ecrs] FAILED train-li2025-resnet3d-fold0 after 0 s" in text and "is empty or missing" in text and "| " not in text
+    assert "ran out of memory" in text  # the training jobs' advice

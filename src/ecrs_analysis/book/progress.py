@@ -165,7 +165,8 @@ class RunProgress:
     stream : TextIO
         Where the lines go (``sys.stdout``).
     cores : int
-        Local cores: bounds how many jobs the estimate lets run side by side.
+        Jobs that can run at once (local cores, or ``--jobs`` on a cluster): bounds the
+        concurrency the estimate assumes.
     live : bool, optional
         Status bar and redraws; default: whether ``stream`` is a terminal.
     clock : callable
@@ -243,8 +244,9 @@ class RunProgress:
             job.finished, job.failed = self.clock(), True
             out = [f"[ecrs] FAILED {job.name} after {format_duration(job.seconds or 0)}  {self.overall()}"]
             if job.log is not None:
-                out.append(f"[ecrs]   last lines of {self._rel(job.log)}:")
-                out.extend(f"         | {ln}" for ln in _tail(job.log))
+                tail = _tail(job.log)
+                out.append(f"[ecrs]   last lines of {self._rel(job.log)}:" if tail else f"[ecrs]   its log {self._rel(job.log)} is empty or missing")
+                out.extend(f"         | {ln}" for ln in tail)
             out.append(f"[ecrs]   what to do: {self._advice(job)}")
             for ln in out:
                 self._screen.line(ln)
@@ -395,7 +397,7 @@ class RunProgress:
         if job.rule.startswith("chapter") or job.rule == "appendix":
             return f"the executed notebook with the error is kept in {self._rel(self.results / 'failed')}/; " + base
         if job.rule in ("train_fold", "mtlnet"):
-            return "a training job that runs out of memory needs a smaller batch or fewer jobs side by side (--cores); " + base
+            return "if the log shows the job ran out of memory, give it a smaller batch or run fewer jobs side by side (--cores); " + base
         return base
 
     def _rel(self, path: Path) -> str:

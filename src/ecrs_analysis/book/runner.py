@@ -127,7 +127,8 @@ def _progress(opts: RunOptions, results: Path, run: str) -> RunProgress | None:
         return None
     from ecrs_analysis.book.progress import RunProgress
 
-    return RunProgress(results=results, run=run, stream=sys.stdout, cores=opts.cores or os.cpu_count() or 1)
+    at_once = opts.jobs if opts.executor != "local" and opts.jobs else opts.cores or os.cpu_count() or 1
+    return RunProgress(results=results, run=run, stream=sys.stdout, cores=at_once)
 
 
 def run_book(opts: RunOptions) -> dict[str, Any]:
