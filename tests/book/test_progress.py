@@ -8,15 +8,8 @@ import re
 import pytest
 from snakemake_interface_logger_plugins.common import LogEvent
 
-from ecrs_analysis.book.progress import (
-    LogHandler,
-    LogHandlerSettings,
-    RunProgress,
-    format_duration,
-    handle_event,
-    stage_key,
-    summary_text,
-)
+from ecrs_analysis.book.progress import RunProgress, format_duration, stage_key, summary_text
+from ecrs_analysis.book.progress_plugin import LogHandler, LogHandlerSettings, handle_event
 
 
 class Clock:
