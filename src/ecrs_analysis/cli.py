@@ -5,7 +5,7 @@
     ecrs train --profile full --study li2025 --model resnet3d --fold 3
     ecrs synth --design li2025 --out DIR [--n 200] [--seed 1] [--spacing-scale 3]
     ecrs validate MANIFEST [--study {li2025,mtlnet2025}] [--profile P] [--set key=value ...] [--dictionary YAML]
-                  [--masks roi_mask sinus_mask] [--centers A B]
+                  [--masks roi_mask sinus_mask] [--centers A B] [--anticipated-auc 0.8]
     ecrs dictionary MANIFEST > manifest.dictionary.yaml
     ecrs manifest from-dicom EXPORT_DIR --out DIR [--center NAME | --center-map YAML] [--labels CSV] [--series P=1.3] [--pseudonymise KEY]
 """
@@ -15,7 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["main"]
 
@@ -160,7 +165,7 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_precision(table, sets, names, *, c_statistic: float) -> None:  # type: ignore[no-untyped-def]
+def _print_precision(table: pd.DataFrame, sets: Mapping[str, Sequence[str]], names: Sequence[str], *, c_statistic: float) -> None:
     """What the evaluation sets of this cohort can measure (Riley et al. 2021), before any training."""
     from ecrs_analysis.stats.samplesize import precision_table
 

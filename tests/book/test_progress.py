@@ -8,15 +8,8 @@ import re
 import pytest
 from snakemake_interface_logger_plugins.common import LogEvent
 
-from ecrs_analysis.book.progress import (
-    LogHandler,
-    LogHandlerSettings,
-    RunProgress,
-    format_duration,
-    handle_event,
-    stage_key,
-    summary_text,
-)
+from ecrs_analysis.book.progress import RunProgress, format_duration, stage_key, summary_text
+from ecrs_analysis.book.progress_plugin import LogHandler, LogHandlerSettings, handle_event
 
 
 class Clock:
@@ -183,3 +176,12 @@ def test_a_display_error_never_stops_the_run(tmp_path, monkeypatch):
     handler = LogHandler(None, LogHandlerSettings(progress=p))
     monkeypatch.setattr(handler, "handleError", lambda record: None)
     handler.emit(_record(LogEvent.RUN_INFO, stats={}))  # no exception
+
+
+def test_a_failed_job_without_a_log_says_so(tmp_path):
+    p, out, clock = _progress(tmp_path)
+    missing = tmp_path / "results" / "logs" / "train-li2025-resnet3d-fold0.log"
+    handle_event(p, _record(LogEvent.JOB_ERROR, jobid=9, rule_name="train_fold", log=[str(missing)]))
+    text = out.getvalue()
+    assert "[ecrs] FAILED train-li2025-resnet3d-fold0 after 0 s" in text and "is empty or missing" in text and "| " not in text
+    assert "ran out of memory" in text  # the training jobs' advice

@@ -201,3 +201,21 @@ def test_a_tiny_run_prints_job_lines_epochs_and_keeps_snakemake_in_its_log(tmp_p
     assert run_log.parent == results / "logs" and "rule train_fold:" in run_log.read_text(encoding="utf-8")  # ... is in the run log
     assert {r["stage"] for r in record["stage_times"]} == {"cohort", "split", "preprocess", "folds", "train_fold", "deep_scores"}
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out)  # not a terminal: no control characters
+
+
+@pytest.mark.slow
+def test_a_failed_job_is_shown_with_its_log_tail_and_what_to_do(tmp_path, monkeypatch, capfd):
+    root = _copy_checkout(tmp_path)
+    nb = nbformat.read(root / "notebooks" / "02_clinical.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell('raise ValueError("boom in the clinical chapter")'))
+    nbformat.write(nb, root / "notebooks" / "02_clinical.ipynb")
+    monkeypatch.chdir(root)
+    results = tmp_path / "results"
+    with pytest.raises(RunError, match="Snakemake's log: "):
+        run_book(RunOptions(profile="smoke", overrides=TINY, targets=("02_clinical",), results_dir=results))
+    out = capfd.readouterr().out
+    failed = out[out.index("[ecrs] FAILED chapter-02_clinical after "):]
+    assert f"last lines of {results / 'logs' / 'chapter-02_clinical.log'}:" in failed or "last lines of results/logs/chapter-02_clinical.log:" in failed
+    assert "| " in failed and "boom in the clinical chapter" in failed  # the log's tail, as the job wrote it
+    assert "what to do:" in failed and "failed/" in failed and "run the same command again" in failed
+    assert "Error in rule" not in out  # Snakemake's own report stays in its log

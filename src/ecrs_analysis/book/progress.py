@@ -10,9 +10,10 @@ log, ``results/<profile>/logs/snakemake-<run>.log``; the terminal gets
 - on failure: the job, the last lines of its log, the log's path and what to do;
 - at the end (:func:`summary_text`): what ran, how long each stage took, where the book is.
 
-The events come from Snakemake 9's logger-plugin interface: :class:`LogHandler` is registered
-as the logger plugin ``ecrs-progress`` and receives every log record with its ``event``
-(``RUN_INFO``, ``JOB_INFO``, ``JOB_FINISHED``, ``JOB_ERROR``, ...). On a terminal a tqdm status
+The events come from Snakemake 9's logger-plugin interface: the handler of
+:mod:`ecrs_analysis.book.progress_plugin` is registered as the logger plugin ``ecrs-progress``,
+receives every log record with its ``event`` (``RUN_INFO``, ``JOB_INFO``, ``JOB_FINISHED``,
+``JOB_ERROR``, ...) and calls the matching method of :class:`RunProgress`. On a terminal a tqdm status
 bar at the bottom shows the overall line and the epochs of running jobs; when stdout is not
 a terminal (CI) only whole lines are written, with no control characters, and epochs of a
 job at most every :data:`PLAIN_EPOCH_INTERVAL_S` seconds.
@@ -29,29 +30,21 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from snakemake_interface_logger_plugins.base import LogHandlerBase
-from snakemake_interface_logger_plugins.common import LogEvent
-from snakemake_interface_logger_plugins.settings import LogHandlerSettingsBase
-
 __all__ = [
-    "PLUGIN_NAME",
     "EPOCH_PREFIX",
     "JobTiming",
     "RunProgress",
-    "LogHandler",
-    "LogHandlerSettings",
     "job_logging",
     "format_duration",
     "stage_key",
     "summary_text",
 ]
 
-PLUGIN_NAME = "ecrs-progress"
 EPOCH_PREFIX = "[ecrs] epoch "
 """What a training job writes into its log once per epoch (``[ecrs] epoch 3/12 · loss 0.61``)."""
 PLAIN_EPOCH_INTERVAL_S = 30.0
@@ -153,7 +146,7 @@ class _Screen:
 
 @dataclass
 class RunProgress:
-    """The state of one run as the terminal shows it; fed by :class:`LogHandler` (or a test).
+    """The state of one run as the terminal shows it; fed by the Snakemake logger plugin (or a test).
 
     Parameters
     ----------
@@ -165,7 +158,8 @@ class RunProgress:
     stream : TextIO
         Where the lines go (``sys.stdout``).
     cores : int
-        Local cores: bounds how many jobs the estimate lets run side by side.
+        Jobs that can run at once (local cores, or ``--jobs`` on a cluster): bounds the
+        concurrency the estimate assumes.
     live : bool, optional
         Status bar and redraws; default: whether ``stream`` is a terminal.
     clock : callable
@@ -243,8 +237,9 @@ class RunProgress:
             job.finished, job.failed = self.clock(), True
             out = [f"[ecrs] FAILED {job.name} after {format_duration(job.seconds or 0)}  {self.overall()}"]
             if job.log is not None:
-                out.append(f"[ecrs]   last lines of {self._rel(job.log)}:")
-                out.extend(f"         | {ln}" for ln in _tail(job.log))
+                tail = _tail(job.log)
+                out.append(f"[ecrs]   last lines of {self._rel(job.log)}:" if tail else f"[ecrs]   its log {self._rel(job.log)} is empty or missing")
+                out.extend(f"         | {ln}" for ln in tail)
             out.append(f"[ecrs]   what to do: {self._advice(job)}")
             for ln in out:
                 self._screen.line(ln)
@@ -334,10 +329,9 @@ class RunProgress:
     def output_settings(self) -> dict[str, Any]:
         """Keyword arguments for ``snakemake.settings.types.OutputSettings``: this object as the
         only terminal output (the logger plugin), no Snakemake file log under ``.snakemake/``."""
-        from snakemake_interface_logger_plugins.registry import LoggerPluginRegistry
+        from ecrs_analysis.book.progress_plugin import plugin_settings
 
-        LoggerPluginRegistry().register_plugin(PLUGIN_NAME, sys.modules[__name__])
-        return {"log_handler_settings": {PLUGIN_NAME: LogHandlerSettings(progress=self)}, "quiet": None, "enable_file_logging": False}
+        return {"log_handler_settings": plugin_settings(self), "quiet": None, "enable_file_logging": False}
 
     def attach(self, sm_logger: logging.Logger) -> None:
         """Write Snakemake's own output to :attr:`run_log`; start relaying epochs."""
@@ -395,7 +389,7 @@ class RunProgress:
         if job.rule.startswith("chapter") or job.rule == "appendix":
             return f"the executed notebook with the error is kept in {self._rel(self.results / 'failed')}/; " + base
         if job.rule in ("train_fold", "mtlnet"):
-            return "a training job that runs out of memory needs a smaller batch or fewer jobs side by side (--cores); " + base
+            return "if the log shows the job ran out of memory, give it a smaller batch or run fewer jobs side by side (--cores); " + base
         return base
 
     def _rel(self, path: Path) -> str:
@@ -420,66 +414,6 @@ def _previous_durations(folder: Path) -> dict[str, list[float]]:
         if isinstance(rec.get("seconds"), (int, float)):
             out.setdefault(stage_key(name), []).append(float(rec["seconds"]))
     return out
-
-
-# -- the Snakemake logger plugin ---------------------------------------------------------
-@dataclass
-class LogHandlerSettings(LogHandlerSettingsBase):
-    """The plugin's settings: the :class:`RunProgress` that renders the events."""
-
-    progress: RunProgress | None = None
-
-
-class LogHandler(LogHandlerBase):
-    """Snakemake logger plugin: turns the events of a run into :class:`RunProgress` calls."""
-
-    @property
-    def writes_to_stream(self) -> bool:  # replaces Snakemake's own terminal output
-        return True
-
-    @property
-    def writes_to_file(self) -> bool:
-        return False
-
-    @property
-    def has_filter(self) -> bool:
-        return True
-
-    @property
-    def has_formatter(self) -> bool:
-        return True
-
-    @property
-    def needs_rulegraph(self) -> bool:
-        return False
-
-    def emit(self, record: logging.LogRecord) -> None:
-        progress = getattr(self.settings, "progress", None)
-        if progress is None:
-            return
-        try:
-            handle_event(progress, record)
-        except Exception:  # a display problem must never stop the run
-            self.handleError(record)
-
-
-def _first(files: Iterable[str] | None) -> str | None:
-    files = list(files or [])
-    return str(files[0]) if files else None
-
-
-def handle_event(progress: RunProgress, record: logging.LogRecord) -> None:
-    """One Snakemake log record -> the matching :class:`RunProgress` call (others are ignored:
-    they are in the run log)."""
-    event = getattr(record, "event", None)
-    if event == LogEvent.RUN_INFO:
-        progress.plan(getattr(record, "stats", {}) or {})
-    elif event == LogEvent.JOB_INFO:
-        progress.job_started(int(record.jobid), rule=str(record.rule_name), log=_first(getattr(record, "log", None)), wildcards=getattr(record, "wildcards", None))
-    elif event == LogEvent.JOB_FINISHED:
-        progress.job_finished(int(record.job_id))
-    elif event == LogEvent.JOB_ERROR:
-        progress.job_failed(int(record.jobid), rule=str(record.rule_name), log=_first(getattr(record, "log", None)))
 
 
 # -- inside a job ----------------------------------------------------------------------

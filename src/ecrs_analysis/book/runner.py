@@ -115,7 +115,8 @@ def _progress(opts: RunOptions, results: Path, run: str, cores: int) -> RunProgr
         return None
     from ecrs_analysis.book.progress import RunProgress
 
-    return RunProgress(results=results, run=run, stream=sys.stdout, cores=cores)
+    at_once = opts.jobs if opts.executor != "local" and opts.jobs else cores
+    return RunProgress(results=results, run=run, stream=sys.stdout, cores=at_once)
 
 
 def run_book(opts: RunOptions) -> dict[str, Any]:
