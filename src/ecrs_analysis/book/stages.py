@@ -89,6 +89,21 @@ def _mtlnet(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) ->
     fit_mtlnet(study.table, index, settings=cfg["mtlnet"], seed=int(cfg["seed"]), out_dir=job_folder(paths.study(a.study), variant), variant=variant)
 
 
+def _explain(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    import torch
+
+    from ecrs_analysis.explain.run import explain_network
+
+    torch.set_num_threads(max(1, a.threads))
+    explain_network(cfg, paths, a.study, a.model)
+
+
+def _explain_summaries(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.explain.summaries import write_image_summaries
+
+    write_image_summaries(cfg, paths, a.study)
+
+
 def _chapter(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
     from ecrs_analysis.book.chapters import execute_chapter
     from ecrs_analysis.book.claims import claims_path, write_claims
@@ -114,7 +129,7 @@ def _book(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> N
 
 STAGES: dict[str, Callable[[argparse.Namespace, dict[str, Any], S.ResultPaths], None]] = {
     "cohort": _cohort, "split": _split, "preprocess": _preprocess, "folds": _folds, "train": _train,
-    "deep_scores": _deep_scores, "mtlnet": _mtlnet, "chapter": _chapter, "appendix": _appendix, "book": _book,
+    "deep_scores": _deep_scores, "mtlnet": _mtlnet, "explain": _explain, "explain_summaries": _explain_summaries, "chapter": _chapter, "appendix": _appendix, "book": _book,
 }
 
 
