@@ -297,6 +297,7 @@ def explain_network(cfg: dict[str, Any], paths: ResultPaths, study_name: str, mo
     map_name = "Grad-CAM" if settings.method == "gradcam" else "Grad-CAM++"
     fold_list = [k for k, _ in net.checkpoints]
 
+    (folder / "maps").mkdir(parents=True, exist_ok=True)  # a declared output, even when no patient is explained
     rows, metric_rows, sanity_rows, deletion_rows, control_rows = [], [], [], [], []
     for p in chosen.itertuples(index=False):
         row = table.loc[table["patient_id"] == p.patient_id].iloc[0]
