@@ -37,6 +37,11 @@ def test_settings_of_every_profile_validate_and_bad_values_are_refused():
         ExplainSettings(method="lime")
     with pytest.raises(ValidationError):
         ExplainSettings(n_per_set=2, colour="red")
+    with pytest.raises(ValidationError, match="rise strictly"):
+        ExplainSettings(deletion_fractions=[0.2, 0.1])
+    s = ExplainSettings()
+    assert s.layer("resnet3d") == "layer1" and ExplainSettings(resolution="1/8").layer("resnet3d") == "layer2"
+    assert ExplainSettings(target_layers={"resnet3d": "layer3"}).layer("resnet3d") == "layer3"
 
 
 def test_each_patient_is_explained_by_the_fold_model_that_scored_it(fake_explained):
