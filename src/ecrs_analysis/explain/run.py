@@ -354,9 +354,12 @@ def explain_network(cfg: dict[str, Any], paths: ResultPaths, study_name: str, mo
             for m in measure(arr, list(regions)):
                 # chance: what a map pointing at a random voxel of the crop scores in the pointing game
                 metric_rows.append({**base, "map": name, **m, "fails randomisation": fails and name == map_name, "hit zone share of crop": float(zone[m["region"]][crop].sum() / max(crop.sum(), 1))})
+        done: dict[tuple[str, str], dict[str, Any]] = {}  # (layer, region) -> measures: the explained layer is usually a candidate too
         for scale, grid_shape in grids.items():
             for r, mask in on_input.items():
-                m = measure(perfect_map(mask, grid_shape), [r])[0]
+                key = (candidates[scale], r)
+                m = done[key] if key in done else measure(perfect_map(mask, grid_shape), [r])[0]
+                done[key] = m
                 if scale == "explained":
                     metric_rows.append({**base, "map": "perfect map (positive control)", **m, "fails randomisation": False, "hit zone share of crop": float(zone[r][crop].sum() / max(crop.sum(), 1))})
                 control_rows.append({**base, "layer": candidates[scale], "scale": scale, **m})
