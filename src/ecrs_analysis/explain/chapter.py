@@ -100,7 +100,10 @@ def status(expl: StudyExplanation) -> str:
     for m in expl.models:
         g = e[e["model"] == m]
         folds = g["folds"].astype(str)
-        how = "its own fold model" if (~folds.str.contains(" ")).all() else "the fold ensemble"
+        if m == "mtlnet":
+            how = "the one trained network"
+        else:
+            how = "the fold model that scored it" if (~folds.str.contains(" ")).all() else "the fold ensemble (deep.test_scoring: ensemble)"
         parts.append(f"{m}: {len(g)} patients, each explained by {how}")
     return f"Explained test patients ({expl.study}): " + "; ".join(parts) + "."
 
