@@ -20,7 +20,7 @@ from ecrs_analysis.explain.mesh import Surface, surface
 from ecrs_analysis.explain.settings import ExplainSettings
 
 __all__ = [
-    "StudyExplanation", "load_explanation", "status", "attention_table", "layers_table", "deletion_table", "outcome_table",
+    "StudyExplanation", "load_explanation", "status", "attention_table", "attention_controls", "attention_summary", "layers_table", "deletion_table", "outcome_table",
     "sanity_table", "image_summary_table", "evidence_table", "example_views", "reconstruction",
 ]
 
@@ -129,6 +129,21 @@ def attention_table(expl: StudyExplanation) -> pd.DataFrame:
     out["empty maps"] = a["empty maps"]
     out["maps failing randomisation"] = a["maps failing randomisation"]
     return out.set_index(["model", "region", "map"])
+
+
+def attention_controls(expl: StudyExplanation, metric: str = "pointing game") -> pd.DataFrame:
+    """One row per network and region: its map beside the positive control and the negative controls, for one measure."""
+    a = expl["attention"]
+    a = a.assign(cell=[_ci(v, lo, hi) for v, lo, hi in zip(a[metric], a[f"{metric} low"], a[f"{metric} high"])])
+    wide = a.pivot_table(index=["model", "region"], columns="map", values="cell", aggfunc="first", sort=False)
+    names = {"Grad-CAM": "network's map", "Grad-CAM++": "network's map", "perfect map (positive control)": "perfect map (+ control)", "random": "random (− control)", "crop centre": "crop centre (− control)"}
+    wide = wide[[m for m in MAP_ORDER if m in wide.columns]].rename(columns=names)
+    nets = a[a["map"].isin(["Grad-CAM", "Grad-CAM++"])].set_index(["model", "region"])
+    wide["chance"] = nets["chance"].round(2)
+    wide["patients"] = nets["patients"]
+    wide["maps failing randomisation"] = nets["maps failing randomisation"]
+    wide.columns.name = metric
+    return wide
 
 
 def attention_summary(expl: StudyExplanation) -> pd.DataFrame:
