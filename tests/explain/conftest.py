@@ -26,7 +26,7 @@ TINY = {
 
 
 def make_fake_results(root: Path) -> tuple[dict, S.ResultPaths]:
-    """Everything notebook 06 reads, for li2025, with randomly initialised tiny CNNs (no MTLNet)."""
+    """Everything the explanation jobs read, for li2025, with randomly initialised tiny CNNs (no MTLNet)."""
     cfg = load_params("smoke", TINY)
     paths = S.ResultPaths(root)
     li = S.load_study(cfg, "li2025", paths)
@@ -43,9 +43,25 @@ def make_fake_results(root: Path) -> tuple[dict, S.ResultPaths]:
     for name in cfg["deep"]["models"]:  # scores that carry some signal, so every outcome occurs
         t[name] = np.clip(0.5 + 0.25 * (t["label"] - 0.5) + rng.normal(0, 0.2, len(t)), 0.01, 0.99)
     write_csv(t, S.scores_path(paths, "li2025", "deep"))
+    from ecrs_analysis.training.folds import assign_folds
+
+    write_csv(assign_folds(li.table, folds=int(cfg["deep"]["folds"]), seed=int(cfg["seed"])), paths.study("li2025") / "folds.csv")
     return cfg, paths
 
 
 @pytest.fixture(scope="session")
 def fake_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, S.ResultPaths]:
     return make_fake_results(tmp_path_factory.mktemp("results") / "smoke")
+
+
+@pytest.fixture(scope="session")
+def fake_explained(fake_results: tuple[dict, S.ResultPaths]) -> tuple[dict, S.ResultPaths]:
+    """The fake results with the explanation jobs of li2025 run (every CNN, and the image summaries): what notebook 06 reads."""
+    from ecrs_analysis.explain.run import explain_network
+    from ecrs_analysis.explain.summaries import write_image_summaries
+
+    cfg, paths = fake_results
+    for name in cfg["deep"]["models"]:
+        explain_network(cfg, paths, "li2025", name)
+    write_image_summaries(cfg, paths, "li2025")
+    return cfg, paths

@@ -1,4 +1,4 @@
-"""A whole (tiny) test set: patients chosen by outcome, maps cached per (model, fold, patient) with provenance."""
+"""A whole (tiny) test set: patients chosen by outcome, each explained by the model that scored it, with provenance."""
 
 import json
 
@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from ecrs_analysis.book.params import load_params
 from ecrs_analysis.data import study as S
 from ecrs_analysis.explain import chapter
-from ecrs_analysis.explain.run import choose_patients, deep_networks, explain_study, label_outcomes, mtlnet_network
+from ecrs_analysis.explain.run import choose_patients, deep_networks, label_outcomes, mtlnet_network
 from ecrs_analysis.explain.settings import ExplainSettings
 from ecrs_analysis.hashing import sha256_path
 
@@ -37,35 +37,83 @@ def test_settings_of_every_profile_validate_and_bad_values_are_refused():
         ExplainSettings(method="lime")
     with pytest.raises(ValidationError):
         ExplainSettings(n_per_set=2, colour="red")
+    with pytest.raises(ValidationError, match="rise strictly"):
+        ExplainSettings(deletion_fractions=[0.2, 0.1])
+    s = ExplainSettings()
+    assert s.layer("resnet3d") == "layer1" and ExplainSettings(resolution="1/8").layer("resnet3d") == "layer2"
+    assert ExplainSettings(target_layers={"resnet3d": "layer3"}).layer("resnet3d") == "layer3"
 
 
-def test_maps_are_cached_with_provenance_and_reused(fake_results):
-    cfg, paths = fake_results
+def test_each_patient_is_explained_by_the_fold_model_that_scored_it(fake_explained):
+    from ecrs_analysis.data.preprocess import load_preprocessed
+    from ecrs_analysis.explain.cam import CamExplainer
+    from ecrs_analysis.explain.jobs import TABLES
+    from ecrs_analysis.explain.run import load_network
+
+    cfg, paths = fake_explained
     nets = deep_networks(cfg, paths)
     assert [n.name for n in nets] == cfg["deep"]["models"] and all(len(n.checkpoints) == 2 for n in nets)
     assert mtlnet_network(cfg, paths) is None  # not trained here: the chapter skips it
+    folder = paths.study("li2025") / "explain" / "resnet3d"
+    assert all((folder / t).exists() for t in TABLES)
     study = S.load_study(cfg, "li2025", paths)
-    scores = pd.read_csv(S.scores_path(paths, "li2025", "deep"), dtype={"patient_id": str})
-    ex = explain_study(cfg, paths, study, nets[:1], scores=scores, progress=False)
-    assert ex.ok and set(ex.explained["set"]) == set(study.split.names[1:])
-    pid = ex.explained["patient_id"].iloc[0]
-    f = ex.folder / "resnet3d" / "fold1" / f"{pid}.npz"
-    with np.load(f) as z:
-        prov = json.loads(str(z["provenance"]))
-        assert z["cam"].shape == tuple(cfg["studies"]["li2025"]["preprocess"]["input_size"]) and z["cam"].max() <= 1.0
-    assert prov["checkpoint_sha256"] == sha256_path(nets[0].checkpoints[1][1]) and prov["layer"] == "layer2" and "params_hash" in prov
-    assert (ex.folder / "resnet3d" / "randomised" / f"{pid}.npz").exists()
-    m = ex.metrics
-    assert set(m["region"]) == {"lesion ROI", "evidence"} and set(m["map"]) == {"Grad-CAM", "random", "crop centre"}
+    explained = pd.read_csv(folder / "explained.csv", dtype={"patient_id": str})
+    assert set(explained["set"]) == set(study.split.names[1:])
+    fold_of = pd.read_csv(paths.study("li2025") / "folds.csv", dtype={"patient_id": str}).set_index("patient_id")["fold"]
+    index = pd.read_csv(paths.preprocessed_index("li2025"), dtype={"patient_id": str}).set_index("patient_id")["path"]
+    net = nets[0]
+    for r in explained.itertuples():
+        k = int(fold_of[r.patient_id])
+        assert str(r.folds) == str(k)
+        with np.load(folder / "maps" / f"{r.patient_id}.npz") as z:
+            prov = json.loads(str(z["provenance"]))
+            cam = z["cam"]
+        assert prov["checkpoint_sha256"] == [sha256_path(dict(net.checkpoints)[k])] and prov["layer"] == "layer1"
+        # the same map, computed here from that fold's checkpoint alone
+        volume = load_preprocessed(index[r.patient_id])["image"][0]
+        ref = CamExplainer(load_network(net, dict(net.checkpoints)[k]), layer="layer1")(volume, class_idx=r.class_idx).cam
+        np.testing.assert_allclose(cam, ref, atol=1e-5)
+    m = pd.read_csv(folder / "metrics.csv")
+    assert set(m["region"]) == {"lesion ROI", "evidence"}
+    assert set(m["map"]) == {"Grad-CAM", "random", "crop centre", "perfect map (positive control)"}
     assert m["pointing"].dropna().between(0, 1).all() and m["energy"].dropna().between(0, 1).all()
     assert m["hit zone share of crop"].between(0, 1).all()
-    for name in ("explained.csv", "metrics.csv", "sanity.csv"):
-        assert (ex.folder / name).exists()
-    before = f.stat().st_mtime_ns
-    again = explain_study(cfg, paths, study, nets[:1], scores=scores, progress=False)
-    assert f.stat().st_mtime_ns == before  # taken from the cache
-    pd.testing.assert_frame_equal(again.metrics, ex.metrics)
-    assert "Skipped" in chapter.status(chapter.explain_mtlnet(cfg, paths))
+    layers = pd.read_csv(folder / "layers.csv")
+    assert list(layers["scale"]) == ["1/8", "1/4", "explained"] and list(layers["layer grid"]) == ["3×3×3", "6×6×6", "6×6×6"]
+    d = pd.read_csv(folder / "deletion.csv")
+    assert set(d["order"]) == {"none", "map", "random"} and len(d) == len(explained) * (1 + 2 * len(ExplainSettings().deletion_fractions))
+    assert chapter.load_explanation(cfg, paths, "mtlnet2025").missing is not None
+
+
+def test_ensemble_scoring_explains_the_fold_ensemble(fake_results, tmp_path):
+    import shutil
+
+    from ecrs_analysis.explain.run import explain_network
+
+    cfg, paths = fake_results
+    root = tmp_path / "smoke"
+    shutil.copytree(paths.root, root, ignore=shutil.ignore_patterns("explain"))
+    paths2 = S.ResultPaths(root)
+    cfg2 = {**cfg, "deep": {**cfg["deep"], "test_scoring": "ensemble"}}
+    folder = explain_network(cfg2, paths2, "li2025", "xception3d")
+    e = pd.read_csv(folder / "explained.csv", dtype={"patient_id": str})
+    assert (e["folds"] == "0 1").all()
+    with np.load(folder / "maps" / f"{e['patient_id'].iloc[0]}.npz") as z:
+        assert json.loads(str(z["provenance"]))["folds"] == [0, 1]
+
+
+def test_scoring_folds():
+    from pathlib import Path
+
+    from ecrs_analysis.explain.run import Network, scoring_folds
+
+    net = Network("li2025", "resnet3d", ((0, Path("a")), (1, Path("b")), (2, Path("c"))), 0.125)
+    assert scoring_folds(net, 2, test_scoring="single") == (2,)
+    assert scoring_folds(net, 2, test_scoring="ensemble") == (0, 1, 2)
+    with pytest.raises(ValueError, match="folds.csv"):
+        scoring_folds(net, 5, test_scoring="single")
+    one = Network("mtlnet2025", "mtlnet", ((0, Path("m")),), 0.125, multitask=True)
+    assert scoring_folds(one, None, test_scoring="single") == (0,)
 
 
 def test_mtlnet_is_explained_at_its_own_width_not_the_cnns(tmp_path):

@@ -171,6 +171,21 @@ def _claims(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) ->
     write_claims(paths, a.chapter, rows, profile=a.profile, path=a.out["claims"])
 
 
+def _explain(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    import torch
+
+    from ecrs_analysis.explain.run import explain_network
+
+    torch.set_num_threads(max(1, a.threads))
+    explain_network(cfg, paths, a.study, a.model)
+
+
+def _explain_summaries(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.explain.summaries import write_image_summaries
+
+    write_image_summaries(cfg, paths, a.study)
+
+
 def _chapter(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
     from ecrs_analysis.book.chapters import execute_chapter
     from ecrs_analysis.book.claims import claims_path, write_claims
@@ -199,6 +214,7 @@ STAGES: dict[str, Callable[[argparse.Namespace, dict[str, Any], S.ResultPaths], 
     "deep_scores": _deep_scores, "mtlnet": _mtlnet, "chapter": _chapter, "appendix": _appendix, "book": _book,
     "table1": _table1, "clinical": _clinical, "integrated": _integrated, "integrated_evaluation": _integrated_evaluation,
     "proteomics": _proteomics, "claims": _claims, "deep_evaluation": _deep_evaluation, "mtlnet_evaluation": _mtlnet_evaluation,
+    "explain": _explain, "explain_summaries": _explain_summaries,
 }
 
 

@@ -56,9 +56,14 @@ def mtlnet_jobs(params: Mapping[str, Any]) -> list[str]:
 
 
 def expand_inputs(params: Mapping[str, Any], inputs: Sequence[str]) -> list[str]:
-    """A chapter's inputs with ``{mtlnet_job}`` expanded over the MTLNet jobs the profile runs."""
+    """A chapter's inputs with ``{mtlnet_job}`` expanded over the MTLNet jobs the profile runs, ``{explain_outputs}`` over the explanation jobs' tables."""
     out: list[str] = []
     for item in inputs:
+        if item == "{explain_outputs}":  # every table of the explanation jobs (ecrs_analysis.explain.jobs)
+            from ecrs_analysis.explain.jobs import chapter_inputs
+
+            out.extend(chapter_inputs(params))
+            continue
         out.extend(item.format(mtlnet_job=j) for j in mtlnet_jobs(params)) if "{mtlnet_job}" in item else out.append(item)
     return out
 

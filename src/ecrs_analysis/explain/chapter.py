@@ -1,108 +1,230 @@
-"""What notebook 06 calls: one function per table, figure and 3D view of the explanation chapter."""
+"""What notebook 06 calls: it reads the explanation jobs' tables and maps and shows them; nothing is computed or written here.
+
+The jobs (``workflow/rules/explain.smk``) write, per (study, network), ``<study>/explain/<model>/``
+(:mod:`ecrs_analysis.explain.run`) and, per study, ``<study>/explain/image_summaries.csv`` and
+``evidence_definition.csv`` (:mod:`ecrs_analysis.explain.summaries`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ecrs_analysis.atomic import write_csv
 from ecrs_analysis.data import study as S
+from ecrs_analysis.explain.jobs import SUMMARY_TABLE, TABLES, explain_jobs
 from ecrs_analysis.explain.mesh import Surface, surface
-from ecrs_analysis.explain.metrics import summarise_attention, summarise_sanity
-from ecrs_analysis.explain.run import Explanation, deep_networks, explain_study, mtlnet_network
 from ecrs_analysis.explain.settings import ExplainSettings
-from ecrs_analysis.explain.views import CaseView, case_view, pick_examples
 
-__all__ = ["explain_li2025", "explain_mtlnet", "status", "attention_table", "formatted", "outcome_table", "sanity_table", "example_views", "reconstruction"]
+__all__ = [
+    "StudyExplanation", "load_explanation", "status", "attention_table", "attention_controls", "attention_summary", "layers_table", "deletion_table", "outcome_table",
+    "sanity_table", "image_summary_table", "evidence_table", "example_views", "reconstruction",
+]
 
 SURFACE_COLOURS = {"sinuses (ground truth)": "#f2c14e", "lesion ROI": "#4cc9f0", "attention": "#d62828"}
+MAP_ORDER = ("Grad-CAM", "Grad-CAM++", "perfect map (positive control)", "random", "crop centre")
 
 
-def explain_li2025(cfg: dict[str, Any], paths: S.ResultPaths, *, progress: bool = True) -> Explanation:
-    """Maps of the first study's CNNs (all folds) for the chosen test patients, with their measurements."""
-    networks = deep_networks(cfg, paths)
-    scores_file = S.scores_path(paths, "li2025", "deep")
-    if not networks or not scores_file.exists():
-        what = "checkpoints (li2025/deep/<model>/fold<k>/best.pt)" if not networks else f"test scores ({scores_file.name})"
-        return Explanation("li2025", paths.study("li2025") / "explain", missing=f"the first study's {what} are not in {paths.root}: run the training stage first")
-    study = S.load_study(cfg, "li2025", paths)
-    scores = pd.read_csv(scores_file, dtype={"patient_id": str})
-    return explain_study(cfg, paths, study, networks, scores=scores, progress=progress)
+@dataclass
+class StudyExplanation:
+    """The explanation jobs' outputs of one study, every network's tables stacked."""
+
+    study: str
+    folder: Path
+    """``results/<profile>/<study>/explain``."""
+    models: list[str] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    missing: str | None = None
+    context: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.missing is None
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables.get(name, pd.DataFrame())
+
+    def model_folder(self, model: str) -> Path:
+        return self.folder / model
 
 
-def explain_mtlnet(cfg: dict[str, Any], paths: S.ResultPaths, *, progress: bool = True) -> Explanation:
-    """Maps of MTLNet's classification head, or an empty explanation saying that MTLNet was not trained."""
-    net = mtlnet_network(cfg, paths)
-    if net is None:
-        return Explanation("mtlnet2025", paths.study("mtlnet2025") / "explain", missing="MTLNet has not been trained in this run (no mtlnet2025/mtlnet/best.pt), so its section is skipped")
-    study = S.load_study(cfg, "mtlnet2025", paths)
-    return explain_study(cfg, paths, study, [net], progress=progress)
+def _read(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype={"patient_id": str})
+    except pd.errors.EmptyDataError:  # a job with nothing to summarise writes an empty table
+        return pd.DataFrame()
 
 
-def status(expl: Explanation) -> str:
-    """One line for the reader: what was explained, or why nothing was."""
+def load_explanation(cfg: dict[str, Any], paths: S.ResultPaths, study: str) -> StudyExplanation:
+    """Read a study's explanation tables (every network's), or say which job's outputs are missing."""
+    folder = paths.study(study) / "explain"
+    models = [m for s, m in explain_jobs(cfg) if s == study]
+    out = StudyExplanation(study, folder, models)
+    absent = [f"{m}/{t}" for m in models for t in TABLES if not (folder / m / t).exists()]
+    if absent:
+        out.missing = f"the explanation jobs of {study} have not run in {paths.root} (missing {absent[0]} and {len(absent) - 1} more): run `ecrs run`"
+        return out
+    for t in TABLES:
+        parts = [_read(folder / m / t) for m in models]
+        out.tables[t.removesuffix(".csv")] = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else pd.DataFrame()
+    for extra in (SUMMARY_TABLE, "evidence_definition.csv"):
+        if (folder / extra).exists():
+            out.tables[extra.removesuffix(".csv")] = _read(folder / extra)
+    loaded = S.load_study(cfg, study, paths)
+    s = cfg["studies"][study]
+    from ecrs_analysis.data.preprocess import PreprocessParams
+    from ecrs_analysis.explain.run import _evidence_files, evidence_definition
+
+    out.context = {
+        "table": loaded.table,
+        "index": pd.read_csv(paths.preprocessed_index(study), dtype={"patient_id": str}),
+        "pre": PreprocessParams.from_dict(s["preprocess"]),
+        "mask_cols": tuple(m for m in loaded.cohort.mask_columns if m in s["masks"]),
+        "evidence": _evidence_files(loaded),
+        "definition": evidence_definition(loaded),
+        "settings": ExplainSettings.from_params(cfg),
+        "masks_npz": paths.study(study) / "mtlnet" / "masks.npz",
+    }
+    return out
+
+
+def status(expl: StudyExplanation) -> str:
+    """One line for the reader: what was explained, by which model, or why nothing was."""
     if not expl.ok:
         return f"**Skipped:** {expl.missing}."
-    e = expl.explained
-    per = e.groupby("model")["patient_id"].nunique()
-    folds = {n.name: len(n.checkpoints) for n in expl.networks}
-    parts = [f"{m}: {int(per.get(m, 0))} patients × {folds[m]} fold network(s)" for m in folds]
+    e = expl["explained"]
+    parts = []
+    for m in expl.models:
+        g = e[e["model"] == m]
+        folds = g["folds"].astype(str)
+        if m == "mtlnet":
+            how = "the one trained network"
+        else:
+            how = "the fold model that scored it" if (~folds.str.contains(" ")).all() else "the fold ensemble (deep.test_scoring: ensemble)"
+        parts.append(f"{m}: {len(g)} patients, each explained by {how}")
     return f"Explained test patients ({expl.study}): " + "; ".join(parts) + "."
 
 
-def attention_table(expl: Explanation, cfg: dict[str, Any], *, by_outcome: bool = False) -> pd.DataFrame:
-    """Pointing game and energy share (mean, 95% bootstrap CI) per model, region and map; written to tables/."""
-    by = ["model", "region", "map"] + (["outcome"] if by_outcome else [])
-    summary = summarise_attention(expl.metrics, by=by, n_resamples=int(cfg["stats"]["n_resamples"]), seed=int(cfg["seed"]))
-    summary["chance"] = expl.metrics.groupby(by, sort=False)["hit zone share of crop"].mean()
-    name = f"{expl.study}_attention{'_by_outcome' if by_outcome else ''}.csv"
-    write_csv(summary.reset_index(), expl.tables / name)
-    return summary
+def _ci(v: float, lo: float, hi: float) -> str:
+    return f"{v:.2f} ({lo:.2f}–{hi:.2f})" if pd.notna(v) else "–"
 
 
-def formatted(summary: pd.DataFrame) -> pd.DataFrame:
-    """The attention table for reading: "mean (low–high)" per measure, chance level, counts."""
-    out = pd.DataFrame(index=summary.index)
+def _ci3(v: float, lo: float, hi: float) -> str:
+    return f"{v:.3f} ({lo:.3f}–{hi:.3f})" if pd.notna(v) else "–"
+
+
+def attention_table(expl: StudyExplanation) -> pd.DataFrame:
+    """Pointing game and energy share (mean, 95% bootstrap CI) per model, region and map, for reading."""
+    a = expl["attention"].copy()
+    a["order"] = a["map"].map({m: i for i, m in enumerate(MAP_ORDER)}).fillna(len(MAP_ORDER))
+    a = a.sort_values(["model", "region", "order"], kind="stable")
+    out = pd.DataFrame({"model": a["model"], "region": a["region"], "map": a["map"]})
     for m in ("pointing game", "energy share"):
-        out[m] = [f"{v:.2f} ({lo:.2f}–{hi:.2f})" if pd.notna(v) else "–" for v, lo, hi in zip(summary[m], summary[f"{m} low"], summary[f"{m} high"])]
-    out["chance"] = summary["chance"].round(2)
-    out["patients"] = summary["patients"]
-    out["empty maps"] = summary["empty maps"]
-    return out
+        out[m] = [_ci(v, lo, hi) for v, lo, hi in zip(a[m], a[f"{m} low"], a[f"{m} high"])]
+    out["chance"] = a["chance"].round(2)
+    out["patients"] = a["patients"]
+    out["empty maps"] = a["empty maps"]
+    out["maps failing randomisation"] = a["maps failing randomisation"]
+    return out.set_index(["model", "region", "map"])
 
 
-def outcome_table(expl: Explanation, cfg: dict[str, Any]) -> pd.DataFrame:
-    """The attention map's pointing game against the evidence (synthetic) or lesion ROI (real), split by TP/FP/FN/TN."""
-    t = attention_table(expl, cfg, by_outcome=True).reset_index()
+def attention_controls(expl: StudyExplanation, metric: str = "pointing game") -> pd.DataFrame:
+    """One row per network and region: its map beside the positive control and the negative controls, for one measure."""
+    a = expl["attention"]
+    a = a.assign(cell=[_ci(v, lo, hi) for v, lo, hi in zip(a[metric], a[f"{metric} low"], a[f"{metric} high"])])
+    wide = a.pivot_table(index=["model", "region"], columns="map", values="cell", aggfunc="first", sort=False)
+    names = {"Grad-CAM": "network's map", "Grad-CAM++": "network's map", "perfect map (positive control)": "perfect map (+ control)", "random": "random (− control)", "crop centre": "crop centre (− control)"}
+    wide = wide[[m for m in MAP_ORDER if m in wide.columns]].rename(columns=names)
+    nets = a[a["map"].isin(["Grad-CAM", "Grad-CAM++"])].set_index(["model", "region"])
+    wide["chance"] = nets["chance"].round(2)
+    wide["patients"] = nets["patients"]
+    wide["maps failing randomisation"] = nets["maps failing randomisation"]
+    wide.columns.name = metric
+    return wide
+
+
+def attention_summary(expl: StudyExplanation) -> pd.DataFrame:
+    """The attention table as numbers, indexed by model, region and map (for the forest plots)."""
+    return expl["attention"].set_index(["model", "region", "map"])
+
+
+def layers_table(expl: StudyExplanation) -> pd.DataFrame:
+    """Each network's explained and candidate layers: grid, and what a perfect map scores at it."""
+    t = expl["layers"]
+    out = t[["model", "scale", "layer", "input grid", "layer grid"]].copy()
+    for region in ("evidence", "lesion ROI"):
+        for m in ("pointing game", "energy share"):
+            c = f"{region}: perfect map {m}"
+            if c in t:
+                out[c] = [_ci(v, lo, hi) for v, lo, hi in zip(t[c], t[f"{c} low"], t[f"{c} high"])]
+    return out.set_index(["model", "scale"])
+
+
+def deletion_table(expl: StudyExplanation) -> pd.DataFrame:
+    """Area over the deletion curve (mean fall of P(explained class)) of the map, of random deletion, and their difference."""
+    a = expl["deletion_area"]
+    out = pd.DataFrame({"model": a["model"]})
+    for name in ("map", "random", "map - random"):
+        out[f"AOPC {name}"] = [_ci3(v, lo, hi) for v, lo, hi in zip(a[f"AOPC {name}"], a[f"AOPC {name} low"], a[f"AOPC {name} high"])]
+    out["faithful"] = np.where(a["AOPC map - random low"] > 0, "yes", np.where(a["AOPC map - random high"] < 0, "no (less than random)", "not shown"))
+    out["patients"] = a["patients"]
+    return out.set_index("model")
+
+
+def outcome_table(expl: StudyExplanation) -> pd.DataFrame:
+    """Pointing game of the networks' maps against the evidence (synthetic) or lesion ROI (real), split by TP/FP/FN/TN."""
+    t = expl["attention_by_outcome"]
     region = "evidence" if "evidence" in set(t["region"]) else "lesion ROI"
-    t = t[(t["region"] == region) & (~t["map"].isin(["random", "crop centre"]))]
+    t = t[(t["region"] == region) & t["map"].isin(["Grad-CAM", "Grad-CAM++"])]
     return t.pivot_table(index="model", columns="outcome", values="pointing game").reindex(columns=[o for o in ("TP", "FP", "FN", "TN") if o in set(t["outcome"])])
 
 
-def sanity_table(expl: Explanation) -> pd.DataFrame:
-    """Spearman correlation of trained maps with random-weight maps (should be low) and between trained folds."""
-    out = summarise_sanity(expl.sanity)
-    write_csv(out.reset_index(), expl.tables / f"{expl.study}_cam_sanity.csv")
-    return out
+def sanity_table(expl: StudyExplanation) -> pd.DataFrame:
+    """Spearman correlation of the maps with random-weight maps (should be low) and between trained folds."""
+    return expl["sanity_summary"].set_index(["model", "comparison"])
 
 
-def example_views(expl: Explanation, model: str) -> list[CaseView]:
+def image_summary_table(expl: StudyExplanation) -> pd.DataFrame:
+    """AUC of simple image summaries and of the networks per test set, and their Spearman ρ with the crop volume."""
+    t = expl["image_summaries"]
+    if t.empty:
+        return t
+    wide = t.pivot_table(index=["kind", "predictor"], columns="set", values=["AUC", "Spearman ρ with crop volume"], sort=False)
+    return wide.round(2)
+
+
+def evidence_table(expl: StudyExplanation) -> pd.DataFrame:
+    """The per-class evidence definition the generator implies (synthetic cohorts only)."""
+    t = expl["evidence_definition"]
+    return t.set_index("compartment") if len(t) else t
+
+
+def example_views(expl: StudyExplanation, model: str) -> list:
     """The most confident TP, FP, FN and TN of a model (see :func:`views.pick_examples`), titled without identifiers."""
-    return [case_view(expl, model, r.patient_id, title=f"{r.outcome} (P = {r.score:.2f})") for r in pick_examples(expl, model).itertuples()]
+    from ecrs_analysis.explain.views import case_view, pick_examples
+
+    views = []
+    for r in pick_examples(expl, model).itertuples():
+        mark = " — fails randomisation check" if bool(r.fails_randomisation) else ""
+        views.append(case_view(expl, model, r.patient_id, title=f"{r.outcome} (P = {r.score:.2f}){mark}"))
+    return views
 
 
-def reconstruction(expl: Explanation, cfg: dict[str, Any]) -> tuple[list[Surface], str]:
+def reconstruction(expl: StudyExplanation) -> tuple[list[Surface], str]:
     """Surfaces of the 3D view: the first model's most confident true positive (else its first example)."""
-    settings = ExplainSettings.from_params(cfg)
-    model = expl.networks[0].name
+    from ecrs_analysis.explain.views import case_view, pick_examples
+
+    settings = expl.context["settings"]
+    model = expl.models[0]
     picks = pick_examples(expl, model)
     row = picks[picks["outcome"] == "TP"].iloc[0] if (picks["outcome"] == "TP").any() else picks.iloc[0]
     view = case_view(expl, model, row.patient_id, title="")
     surfaces = []
     for name, mask in view.surfaces.items():
-        s = surface(mask.astype("float32"), view.image, level=0.5, name=name, colour=SURFACE_COLOURS.get(name, "#90be6d"), max_faces=settings.mesh_max_faces, opacity=0.3)
-        surfaces.append(s)
+        surfaces.append(surface(mask.astype("float32"), view.image, level=0.5, name=name, colour=SURFACE_COLOURS.get(name, "#90be6d"), max_faces=settings.mesh_max_faces, opacity=0.3))
     surfaces.append(surface(view.cam, view.image, level=settings.iso_level, name=f"attention ≥ {settings.iso_level:g}", colour=SURFACE_COLOURS["attention"], max_faces=settings.mesh_max_faces, opacity=0.45))
     title = f"{expl.study}: {model}, {row.outcome} (P = {row.score:.2f})"
     return [s for s in surfaces if s is not None], title

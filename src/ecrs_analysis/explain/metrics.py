@@ -20,7 +20,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-__all__ = ["distance_to", "pointing_hit", "energy_share", "random_map", "centre_map", "spearman_maps", "summarise_attention", "summarise_sanity"]
+__all__ = ["mean_ci", "distance_to", "pointing_hit", "energy_share", "random_map", "centre_map", "spearman_maps", "summarise_attention", "summarise_sanity"]
 
 
 def _pair(cam: NDArray, region: NDArray) -> tuple[NDArray, NDArray]:
@@ -94,7 +94,8 @@ def spearman_maps(a: NDArray, b: NDArray) -> float:
     return float(stats.spearmanr(x, y).statistic)
 
 
-def _mean_ci(values: NDArray, *, n_resamples: int, level: float, seed: int) -> tuple[float, float, float, int]:
+def mean_ci(values: NDArray, *, n_resamples: int, level: float, seed: int) -> tuple[float, float, float, int]:
+    """Mean of the finite values with a percentile bootstrap CI (scipy), and how many there were."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if v.size == 0:
@@ -128,7 +129,7 @@ def summarise_attention(metrics: pd.DataFrame, *, by: Sequence[str], n_resamples
     for key, g in metrics.groupby(list(by), sort=False):
         row = dict(zip(by, key if isinstance(key, tuple) else (key,)))
         for col, label in (("pointing", "pointing game"), ("energy", "energy share")):
-            m, lo, hi, _ = _mean_ci(g[col].to_numpy(), n_resamples=n_resamples, level=level, seed=seed)
+            m, lo, hi, _ = mean_ci(g[col].to_numpy(), n_resamples=n_resamples, level=level, seed=seed)
             row[label], row[f"{label} low"], row[f"{label} high"] = m, lo, hi
         row["patients"] = int(g["pointing"].notna().sum())
         row["empty maps"] = int(g["pointing"].isna().sum())

@@ -1,27 +1,33 @@
-"""Maps for a whole test set: which networks, which patients, and the cached artefacts.
+"""Maps of one network of one study: which patients, which model explains them, and what is measured.
 
 Reads (the pipeline's layout, ``results/<profile>/``)::
 
     li2025/deep/<model>/fold<k>/best.pt      CNN checkpoints ({"model": state_dict})
-    li2025/scores_deep.csv                   per-patient scores (patient_id, set, label, <model>...)
-    mtlnet2025/mtlnet/best.pt                MTLNet (optional: skipped when absent)
+    li2025/scores_deep.csv, li2025/folds.csv per-patient scores and the fold model that scored each test patient
+    mtlnet2025/mtlnet/best.pt, scores.csv    MTLNet and its scores
     <study>/preprocessed.csv                 patient_id -> cached model input (.npz)
 
-Writes, under ``<study>/explain/``::
+Writes, under ``<study>/explain/<model>/`` (one workflow job, :func:`explain_network`)::
 
-    <model>/fold<k>/<patient_id>.npz         map on the input grid + class, probability, provenance
-    <model>/randomised/<patient_id>.npz      the same for the network with random weights
-    explained.csv                            the explained patients: set, label, score, outcome
-    metrics.csv                              pointing game and energy share per map and region
-    sanity.csv                               Spearman correlations (randomisation test)
+    maps/<patient_id>.npz        the map of the model that scored the patient, on the input grid, and the
+                                 map of the same network with random weights; class, probability, provenance
+    explained.csv                the explained patients: set, label, score, outcome, scoring fold(s)
+    metrics.csv                  pointing game and energy share per map and region
+    sanity.csv                   Spearman correlations (randomisation test) per patient
+    deletion.csv                 the deletion curve of every patient (map order and random order)
+    controls.csv                 the positive control of each candidate layer, per patient
+    attention.csv, attention_by_outcome.csv, sanity_summary.csv, deletion_curve.csv,
+    deletion_area.csv, layers.csv   the summaries the chapter shows (bootstrap CIs over patients)
 
-A map is recomputed only when its provenance (method, layer, class, checkpoint sha256,
-input sha256) changed.
+Each patient is explained by the model that produced the score the book reports: under
+``deep.test_scoring: single`` the one fold model of ``folds.csv``, under ``ensemble`` the mean of
+the fold models' maps (and probabilities).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,12 +37,10 @@ import pandas as pd
 import SimpleITK as sitk
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from ecrs_analysis.atomic import atomic_path, write_csv
 from ecrs_analysis.data.preprocess import PreprocessParams, load_preprocessed
-from ecrs_analysis.data.study import LoadedStudy, ResultPaths
-from ecrs_analysis.data.synth.anatomy import ENDOTYPE_EVIDENCE
+from ecrs_analysis.data.study import LoadedStudy, ResultPaths, load_study
 from ecrs_analysis.explain.cam import CamExplainer, SingleLogit, randomised_copy
 from ecrs_analysis.explain.inverse import InputGrid
 from ecrs_analysis.explain.metrics import centre_map, distance_to, energy_share, pointing_hit, random_map, spearman_maps
@@ -47,11 +51,10 @@ from ecrs_analysis.stats.threshold import choose_threshold
 from ecrs_analysis.training.helper import load_checkpoint
 
 __all__ = [
-    "CAM_VERSION", "Network", "deep_networks", "mtlnet_network", "load_network", "network_scores", "label_outcomes",
-    "choose_patients", "Explanation", "explain_study", "ensemble_map", "patient_regions", "OUTCOMES",
+    "Network", "deep_networks", "mtlnet_network", "load_network", "network_scores", "label_outcomes",
+    "choose_patients", "explain_network", "network_of", "job_scores", "scoring_folds", "evidence_definition", "ensemble_map", "patient_regions", "load_map", "OUTCOMES",
 ]
 
-CAM_VERSION = "1"  # bump when a cached map would come out differently for the same provenance
 OUTCOMES = ("TP", "FP", "FN", "TN")
 MTLNET = "mtlnet"
 
@@ -65,6 +68,8 @@ class Network:
     checkpoints: tuple[tuple[int, Path], ...]
     width: float
     multitask: bool = False
+    settings: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """MTLNet's ``mtlnet`` parameters: the network is built by ``training.mtl.build_mtlnet`` from them."""
 
 
 def deep_networks(cfg: dict[str, Any], paths: ResultPaths) -> list[Network]:
@@ -87,12 +92,17 @@ def mtlnet_network(cfg: dict[str, Any], paths: ResultPaths) -> Network | None:
     if MTLNET not in cfg:
         raise ValueError("explaining MTLNet needs the `mtlnet` parameters (its width); declare `mtlnet` in this chapter's params in workflow/chapters.yaml")
     width = float(cfg[MTLNET]["width"])
-    return Network("mtlnet2025", MTLNET, ((0, ckpt),), width, multitask=True)
+    return Network("mtlnet2025", MTLNET, ((0, ckpt),), width, multitask=True, settings=dict(cfg[MTLNET]))
 
 
 def load_network(net: Network, checkpoint: Path) -> nn.Module:
     """The network with a checkpoint's weights, as a single-output classifier in eval mode."""
-    model = build_model(net.name, in_channels=1, num_classes=2, width=net.width)
+    if net.multitask and net.settings is not None:
+        from ecrs_analysis.training.mtl import build_mtlnet
+
+        model = build_mtlnet(net.settings)
+    else:
+        model = build_model(net.name, in_channels=1, num_classes=2, width=net.width)
     state = load_checkpoint(checkpoint)
     try:
         model.load_state_dict(state["model"])
@@ -140,17 +150,16 @@ def choose_patients(scores: pd.DataFrame, *, sets: list[str], n_per_set: int | N
     return scores.iloc[chosen].reset_index(drop=True)
 
 
-def _save_map(path: Path, cam: np.ndarray, *, class_idx: int, prob: float, provenance: dict[str, Any]) -> None:
+def _save_maps(path: Path, *, cam: np.ndarray, randomised: np.ndarray, class_idx: int, prob: float, provenance: dict[str, Any]) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.savez_compressed(f, cam=cam.astype(np.float32), class_idx=class_idx, prob=prob, provenance=json.dumps(provenance, sort_keys=True))
+            np.savez_compressed(f, cam=cam.astype(np.float32), randomised=randomised.astype(np.float32), class_idx=class_idx, prob=prob, provenance=json.dumps(provenance, sort_keys=True))
 
 
-def _cached_map(path: Path, key: str) -> np.ndarray | None:
-    if not path.exists():
-        return None
-    with np.load(path) as z:
-        return z["cam"] if json.loads(str(z["provenance"])).get("key") == key else None
+def load_map(folder: Path, patient_id: str, *, which: str = "cam") -> np.ndarray:
+    """A patient's map (``cam``, or ``randomised``) on the input grid from ``<study>/explain/<model>/maps/``."""
+    with np.load(Path(folder) / "maps" / f"{patient_id}.npz") as z:
+        return z[which]
 
 
 def ensemble_map(maps: list[np.ndarray]) -> np.ndarray:
@@ -159,38 +168,17 @@ def ensemble_map(maps: list[np.ndarray]) -> np.ndarray:
     return (m / m.max()).astype(np.float32) if m.max() > 0 else m.astype(np.float32)
 
 
-@dataclass
-class Explanation:
-    """A study's maps and their measurements (empty, with ``missing`` saying why, when inputs are absent)."""
+def patient_regions(row: pd.Series, evidence: Path | None, labels: tuple[int, ...] | None) -> dict[str, np.ndarray]:
+    """Regions in the CT's (z, y, x) array order: the lesion ROI and, on synthetic data, the class's evidence.
 
-    study: str
-    folder: Path
-    networks: list[Network] = field(default_factory=list)
-    explained: pd.DataFrame = field(default_factory=pd.DataFrame)
-    metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
-    sanity: pd.DataFrame = field(default_factory=pd.DataFrame)
-    thresholds: dict[str, float] = field(default_factory=dict)
-    missing: str | None = None
-    context: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.missing is None
-
-    @property
-    def tables(self) -> Path:
-        """``results/<profile>/tables`` (the explain folder is ``results/<profile>/<study>/explain``)."""
-        return self.folder.parents[1] / "tables"
-
-
-def patient_regions(row: pd.Series, evidence: Path | None, class_idx: int) -> dict[str, np.ndarray]:
-    """Regions in the CT's (z, y, x) array order: the lesion ROI and, on synthetic data, the class's evidence."""
+    ``labels``: the evidence-map labels that argue for the explained class
+    (:func:`ecrs_analysis.data.synth.evidence.endotype_evidence`).
+    """
     out = {}
     if isinstance(row.get("roi_mask"), str):
         out["lesion ROI"] = sitk.GetArrayFromImage(sitk.ReadImage(row["roi_mask"])) > 0
-    if evidence is not None:
-        labels = sitk.GetArrayFromImage(sitk.ReadImage(str(evidence)))
-        out["evidence"] = np.isin(labels, ENDOTYPE_EVIDENCE[class_idx])
+    if evidence is not None and labels is not None:
+        out["evidence"] = np.isin(sitk.GetArrayFromImage(sitk.ReadImage(str(evidence))), labels)
     return out
 
 
@@ -202,116 +190,205 @@ def _evidence_files(study: LoadedStudy) -> dict[str, Path]:
     return {pid: base / rel for pid, rel in zip(truth["patient_id"], truth["evidence_mask"]) if isinstance(rel, str)}
 
 
-def explain_study(
-    cfg: dict[str, Any],
-    paths: ResultPaths,
-    study: LoadedStudy,
-    networks: list[Network],
-    *,
-    scores: pd.DataFrame | None = None,
-    progress: bool = True,
-) -> Explanation:
-    """Grad-CAM maps of the chosen test patients for every network, measured against the lesion and the evidence.
+
+
+def evidence_definition(study: LoadedStudy) -> dict[int, tuple[int, ...]] | None:
+    """Class -> evidence labels for a synthetic cohort (derived from its generator design), None for a real one."""
+    if not _evidence_files(study):
+        return None
+    from ecrs_analysis.data.synth.cohort import DESIGNS
+    from ecrs_analysis.data.synth.evidence import endotype_evidence
+
+    return endotype_evidence(study.name) if study.name in DESIGNS else None  # a synthetic study is generated by its design
+
+
+def network_of(cfg: dict[str, Any], paths: ResultPaths, study: str, model: str) -> Network:
+    """The trained network of a job, or a clear error naming what is missing."""
+    if study == "mtlnet2025" and model == MTLNET:
+        net = mtlnet_network(cfg, paths)
+    else:
+        net = next((n for n in deep_networks(cfg, paths) if n.name == model), None) if study == "li2025" else None
+    if net is None:
+        raise FileNotFoundError(f"no trained {model} of {study} under {paths.study(study)}: run its training stage first")
+    return net
+
+
+def job_scores(cfg: dict[str, Any], paths: ResultPaths, study: str, model: str) -> tuple[pd.DataFrame, pd.Series | None]:
+    """``patient_id, set, label, score`` as the book reports them, and each patient's fold (None: one model)."""
+    if model == MTLNET:
+        sc = pd.read_csv(paths.study(study) / MTLNET / "scores.csv", dtype={"patient_id": str})
+        return sc[["patient_id", "set", "label", "prob"]].rename(columns={"prob": "score"}), None
+    sc = pd.read_csv(paths.study(study) / "scores_deep.csv", dtype={"patient_id": str})
+    folds = pd.read_csv(paths.study(study) / "folds.csv", dtype={"patient_id": str})
+    return sc[["patient_id", "set", "label", model]].rename(columns={model: "score"}), folds.set_index("patient_id")["fold"]
+
+
+def scoring_folds(net: Network, fold: int | None, *, test_scoring: str) -> tuple[int, ...]:
+    """The fold model(s) whose score the book reports for a patient: its fold (single), every fold (ensemble)."""
+    folds = tuple(k for k, _ in net.checkpoints)
+    if len(folds) == 1:
+        return folds
+    if test_scoring == "ensemble":
+        return folds
+    if fold is None or int(fold) not in folds:
+        raise ValueError(f"{net.name}: the patient's fold {fold} has no checkpoint (folds found: {list(folds)}); folds.csv and the training jobs disagree")
+    return (int(fold),)
+
+
+def _prob_of(models: list[nn.Module], class_idx: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Batch (B, X, Y, Z) -> P(class) of the scoring model: the mean of the fold models' softmax (one model: its own)."""
+
+    def score(batch: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.asarray(batch, dtype=np.float32)[:, None])
+        with torch.no_grad():
+            return torch.stack([torch.softmax(m(x), dim=1)[:, class_idx] for m in models]).mean(0).numpy()
+
+    return score
+
+
+def explain_network(cfg: dict[str, Any], paths: ResultPaths, study_name: str, model: str) -> Path:
+    """One workflow job: maps, measurements and summaries of one network of one study (see the module docstring).
 
     Parameters
     ----------
     cfg : dict
-        The parameters (``explain``, ``seed``, ``stats``, ``studies.<study>``).
-    study : LoadedStudy
-        Cohort and split (``study.load_study``).
-    networks : list of Network
-        From :func:`deep_networks` or :func:`mtlnet_network`.
-    scores : DataFrame, optional
-        ``patient_id, set, label`` and one column per network (``li2025/scores_deep.csv``);
-        without it each network scores every patient itself.
+        ``seed``, ``stats``, ``explain``, ``studies.<study>`` and ``deep`` (li2025) or ``mtlnet`` (MTLNet).
+
+    Returns
+    -------
+    Path
+        ``<study>/explain/<model>``.
     """
-    folder = paths.study(study.name) / "explain"
-    result = Explanation(study.name, folder, networks)
+    from ecrs_analysis.explain.control import candidate_layers, layer_grid, perfect_map
+    from ecrs_analysis.explain.deletion import air_value, deletion_curve, summarise_deletion
+    from ecrs_analysis.explain.metrics import mean_ci, summarise_attention, summarise_sanity
+
     settings = ExplainSettings.from_params(cfg)
-    s = cfg["studies"][study.name]
-    index_path = paths.preprocessed_index(study.name)
-    if not networks:
-        result.missing = f"no trained network of {study.name} was found under {paths.study(study.name)}"
-        return result
-    if not index_path.exists():
-        result.missing = f"the preprocessed inputs of {study.name} ({index_path}) are missing"
-        return result
-    index = pd.read_csv(index_path, dtype={"patient_id": str})
+    study = load_study(cfg, study_name, paths)
+    net = network_of(cfg, paths, study_name, model)
+    scores, fold_of = job_scores(cfg, paths, study_name, model)
+    test_scoring = str((cfg.get("deep") or {}).get("test_scoring", "single")) if study_name == "li2025" else "single"
+    folder = paths.study(study_name) / "explain" / model
+    s = cfg["studies"][study_name]
+    index = pd.read_csv(paths.preprocessed_index(study_name), dtype={"patient_id": str})
     table = study.table
     pre = PreprocessParams.from_dict(s["preprocess"])
     mask_cols = tuple(m for m in study.cohort.mask_columns if m in s["masks"])
     evidence = _evidence_files(study)
+    definition = evidence_definition(study)
     train_set, test_sets = study.split.names[0], list(study.split.names[1:])
     seed = int(cfg["seed"])
     st = cfg["stats"]
-    rows, metric_rows, sanity_rows = [], [], []
-    for net in networks:
-        models = {fold: load_network(net, ckpt) for fold, ckpt in net.checkpoints}
-        if scores is not None and net.name in scores:
-            sc = scores[["patient_id", "set", "label", net.name]].rename(columns={net.name: "score"})
-        else:
-            sc = network_scores(models[net.checkpoints[0][0]], table, index)
-        labelled, result.thresholds[net.name] = label_outcomes(sc, train_set=train_set, rule=st["threshold_rule"], target=st.get("threshold_target"))
-        # the same seed for every network: where their outcomes agree they explain the same patients
-        chosen = choose_patients(labelled, sets=test_sets, n_per_set=settings.n_per_set, seed=seed)
-        layer = settings.target_layers.get(net.name) or cam_layer(net.name)
-        layer = SingleLogit.layer(layer) if net.multitask else layer
-        first = net.checkpoints[0][0]
-        explainers = {fold: CamExplainer(m, layer=layer, method=settings.method) for fold, m in models.items()}
-        explainers["randomised"] = CamExplainer(randomised_copy(models[first], seed=seed), layer=layer, method=settings.method)
-        ckpt_sha = {fold: sha256_path(p) for fold, p in net.checkpoints}
-        ckpt_sha["randomised"] = f"random weights (seed {seed}) of {ckpt_sha[first]}"
-        bar = tqdm(chosen.itertuples(index=False), total=len(chosen), desc=f"{study.name} {net.name}", disable=not progress)
-        for p in bar:
-            row = table.loc[table["patient_id"] == p.patient_id].iloc[0]
-            npz = index.loc[index["patient_id"] == p.patient_id, "path"].iloc[0]
-            volume = load_preprocessed(npz)["image"]
-            class_idx = 1 if p.outcome in ("TP", "FP") else 0
-            maps: dict[Any, np.ndarray] = {}
-            for fold, explainer in explainers.items():
-                name = f"fold{fold}" if fold != "randomised" else fold
-                target = folder / net.name / name / f"{p.patient_id}.npz"
-                provenance = {
-                    "cam_version": CAM_VERSION, "method": settings.method, "layer": layer, "class_idx": class_idx,
-                    "checkpoint_sha256": ckpt_sha[fold], "input_sha256": sha256_path(npz),
-                }
-                key = hash_params(provenance)
-                cam = _cached_map(target, key)
-                if cam is None:
-                    r = explainer(volume, class_idx=class_idx)
-                    cam = r.cam
-                    _save_map(target, cam, class_idx=class_idx, prob=r.prob, provenance={**provenance, "key": key, "params_hash": key, "network": net.name, "fold": name})
-                maps[fold] = cam
-            trained = [maps[f] for f, _ in net.checkpoints]
-            cam = ensemble_map(trained)
-            sanity_rows.append({"model": net.name, "patient_id": p.patient_id, "comparison": "trained vs random weights", "spearman": spearman_maps(trained[0], maps["randomised"])})
-            if len(trained) > 1:
-                sanity_rows.append({"model": net.name, "patient_id": p.patient_id, "comparison": "fold 1 vs fold 2 (both trained)", "spearman": spearman_maps(trained[0], trained[1])})
+    fill = air_value(pre.hu_window)
 
-            grid = InputGrid(row["image"], {c: row[c] for c in mask_cols}, pre)
-            grid.check(volume, patient=p.patient_id)
-            regions = patient_regions(row, evidence.get(p.patient_id), class_idx)
-            crop = sitk.GetArrayFromImage(grid.to_ct(np.ones_like(cam), nearest=True)) > 0
-            baseline_seed = int(hash_params(seed, p.patient_id, length=8), 16)
-            spacing_zyx = grid.reference.GetSpacing()[::-1]
-            distances = {k: distance_to(r, spacing=spacing_zyx) for k, r in regions.items()} if settings.pointing_tolerance_mm > 0 else {}
-            zone = {k: distances[k] <= settings.pointing_tolerance_mm if k in distances else r for k, r in regions.items()}
-            for map_name, arr in (("Grad-CAM" if settings.method == "gradcam" else "Grad-CAM++", cam), ("random", random_map(cam.shape, seed=baseline_seed)), ("crop centre", centre_map(cam.shape))):
-                ct_map = np.clip(sitk.GetArrayFromImage(grid.to_ct(arr)), 0.0, None)
-                for region_name, region in regions.items():
-                    metric_rows.append({
-                        "model": net.name, "patient_id": p.patient_id, "set": p.set, "outcome": p.outcome, "map": map_name, "region": region_name,
-                        "pointing": pointing_hit(ct_map, region, distance=distances.get(region_name), tolerance_mm=settings.pointing_tolerance_mm),
-                        "energy": energy_share(ct_map, region),
-                        # what a map pointing at a random voxel of the crop scores in the pointing game
-                        "hit zone share of crop": float(zone[region_name][crop].sum() / max(crop.sum(), 1)),
-                    })
-            rows.append({"model": net.name, "patient_id": p.patient_id, "set": p.set, "label": int(p.label), "score": float(p.score), "outcome": p.outcome, "class_idx": class_idx})
-    result.explained = pd.DataFrame(rows)
-    result.metrics = pd.DataFrame(metric_rows)
-    result.sanity = pd.DataFrame(sanity_rows)
-    write_csv(result.explained, folder / "explained.csv")
-    write_csv(result.metrics, folder / "metrics.csv")
-    write_csv(result.sanity, folder / "sanity.csv")
-    result.context = {"table": table, "index": index, "pre": pre, "mask_cols": mask_cols, "evidence": evidence, "settings": settings}
-    return result
+    labelled, threshold = label_outcomes(scores, train_set=train_set, rule=st["threshold_rule"], target=st.get("threshold_target"))
+    # the same seed for every network: where their outcomes agree they explain the same patients
+    chosen = choose_patients(labelled, sets=test_sets, n_per_set=settings.n_per_set, seed=seed)
+    models = {fold: load_network(net, ckpt) for fold, ckpt in net.checkpoints}
+    layer = settings.layer(model)
+    wrap = SingleLogit.layer if net.multitask else (lambda name: name)
+    explainers = {fold: CamExplainer(m, layer=wrap(layer), method=settings.method) for fold, m in models.items()}
+    randomised: dict[int, CamExplainer] = {}
+    ckpt_sha = {fold: sha256_path(p) for fold, p in net.checkpoints}
+    input_shape = tuple(int(n) for n in pre.input_size)
+    first = models[net.checkpoints[0][0]]
+    candidates = {**candidate_layers(model), "explained": layer}
+    grids = {k: layer_grid(first, wrap(v), input_shape) for k, v in candidates.items()}
+    map_name = "Grad-CAM" if settings.method == "gradcam" else "Grad-CAM++"
+    fold_list = [k for k, _ in net.checkpoints]
+
+    (folder / "maps").mkdir(parents=True, exist_ok=True)  # a declared output, even when no patient is explained
+    rows, metric_rows, sanity_rows, deletion_rows, control_rows = [], [], [], [], []
+    for p in chosen.itertuples(index=False):
+        row = table.loc[table["patient_id"] == p.patient_id].iloc[0]
+        npz = index.loc[index["patient_id"] == p.patient_id, "path"].iloc[0]
+        volume = load_preprocessed(npz)["image"]
+        volume = volume.reshape(volume.shape[-3:])  # (1, X, Y, Z) as cached -> (X, Y, Z)
+        class_idx = 1 if p.outcome in ("TP", "FP") else 0
+        used = scoring_folds(net, None if fold_of is None else fold_of.get(p.patient_id), test_scoring=test_scoring)
+        cam = ensemble_map([explainers[f](volume, class_idx=class_idx).cam for f in used])
+        if used[0] not in randomised:
+            randomised[used[0]] = CamExplainer(randomised_copy(models[used[0]], seed=seed), layer=wrap(layer), method=settings.method)
+        random_weights = randomised[used[0]](volume, class_idx=class_idx).cam
+        rho = spearman_maps(cam, random_weights)
+        fails = bool(np.isfinite(rho) and rho > settings.sanity_max_spearman)
+        sanity_rows.append({"model": model, "patient_id": p.patient_id, "comparison": "trained vs random weights", "spearman": rho})
+        if len(used) == 1 and len(fold_list) > 1:  # scale: the map of another fold network of the same architecture
+            other = fold_list[(fold_list.index(used[0]) + 1) % len(fold_list)]
+            sanity_rows.append({"model": model, "patient_id": p.patient_id, "comparison": "scoring fold vs another fold (both trained)", "spearman": spearman_maps(cam, explainers[other](volume, class_idx=class_idx).cam)})
+        _save_maps(folder / "maps" / f"{p.patient_id}.npz", cam=cam, randomised=random_weights, class_idx=class_idx, prob=float(p.score), provenance={
+            "method": settings.method, "layer": layer, "class_idx": class_idx, "folds": list(used), "test_scoring": test_scoring,
+            "checkpoint_sha256": [ckpt_sha[f] for f in used], "input_sha256": sha256_path(npz), "randomised_seed": seed,
+        })
+
+        curve = deletion_curve(_prob_of([models[f] for f in used], class_idx), volume, cam, fractions=settings.deletion_fractions, fill=fill, seed=seed)
+        deletion_rows.append(curve.assign(model=model, patient_id=p.patient_id, set=p.set, outcome=p.outcome))
+
+        ev_path = evidence.get(p.patient_id)
+        grid = InputGrid(row["image"], {**{c: row[c] for c in mask_cols}, **({"evidence": str(ev_path)} if ev_path else {})}, pre)
+        grid.check(volume, patient=p.patient_id)
+        labels = definition[class_idx] if definition is not None else None
+        regions = patient_regions(row, ev_path, labels)
+        on_input: dict[str, np.ndarray] = {}
+        if "lesion ROI" in regions and "roi_mask" in grid.out:
+            on_input["lesion ROI"] = np.asarray(grid.out["roi_mask"][0]) > 0.5
+        if "evidence" in regions:
+            on_input["evidence"] = np.isin(np.rint(np.asarray(grid.out["evidence"][0])).astype(int), labels)
+        crop = sitk.GetArrayFromImage(grid.to_ct(np.ones_like(cam), nearest=True)) > 0
+        baseline_seed = int(hash_params(seed, p.patient_id, length=8), 16)
+        spacing_zyx = grid.reference.GetSpacing()[::-1]
+        distances = {k: distance_to(r, spacing=spacing_zyx) for k, r in regions.items()} if settings.pointing_tolerance_mm > 0 else {}
+        zone = {k: distances[k] <= settings.pointing_tolerance_mm if k in distances else r for k, r in regions.items()}
+
+        def measure(arr: np.ndarray, region_names: list[str]) -> list[dict[str, Any]]:
+            ct_map = np.clip(sitk.GetArrayFromImage(grid.to_ct(arr)), 0.0, None)
+            return [{
+                "region": r,
+                "pointing": pointing_hit(ct_map, regions[r], distance=distances.get(r), tolerance_mm=settings.pointing_tolerance_mm),
+                "energy": energy_share(ct_map, regions[r]),
+            } for r in region_names]
+
+        base = {"model": model, "patient_id": p.patient_id, "set": p.set, "outcome": p.outcome}
+        maps = {map_name: cam, "random": random_map(cam.shape, seed=baseline_seed), "crop centre": centre_map(cam.shape)}
+        for name, arr in maps.items():
+            for m in measure(arr, list(regions)):
+                # chance: what a map pointing at a random voxel of the crop scores in the pointing game
+                metric_rows.append({**base, "map": name, **m, "fails randomisation": fails and name == map_name, "hit zone share of crop": float(zone[m["region"]][crop].sum() / max(crop.sum(), 1))})
+        done: dict[tuple[str, str], dict[str, Any]] = {}  # (layer, region) -> measures: the explained layer is usually a candidate too
+        for scale, grid_shape in grids.items():
+            for r, mask in on_input.items():
+                key = (candidates[scale], r)
+                m = done[key] if key in done else measure(perfect_map(mask, grid_shape), [r])[0]
+                done[key] = m
+                if scale == "explained":
+                    metric_rows.append({**base, "map": "perfect map (positive control)", **m, "fails randomisation": False, "hit zone share of crop": float(zone[r][crop].sum() / max(crop.sum(), 1))})
+                control_rows.append({**base, "layer": candidates[scale], "scale": scale, **m})
+        rows.append({**base, "label": int(p.label), "score": float(p.score), "class_idx": class_idx, "folds": " ".join(map(str, used)), "threshold": threshold, "randomisation ρ": rho, "fails randomisation": fails})
+
+    explained, metrics, sanity = pd.DataFrame(rows), pd.DataFrame(metric_rows), pd.DataFrame(sanity_rows)
+    deletion = pd.concat(deletion_rows, ignore_index=True) if deletion_rows else pd.DataFrame()
+    controls = pd.DataFrame(control_rows)
+    n_res = int(st["n_resamples"])
+    attention = summarise_attention(metrics, by=["model", "region", "map"], n_resamples=n_res, seed=seed)
+    attention["chance"] = metrics.groupby(["model", "region", "map"], sort=False)["hit zone share of crop"].mean()
+    attention["maps failing randomisation"] = metrics.groupby(["model", "region", "map"], sort=False)["fails randomisation"].sum().astype(int)
+    by_outcome = summarise_attention(metrics, by=["model", "region", "map", "outcome"], n_resamples=n_res, seed=seed)
+    curve, area = summarise_deletion(deletion, n_resamples=n_res, seed=seed) if len(deletion) else (pd.DataFrame(), pd.DataFrame())
+    layer_rows = []
+    for scale, lname in candidates.items():
+        row = {"model": model, "scale": scale, "layer": lname, "input grid": "×".join(map(str, input_shape)), "layer grid": "×".join(map(str, grids[scale]))}
+        for r in controls["region"].unique() if len(controls) else []:
+            g = controls[(controls["scale"] == scale) & (controls["region"] == r)]
+            for col, label in (("pointing", "pointing game"), ("energy", "energy share")):
+                m, lo, hi, _ = mean_ci(g[col].to_numpy(), n_resamples=n_res, level=0.95, seed=seed)
+                row[f"{r}: perfect map {label}"], row[f"{r}: perfect map {label} low"], row[f"{r}: perfect map {label} high"] = m, lo, hi
+        layer_rows.append(row)
+    tables = {
+        "explained.csv": explained, "metrics.csv": metrics, "sanity.csv": sanity, "deletion.csv": deletion, "controls.csv": controls,
+        "attention.csv": attention.reset_index(), "attention_by_outcome.csv": by_outcome.reset_index(),
+        "sanity_summary.csv": summarise_sanity(sanity).reset_index() if len(sanity) else pd.DataFrame(),
+        "deletion_curve.csv": curve, "deletion_area.csv": area, "layers.csv": pd.DataFrame(layer_rows),
+    }
+    for name, t in tables.items():
+        write_csv(t, folder / name)
+    return folder

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["ExplainSettings"]
 
@@ -20,7 +20,17 @@ class ExplainSettings(BaseModel):
     method : {"gradcam", "gradcampp"}
         MONAI's Grad-CAM or Grad-CAM++.
     target_layers : dict
-        Model name -> layer name, overriding the registry's default (``models.registry.CAM_LAYERS``).
+        Model name -> layer name, overriding the default layer of ``resolution``.
+    resolution : {"1/4", "1/8"}
+        Default layer: 1/4 of the input (``explain.control.FINE_CAM_LAYERS``) or 1/8
+        (``models.registry.CAM_LAYERS``).  1/4 is the default because a perfect map pooled to
+        its grid scores higher on the evidence (the positive control of chapter 06).
+    deletion_fractions : list of float
+        Shares of the input grid deleted in the faithfulness test, top of the map first and at
+        random (two model calls per share and patient).
+    sanity_max_spearman : float
+        A map whose Spearman correlation with the map of the same network with random weights
+        exceeds this fails the randomisation check and is marked in the chapter.
     pointing_tolerance_mm : float
         A map's maximum within this distance of the region counts as a hit (0 = strictly inside).
     iso_level : float
@@ -35,9 +45,32 @@ class ExplainSettings(BaseModel):
     n_per_set: int | None = Field(8, ge=1)
     method: Literal["gradcam", "gradcampp"] = "gradcam"
     target_layers: dict[str, str] = Field(default_factory=dict)
+    resolution: Literal["1/4", "1/8"] = "1/4"
+    deletion_fractions: list[float] = Field(default_factory=lambda: [0.02, 0.05, 0.1, 0.2, 0.4], min_length=1)
+    sanity_max_spearman: float = Field(0.5, gt=-1.0, le=1.0)
     pointing_tolerance_mm: float = Field(0.0, ge=0.0)
     iso_level: float = Field(0.5, gt=0.0, lt=1.0)
     mesh_max_faces: int = Field(20_000, ge=100)
+
+    @field_validator("deletion_fractions")
+    @classmethod
+    def _shares(cls, v: list[float]) -> list[float]:
+        if any(not 0.0 < f <= 1.0 for f in v) or sorted(set(v)) != v:
+            raise ValueError(f"deletion_fractions must rise strictly within (0, 1], got {v}")
+        return v
+
+    def layer(self, model: str) -> str:
+        """The layer explained for a model: ``target_layers``, else the default of ``resolution``."""
+        from ecrs_analysis.models.registry import cam_layer
+
+        if model in self.target_layers:
+            return self.target_layers[model]
+        if self.resolution == "1/4":
+            from ecrs_analysis.explain.control import FINE_CAM_LAYERS
+
+            if model in FINE_CAM_LAYERS:
+                return FINE_CAM_LAYERS[model]
+        return cam_layer(model)
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> "ExplainSettings":

@@ -14,13 +14,13 @@ from matplotlib.figure import Figure
 from ecrs_analysis.explain.views import CaseView
 from ecrs_analysis.plotting.cohort import WINDOW
 
-__all__ = ["plot_case_overlays", "plot_network_examples", "plot_mean_maps", "plot_attention_summary"]
+__all__ = ["plot_case_overlays", "plot_network_examples", "plot_mean_maps", "plot_attention_summary", "plot_deletion_curves"]
 
 REGION_COLOURS = {"evidence": "#3ddc97", "lesion ROI": "#4cc9f0"}
 PLANES = ("axial", "coronal", "sagittal")
 
 if TYPE_CHECKING:
-    from ecrs_analysis.explain.run import Explanation
+    from ecrs_analysis.explain.chapter import StudyExplanation
 
 
 def _lps(arr: np.ndarray, reference: sitk.Image) -> np.ndarray:
@@ -68,11 +68,30 @@ def plot_case_overlays(views: Sequence[CaseView], *, title: str = "", threshold:
 
 
 
-def plot_network_examples(expl: "Explanation") -> list[Figure]:
+def plot_network_examples(expl: "StudyExplanation") -> list[Figure]:
     """:func:`plot_case_overlays` of the most confident TP, FP, FN and TN of every network of ``expl``."""
     from ecrs_analysis.explain.chapter import example_views
 
-    return [plot_case_overlays(example_views(expl, net.name), title=net.name) for net in expl.networks]
+    return [plot_case_overlays(example_views(expl, m), title=m) for m in expl.models]
+
+
+def plot_deletion_curves(curve: pd.DataFrame) -> Figure:
+    """Mean fall of P(explained class) against the share of the input deleted, map order vs random, one panel per model."""
+    models = list(dict.fromkeys(curve["model"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(3.2 * len(models), 3.0), squeeze=False, sharey=True)
+    for ax, model in zip(axes[0], models):
+        for order, colour in (("map", "#d62828"), ("random", "#8d99ae")):
+            g = curve[(curve["model"] == model) & (curve["order"] == order)].sort_values("fraction")
+            x = np.r_[0.0, g["fraction"].to_numpy()]
+            ax.plot(x, np.r_[0.0, g["drop"].to_numpy()], "o-", color=colour, label="top of the map first" if order == "map" else "random voxels", ms=3)
+            ax.fill_between(x, np.r_[0.0, g["low"].to_numpy()], np.r_[0.0, g["high"].to_numpy()], color=colour, alpha=0.2, lw=0)
+        ax.axhline(0, color="black", lw=0.5)
+        ax.set_title(model, fontsize=9)
+        ax.set_xlabel("share of the input deleted")
+    axes[0, 0].set_ylabel("fall of P(explained class)\n(mean, 95% bootstrap CI)")
+    axes[0, 0].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
 
 
 def plot_mean_maps(maps: dict[tuple[str, int], np.ndarray], *, labels: dict[int, str] | None = None) -> Figure:
@@ -110,7 +129,8 @@ def plot_attention_summary(summary: pd.DataFrame, *, metric: str = "pointing gam
     models = list(dict.fromkeys(s["model"]))
     maps = list(dict.fromkeys(s["map"]))
     fig, ax = plt.subplots(figsize=(6.5, 0.5 + 0.45 * len(models) * len(maps)))
-    colours = dict(zip(maps, ("#d62828", "#8d99ae", "#2b2d42", "#f77f00")))
+    palette = {"Grad-CAM": "#d62828", "Grad-CAM++": "#d62828", "perfect map (positive control)": "#2a9d8f", "random": "#8d99ae", "crop centre": "#2b2d42"}
+    colours = {m: palette.get(m, "#f77f00") for m in maps}
     y = 0
     ticks, names = [], []
     for model in models:

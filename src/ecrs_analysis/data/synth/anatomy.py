@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
-    "HU", "SINUS_NAMES", "EVIDENCE_LABELS", "ENDOTYPE_EVIDENCE", "Ellipsoid", "Anatomy", "sample_anatomy", "render",
+    "HU", "SINUS_NAMES", "EVIDENCE_LABELS", "OPACIFIED_LABELS", "AERATED_LABELS", "AERATED_OFFSET", "Ellipsoid", "Anatomy", "sample_anatomy", "render",
     "sinus_volumes_ml", "phantom_volume_table", "TYPICAL_ADULT_ML",
 ]
 
@@ -39,16 +39,14 @@ HU = {
 SINUS_NAMES = ("maxillary", "anterior_ethmoid", "posterior_ethmoid", "frontal", "sphenoid")
 SIDES = ("right", "left")  # LPS: right = -x, left = +x
 
-# The evidence label map: each opacified (lesion-ROI) voxel labelled by the compartment whose
-# disease it shows.  The latent type-2 inflammation drives ethmoid, frontal, sphenoid and
-# olfactory-cleft disease up and maxillary-dominant disease down (see patients.draw_patient),
-# so these are the voxels whose content separates the endotypes.
-EVIDENCE_LABELS = {1: "ethmoid", 2: "olfactory_cleft", 3: "frontal", 4: "sphenoid", 5: "maxillary", 6: "nasal_polyp"}
-ENDOTYPE_EVIDENCE = {
-    1: (1, 2, 3, 4),  # eosinophilic: ethmoid-dominant disease and olfactory-cleft opacification
-    0: (5,),  # non-eosinophilic: maxillary-dominant disease
-}
-"""Label -> the evidence labels that argue for it.  Polyps (6) argue for neither: every MTLNet patient has them."""
+# The evidence label map: every voxel of a compartment labelled by the compartment and by
+# whether it is opacified (1-6, the lesion ROI) or aerated (11-15: the same compartment + 10, clear).
+# Which of them argue for which endotype is not written here: ``data.synth.evidence`` derives it
+# from what the generator makes informative (``patients.draw_patient``).
+OPACIFIED_LABELS = {1: "ethmoid", 2: "olfactory_cleft", 3: "frontal", 4: "sphenoid", 5: "maxillary", 6: "nasal_polyp"}
+AERATED_OFFSET = 10
+AERATED_LABELS = {k + AERATED_OFFSET: f"aerated {name}" for k, name in OPACIFIED_LABELS.items() if name != "nasal_polyp"}
+EVIDENCE_LABELS = {**OPACIFIED_LABELS, **AERATED_LABELS}
 
 
 @dataclass(frozen=True)
@@ -232,7 +230,8 @@ class Rendered:
     opacified_fraction: dict[str, float]
     """Measured opacified volume fraction per ``<side>_<sinus>`` compartment."""
     evidence: NDArray[np.uint8]
-    """Every lesion-ROI voxel labelled by its compartment (:data:`EVIDENCE_LABELS`); 0 elsewhere."""
+    """Every lesion-ROI voxel labelled by its compartment (:data:`OPACIFIED_LABELS`), every clear voxel of a
+    sinus or olfactory cleft by its compartment + :data:`AERATED_OFFSET` (:data:`AERATED_LABELS`); 0 elsewhere."""
 
 
 def render(
@@ -271,9 +270,14 @@ def render(
     hu = np.full(lr.shape, HU["air"], dtype=np.float32)
     sinus = np.zeros(lr.shape, dtype=bool)
     roi = np.zeros(lr.shape, dtype=bool)
-    # Written wherever ``roi`` is, by the same masks: it never changes ``hu``, ``sinus`` or ``roi``.
+    # Opacified labels are written wherever ``roi`` is, by the same masks; aerated labels only where no
+    # label is yet (so opacified voxels keep theirs, and later opacification overwrites aerated).  It
+    # never changes ``hu``, ``sinus`` or ``roi``.
     evidence = np.zeros(lr.shape, dtype=np.uint8)
-    label_of = {name: k for k, name in EVIDENCE_LABELS.items()}
+    label_of = {name: k for k, name in OPACIFIED_LABELS.items()}
+
+    def aerated(where: NDArray, name: str) -> None:
+        evidence[where & (evidence == 0)] = label_of[name] + AERATED_OFFSET
 
     inside_head = rad(anatomy.head) < 1.0
     hu[inside_head] = HU["soft_tissue"]
@@ -317,6 +321,7 @@ def render(
             sinus |= inside
             roi |= rim
             evidence[rim] = label_of[name]
+            aerated(inside & ~rim, name)
             fractions[f"{side}_{name}"] = float(rim.sum() / max(inside.sum(), 1))
 
     cells = anatomy.sinuses["ethmoid"]
@@ -337,6 +342,8 @@ def render(
                     roi |= inside
                     evidence[inside] = label_of["ethmoid"]
                     filled += int(inside.sum())
+                else:
+                    aerated(inside, "ethmoid")
             fractions[f"{side}_{part}"] = filled / max(total, 1)
 
     for side, cleft, opaque in zip(SIDES, anatomy.olfactory_cleft, olfactory_cleft):
@@ -345,6 +352,8 @@ def render(
         if opaque:
             roi |= inside
             evidence[inside] = label_of["olfactory_cleft"]
+        else:
+            aerated(inside, "olfactory_cleft")
     for side, nasal, radius in zip(SIDES, anatomy.nasal, polyps):
         if radius <= 0:
             continue

@@ -40,7 +40,7 @@ from ecrs_analysis.data.synth.scanners import SCANNERS, acquire, grid_for
 
 __all__ = ["CenterDesign", "Design", "DESIGNS", "generate_cohort", "GENERATOR_VERSION"]
 
-GENERATOR_VERSION = "4"  # 2: evidence maps and data dictionary; 3: MTLNet temporal cut-off 2024-05-01 (the paper's); 4: measured Lund-Mackay, rendered quantities and image_prob in truth.csv; bump when the output changes for the same parameters
+GENERATOR_VERSION = "4"  # 2: evidence maps and data dictionary; 3: MTLNet temporal cut-off 2024-05-01 (the paper's); 4: measured Lund-Mackay, rendered quantities and image_prob in truth.csv, aerated compartments in the evidence maps; bump when the output changes for the same parameters
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,61 @@
+"""The explanation's workflow jobs, named without importing torch: which (study, model) jobs, their inputs, outputs, parameters.
+
+``workflow/rules/explain.smk`` and the chapter's inputs (``{explain_outputs}`` in
+``workflow/chapters.yaml``) read these, so the job list, the files a job writes and the files
+chapter 06 reads are written in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["TABLES", "SUMMARY_TABLE", "SUMMARY_TABLES", "explain_jobs", "job_inputs", "job_outputs", "job_params", "summary_inputs", "summary_params", "chapter_inputs"]
+
+TABLES = (
+    "explained.csv", "metrics.csv", "sanity.csv", "deletion.csv", "controls.csv", "attention.csv", "attention_by_outcome.csv",
+    "sanity_summary.csv", "deletion_curve.csv", "deletion_area.csv", "layers.csv",
+)
+"""What one (study, model) job writes under ``<study>/explain/<model>/``, besides ``maps/``."""
+SUMMARY_TABLE = "image_summaries.csv"
+SUMMARY_TABLES = (SUMMARY_TABLE, "evidence_definition.csv")
+"""What one study's summary job writes under ``<study>/explain/``."""
+
+
+def explain_jobs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(study, model) of every explanation job: the first study's CNNs and MTLNet."""
+    return [("li2025", str(m)) for m in params["deep"]["models"]] + [("mtlnet2025", "mtlnet")]
+
+
+def job_inputs(params: Mapping[str, Any], study: str, model: str) -> list[str]:
+    """Artefacts (relative to ``results/<profile>/``) a job reads; a fold job's scores.csv stands for its checkpoint."""
+    common = [f"{study}/cohort.json", f"{study}/split.json", f"{study}/preprocessed.csv"]
+    if study == "mtlnet2025":
+        return common + ["mtlnet2025/mtlnet/scores.csv"]
+    folds = range(int(params["deep"]["folds"]))
+    return common + ["li2025/folds.csv", "li2025/scores_deep.csv"] + [f"li2025/deep/{model}/fold{k}/scores.csv" for k in folds]
+
+
+def job_outputs(study: str, model: str) -> list[str]:
+    return [f"{study}/explain/{model}/{t}" for t in TABLES]
+
+
+def job_params(study: str) -> tuple[str, ...]:
+    """The parameters a job of ``study`` reads (dotted keys)."""
+    own = "deep" if study == "li2025" else "mtlnet"
+    return ("seed", "stats", "explain", own, f"studies.{study}")
+
+
+def summary_inputs(study: str) -> list[str]:
+    scores = "li2025/scores_deep.csv" if study == "li2025" else "mtlnet2025/mtlnet/scores.csv"
+    return [f"{study}/cohort.json", f"{study}/split.json", f"{study}/preprocessed.csv", scores]
+
+
+def summary_params(study: str) -> tuple[str, ...]:
+    return ("deep.models",) + (f"studies.{study}",) if study == "li2025" else (f"studies.{study}",)
+
+
+def chapter_inputs(params: Mapping[str, Any]) -> list[str]:
+    """Everything chapter 06 reads from the explanation jobs."""
+    out = [f for study, model in explain_jobs(params) for f in job_outputs(study, model)]
+    return out + [f"{s}/explain/{t}" for s in ("li2025", "mtlnet2025") for t in SUMMARY_TABLES]
