@@ -99,15 +99,18 @@ def _downstream(prov: dict[str, dict], artefact: Path) -> collections.Counter:
     return collections.Counter(_rule(j) for j in jobs)
 
 
+# One artefact of each kind of job: a checkpoint, a mask file, a fitted model, a table (each dry run takes a while).
 ARTEFACTS = [
     "li2025/deep/resnet3d/fold1/best.pt",
     "mtlnet2025/mtlnet/masks.npz",
-    "li2025/scores_clinical.csv",
     "li2025/integrated_model.json",
     "tables/mtlnet2025_table1_by_endotype.csv",
-    "li2025/omics/summary.json",
-    "claims/04_integrated_model.csv",
 ]
+
+
+def test_the_shared_build_is_up_to_date(smoke_results, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert run_book(RunOptions(profile="smoke", results_dir=smoke_results, dry_run=True))["plan"] == {}
 
 
 @pytest.mark.parametrize("artefact", ARTEFACTS)
@@ -115,7 +118,6 @@ def test_deleting_an_artefact_plans_exactly_its_job_and_whats_downstream(smoke_r
     monkeypatch.chdir(ROOT)
     path = smoke_results / artefact
     expected = _downstream(_provenance(smoke_results), path)
-    assert run_book(RunOptions(profile="smoke", results_dir=smoke_results, dry_run=True))["plan"] == {}, "the shared smoke build is not up to date"
     aside = path.with_name(path.name + ".aside")
     shutil.move(path, aside)
     try:
