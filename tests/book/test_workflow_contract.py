@@ -42,7 +42,12 @@ SIDE_FILES = {
     "mtlnet2025/*/history.csv": "per-epoch history of an MTLNet job",
     "mtlnet2025/*/job.json": "settings and best epoch of an MTLNet job",
     "li2025/omics/synthetic/*": "the synthetic proteomics (a declared directory output)",
-    "li2025/explain/*": "Grad-CAM cache of chapter 06 (issue 16 makes it a stage)",
+    "*/explain/*": "Grad-CAM cache of chapter 06 (issue 16 makes it a stage)",
+    # Written by chapters 03, 05 and 06 until issue 16 turns their computations into stages:
+    "tables/li2025_deep_auc.csv": "chapter 03 (issue 16)",
+    "tables/mtlnet2025_*.csv": "chapter 05 (issue 16)",
+    "tables/*_attention*.csv": "chapter 06 (issue 16)",
+    "tables/*_cam_sanity.csv": "chapter 06 (issue 16)",
     "run.json": "the run's parameters, written by `ecrs run`",
     "workflow_config.yaml": "the workflow's config file, written by `ecrs run`",
     "failed/*": "a failed chapter kept for inspection",
@@ -94,15 +99,18 @@ def _downstream(prov: dict[str, dict], artefact: Path) -> collections.Counter:
     return collections.Counter(_rule(j) for j in jobs)
 
 
+# One artefact of each kind of job: a checkpoint, a mask file, a fitted model, a table (each dry run takes a while).
 ARTEFACTS = [
     "li2025/deep/resnet3d/fold1/best.pt",
     "mtlnet2025/mtlnet/masks.npz",
-    "li2025/scores_clinical.csv",
     "li2025/integrated_model.json",
     "tables/mtlnet2025_table1_by_endotype.csv",
-    "li2025/omics/summary.json",
-    "claims/04_integrated_model.csv",
 ]
+
+
+def test_the_shared_build_is_up_to_date(smoke_results, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert run_book(RunOptions(profile="smoke", results_dir=smoke_results, dry_run=True))["plan"] == {}
 
 
 @pytest.mark.parametrize("artefact", ARTEFACTS)
@@ -110,7 +118,6 @@ def test_deleting_an_artefact_plans_exactly_its_job_and_whats_downstream(smoke_r
     monkeypatch.chdir(ROOT)
     path = smoke_results / artefact
     expected = _downstream(_provenance(smoke_results), path)
-    assert run_book(RunOptions(profile="smoke", results_dir=smoke_results, dry_run=True))["plan"] == {}, "the shared smoke build is not up to date"
     aside = path.with_name(path.name + ".aside")
     shutil.move(path, aside)
     try:
@@ -127,7 +134,9 @@ def test_every_chapter_runs_as_jupyterlab_runs_it(smoke_results, tmp_path, monke
     from ecrs_analysis.book.workflow import load_chapters
 
     # ECRS_RESULTS holds only this smoke build: the chapters' default (the profile built last) is it.
-    (tmp_path / "smoke").symlink_to(smoke_results, target_is_directory=True)
+    # A hard-linked copy: chapters 03, 05 and 06 still write (issue 16), and the shared build must stay as it was
+    # (every artefact is replaced by an atomic rename, never written through the link).
+    shutil.copytree(smoke_results, tmp_path / "smoke", copy_function=os.link, symlinks=True)
     monkeypatch.setenv("ECRS_RESULTS", str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     chapters, appendix = load_chapters(ROOT / "workflow" / "chapters.yaml")

@@ -40,8 +40,8 @@ def _folds(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> 
     from ecrs_analysis.atomic import write_csv
     from ecrs_analysis.training.folds import assign_folds
 
-    study = S.load_study(cfg, a.study, paths)
-    write_csv(assign_folds(study.table, folds=int(cfg["deep"]["folds"]), seed=int(cfg["seed"])), paths.study(a.study) / "folds.csv")
+    study = _loaded(paths, a.study)
+    write_csv(assign_folds(study.table, folds=int(cfg["deep"]["folds"]), seed=int(cfg["seed"]), train_set=study.split.train_name), paths.folds(a.study))
 
 
 def _train(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:

@@ -56,15 +56,21 @@ def mtlnet_jobs(params: Mapping[str, Any]) -> list[str]:
 
 
 def expand_inputs(params: Mapping[str, Any], inputs: Sequence[str]) -> list[str]:
-    """A chapter's inputs with ``{mtlnet_job}`` expanded over the MTLNet jobs the profile runs, ``{explain_outputs}`` over the explanation jobs' tables."""
+    """A chapter's inputs with ``{mtlnet_job}`` expanded over the MTLNet jobs the profile runs,
+    ``{cnn_fold}`` over the CNN training jobs (``<model>/fold<k>``) and ``{explain_outputs}`` over the explanation jobs' tables."""
     out: list[str] = []
+    folds = [f"{m}/fold{k}" for m in params["deep"]["models"] for k in range(int(params["deep"]["folds"]))]
     for item in inputs:
         if item == "{explain_outputs}":  # every table of the explanation jobs (ecrs_analysis.explain.jobs)
             from ecrs_analysis.explain.jobs import chapter_inputs
 
             out.extend(chapter_inputs(params))
-            continue
-        out.extend(item.format(mtlnet_job=j) for j in mtlnet_jobs(params)) if "{mtlnet_job}" in item else out.append(item)
+        elif "{mtlnet_job}" in item:
+            out.extend(item.format(mtlnet_job=j) for j in mtlnet_jobs(params))
+        elif "{cnn_fold}" in item:
+            out.extend(item.format(cnn_fold=f) for f in folds)
+        else:
+            out.append(item)
     return out
 
 
