@@ -29,11 +29,11 @@ from .artefacts import differences
 pytestmark = pytest.mark.faults
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = [
-    "studies.li2025.synthetic.n_patients=40", "studies.li2025.synthetic.spacing_scale=6.0",
-    "studies.mtlnet2025.synthetic.n_patients=40", "studies.mtlnet2025.synthetic.spacing_scale=6.0", "mtlnet.ablation=false",
-    "deep.models=[resnet3d]", "deep.folds=2", "deep.epochs=4", "mtlnet.epochs=2",
-    "stats.n_resamples=200", "stats.roc_band_resamples=20", "stats.alpha=0.3",
+SMALL = [  # the sizes of tests/book/test_book_end_to_end.py, which builds the whole book; 4 epochs to kill one mid-way
+    "studies.li2025.synthetic.n_patients=72", "studies.li2025.synthetic.spacing_scale=6.0",
+    "studies.mtlnet2025.synthetic.n_patients=30", "studies.mtlnet2025.synthetic.spacing_scale=6.0",
+    "deep.models=[resnet3d]", "deep.folds=2", "deep.epochs=4",
+    "stats.n_resamples=200", "stats.roc_band_resamples=20", "stats.alpha=0.2",
 ]
 
 
