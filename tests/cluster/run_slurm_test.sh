@@ -94,7 +94,7 @@ STARTED+=("$WORK/run/slurmctld.pid")
 STARTED+=("$WORK/run/slurmd.pid")
 for _ in $(seq 30); do sinfo -h -o %T 2>/dev/null | grep -q idle && break; sleep 1; done
 sinfo
-sbatch --wait --account=ecrs --wrap 'true' >/dev/null
+sbatch --wait --account=ecrs --output="$WORK/log/sbatch-check.out" --wrap 'true' >/dev/null
 log "sbatch --wait and sacct answer"
 
 # -- 3. the smoke book through SLURM, and locally -----------------------------------------------------

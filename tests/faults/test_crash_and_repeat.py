@@ -29,11 +29,11 @@ from .artefacts import differences
 pytestmark = pytest.mark.faults
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = [
-    "studies.li2025.synthetic.n_patients=40", "studies.li2025.synthetic.spacing_scale=6.0",
-    "studies.mtlnet2025.synthetic.n_patients=40", "studies.mtlnet2025.synthetic.spacing_scale=6.0", "mtlnet.ablation=false",
-    "deep.models=[resnet3d]", "deep.folds=2", "deep.epochs=4", "mtlnet.epochs=2",
-    "stats.n_resamples=200", "stats.roc_band_resamples=20", "stats.alpha=0.3",
+SMALL = [  # the sizes of tests/book/test_book_end_to_end.py, which builds the whole book; 4 epochs to kill one mid-way
+    "studies.li2025.synthetic.n_patients=72", "studies.li2025.synthetic.spacing_scale=6.0",
+    "studies.mtlnet2025.synthetic.n_patients=30", "studies.mtlnet2025.synthetic.spacing_scale=6.0",
+    "deep.models=[resnet3d]", "deep.folds=2", "deep.epochs=4",
+    "stats.n_resamples=200", "stats.roc_band_resamples=20", "stats.alpha=0.2",
 ]
 
 
@@ -62,11 +62,18 @@ def _build(checkout: Path, results: Path) -> subprocess.CompletedProcess:
     return proc
 
 
-def _kill_when(checkout: Path, results: Path, ready: Callable[[], bool], *, what: str, delay: float = 0.0) -> None:
-    """Start a build and SIGKILL its whole process group once ``ready()`` holds (plus ``delay`` seconds)."""
+def _fresh(pattern: str, since: float) -> Callable[[Path], bool]:
+    """Whether a file matching ``pattern`` under the results folder was written after ``since`` (logs outlive runs)."""
+    return lambda results: any(f.stat().st_mtime >= since for f in results.glob(pattern))
+
+
+def _kill_when(checkout: Path, results: Path, pattern: str, *, what: str, delay: float = 0.0) -> None:
+    """Start a build and SIGKILL its whole process group once it writes a file matching ``pattern`` (plus ``delay`` seconds)."""
+    started = time.time() - 1  # file times are coarser than time.time()
+    ready = _fresh(pattern, started)
     proc = subprocess.Popen(_command(results), cwd=checkout, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        while not ready():
+        while not ready(results):
             if proc.poll() is not None:
                 pytest.fail(f"the build ended (exit {proc.returncode}) before the kill point {what!r}: {proc.stderr.read()[-2000:] if proc.stderr else ''}")
             time.sleep(0.05)
@@ -100,19 +107,14 @@ def test_a_build_killed_at_every_stage_resumes_to_the_uninterrupted_results(clea
     html.mkdir(parents=True)
     (html / "index.html").write_text("last good book")
     r = tmp_path / "results"
-    work = r / "li2025" / "deep" / "resnet3d"
-
-    def training_mid_way() -> bool:  # a fold job with at least one epoch checkpoint, not finished
-        return any(work.glob(".fold*.work/last.pt")) if work.exists() else False
-
     kills = [
-        ("cohort generation", lambda: (r / "logs" / "cohort-li2025.log").exists(), 1.0),
-        ("a training job", training_mid_way, 0.0),
-        ("a chapter", lambda: (r / "logs" / "chapter-02_clinical.log").exists(), 1.0),
-        ("the book's rendering", lambda: (r / "logs" / "book.log").exists(), 2.0),
+        ("cohort generation", "logs/cohort-li2025.log", 1.0),
+        ("a training job", "li2025/deep/resnet3d/.fold*.work/last.pt", 0.0),  # a fold job with an epoch checkpoint, not finished
+        ("a chapter", "logs/chapter-0[1-7]_*.log", 1.0),
+        ("the book's rendering", "logs/book.log", 2.0),
     ]
-    for what, ready, delay in kills:
-        _kill_when(checkout, r, ready, what=what, delay=delay)
+    for what, pattern, delay in kills:
+        _kill_when(checkout, r, pattern, what=what, delay=delay)
         assert (html / "index.html").read_text(encoding="utf-8") == "last good book", f"killed during {what}: the published book changed"
         assert not list(html.parent.glob(".html.*")) or (html / "index.html").exists()
     proc = _build(checkout, r)
