@@ -8,6 +8,7 @@ import yaml
 
 from ecrs_analysis.book.chapter_jobs import CLAIMS_JOBS
 from ecrs_analysis.book.claims import REPORTED
+from ecrs_analysis.book.mtlnet_evaluation import CLAIMS_CHAPTER as MTLNET_CLAIMS
 from ecrs_analysis.book.workflow import claims_inputs, load_chapters
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +37,7 @@ def test_the_landing_page_is_a_summary_reading_every_claims_file_and_the_books_f
     chapters, _ = load_chapters(ROOT / "workflow" / "chapters.yaml")
     summaries = [c for c in chapters if c.summary]
     assert [c.name for c in summaries] == ["00_claims"]
-    declared = [o for c in chapters for o in c.outputs if o.startswith("claims/")] + [f"claims/{c}.csv" for c in CLAIMS_JOBS]
+    declared = [o for c in chapters for o in c.outputs if o.startswith("claims/")] + [f"claims/{c}.csv" for c in (*CLAIMS_JOBS, MTLNET_CLAIMS)]
     assert sorted(claims_inputs(chapters)) == sorted(declared) and "claims/00_claims.csv" not in declared
     assert len(claims_inputs(chapters)) >= 3
     assert yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))["root"] == "book/executed/00_claims"

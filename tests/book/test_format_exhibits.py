@@ -50,7 +50,7 @@ def test_performance_table_is_narrow_and_dashes_models_without_threshold():
     assert row["AUC (DeLong 95% CI)"] == f"{a['AUC']:.3f} ({a['DeLong low']:.3f}{F.CI_DASH}{a['DeLong high']:.3f})"
     o = ops.loc[("integrated", "internal_test")]
     assert row["sensitivity (95% CI)"] == f"{o['sensitivity']:.3f} ({o['sensitivity low']:.3f}{F.CI_DASH}{o['sensitivity high']:.3f})"
-    assert (shown.loc[("internal test", "ceiling (true probability)")].iloc[2:] == "–").all()
+    assert (shown.loc[("internal test", "latent ceiling (true probability)")].iloc[2:] == "–").all()
     # every cell a short string: the table fits the page
     assert shown.map(len).to_numpy().max() <= len(F.fmt_ci(0.875, 0.831, 0.919))
 

@@ -38,7 +38,7 @@ def test_chapter_06_reads_every_table_the_jobs_write():
 def test_the_explanation_notebook_only_reads():
     import json
 
-    nb = json.loads((ROOT / "notebooks" / "06_explanation.ipynb").read_text())
+    nb = json.loads((ROOT / "notebooks" / "06_explanation.ipynb").read_text(encoding="utf-8"))
     code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     for forbidden in ("to_csv", "write_", ".fit(", "save", "explain_network", "CamExplainer"):
         assert forbidden not in code, forbidden

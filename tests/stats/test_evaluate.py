@@ -109,9 +109,14 @@ def test_reported_vs_reproduced_lines_up_paper_ours_and_ceiling():
     ours = pd.DataFrame(
         {"set": ["external", "external", "external"], "metric": ["AUC", "sensitivity", "Dice"], "value": [0.8, 0.7, 0.9], "CI low": [0.7, 0.5, 0.88], "CI high": [0.9, 0.85, 0.92]}
     ).set_index(["set", "metric"])
-    ceiling = pd.DataFrame({"ceiling AUC": [0.86]}, index=pd.Index(["external"], name="set"))
+    ceiling = pd.DataFrame({"ceiling AUC": [0.86], "image ceiling AUC": [0.83]}, index=pd.Index(["external"], name="set"))
     t = reported_vs_reproduced(MTLNET_REPORTED, ours, ceiling=ceiling)
     assert t.loc[("external", "AUC"), "reported"] == 0.818 and t.loc[("external", "AUC"), "reproduced"] == 0.8
-    assert t.loc[("external", "AUC"), "ceiling"] == 0.86 and t.loc[("external", "AUC"), "difference"] == pytest.approx(0.8 - 0.818)
+    assert t.loc[("external", "AUC"), "latent ceiling"] == 0.86 and t.loc[("external", "AUC"), "image ceiling"] == 0.83
+    assert t.loc[("external", "AUC"), "difference"] == pytest.approx(0.8 - 0.818)
     assert t.loc[("external", "AUC"), "95% CI"] == "0.700–0.900"
-    assert np.isnan(t.loc[("external", "Dice"), "ceiling"]) and np.isnan(t.loc[("train", "AUC"), "reproduced"])
+    assert np.isnan(t.loc[("external", "Dice"), "latent ceiling"]) and np.isnan(t.loc[("train", "AUC"), "reproduced"])
+    # a classifier that did not learn: its AUC and sensitivity are withheld, its segmentation is not
+    withheld = reported_vs_reproduced(MTLNET_REPORTED, ours, ceiling=ceiling, learned=False)
+    assert np.isnan(withheld.loc[("external", "AUC"), "reproduced"]) and withheld.loc[("external", "AUC"), "95% CI"] == "did not learn"
+    assert np.isnan(withheld.loc[("external", "sensitivity"), "reproduced"]) and withheld.loc[("external", "Dice"), "reproduced"] == 0.9

@@ -103,7 +103,7 @@ def test_a_fold_job_killed_mid_training_resumes_from_its_last_epoch_and_ends_as_
 
     vols = _volumes(tmp_path, n=48)
     folds = assign_folds(vols, folds=2, seed=3)
-    spec = DeepSpec(models=("resnet3d",), width=0.125, folds=2, epochs=4, batch_size=8, lr=3e-3, patience=10, validation_fraction=0.25)
+    spec = DeepSpec(models=("resnet3d",), width=0.125, folds=2, epochs=4, batch_size=8, lr=3e-3, weight_decay=1e-4, patience=10, validation_fraction=0.25)
     whole = fold_dir(tmp_path / "whole", "resnet3d", 0)
     expected = train_fold(folds, vols, model="resnet3d", fold=0, spec=spec, seed=3, out_dir=whole)
 

@@ -202,6 +202,12 @@ def evidence_table(expl: StudyExplanation) -> pd.DataFrame:
     return t.set_index("compartment") if len(t) else t
 
 
+def evidence_tables(*expls: StudyExplanation) -> pd.DataFrame:
+    """The evidence definitions of several studies in one table (indexed by study and compartment); empty for a real cohort."""
+    parts = {e.study: evidence_table(e) for e in expls if e.ok and len(evidence_table(e))}
+    return pd.concat(parts, names=["study"]) if parts else pd.DataFrame()
+
+
 def example_views(expl: StudyExplanation, model: str) -> list:
     """The most confident TP, FP, FN and TN of a model (see :func:`views.pick_examples`), titled without identifiers."""
     from ecrs_analysis.explain.views import case_view, pick_examples
