@@ -175,3 +175,16 @@ def test_a_failed_chapter_is_kept_without_patient_identifiers(tmp_path, tiny_coh
         execute_chapter("01_x", root=tmp_path, paths=paths, profile="smoke", config={})
     kept = (paths.root / "failed" / "01_x.ipynb").read_text(encoding="utf-8")
     assert "looking at" in kept and pid not in kept
+
+
+def test_an_executed_chapter_is_the_same_file_in_every_build(tmp_path):
+    from ecrs_analysis.book.chapters import execute_chapter
+
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("profile = 'demo'", metadata={"tags": ["parameters"]}), nbformat.v4.new_code_cell("print(profile)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "notebooks" / "01_x.ipynb")
+    runs = [nbformat.read(execute_chapter("01_x", root=tmp_path, paths=ResultPaths(tmp_path / r), profile="smoke", config={}), as_version=4) for r in ("a", "b")]
+    ids = [[c["id"] for c in nb.cells] for nb in runs]
+    assert ids[0] == ids[1] and "injected-parameters" in ids[0]  # papermill's own id for it is random
