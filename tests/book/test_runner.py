@@ -219,3 +219,16 @@ def test_a_failed_job_is_shown_with_its_log_tail_and_what_to_do(tmp_path, monkey
     assert "| " in failed and "boom in the clinical chapter" in failed  # the log's tail, as the job wrote it
     assert "what to do:" in failed and "failed/" in failed and "run the same command again" in failed
     assert "Error in rule" not in out  # Snakemake's own report stays in its log
+
+
+def test_an_executed_chapter_is_the_same_file_in_every_build(tmp_path):
+    from ecrs_analysis.book.chapters import execute_chapter
+
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("profile = 'demo'", metadata={"tags": ["parameters"]}), nbformat.v4.new_code_cell("print(profile)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "notebooks" / "01_x.ipynb")
+    runs = [nbformat.read(execute_chapter("01_x", root=tmp_path, paths=ResultPaths(tmp_path / r), profile="smoke", config={}), as_version=4) for r in ("a", "b")]
+    ids = [[c["id"] for c in nb.cells] for nb in runs]
+    assert ids[0] == ids[1] and "injected-parameters" in ids[0]  # papermill's own id for it is random

@@ -29,9 +29,10 @@ STARTED=()  # pid files of the daemons this script started, in start order
 stop_daemons() {
   for ((i=${#STARTED[@]}-1; i>=0; i--)); do
     pf=${STARTED[$i]}
-    if [ -s "$pf" ] && kill "$(cat "$pf")" 2>/dev/null; then
-      for _ in $(seq 20); do kill -0 "$(cat "$pf")" 2>/dev/null || break; sleep 0.5; done
-      log "stopped $(basename "$pf" .pid) (PID $(cat "$pf"))"
+    pid=$(cat "$pf" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+      for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      log "stopped $(basename "$pf" .pid) (PID $pid)"
     fi
   done
 }

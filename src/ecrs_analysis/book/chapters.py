@@ -83,6 +83,9 @@ def execute_chapter(name: str, *, root: str | Path, paths: ResultPaths, profile:
         missing = check_references(nb, name)
         if missing:
             raise ChapterError(f"notebook {name}.ipynb names {', '.join(missing)} in its prose, but shows no such figure or table (numbers follow the order of Exhibits.figure/.table calls)")
+        for cell in nb.cells:  # papermill gives its parameters cell a random id: the same id in every build
+            if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+                cell["id"] = "injected-parameters"
         nbformat.write(tag_for_reading(nb), str(tmp))
     return target
 
