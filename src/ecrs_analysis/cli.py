@@ -182,6 +182,18 @@ def _print_precision(table: pd.DataFrame, sets: Mapping[str, Sequence[str]], nam
               f"widths of 0.10 and 0.20 need {r.n_for_auc:,} and {r.n_for_slope:,} patients at this prevalence")
 
 
+def _summary(args: argparse.Namespace) -> int:
+    """The headline evidence of a finished run: learned?, AUC with CI, the ceiling it is compared with, Dice."""
+    import pandas as pd
+
+    from ecrs_analysis.book.summary import evidence_summary
+    from ecrs_analysis.paths import default_results_dir
+
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(evidence_summary(args.results or default_results_dir(args.profile)).to_string())
+    return 0
+
+
 def _dictionary(args: argparse.Namespace) -> int:
     """Print a starting data dictionary for a manifest (stdout only; writes nothing)."""
     from ecrs_analysis.data.dictionary import draft_dictionary
@@ -296,6 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("dictionary", help="print a starting data dictionary for a manifest (to edit and save beside it)")
     d.add_argument("manifest")
     d.set_defaults(func=_dictionary)
+    sm = sub.add_parser("summary", help="print the evidence of a finished run: did each model learn, its AUC beside the ceiling it could reach, Dice")
+    sm.add_argument("--profile", default="demo", choices=("smoke", "demo", "full"))
+    sm.add_argument("--results", help="results folder (default results/<profile>)")
+    sm.set_defaults(func=_summary)
     return p
 
 
@@ -310,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     from ecrs_analysis.data.dicom_export import DicomExportError
 
     expected: tuple[type[Exception], ...] = (CheckoutError, ManifestError, ParamsError, SplitError, DicomExportError)
+    if args.command == "summary":
+        expected += (FileNotFoundError,)
     if args.command in ("run", "train"):  # the runner pulls in Snakemake, which `validate` does not need
         from ecrs_analysis.book.runner import RunError
 
