@@ -34,3 +34,23 @@ def test_a_folder_without_a_run_is_one_clear_error(tmp_path, capsys):
     assert main(["summary", "--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ecrs: error: ") and "no finished run here" in err and "li2025_deep_auc.csv" in err
+
+
+def test_deep_evaluation_of_networks_that_all_failed_writes_an_empty_table_with_its_columns(tmp_path):
+    """A real cohort (no ceilings) whose networks did not learn: the chapter must still read the table."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from ecrs_analysis.book.chapter_jobs import read_indexed
+    from ecrs_analysis.book.deep_evaluation import deep_evaluation_job
+
+    y = np.arange(20) % 2
+    scores = pd.DataFrame({"patient_id": [f"P{i}" for i in range(20)], "set": "train", "label": y, "resnet3d": 0.5})
+    hist = pd.DataFrame({"model": "resnet3d", "fold": 0, "epoch": [1], "train_loss": [0.8], "volumes_per_s": [3.0]})
+    study = SimpleNamespace(split=SimpleNamespace(train_name="train", names=("train",)), cohort=SimpleNamespace(truth=None))
+    out = {k: tmp_path / f"{k}.csv" for k in ("learning", "auc", "throughput")}
+    deep_evaluation_job(study, scores, hist, models=["resnet3d"], n_resamples=50, seed=0, out=out)
+    assert read_indexed(out["learning"]).loc["resnet3d", "learned"] == "NO"
+    aucs = read_indexed(out["auc"], levels=2)
+    assert aucs.empty and "AUC" in aucs.columns

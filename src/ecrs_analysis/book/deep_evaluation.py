@@ -45,7 +45,10 @@ def deep_evaluation_job(
         ceilings = [c for c in CEILING_MODELS if c in truth]
         table = scores.merge(truth[["patient_id", *ceilings]], on="patient_id", how="left")
     shown = [*learned, *ceilings]
-    aucs = evaluate.auc_table(table, shown, sets=list(study.split.names), n_resamples=n_resamples, seed=seed) if shown else pd.DataFrame()
-    write_csv(aucs, out["auc"], index=bool(shown))
+    if shown:
+        aucs = evaluate.auc_table(table, shown, sets=list(study.split.names), n_resamples=n_resamples, seed=seed)
+    else:  # no network learned, and a real cohort has no ceilings: the table has its columns and no row
+        aucs = pd.DataFrame(columns=["set", "model", "n", "AUC", "DeLong low", "DeLong high", "bootstrap low", "bootstrap high"]).set_index(["set", "model"])
+    write_csv(aucs, out["auc"], index=True)
     throughput = histories.groupby("model")["volumes_per_s"].median().rename("training volumes/s (median epoch)").to_frame()
     write_csv(throughput, out["throughput"], index=True)

@@ -393,8 +393,11 @@ class RunProgress:
         return base
 
     def _rel(self, path: Path) -> str:
+        path = Path(path)
+        if not path.is_absolute():  # Snakemake names a job's log relative to its working directory, the results folder
+            path = self.results / path
         try:
-            return str(Path(path).resolve().relative_to(Path.cwd()))
+            return str(path.resolve().relative_to(Path.cwd()))
         except ValueError:
             return str(path)
 
