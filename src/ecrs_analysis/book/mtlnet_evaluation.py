@@ -56,18 +56,31 @@ def mtlnet_evaluation_job(
     learned = learning is None or learning.learned
     scores = main.scores
     write_csv(evaluate.segmentation_table(scores, sets=sets, n_resamples=n_resamples, seed=seed), out["segmentation"], index=True)
-    empty = pd.DataFrame({"note": ["the classifier did not learn: no classification statistic is reported"]})
+    not_computable = ""
     if learned:
-        write_csv(evaluate.auc_table(scores, ["prob"], sets=sets, n_resamples=n_resamples, seed=seed), out["auc"], index=True)
-        write_csv(evaluate.operating_table(scores, ["prob"], threshold_set=train_set, sets=sets, rule=rule, target=target), out["operating_point"], index=True)
-        pairs = [(a, b) for a, b in zip(sets[1:], sets[2:])]
-        write_csv(evaluate.unpaired_delong_table(scores, ["prob"], pairs=pairs), out["unpaired_delong"], index=True)
+        try:
+            pairs = [(a, b) for a, b in zip(sets[1:], sets[2:])]
+            classification = {
+                "auc": evaluate.auc_table(scores, ["prob"], sets=sets, n_resamples=n_resamples, seed=seed),
+                "operating_point": evaluate.operating_table(scores, ["prob"], threshold_set=train_set, sets=sets, rule=rule, target=target),
+                "unpaired_delong": evaluate.unpaired_delong_table(scores, ["prob"], pairs=pairs),
+            }
+        except ValueError as exc:  # a set too small for the statistic (e.g. one case): said, not a failed job
+            not_computable = str(exc)
+    if learned and not not_computable:
+        for name, table in classification.items():
+            write_csv(table, out[name], index=True)
     else:
+        why = "the classifier did not learn" if not learned else f"not computable on these sets: {not_computable}"
         for name in ("auc", "operating_point", "unpaired_delong"):
-            write_csv(empty, out[name])
+            write_csv(pd.DataFrame({"note": [f"{why}: no classification statistic is reported"]}), out[name])
     ablation = ablation_table(runs, sets=sets, n_resamples=n_resamples, seed=seed) if len(runs) > 1 else pd.DataFrame({"note": ["the ablation is off in this profile (mtlnet.ablation: false)"]})
     write_csv(ablation, out["ablation"], index=len(runs) > 1)
-    headline = evaluate.headline_metrics(scores, threshold_set=train_set, sets=sets, n_resamples=n_resamples, seed=seed, rule=rule, target=target)
+    try:
+        headline = evaluate.headline_metrics(scores, threshold_set=train_set, sets=sets, n_resamples=n_resamples, seed=seed, rule=rule, target=target)
+    except ValueError as exc:
+        not_computable = not_computable or str(exc)
+        headline = pd.DataFrame(columns=["value", "CI low", "CI high"], index=pd.MultiIndex.from_tuples([], names=["set", "metric"]))
     write_csv(headline, out["headline"], index=True)
     ceiling = ceiling_auc(study)
     write_csv(reported_vs_reproduced(MTLNET_REPORTED, headline, ceiling=ceiling, learned=learned), out["reported_vs_reproduced"], index=True)
@@ -78,6 +91,7 @@ def mtlnet_evaluation_job(
         "best training classification loss": None if learning is None else learning.best_train_loss,
         "constant predictor's loss": None if learning is None else learning.constant_train_loss,
         "best epoch": main.info.get("best_epoch"), "epochs run": main.info.get("epochs_run"), "early stopping on": main.info.get("monitor"),
+        "not computable": not_computable,
     }]), out["learning"])
     # MTLNet sees only the CT: its AUC is compared with the image-only ceiling, not the latent one
     image_ceiling = None if ceiling is None else ceiling[IMAGE_CEILING if IMAGE_CEILING in ceiling else LATENT_CEILING]

@@ -178,7 +178,10 @@ class RunProgress:
     previous: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.results = Path(self.results)
+        self.results = Path(self.results).resolve()
+        # Paths are shown relative to where the user typed the command: Snakemake later changes the
+        # process's working folder to the results folder, so it is taken now.
+        self._origin = Path.cwd()
         if self.live is None:
             self.live = bool(getattr(self.stream, "isatty", lambda: False)())
         self._lock = threading.RLock()
@@ -214,7 +217,7 @@ class RunProgress:
         """``JOB_INFO``: a job was handed to the executor."""
         with self._lock:
             name = Path(log).name.removesuffix(".log") if log else "-".join([rule, *map(str, (wildcards or {}).values())])
-            self.jobs[jobid] = JobTiming(jobid, rule, name, Path(log) if log else None, self.clock())
+            self.jobs[jobid] = JobTiming(jobid, rule, name, self._log_path(log), self.clock())
             self._screen.line(f"[ecrs] start  {name}")
             self._refresh()
 
@@ -232,7 +235,7 @@ class RunProgress:
     def job_failed(self, jobid: int, *, rule: str, log: str | None = None) -> None:
         """``JOB_ERROR``: the job, the last lines of its log, the log's path and what to do."""
         with self._lock:
-            job = self.jobs.get(jobid) or JobTiming(jobid, rule, Path(log).name.removesuffix(".log") if log else rule, Path(log) if log else None, self.clock())
+            job = self.jobs.get(jobid) or JobTiming(jobid, rule, Path(log).name.removesuffix(".log") if log else rule, self._log_path(log), self.clock())
             self.jobs[jobid] = job
             job.finished, job.failed = self.clock(), True
             out = [f"[ecrs] FAILED {job.name} after {format_duration(job.seconds or 0)}  {self.overall()}"]
@@ -392,12 +395,18 @@ class RunProgress:
             return "if the log shows the job ran out of memory, give it a smaller batch or run fewer jobs side by side (--cores); " + base
         return base
 
+    def _log_path(self, log: str | None) -> Path | None:
+        """A job's log as Snakemake names it (relative to its working folder, the results folder), made absolute."""
+        if not log:
+            return None
+        return Path(log) if Path(log).is_absolute() else self.results / log
+
     def _rel(self, path: Path) -> str:
         path = Path(path)
         if not path.is_absolute():  # Snakemake names a job's log relative to its working directory, the results folder
             path = self.results / path
         try:
-            return str(path.resolve().relative_to(Path.cwd()))
+            return str(path.resolve().relative_to(self._origin))
         except ValueError:
             return str(path)
 
