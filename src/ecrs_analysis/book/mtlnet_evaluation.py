@@ -74,8 +74,13 @@ def mtlnet_evaluation_job(
         why = "the classifier did not learn" if not learned else f"not computable on these sets: {not_computable}"
         for name in ("auc", "operating_point", "unpaired_delong"):
             write_csv(pd.DataFrame({"note": [f"{why}: no classification statistic is reported"]}), out[name])
-    ablation = ablation_table(runs, sets=sets, n_resamples=n_resamples, seed=seed) if len(runs) > 1 else pd.DataFrame({"note": ["the ablation is off in this profile (mtlnet.ablation: false)"]})
-    write_csv(ablation, out["ablation"], index=len(runs) > 1)
+    ablation, indexed = pd.DataFrame({"note": ["the ablation is off in this profile (mtlnet.ablation: false)"]}), False
+    if len(runs) > 1:
+        try:
+            ablation, indexed = ablation_table(runs, sets=sets, n_resamples=n_resamples, seed=seed), True
+        except ValueError as exc:  # a set too small for the statistic: said in the table, not a failed job
+            ablation = pd.DataFrame({"note": [f"not computable on these sets: {exc}"]})
+    write_csv(ablation, out["ablation"], index=indexed)
     try:
         headline = evaluate.headline_metrics(scores, threshold_set=train_set, sets=sets, n_resamples=n_resamples, seed=seed, rule=rule, target=target)
     except ValueError as exc:
