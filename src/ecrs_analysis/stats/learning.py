@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+from sklearn.utils.class_weight import compute_class_weight
 
 __all__ = ["MIN_SCORE_SD", "LearningCheck", "constant_loss", "learning_check", "check_fold_models", "learning_table"]
 
@@ -156,8 +157,8 @@ def check_fold_models(scores: pd.DataFrame, histories: pd.DataFrame, *, models: 
     """
     train = scores[scores["set"] == train_set]
     y = train["label"].to_numpy().astype(int)
-    n1 = int(y.sum())
-    balanced = (len(y) / (2.0 * (len(y) - n1)), len(y) / (2.0 * n1)) if 0 < n1 < len(y) else (1.0, 1.0)
+    # the folds' loss weights: scikit-learn's "balanced" weights, as training.helper.class_weights gives them
+    balanced = tuple(compute_class_weight("balanced", classes=np.array([0, 1]), y=y)) if np.unique(y).size == 2 else (1.0, 1.0)
     const = constant_loss(y, class_weights=balanced)
     out = {}
     for m in models:
