@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ecrs_analysis.book.params import load_params
+from ecrs_analysis.config.params import load_params
 from ecrs_analysis.data import study as S
 from ecrs_analysis.explain.jobs import explain_jobs
 from ecrs_analysis.explain.run import explain_network

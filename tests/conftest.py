@@ -77,7 +77,7 @@ def smoke_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     import os
 
-    from ecrs_analysis.book.runner import RunOptions, run_book
+    from ecrs_analysis.pipeline.runner import RunOptions, run_book
 
     env = os.environ.get("ECRS_SMOKE_RESULTS")
     target = Path(env) if env else tmp_path_factory.mktemp("smoke") / "smoke"

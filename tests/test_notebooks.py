@@ -42,7 +42,7 @@ def test_notebook_is_committed_clean_with_a_parameters_cell(path):
 
 
 def test_chapters_and_toc_cover_every_notebook():
-    from ecrs_analysis.book.workflow import load_chapters
+    from ecrs_analysis.pipeline.workflow import load_chapters
 
     chapters, appendix = load_chapters(ROOT / "workflow" / "chapters.yaml")
     order = [c.name for c in chapters] + [appendix]
@@ -58,7 +58,7 @@ def test_chapters_and_toc_cover_every_notebook():
 @pytest.mark.parametrize("path", _marked(NOTEBOOKS, WRITING), ids=lambda p: p.name)
 def test_a_notebook_only_reads_and_shows(path):
     hits = [m.group(0) for src in _code(path) for m in WRITES.finditer(src)]
-    assert hits == [], f"{path.name} writes, fits or saves ({hits}): move it into a workflow stage (ecrs_analysis.book.chapter_jobs)"
+    assert hits == [], f"{path.name} writes, fits or saves ({hits}): move it into a workflow stage (ecrs_analysis.jobs.analysis)"
 
 
 @pytest.mark.parametrize("snippet", ["scores.to_csv(p)", "write_csv(t, p)", "model.fit(x, y)", "fit_integrated(t, f, seed=1)", "torch.save(m, p)", "fig.savefig(p)", "open(p, 'w')", "write_claims(paths, '01', rows)"])

@@ -29,8 +29,8 @@ SHOWN_PER_STUDY = 6
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ecrs_analysis.book.params import parse_set
-    from ecrs_analysis.book.runner import RunOptions, run_book
+    from ecrs_analysis.config.params import parse_set
+    from ecrs_analysis.pipeline.runner import RunOptions, run_book
 
     out = run_book(
         RunOptions(
@@ -52,7 +52,7 @@ def _run(args: argparse.Namespace) -> int:
         planned = out["plan"]
         print(f"[ecrs] dry run: {sum(planned.values())} job(s) would run" + (": " + ", ".join(f"{k} ×{v}" for k, v in planned.items()) if planned else " — everything is up to date"))
         return 0
-    from ecrs_analysis.book.progress import summary_text
+    from ecrs_analysis.pipeline.progress import summary_text
 
     print(summary_text(out))  # what ran, how long each stage took, where the book is
     return 0
@@ -60,8 +60,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     """One (study, model, fold) training job by hand, e.g. on a GPU node (the workflow runs the same)."""
-    from ecrs_analysis.book.params import parse_set
-    from ecrs_analysis.book.runner import RunOptions, run_book
+    from ecrs_analysis.config.params import parse_set
+    from ecrs_analysis.pipeline.runner import RunOptions, run_book
 
     if args.study != "li2025":
         raise SystemExit(f"ecrs: error: per-fold training jobs exist for li2025 only (got {args.study})")
@@ -95,7 +95,7 @@ def _segments(items: list[str] | None) -> dict[str, str]:
 
 def _validate(args: argparse.Namespace) -> int:
     """Check a manifest (and, with --study, everything that study and profile need; without, whether each study could run); writes nothing."""
-    from ecrs_analysis.book.params import ParamsError, load_params, params_dir, parse_set
+    from ecrs_analysis.config.params import ParamsError, load_params, params_dir, parse_set
     from ecrs_analysis.data.manifest import format_problems, validate_manifest
     from ecrs_analysis.data.preflight import StudyCheck, StudyCheckError, check_every_study, check_study
 
@@ -149,7 +149,7 @@ def _validate(args: argparse.Namespace) -> int:
                 studies += ["  " + line for line in lines[:SHOWN_PER_STUDY]]
                 if len(lines) > SHOWN_PER_STUDY:
                     studies.append(f"    - ... and more: ecrs validate {args.manifest} --study {name} --profile {args.profile} lists them all")
-        studies.append(f"  (--study NAME checks one study in full; --profile and --set change the parameters, e.g. the folds)")
+        studies.append("  (--study NAME checks one study in full; --profile and --set change the parameters, e.g. the folds)")
     n1 = int(cohort.table["label"].sum())
     print(f"{args.manifest}: {cohort.n} patients ({n1} eosinophilic), {what}.")
     print(f"clinical columns ({len(cohort.clinical_columns)}): {', '.join(cohort.clinical_columns) or 'none'}")
@@ -186,7 +186,7 @@ def _summary(args: argparse.Namespace) -> int:
     """The headline evidence of a finished run: learned?, AUC with CI, the ceiling it is compared with, Dice."""
     import pandas as pd
 
-    from ecrs_analysis.book.summary import evidence_summary
+    from ecrs_analysis.report.summary import evidence_summary
     from ecrs_analysis.paths import default_results_dir
 
     with pd.option_context("display.width", 200, "display.max_columns", 20):
@@ -244,7 +244,7 @@ def _from_dicom(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ecrs_analysis.book.params import PROFILES
+    from ecrs_analysis.config.params import PROFILES
     from ecrs_analysis.data.synth.cohort import DESIGNS
 
     p = argparse.ArgumentParser(prog="ecrs", description="Reproducible eCRS analysis book.")
@@ -317,8 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ecrs`` command; errors print one clear message and exit 2."""
-    from ecrs_analysis.book.checkout import CheckoutError
-    from ecrs_analysis.book.params import ParamsError
+    from ecrs_analysis.pipeline.checkout import CheckoutError
+    from ecrs_analysis.config.params import ParamsError
     from ecrs_analysis.data.manifest import ManifestError
     from ecrs_analysis.data.splits import SplitError
 
@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "summary":
         expected += (FileNotFoundError,)
     if args.command in ("run", "train"):  # the runner pulls in Snakemake, which `validate` does not need
-        from ecrs_analysis.book.runner import RunError
+        from ecrs_analysis.pipeline.runner import RunError
 
         expected += (RunError,)
     try:

@@ -40,7 +40,7 @@ def results_base() -> Path:
     env = os.environ.get("ECRS_RESULTS")
     if env:
         return Path(env)
-    from ecrs_analysis.book.checkout import CheckoutError, checkout_root
+    from ecrs_analysis.pipeline.checkout import CheckoutError, checkout_root
 
     try:
         return checkout_root() / "results"

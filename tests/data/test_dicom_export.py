@@ -243,7 +243,7 @@ def test_export_to_manifest_to_validate(exported_cohort, tmp_path, monkeypatch, 
 
 @pytest.mark.slow
 def test_export_to_manifest_to_a_run(exported_cohort, tmp_path, monkeypatch):
-    from ecrs_analysis.book.runner import RunOptions, run_book
+    from ecrs_analysis.pipeline.runner import RunOptions, run_book
 
     root = Path(__file__).resolve().parents[2]
     checkout = tmp_path / "checkout"

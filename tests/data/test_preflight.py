@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import StratifiedKFold
 
-from ecrs_analysis.book.params import load_params
+from ecrs_analysis.config.params import load_params
 from ecrs_analysis.data.manifest import ManifestError
 from ecrs_analysis.data.synth.cohort import generate_cohort
 from ecrs_analysis.data.preflight import StudyCheckError, check_studies, check_study, patients_needed

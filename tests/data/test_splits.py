@@ -112,7 +112,7 @@ def test_a_split_without_a_train_set_is_refused(table, tmp_path):
 @pytest.mark.parametrize("profile", ["smoke", "demo", "full"])
 def test_mtlnet_design_and_parameters_give_the_papers_temporal_split(profile):
     # MTLNet: scans from 2024-05-01 on are the temporal external set (44); the 213 before are split 172/41.
-    from ecrs_analysis.book.params import load_params
+    from ecrs_analysis.config.params import load_params
     from ecrs_analysis.data.synth.cohort import DESIGNS, _plan
 
     spec = load_params(profile)["studies"]["mtlnet2025"]["split"]

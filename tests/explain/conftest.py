@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ecrs_analysis.atomic import write_csv
-from ecrs_analysis.book.params import load_params
+from ecrs_analysis.config.params import load_params
 from ecrs_analysis.data import study as S
 from ecrs_analysis.models import build_model
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from torch import nn
 
 from ecrs_analysis.explain.control import FINE_CAM_LAYERS, candidate_layers, layer_grid, perfect_map

@@ -10,7 +10,7 @@ from monai.transforms import Invertd
 
 from ecrs_analysis.data.preprocess import PreprocessParams, preprocess_patient
 from ecrs_analysis.explain.inverse import InputGrid
-from ecrs_analysis.stats.dice import dice_scores
+from ecrs_analysis.stats.segmentation import dice_scores
 
 
 def dice(a, b) -> float:

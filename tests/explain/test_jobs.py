@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from ecrs_analysis.book.params import load_params
-from ecrs_analysis.book.stages import STAGES
-from ecrs_analysis.book.workflow import expand_inputs, load_chapters
+from ecrs_analysis.config.params import load_params
+from ecrs_analysis.pipeline.stages import STAGES
+from ecrs_analysis.pipeline.workflow import expand_inputs, load_chapters
 from ecrs_analysis.explain.jobs import SUMMARY_TABLES, TABLES, chapter_inputs, explain_jobs, job_inputs, job_params
 
 ROOT = Path(__file__).resolve().parents[2]

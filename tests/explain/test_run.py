@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from ecrs_analysis.book.params import load_params
+from ecrs_analysis.config.params import load_params
 from ecrs_analysis.data import study as S
 from ecrs_analysis.explain import chapter
 from ecrs_analysis.explain.run import choose_patients, deep_networks, label_outcomes, mtlnet_network
@@ -140,7 +140,7 @@ def test_mtlnet_is_explained_at_its_own_width_not_the_cnns(tmp_path):
 def test_the_explanation_chapter_declares_the_mtlnet_parameters():
     from pathlib import Path
 
-    from ecrs_analysis.book.workflow import load_chapters
+    from ecrs_analysis.pipeline.workflow import load_chapters
 
     chapters, _ = load_chapters(Path(__file__).resolve().parents[2] / "workflow" / "chapters.yaml")
     assert "mtlnet" in next(c for c in chapters if c.name == "06_explanation").params

@@ -94,7 +94,7 @@ def test_user_files_are_validated_against_the_cohort(tmp_path: Path) -> None:
     settings = OmicsSettings(proteins=str(tmp_path / "m.csv"), sample_sheet=str(tmp_path / "sheet.csv"))
     with pytest.raises(ProteomicsInputError, match="unknown patient 'XX9999'"):
         load_inputs(settings, seed=0, calls=pd.DataFrame(), cohort_ids=["LI0001"], truth=None, folder=tmp_path / "out")
-    from ecrs_analysis.book.skip import ChapterSkipped
+    from ecrs_analysis.jobs.skip import ChapterSkipped
 
     with pytest.raises(ChapterSkipped, match="no proteomics.*omics.proteins"):
         load_inputs(OmicsSettings(), seed=0, calls=pd.DataFrame(), cohort_ids=["LI0001"], truth=None, folder=tmp_path / "out")

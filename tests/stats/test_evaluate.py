@@ -104,7 +104,7 @@ def test_headline_metrics_per_set_at_the_training_threshold(scores):
 
 
 def test_reported_vs_reproduced_lines_up_paper_ours_and_ceiling():
-    from ecrs_analysis.book.paper import MTLNET_REPORTED, reported_vs_reproduced
+    from ecrs_analysis.report.paper import MTLNET_REPORTED, reported_vs_reproduced
 
     ours = pd.DataFrame(
         {"set": ["external", "external", "external"], "metric": ["AUC", "sensitivity", "Dice"], "value": [0.8, 0.7, 0.9], "CI low": [0.7, 0.5, 0.88], "CI high": [0.9, 0.85, 0.92]}

@@ -8,7 +8,8 @@ from monai.metrics import DiceMetric, compute_hausdorff_distance, compute_surfac
 from scipy import ndimage
 from scipy.spatial.distance import cdist
 
-from ecrs_analysis.stats.dice import bootstrap_summary, dice_scores, segmentation_metrics
+from ecrs_analysis.stats.bootstrap import bootstrap_summary
+from ecrs_analysis.stats.segmentation import dice_scores, segmentation_metrics
 from ecrs_analysis.stats.evaluate import segmentation_table
 
 

@@ -77,7 +77,7 @@ def test_fold_jobs_give_out_of_fold_and_single_model_test_scores(tmp_path):
 def test_shuffled_labels_give_chance_level_out_of_fold_auc(tmp_path):
     # Leakage check: with labels shuffled, nothing the CNN or the SVM sees carries the label,
     # so out-of-fold AUCs must be near 0.5 (the same pipeline reaches > 0.8 on the real labels above).
-    from ecrs_analysis.fusion import fit_integrated
+    from ecrs_analysis.modelling.fusion import fit_integrated
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     vols = _volumes(tmp_path, n=160, signal=0.4, seed=5)

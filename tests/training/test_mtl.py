@@ -197,7 +197,7 @@ def test_inputs_and_settings_are_checked(tmp_path):
 
 @pytest.mark.parametrize("profile", ["smoke", "demo", "full"])
 def test_every_profile_has_valid_mtlnet_settings_for_its_inputs(profile):
-    from ecrs_analysis.book.params import load_params
+    from ecrs_analysis.config.params import load_params
 
     cfg = load_params(profile)
     s = MTLNetSettings.model_validate(cfg["mtlnet"])

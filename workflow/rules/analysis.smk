@@ -1,8 +1,8 @@
-# The computations behind chapters 01, 02, 04 and 07 (ecrs_analysis.book.chapter_jobs), one job
+# The computations behind chapters 01, 02, 04 and 07 (ecrs_analysis.jobs.analysis), one job
 # each; the chapters only read what these jobs write. Every path comes from ecrs_analysis.paths.
 import shlex
 
-from ecrs_analysis.book.chapter_jobs import CLAIMS_JOBS
+from ecrs_analysis.jobs.analysis import CLAIMS_JOBS
 from ecrs_analysis.paths import OMICS_COMPARISONS
 
 LI = "li2025"
@@ -20,7 +20,7 @@ rule table1:
         prov=str(RP.prov("table1-{study}")),
     params:
         cfg=lambda w: W.params_for(P, "table1", w.study),
-        code=W.code("ecrs_analysis.book.chapter_jobs", "ecrs_analysis.stats.table1"),
+        code=W.code("ecrs_analysis.jobs.analysis", "ecrs_analysis.stats.table1"),
     log:
         str(RP.log("table1-{study}")),
     shell:
@@ -41,7 +41,7 @@ rule clinical:
         prov=str(RP.prov(f"clinical-{LI}")),
     params:
         cfg=W.params_for(P, "clinical", LI),
-        code=W.code("ecrs_analysis.book.chapter_jobs", "ecrs_analysis.clinical", "ecrs_analysis.stats.evaluate"),
+        code=W.code("ecrs_analysis.jobs.analysis", "ecrs_analysis.modelling.clinical", "ecrs_analysis.stats.evaluate"),
     log:
         str(RP.log(f"clinical-{LI}")),
     shell:
@@ -60,7 +60,7 @@ rule integrated:
         prov=str(RP.prov(f"integrated-{LI}")),
     params:
         cfg=W.params_for(P, "integrated", LI),
-        code=W.code("ecrs_analysis.book.chapter_jobs", "ecrs_analysis.fusion"),
+        code=W.code("ecrs_analysis.jobs.analysis", "ecrs_analysis.modelling.fusion"),
     log:
         str(RP.log(f"integrated-{LI}")),
     shell:
@@ -80,7 +80,7 @@ rule integrated_evaluation:
         prov=str(RP.prov(f"integrated_evaluation-{LI}")),
     params:
         cfg=W.params_for(P, "integrated_evaluation", LI),
-        code=W.code("ecrs_analysis.book.chapter_jobs", "ecrs_analysis.fusion", "ecrs_analysis.stats.evaluate"),
+        code=W.code("ecrs_analysis.jobs.analysis", "ecrs_analysis.modelling.fusion", "ecrs_analysis.stats.evaluate"),
     log:
         str(RP.log(f"integrated_evaluation-{LI}")),
     shell:
@@ -101,7 +101,7 @@ rule proteomics:
         prov=str(RP.prov(f"proteomics-{LI}")),
     params:
         cfg=W.params_for(P, "proteomics", LI),
-        code=W.code("ecrs_analysis.book.chapter_jobs", "ecrs_analysis.omics.analysis"),
+        code=W.code("ecrs_analysis.jobs.analysis", "ecrs_analysis.omics.analysis"),
     log:
         str(RP.log(f"proteomics-{LI}")),
     shell:
@@ -137,7 +137,7 @@ for _chapter in CLAIMS_JOBS:
         params:
             args=CLAIMS_ARGS[_chapter],
             cfg=W.params_for(P, f"claims-{_chapter}", LI),
-            code=W.code("ecrs_analysis.book.chapter_jobs", "ecrs_analysis.book.claims"),
+            code=W.code("ecrs_analysis.jobs.analysis", "ecrs_analysis.report.claims"),
         log:
             str(RP.log(f"claims-{_chapter}")),
         shell:

@@ -10,7 +10,7 @@ rule book:
         prov=f"{R}/provenance/book.json",
     params:
         cfg="{}",
-        code=W.code("ecrs_analysis.book.publish", "ecrs_analysis.book.sphinx_ext"),
+        code=W.code("ecrs_analysis.report.publish", "ecrs_analysis.report.sphinx_ext"),
     log:
         f"{R}/logs/book.log",
     shell:

@@ -1,6 +1,6 @@
 # What chapters 03 (the CNNs) and 05 (MTLNet) show, one job each: did each network learn, its
 # metrics beside the ceilings, and chapter 05's claims. The chapters only read these tables.
-from ecrs_analysis.book.mtlnet_evaluation import MTLNET_TABLES
+from ecrs_analysis.jobs.mtlnet_evaluation import MTLNET_TABLES
 
 DEEP_TABLES = ("learning", "auc", "throughput")
 
@@ -16,7 +16,7 @@ rule deep_evaluation:
         prov=str(RP.prov("deep_evaluation-li2025")),
     params:
         cfg=W.params_for(P, "deep_evaluation", "li2025"),
-        code=W.code("ecrs_analysis.book.deep_evaluation", "ecrs_analysis.stats.learning", "ecrs_analysis.stats.evaluate"),
+        code=W.code("ecrs_analysis.jobs.deep_evaluation", "ecrs_analysis.stats.learning", "ecrs_analysis.stats.evaluate"),
     log:
         str(RP.log("deep_evaluation-li2025")),
     shell:
@@ -37,7 +37,7 @@ rule mtlnet_evaluation:
         prov=str(RP.prov("mtlnet_evaluation-mtlnet2025")),
     params:
         cfg=W.params_for(P, "mtlnet_evaluation", "mtlnet2025"),
-        code=W.code("ecrs_analysis.book.mtlnet_evaluation", "ecrs_analysis.stats.learning", "ecrs_analysis.stats.evaluate", "ecrs_analysis.book.claims"),
+        code=W.code("ecrs_analysis.jobs.mtlnet_evaluation", "ecrs_analysis.stats.learning", "ecrs_analysis.stats.evaluate", "ecrs_analysis.report.claims"),
     log:
         str(RP.log("mtlnet_evaluation-mtlnet2025")),
     shell:

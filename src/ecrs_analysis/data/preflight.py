@@ -147,7 +147,7 @@ def _study_problems(params: Mapping[str, Any], study: str, cohort: Cohort) -> tu
             column="label",
         ))
     if study == "li2025":
-        from ecrs_analysis import clinical
+        from ecrs_analysis.modelling import clinical
 
         skipped = clinical.unavailable_comparators(cohort.clinical_columns)
         for name, why in skipped.items():

@@ -12,13 +12,14 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
+
+from ecrs_analysis.stats.bootstrap import bootstrap_summary
 
 __all__ = ["mean_ci", "distance_to", "pointing_hit", "energy_share", "random_map", "centre_map", "spearman_maps", "summarise_attention", "summarise_sanity"]
 
@@ -95,17 +96,15 @@ def spearman_maps(a: NDArray, b: NDArray) -> float:
 
 
 def mean_ci(values: NDArray, *, n_resamples: int, level: float, seed: int) -> tuple[float, float, float, int]:
-    """Mean of the finite values with a percentile bootstrap CI (scipy), and how many there were."""
+    """Mean of the finite values with a percentile bootstrap CI (:func:`~ecrs_analysis.stats.bootstrap.bootstrap_summary`), and how many there were."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if v.size == 0:
         return float("nan"), float("nan"), float("nan"), 0
     if v.size == 1 or np.ptp(v) == 0:  # every resample has the same mean
         return float(v.mean()), float(v.mean()), float(v.mean()), int(v.size)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-        res = stats.bootstrap((v,), np.mean, n_resamples=n_resamples, confidence_level=level, method="percentile", rng=np.random.default_rng(seed))
-    return float(v.mean()), float(res.confidence_interval.low), float(res.confidence_interval.high), int(v.size)
+    s = bootstrap_summary(v, statistic="mean", n_resamples=n_resamples, level=level, seed=seed)
+    return s.value, s.ci_low, s.ci_high, s.n
 
 
 def summarise_attention(metrics: pd.DataFrame, *, by: Sequence[str], n_resamples: int, seed: int, level: float = 0.95) -> pd.DataFrame:

@@ -46,7 +46,7 @@ from ecrs_analysis.explain.inverse import InputGrid
 from ecrs_analysis.explain.metrics import centre_map, distance_to, energy_share, pointing_hit, random_map, spearman_maps
 from ecrs_analysis.explain.settings import ExplainSettings
 from ecrs_analysis.hashing import hash_params, sha256_path
-from ecrs_analysis.models import build_model, cam_layer
+from ecrs_analysis.models import build_model
 from ecrs_analysis.stats.threshold import choose_threshold
 from ecrs_analysis.training.helper import load_checkpoint
 

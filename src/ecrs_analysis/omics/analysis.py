@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ecrs_analysis.atomic import write_csv
-from ecrs_analysis.book.skip import ChapterSkipped
+from ecrs_analysis.jobs.skip import ChapterSkipped
 from ecrs_analysis.omics.differential import differential_abundance, dysregulated, welch_test
 from ecrs_analysis.omics.enrichment import over_representation, prerank, ranking_from_table
 from ecrs_analysis.omics.io import ProteomicsData, load_proteomics

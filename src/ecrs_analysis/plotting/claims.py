@@ -8,8 +8,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ecrs_analysis.book.claims import STUDY_TITLES
-from ecrs_analysis.book.format import label
+from ecrs_analysis.report.claims import STUDY_TITLES
+from ecrs_analysis.report.format import label
 
 __all__ = ["plot_claims_forest"]
 
@@ -23,7 +23,7 @@ def plot_claims_forest(table: pd.DataFrame, *, quantities: tuple[str, ...] = ("A
     Parameters
     ----------
     table : DataFrame
-        :func:`ecrs_analysis.book.claims.claims_table`.
+        :func:`ecrs_analysis.report.claims.claims_table`.
 
     Each row: reported value (square; its 95% CI as a dashed line where stated), reproduced
     value (circle, solid 95% CI) and, on synthetic cohorts, the ceiling (×). Rows whose

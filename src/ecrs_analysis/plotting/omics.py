@@ -120,7 +120,7 @@ def plot_running_score(table: pd.DataFrame, running: pd.DataFrame, *, top_n: int
     """GSEA running enrichment score of the ``top_n`` terms of ``table`` over the ranked list, with hit ticks.
 
     ``running`` is the table the proteomics job wrote (``running_<comparison>.csv``:
-    ``term, position, es, hit, score``; :func:`ecrs_analysis.book.chapter_jobs.running_score_table`).
+    ``term, position, es, hit, score``; :func:`ecrs_analysis.jobs.analysis.running_score_table`).
     """
     terms = table.head(top_n).set_index("term")
     fig, axes = plt.subplots(2, max(len(terms), 1), figsize=(3.6 * max(len(terms), 1), 4.0), squeeze=False, gridspec_kw={"height_ratios": [3, 1]}, sharex=True)

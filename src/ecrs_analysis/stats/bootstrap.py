@@ -1,4 +1,6 @@
-"""Stratified bootstrap of the AUC: confidence intervals (percentile, BCa) and tests between models.
+"""Every bootstrap of the package, in one place: stratified resamples of patients, the AUC's
+confidence intervals (percentile, BCa) and tests between models, and a statistic over patients
+with its percentile CI (:func:`bootstrap_summary`).
 
 Resampling is stratified as in pROC (``boot.stratified = TRUE``): cases and controls are
 resampled separately, so every resample holds both classes and none is redrawn or
@@ -15,6 +17,7 @@ sorts every resample).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +27,16 @@ from scipy import stats
 from ecrs_analysis.stats._checks import check_scores
 from ecrs_analysis.stats.delong import placements
 
-__all__ = ["BootstrapCI", "BootstrapTest", "bootstrap_auc_samples", "bootstrap_auc_ci", "bootstrap_test", "bootstrap_test_unpaired"]
+__all__ = ["stratified_resamples", "Summary", "bootstrap_summary", "BootstrapCI", "BootstrapTest", "bootstrap_auc_samples", "bootstrap_auc_ci", "bootstrap_test", "bootstrap_test_unpaired"]
+
+
+
+def stratified_resamples(y: NDArray, *, n_resamples: int, rng: np.random.Generator) -> NDArray[np.intp]:
+    """Patient indices of ``n_resamples`` stratified resamples, one per row: cases and controls
+    each drawn with replacement from their own class (pROC's ``boot.stratified = TRUE``), so
+    every resample keeps the class sizes of ``y``."""
+    cases, controls = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    return np.concatenate([rng.choice(cases, (n_resamples, cases.size)), rng.choice(controls, (n_resamples, controls.size))], axis=1)
 
 
 @dataclass(frozen=True)
@@ -184,3 +196,42 @@ def bootstrap_test_unpaired(y1: ArrayLike, scores1: ArrayLike, y2: ArrayLike, sc
     sd = float(np.std(b1 - b2, ddof=1))
     d = (a1 - a2) / sd if sd > 0 else 0.0
     return BootstrapTest(a1, a2, a1 - a2, d, float(2 * stats.norm.sf(abs(d))), n_resamples, False)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A statistic over patients with its bootstrap CI; ``undefined`` patients (NaN) were not in it."""
+
+    statistic: str
+    value: float
+    ci_low: float
+    ci_high: float
+    n: int
+    undefined: int
+
+
+def bootstrap_summary(values: ArrayLike, *, statistic: str = "mean", n_resamples: int = 2000, level: float = 0.95, seed: int = 0) -> Summary:
+    """Mean or median over patients with a percentile bootstrap CI (patients resampled, ``scipy.stats.bootstrap``).
+
+    NaN values (undefined metrics, e.g. an empty ground truth) are left out and counted in
+    ``undefined``; ``inf`` (a failed segmentation's HD95) stays in: use the median for it.
+    """
+    v: NDArray = np.asarray(values, dtype=float)
+    if v.ndim != 1:
+        raise ValueError(f"values must be 1-D (one per patient), got shape {v.shape}")
+    funcs = {"mean": np.mean, "median": np.median}
+    if statistic not in funcs:
+        raise ValueError(f"statistic must be 'mean' or 'median', got {statistic!r}")
+    defined = v[~np.isnan(v)]
+    undefined = int(v.size - defined.size)
+    if defined.size == 0:
+        return Summary(statistic, float("nan"), float("nan"), float("nan"), 0, undefined)
+    value = float(funcs[statistic](defined))
+    if defined.size < 2:  # no interval from one patient
+        return Summary(statistic, value, float("nan"), float("nan"), 1, undefined)
+    with warnings.catch_warnings():  # inf in a median's resamples is legitimate
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = stats.bootstrap(
+            (defined,), funcs[statistic], n_resamples=n_resamples, confidence_level=level, method="percentile", vectorized=True, axis=-1, rng=np.random.default_rng(seed)
+        )
+    return Summary(statistic, value, float(res.confidence_interval.low), float(res.confidence_interval.high), int(defined.size), undefined)

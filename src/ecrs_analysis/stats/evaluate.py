@@ -17,7 +17,8 @@ import numpy as np
 
 from ecrs_analysis.stats.bootstrap import bootstrap_auc_ci
 from ecrs_analysis.stats.delong import delong_ci, delong_test, delong_test_unpaired
-from ecrs_analysis.stats.dice import SEGMENTATION_METRICS, bootstrap_summary
+from ecrs_analysis.stats.bootstrap import bootstrap_summary
+from ecrs_analysis.stats.segmentation import SEGMENTATION_METRICS
 from ecrs_analysis.stats.threshold import choose_threshold, operating_point
 
 __all__ = ["auc_table", "paired_delong_table", "unpaired_delong_table", "operating_table", "segmentation_table", "headline_metrics"]

@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from ecrs_analysis.stats._checks import check_scores
+from ecrs_analysis.stats.bootstrap import stratified_resamples
 
 __all__ = ["RocCurve", "RocBand", "roc", "auc", "roc_band"]
 
@@ -54,11 +55,8 @@ def roc_band(y_true: ArrayLike, scores: ArrayLike, *, n_resamples: int = 500, le
     fpr_grid = np.linspace(0.0, 1.0, grid)
     fpr, tpr, _ = roc_curve(y, s)
     base = np.interp(fpr_grid, fpr, tpr)
-    rng = np.random.default_rng(seed)
-    cases, controls = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     curves = np.empty((n_resamples, grid))
-    for b in range(n_resamples):
-        idx = np.concatenate([rng.choice(cases, cases.size), rng.choice(controls, controls.size)])
+    for b, idx in enumerate(stratified_resamples(y, n_resamples=n_resamples, rng=np.random.default_rng(seed))):
         f, t, _ = roc_curve(y[idx], s[idx])
         curves[b] = np.interp(fpr_grid, f, t)
     lo, hi = np.quantile(curves, [(1 - level) / 2, (1 + level) / 2], axis=0)

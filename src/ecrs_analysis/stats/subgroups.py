@@ -38,7 +38,7 @@ def subgroup_columns(cohort: pd.DataFrame, *, age_edges: Sequence[float] = (40, 
     """
     out = pd.DataFrame({"patient_id": cohort["patient_id"].astype(str)})
     if "sex_male" in cohort:
-        out["sex"] = cohort["sex_male"].map({1: "male", 0: "female", 1.0: "male", 0.0: "female"})
+        out["sex"] = cohort["sex_male"].map({1: "male", 0: "female"})
     if "center" in cohort:
         out["centre"] = cohort["center"].astype(str)
     if "age" in cohort:

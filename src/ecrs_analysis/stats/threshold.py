@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from statsmodels.stats.proportion import proportion_confint
 
 from ecrs_analysis.stats._checks import check_scores
+from ecrs_analysis.stats.bootstrap import stratified_resamples
 
 __all__ = ["candidate_thresholds", "choose_threshold", "Metric", "OperatingPoint", "operating_point"]
 
@@ -99,9 +100,7 @@ def _wilson(k: int, n: int, level: float) -> Metric:
 
 def _bootstrap(y: np.ndarray, pred: np.ndarray, level: float, n_resamples: int, seed: int) -> dict[str, tuple[float, float]]:
     """Percentile CIs of the five proportions over stratified resamples of patients."""
-    rng = np.random.default_rng(seed)
-    cases, controls = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    idx = np.concatenate([rng.choice(cases, (n_resamples, cases.size)), rng.choice(controls, (n_resamples, controls.size))], axis=1)
+    idx = stratified_resamples(y, n_resamples=n_resamples, rng=np.random.default_rng(seed))
     yy, pp = y[idx] == 1, pred[idx]
     tp, fp = (pp & yy).sum(1), (pp & ~yy).sum(1)
     tn, fn = (~pp & ~yy).sum(1), (~pp & yy).sum(1)

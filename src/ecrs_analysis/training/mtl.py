@@ -49,7 +49,7 @@ from ecrs_analysis.atomic import atomic_dir, write_csv, write_json
 from ecrs_analysis.data.preprocess import load_preprocessed
 from ecrs_analysis.hashing import hash_params
 from ecrs_analysis.models.mtlnet import HEADS, MTLNet, filters_for_width
-from ecrs_analysis.stats.dice import dice_scores, segmentation_metrics
+from ecrs_analysis.stats.segmentation import dice_scores, segmentation_metrics
 from ecrs_analysis.stats.learning import LearningCheck, constant_loss, learning_check
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, augment, load_checkpoint, make_loader, seed_everything, train
 from ecrs_analysis.training.mtl_settings import VARIANT_FOLDERS, MTLNetSettings

@@ -1,6 +1,5 @@
 """The image-only ceiling: between what any rendered feature alone reaches and the latent ceiling."""
 
-import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score

@@ -1,1 +1,0 @@
-"""The book: parameters, the pipeline runner, provenance records, privacy checks and the papers' reported values."""

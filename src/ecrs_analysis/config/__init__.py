@@ -1,0 +1,1 @@
+"""The typed configuration: the parameter schema and the profiles it validates."""

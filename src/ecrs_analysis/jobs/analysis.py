@@ -1,0 +1,250 @@
+"""The computations behind chapters 01, 02, 04 and 07, one workflow job each.
+
+Each function is the body of one job of ``workflow/rules/analysis.smk``: it takes the loaded
+artefacts and the typed settings its rule declared, computes, and writes exactly the files
+the rule names (the ``out`` mapping: output name -> path, Snakemake's ``{output}``). The
+chapters' notebooks then only read these files and show them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecrs_analysis.atomic import write_csv, write_json
+from ecrs_analysis.data.study import LoadedStudy
+
+__all__ = [
+    "TABLE1_BY", "table_one_job", "clinical_job", "integrated_job", "integrated_evaluation_job", "proteomics_job",
+    "running_score_table", "dysregulated_definitions", "read_indexed", "chapter_claims", "CLAIMS_JOBS",
+]
+
+# Chapters whose claims a claims job writes (the other chapters write none, or are reworked in issue 16).
+CLAIMS_JOBS = ("01_cohort", "04_integrated_model", "07_proteomics")
+
+# Table 1 of each study is shown by set and by endotype.
+TABLE1_BY = ("set", "endotype")
+ENDOTYPES = {1: "eosinophilic", 0: "non-eosinophilic"}
+
+
+def read_indexed(path: str | Path, *, levels: int = 1) -> pd.DataFrame:
+    """A table a job wrote with its index (``levels`` index columns), as the job had it."""
+    return pd.read_csv(path, index_col=list(range(levels)) if levels > 1 else 0)
+
+
+def table_one_job(study: LoadedStudy, *, out: Mapping[str, Path]) -> None:
+    """Table 1 of a study by set (``out["by_set"]``) and by endotype over all sets (``out["by_endotype"]``)."""
+    from ecrs_analysis.data import study as S
+    from ecrs_analysis.stats import table1
+
+    variables = S.table1_variables(study.cohort)
+    by_set = table1.table_one(study.table, by="set", variables=variables, order=list(study.split.names))
+    by_label = study.table.assign(endotype=study.table["label"].map(ENDOTYPES))
+    by_endotype = table1.table_one(by_label, by="endotype", variables=variables, order=list(ENDOTYPES.values()))
+    write_csv(by_set, out["by_set"], index=True)
+    write_csv(by_endotype, out["by_endotype"], index=True)
+
+
+def clinical_job(study: LoadedStudy, *, alpha: float, n_resamples: int, seed: int, rule: str, target: float | None, out: Mapping[str, Path]) -> None:
+    """The clinical signature fitted on the training set, every patient's scores, and its tables.
+
+    Writes ``scores`` (``scores_clinical.csv``), ``univariable``, ``signature``, ``imputed``
+    (values filled per variable in the training set), ``auc`` (per set and model, DeLong and
+    bootstrap CIs) and ``operating_points`` (training-set thresholds applied to every set).
+    """
+    from ecrs_analysis.modelling import clinical
+    from ecrs_analysis.stats import evaluate
+
+    train_set = study.split.train_name
+    sets = list(study.split.names)
+    scores, signature, uni = clinical.clinical_scores(study.table, study.cohort.clinical_columns, train_set=train_set, alpha=alpha)
+    imputed = pd.Series(signature.imputer.counts, name="values imputed", dtype=int).rename_axis("variable")
+    models = ["clinical_signature", *(m for m in clinical.COMPARATORS if m in scores)]
+    aucs = evaluate.auc_table(scores, models, sets=sets, n_resamples=n_resamples, seed=seed)
+    fixed = {"jesrec": clinical.JESREC_CUTOFF} if "jesrec" in scores else {}
+    ops = evaluate.operating_table(scores, models, threshold_set=train_set, sets=sets, rule=rule, target=target, fixed=fixed)
+    write_csv(scores, out["scores"])
+    write_csv(uni, out["univariable"], index=True)
+    write_csv(signature.table, out["signature"], index=True)
+    write_csv(imputed.to_frame(), out["imputed"], index=True)
+    write_csv(aucs, out["auc"], index=True)
+    write_csv(ops, out["operating_points"], index=True)
+
+
+def integrated_job(
+    clinical_scores: pd.DataFrame, deep_scores: pd.DataFrame, *, models: Sequence[str], train_set: str, seed: int, svm_folds: int,
+    truth: pd.DataFrame | None, out: Mapping[str, Path],
+) -> None:
+    """The integrated SVM fitted on the training rows only; every patient's integrated score.
+
+    Writes ``scores`` (``scores_integrated.csv``: clinical and deep scores, ``integrated`` and,
+    on a synthetic cohort, ``true_prob``) and ``model`` (features, chosen settings, CV AUC).
+    """
+    from ecrs_analysis.modelling import fusion
+
+    scores = clinical_scores.merge(deep_scores.drop(columns=["set", "label"]), on="patient_id", validate="one_to_one")
+    features = ["clinical_signature", *models]
+    scores, model = fusion.fit_on_training_rows(scores, features, train_set=train_set, seed=seed, folds=svm_folds)
+    if truth is not None:
+        ceilings = [c for c in ("image_prob", "true_prob") if c in truth]  # image-only (CT models) and latent (the integrated model) ceilings
+        scores = scores.merge(truth[["patient_id", *ceilings]].astype({"patient_id": str}), on="patient_id", how="left")
+    write_csv(scores, out["scores"])
+    write_json({"features": features, "best_params": model.best_params, "cv_auc": model.cv_auc, "svm_folds": svm_folds, "train_set": train_set}, out["model"])
+
+
+def integrated_evaluation_job(
+    scores: pd.DataFrame, folds: pd.DataFrame, *, models: Sequence[str], sets: Sequence[str], train_set: str, seed: int, svm_folds: int,
+    n_resamples: int, rule: str, target: float | None, out: Mapping[str, Path],
+) -> None:
+    """AUCs and operating points of the integrated model and its components, and the held-out threshold check.
+
+    Writes ``auc`` (per set and model, with the ceilings ``image_prob`` (CT only) and ``true_prob`` (latent) when present),
+    ``operating_points`` (training-set thresholds) and ``threshold_held_out`` (the SVM refitted
+    without each CNN fold, its threshold applied to that fold).
+    """
+    from ecrs_analysis.modelling import fusion
+    from ecrs_analysis.stats import evaluate
+
+    features = ["clinical_signature", *models]
+    shown = ["integrated", *features]
+    aucs = evaluate.auc_table(scores, shown + [c for c in ("image_prob", "true_prob") if c in scores], sets=list(sets), n_resamples=n_resamples, seed=seed)
+    ops = evaluate.operating_table(scores, shown, threshold_set=train_set, sets=list(sets), rule=rule, target=target)
+    train_rows = scores[scores["set"] == train_set].merge(folds[["patient_id", "fold"]], on="patient_id", validate="one_to_one")
+    held_out = fusion.held_out_operating_points(train_rows, features, folds=train_rows["fold"], seed=seed, svm_folds=svm_folds, rule=rule, target=target)
+    write_csv(aucs, out["auc"], index=True)
+    write_csv(ops, out["operating_points"], index=True)
+    write_csv(held_out, out["threshold_held_out"], index=True)
+
+
+def running_score_table(gsea: pd.DataFrame, result: object, ranking: pd.Series, *, top_n: int = 3) -> pd.DataFrame:
+    """Running enrichment score of the ``top_n`` gene sets of ``gsea`` along the ranking, one row per (term, position).
+
+    Columns ``term, position, es, hit, score`` (``score``: the ranking's value at that position,
+    sorted descending), read back by :func:`ecrs_analysis.plotting.omics.plot_running_score`.
+    """
+    from ecrs_analysis.omics.enrichment import running_score
+
+    order = ranking.sort_values(ascending=False).to_numpy(dtype=float)
+    parts = []
+    for term in gsea["term"].head(top_n):
+        res, hits = running_score(result, str(term))
+        hit = np.zeros(len(res), dtype=bool)
+        hit[hits[hits < len(res)]] = True
+        parts.append(pd.DataFrame({"term": str(term), "position": np.arange(len(res)), "es": res, "hit": hit, "score": order[: len(res)]}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["term", "position", "es", "hit", "score"])
+
+
+def dysregulated_definitions(table: pd.DataFrame, *, planted: pd.DataFrame | None) -> pd.DataFrame:
+    """Proteins called dysregulated under the usual definitions, and how many of them were planted.
+
+    The paper's "594 dysregulated genes" does not say which definition it used; these are the
+    common ones: unadjusted p < 0.05 or BH FDR < 0.05, each alone and with |log2 FC| >= log2 1.2
+    (a 1.2-fold change) or >= 1 (a 2-fold change).
+    """
+    rows = []
+    planted_genes = set(planted["gene"].astype(str)) if planted is not None else None
+    for p_col, p_name in (("p_value", "unadjusted p < 0.05"), ("fdr", "FDR < 0.05")):
+        for fc, fc_name in ((0.0, ""), (math.log2(1.2), " and |log2 FC| >= log2 1.2"), (1.0, " and |log2 FC| >= 1")):
+            called = (table[p_col] < 0.05) & (table["log_fc"].abs() >= fc)
+            row: dict[str, Any] = {"definition": p_name + fc_name, "proteins": int(called.sum())}
+            if planted_genes is not None:
+                row["of them planted"] = int(table.loc[called, "gene"].astype(str).isin(planted_genes).sum())
+            rows.append(row)
+    out = pd.DataFrame(rows).set_index("definition")
+    out.attrs["planted"] = None if planted_genes is None else len(planted_genes)
+    return out
+
+
+def proteomics_job(
+    study: LoadedStudy, scores: pd.DataFrame, *, settings: Any, seed: int, rule: str, target: float | None, out: Mapping[str, Path],
+    comparisons: Sequence[str],
+) -> None:
+    """Chapter 07's proteomics: predicted calls, pre-processing, limma/Welch, ORA and GSEA for each comparison.
+
+    Writes every table the chapter shows (``out``: ``summary`` JSON; ``samples``, ``log2_raw``,
+    ``normalized``, ``steps``, ``definitions``, ``limma_welch``, ``planted``, ``planted_pathways``;
+    ``de_<c>``, ``ora_<c>``, ``gsea_<c>``, ``running_<c>`` per comparison ``c``) and, for
+    synthetic proteomics, the generated data under ``out["synthetic"]``. A cohort without
+    proteomics writes its reason into the summary and empty tables (the chapter is skipped).
+    """
+    from ecrs_analysis.jobs.skip import ChapterSkipped
+    from ecrs_analysis.omics import analysis as A
+    from ecrs_analysis.omics.preprocess import preprocess
+    from ecrs_analysis.omics.synth import CHEMOKINE_PATHWAY
+
+    calls = A.predicted_calls(scores, rule=rule, target=target, train_set=study.split.train_name)
+    try:
+        inputs = A.load_inputs(settings, seed=seed, calls=calls.table, cohort_ids=list(study.table["patient_id"]), truth=study.cohort.truth, folder=out["synthetic"])
+    except ChapterSkipped as exc:
+        for name, path in out.items():
+            if name not in ("summary", "synthetic"):
+                write_csv(pd.DataFrame(), path)
+        Path(out["synthetic"]).mkdir(parents=True, exist_ok=True)
+        write_json({"skipped": str(exc)}, out["summary"])
+        return
+    samples = A.sample_table(inputs.data, calls.table, study.table)
+    genes = inputs.data.proteins["gene"]
+    pre = preprocess(
+        inputs.data, samples["predicted"], min_fraction=settings.min_valid_fraction, valid_in=settings.valid_in, method=settings.normalization,
+        impute=settings.impute, impute_width=settings.impute_width, impute_shift=settings.impute_shift, seed=seed,
+    )
+    values = pre.normalized
+    done = {c: A.compare(values, samples, c, settings=settings, genes=genes, seed=seed) for c in comparisons}
+    for c, comparison in done.items():
+        full = comparison.table.join(comparison.welch.add_prefix("welch_"))
+        write_csv(full.rename_axis("protein").reset_index(), out[f"de_{c}"])
+        write_csv(comparison.ora, out[f"ora_{c}"])
+        write_csv(comparison.gsea, out[f"gsea_{c}"])
+        write_csv(running_score_table(comparison.gsea, comparison.gsea_result, comparison.ranking), out[f"running_{c}"])
+    first = done[comparisons[0]]
+    recovery = None
+    if inputs.planted is not None:
+        recovery = A.planted_recovery(first.table, first.table["gene"], inputs.planted, fdr=settings.fdr, min_abs_log2_fc=settings.min_abs_log2_fc)
+    names = {"predicted": "predicted eCRS vs non-eCRS", "label": "eCRS vs non-eCRS (label)"}
+    summary = A.summary_table({names.get(c, c): done[c] for c in comparisons}, planted=inputs.planted, fdr=settings.fdr, pathway=CHEMOKINE_PATHWAY)
+    write_csv(samples, out["samples"], index=True)
+    write_csv(pre.log2_raw, out["log2_raw"], index=True)
+    write_csv(values, out["normalized"], index=True)
+    write_csv(pre.steps, out["steps"])
+    write_csv(dysregulated_definitions(first.table, planted=inputs.planted), out["definitions"], index=True)
+    write_csv(A.limma_vs_welch(first, fdr=settings.fdr), out["limma_welch"], index=True)
+    write_csv(inputs.planted if inputs.planted is not None else pd.DataFrame(columns=["gene"]), out["planted"])
+    write_csv(A.planted_pathway_ranks(first, inputs.planted_pathways), out["planted_pathways"], index=True)
+    write_json({
+        "threshold": calls.threshold, "samples": len(samples), "patients": int(samples["patient_id"].nunique()), "proteins": int(inputs.data.n_proteins),
+        "proteins_tested": len(first.table), "synthetic": inputs.synthetic, "source": None if inputs.synthetic else inputs.data.source.name,
+        "dropped_samples": len(samples.attrs["dropped"]), "missing_share": float(pre.log2_raw.isna().to_numpy().mean()), "imputed_share": float(pre.share_imputed),
+        "covariates": {c: list(done[c].covariates) for c in comparisons}, "dysregulated": {c: done[c].n_dysregulated for c in comparisons},
+        "pathway": CHEMOKINE_PATHWAY, "recovery": recovery, "summary": summary.reset_index().to_dict(orient="records"),
+    }, out["summary"])
+
+
+def chapter_claims(chapter: str, *, inputs: Mapping[str, Path], config: Mapping[str, Any], studies: Mapping[str, LoadedStudy]) -> list[dict[str, Any]]:
+    """The claim rows one chapter reproduces, from the artefacts its claims job reads.
+
+    ``01_cohort``: the loaded ``studies``; ``04_integrated_model``: the integrated model's
+    ``auc`` and ``operating_points`` tables; ``07_proteomics``: its ``summary`` and
+    ``gsea`` table (none when the chapter was skipped for lack of proteomics).
+    """
+    import json
+
+    from ecrs_analysis.report import claims as C
+
+    if chapter == "01_cohort":
+        return C.cohort_claims(studies)
+    if chapter == "04_integrated_model":
+        return C.integrated_claims(read_indexed(inputs["auc"], levels=2), read_indexed(inputs["operating_points"], levels=2))
+    if chapter == "07_proteomics":
+        summary = json.loads(Path(inputs["summary"]).read_text(encoding="utf-8"))
+        if "skipped" in summary:
+            return []
+        return C.proteomics_claims(
+            patients=summary["patients"], dysregulated=summary["dysregulated"]["predicted"], gsea=pd.read_csv(inputs["gsea"]),
+            pathway=summary["pathway"], fdr=float(config["omics"]["fdr"]), synthetic=bool(summary["synthetic"]),
+        )
+    raise ValueError(f"no claims job for chapter {chapter!r}; chapters with one: 01_cohort, 04_integrated_model, 07_proteomics")

@@ -1,0 +1,88 @@
+"""The run record: parameters, code version, package versions, input hashes and timings of one run."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ecrs_analysis.pipeline.checkout import CheckoutError, checkout_root
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["KEY_PACKAGES", "git_state", "package_versions", "device_description", "inputs_table"]
+
+KEY_PACKAGES = (
+    "ecrs-analysis", "torch", "monai", "SimpleITK", "nibabel", "numpy", "scipy", "pandas", "scikit-learn",
+    "statsmodels", "gseapy", "matplotlib", "seaborn", "papermill", "jupyter-book", "Sphinx", "myst-nb",
+)
+
+
+def git_state(repo: str | Path | None = None) -> dict[str, Any]:
+    """Commit hash and whether tracked files differ from it (``dirty``); ``None`` outside a git checkout.
+
+    ``repo`` defaults to :func:`~ecrs_analysis.pipeline.checkout.checkout_root`, the checkout whose
+    ``params/`` the run read.
+    """
+    if repo is None:
+        try:
+            repo = checkout_root()
+        except CheckoutError:
+            return {"commit": None, "dirty": None}
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        return {"commit": commit, "dirty": dirty}
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return {"commit": None, "dirty": None}
+
+
+def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for n in names:
+        try:
+            out[n] = md.version(n)
+        except md.PackageNotFoundError:
+            out[n] = None
+    return out
+
+
+def device_description() -> dict[str, Any]:
+    """CPU and, when present, CUDA device that the run used."""
+    info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(), "cpu_count": os.cpu_count()}
+    try:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+        info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        info["cuda"] = None
+    return info
+
+
+def inputs_table(record: dict[str, Any]) -> "pd.DataFrame":
+    """One row per study of a run record: cohort kind, patients, files hashed, the manifest's sha256
+    and one combined sha256 over every image and mask file."""
+    import pandas as pd
+
+    from ecrs_analysis.hashing import hash_params
+
+    rows = []
+    for study, info in record["inputs"].items():
+        rows.append({
+            "study": study,
+            "cohort": "synthetic" if info["synthetic"] else "real",
+            "patients": info["n_patients"],
+            "files hashed": len(info["sha256"]),
+            "manifest sha256": info["sha256"][info["files"]["manifest"]][:16] + "…",
+            "all files sha256": hash_params(sorted(info["sha256"].values()), length=16) + "…",
+        })
+    return pd.DataFrame(rows).set_index("study")

@@ -1,0 +1,172 @@
+"""Running ``workflow/Snakefile`` through Snakemake's Python API (local cores or a cluster executor)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ecrs_analysis.pipeline.cluster import ClusterSettings
+
+if TYPE_CHECKING:
+    from ecrs_analysis.pipeline.progress import RunProgress
+
+__all__ = ["WorkflowOutcome", "run_workflow"]
+
+
+@dataclass
+class WorkflowOutcome:
+    ok: bool
+    planned: dict[str, int] = field(default_factory=dict)
+    """Jobs per rule that the workflow planned (dry run) or ran."""
+    message: str = ""
+
+
+def _job_stats(text: str) -> dict[str, int]:
+    """Parse Snakemake's "Job stats" table (rule, count)."""
+    out: dict[str, int] = {}
+    block = text.split("Job stats:", 1)
+    if len(block) < 2:
+        return out
+    for line in block[1].splitlines()[3:]:
+        m = re.match(r"^(\S+)\s+(\d+)\s*$", line.strip())
+        if not m:
+            if out:
+                break
+            continue
+        if m.group(1) != "total":
+            out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def run_workflow(
+    *,
+    root: Path,
+    workdir: Path,
+    results: Path,
+    config_file: Path,
+    targets: Sequence[str],
+    dry_run: bool = False,
+    cores: int = 1,
+    executor: str = "local",
+    jobs: int | None = None,
+    force: Sequence[str] = (),
+    cluster: ClusterSettings | None = None,
+    progress: RunProgress | None = None,
+) -> WorkflowOutcome:
+    """Plan or run the workflow for ``targets`` (output files); never raises for a failed job.
+
+    The configuration reaches Snakemake as a file only (``config_file``): Snakemake hands a
+    config *file* to every job on a cluster as it is, while an in-memory config dict goes onto
+    each job's command line and comes back with every nested value turned into a string.
+    Snakemake keeps its state (``.snakemake/``: locks, metadata, cluster logs) in ``workdir``,
+    the run's results folder, so two results folders never share locks.
+
+    With ``progress`` (not in a dry run), the terminal shows that object's lines and
+    Snakemake's own output goes to its run log (see :mod:`ecrs_analysis.pipeline.progress`).
+    """
+    from snakemake.api import SnakemakeApi
+    from snakemake.logging import logger as sm_logger
+    from snakemake.settings.types import ConfigSettings, DAGSettings, ExecutionSettings, OutputSettings, Quietness
+
+    cluster = cluster or ClusterSettings()
+    started = time.time()
+    stream = io.StringIO()
+    text_handler = logging.StreamHandler(stream)
+    text_handler.setLevel(logging.INFO)
+    output = dict(dryrun=dry_run, quiet={Quietness.PROGRESS} if not dry_run else None, printshellcmds=False, show_failed_logs=False)
+    progress = progress if not dry_run else None
+    try:
+        with SnakemakeApi(OutputSettings(**{**output, **(progress.output_settings() if progress else {})})) as api:
+            # added after the API has set up its own handlers (it clears the logger's handlers): the plan's text
+            sm_logger.addHandler(text_handler)
+            if progress:
+                progress.attach(sm_logger)
+            executor_settings = None
+            if executor != "local":
+                from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
+
+                try:
+                    plugin = ExecutorPluginRegistry().get_plugin(executor)
+                except Exception:
+                    return WorkflowOutcome(False, message=f"no Snakemake executor plugin {executor!r} is installed; e.g. pip install snakemake-executor-plugin-{executor}")
+                try:
+                    executor_settings = plugin.settings_cls(**cluster.plugin_settings) if plugin.settings_cls is not None else None
+                except TypeError as exc:
+                    return WorkflowOutcome(False, message=f"executor-settings of the cluster profile: {exc}; the {executor} plugin's settings are listed by `snakemake --help` (--{executor}-...)")
+            resources = (cluster or ClusterSettings()).resource_settings(cores=cores, nodes=jobs if executor != "local" else None)
+            wf = api.workflow(
+                resource_settings=resources,
+                config_settings=ConfigSettings(configfiles=[config_file]),
+                snakefile=root / "workflow" / "Snakefile",
+                workdir=workdir,
+            )
+            # force_incomplete: a job killed mid-way (SIGKILL, preemption) is re-made, never trusted
+            dag = wf.dag(DAGSettings(targets=frozenset(targets), forcerun=frozenset(force), force_incomplete=True))
+            try:
+                dag.execute_workflow(
+                    executor=executor, pseudo_executor="dryrun" if dry_run else None, executor_settings=executor_settings,
+                    execution_settings=ExecutionSettings(keep_going=False),
+                )
+            except Exception as exc:  # a failed job or a workflow error: report the job and its message
+                text = stream.getvalue()
+                return WorkflowOutcome(False, planned=_job_stats(text), message=_failure_message(text, exc, results, started))
+    finally:
+        sm_logger.removeHandler(text_handler)
+        if progress:
+            progress.detach(sm_logger)
+    return WorkflowOutcome(True, planned=_job_stats(stream.getvalue()))
+
+
+ERROR_LINE = re.compile(r"(Error|Exception|error:|Traceback|Killed|CANCELLED|TIMEOUT|OUT_OF_MEMORY)")
+
+
+def first_error_lines(log: Path, *, n: int = 6) -> list[str]:
+    """The first line of ``log`` that looks like an error, and up to ``n - 1`` lines after it."""
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    for i, line in enumerate(lines):
+        if ERROR_LINE.search(line):
+            return [ln for ln in lines[i : i + n] if ln.strip()]
+    return []
+
+
+def _cluster_failures(results: Path, since: float) -> list[str]:
+    """The cluster executor's logs of jobs that failed in this run (e.g. ``.snakemake/slurm_logs/``)."""
+    out = []
+    for log in sorted((results / ".snakemake").glob("*_logs/**/*.log")):
+        if log.stat().st_mtime < since:
+            continue
+        first = first_error_lines(log)
+        if first:
+            out.append("\n".join([f"job log {log}:", *(f"  {ln}" for ln in first)]))
+    return out
+
+
+def _failure_message(text: str, exc: BaseException, results: Path, since: float) -> str:
+    """The failed job(s): the last line each stage printed, and where its log is."""
+    from snakemake.exceptions import LockException
+
+    if isinstance(exc, LockException) or "Directory cannot be locked" in str(exc):
+        return (f"Snakemake's state in {results / '.snakemake'} is locked by a process that is not an ecrs run of this folder "
+                "(e.g. snakemake started by hand); stop it, or if none is running remove that folder's locks/ and run again")
+    lines = []
+    for log in sorted((results / "logs").glob("*.log")):
+        if log.stat().st_mtime < since:
+            continue
+        mine = [ln for ln in log.read_text(encoding="utf-8", errors="replace").splitlines() if ln.startswith("[ecrs]") and " failed: " in ln]
+        if mine:
+            lines.append(f"{mine[-1].removeprefix('[ecrs] ')}\n  (log: {log})")
+    if lines:
+        return "\n".join(lines)
+    remote = _cluster_failures(results, since)
+    failed_rules = re.findall(r"Error in rule (\w+):", text)
+    if failed_rules or remote:
+        head = f"job(s) of rule {', '.join(dict.fromkeys(failed_rules))} failed" if failed_rules else "the workflow stopped: a cluster job failed"
+        return "\n".join([f"{head}; see the logs under {results / 'logs'}", *remote[:3]])
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"the workflow stopped: {first}"

@@ -1,0 +1,283 @@
+"""Entry point of every workflow job: ``python -m ecrs_analysis.pipeline.stages STAGE ...``.
+
+A thin dispatcher (the work is in the stage modules): it reads the parameters the rule
+declared (and only those), runs the stage with the threads Snakemake gave it, and writes
+the job's provenance file. Errors end the job with one readable message and exit code 1;
+Snakemake then removes the job's outputs, so no half-written artefact is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ecrs_analysis.pipeline.provenance import write_provenance
+from ecrs_analysis.data import study as S
+
+__all__ = ["main", "STAGES"]
+
+
+def _cohort(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    S.prepare_cohort({**cfg, "n_jobs": a.threads}, a.study, paths)
+
+
+def _split(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    S.prepare_split(cfg, a.study, S.load_cohort(paths, a.study), paths)
+
+
+def _preprocess(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    S.prepare_inputs({**cfg, "n_jobs": a.threads}, a.study, S.load_cohort(paths, a.study), paths)
+
+
+def _folds(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.atomic import write_csv
+    from ecrs_analysis.training.folds import assign_folds
+
+    study = _loaded(paths, a.study)
+    write_csv(assign_folds(study.table, folds=int(cfg["deep"]["folds"]), seed=int(cfg["seed"]), train_set=study.split.train_name), paths.folds(a.study))
+
+
+def _train(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    import pandas as pd
+    import torch
+
+    from ecrs_analysis.training.folds import DeepSpec, fold_dir, train_fold
+
+    torch.set_num_threads(max(1, a.threads))
+    folds = pd.read_csv(paths.study(a.study) / "folds.csv", dtype={"patient_id": str})
+    index = pd.read_csv(paths.preprocessed_index(a.study), dtype={"patient_id": str})
+    spec = DeepSpec.from_dict({**cfg["deep"], "models": (a.model,)})
+    train_fold(folds, index, model=a.model, fold=a.fold, spec=spec, seed=int(cfg["seed"]), out_dir=fold_dir(paths.deep(a.study), a.model, a.fold))
+
+
+def _deep_scores(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    import pandas as pd
+
+    from ecrs_analysis.atomic import write_csv
+    from ecrs_analysis.training.folds import collect_deep_scores, fold_dir
+
+    deep = cfg["deep"]
+    folds = pd.read_csv(paths.study(a.study) / "folds.csv", dtype={"patient_id": str})
+    dirs = {(m, k): fold_dir(paths.deep(a.study), m, k) for m in deep["models"] for k in range(int(deep["folds"]))}
+    scores, histories = collect_deep_scores(folds, dirs, test_scoring=deep["test_scoring"])
+    write_csv(scores, paths.study(a.study) / "scores_deep.csv")
+    write_csv(histories, paths.study(a.study) / "histories_deep.csv")
+
+
+def _mtlnet(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    import pandas as pd
+    import torch
+
+    from ecrs_analysis.pipeline.workflow import MTLNET_JOBS
+    from ecrs_analysis.training.mtl import fit_mtlnet, job_folder
+
+    variant = next(v for v, folder in MTLNET_JOBS.items() if folder == a.model)
+    torch.set_num_threads(max(1, a.threads))
+    study = S.load_study(cfg, a.study, paths)
+    index = pd.read_csv(paths.preprocessed_index(a.study), dtype={"patient_id": str})
+    fit_mtlnet(study.table, index, settings=cfg["mtlnet"], seed=int(cfg["seed"]), out_dir=job_folder(paths.study(a.study), variant), variant=variant)
+
+
+def _loaded(paths: S.ResultPaths, study: str) -> S.LoadedStudy:
+    """A study's cohort and split as its workflow jobs wrote them (never made here)."""
+    cohort = S.load_cohort(paths, study)
+    return S.LoadedStudy(study, cohort, S.load_split(paths.split(study), cohort.table))
+
+
+def _read_scores(path: Path | str) -> Any:
+    import pandas as pd
+
+    return pd.read_csv(path, dtype={"patient_id": str})
+
+
+def _table1(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.jobs.analysis import table_one_job
+
+    table_one_job(_loaded(paths, a.study), out=a.out)
+
+
+def _clinical(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.jobs.analysis import clinical_job
+
+    st = cfg["stats"]
+    clinical_job(_loaded(paths, a.study), alpha=st["alpha"], n_resamples=st["n_resamples"], seed=cfg["seed"], rule=st["threshold_rule"], target=st["threshold_target"], out=a.out)
+
+
+def _integrated(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.jobs.analysis import integrated_job
+
+    study = _loaded(paths, a.study)
+    integrated_job(
+        _read_scores(a.inputs_by["clinical"]), _read_scores(a.inputs_by["deep"]), models=cfg["deep"]["models"], train_set=study.split.train_name,
+        seed=cfg["seed"], svm_folds=cfg["deep"]["svm_folds"], truth=study.cohort.truth, out=a.out,
+    )
+
+
+def _integrated_evaluation(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.jobs.analysis import integrated_evaluation_job
+
+    study, st = _loaded(paths, a.study), cfg["stats"]
+    integrated_evaluation_job(
+        _read_scores(a.inputs_by["scores"]), _read_scores(a.inputs_by["folds"]), models=cfg["deep"]["models"], sets=study.split.names,
+        train_set=study.split.train_name, seed=cfg["seed"], svm_folds=cfg["deep"]["svm_folds"], n_resamples=st["n_resamples"],
+        rule=st["threshold_rule"], target=st["threshold_target"], out=a.out,
+    )
+
+
+def _proteomics(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.jobs.analysis import proteomics_job
+    from ecrs_analysis.omics.settings import OmicsSettings
+    from ecrs_analysis.paths import OMICS_COMPARISONS
+
+    st = cfg["stats"]
+    proteomics_job(
+        _loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), settings=OmicsSettings.model_validate(cfg["omics"]), seed=cfg["seed"],
+        rule=st["threshold_rule"], target=st["threshold_target"], out=a.out, comparisons=OMICS_COMPARISONS,
+    )
+
+
+def _deep_evaluation(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    import pandas as pd
+
+    from ecrs_analysis.jobs.deep_evaluation import deep_evaluation_job
+
+    deep_evaluation_job(
+        _loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), pd.read_csv(a.inputs_by["histories"]), models=cfg["deep"]["models"],
+        n_resamples=cfg["stats"]["n_resamples"], seed=cfg["seed"], out=a.out,
+    )
+
+
+def _mtlnet_evaluation(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.jobs.mtlnet_evaluation import mtlnet_evaluation_job
+    from ecrs_analysis.training.mtl import load_job
+
+    runs = {variant: load_job(Path(path).parent) for variant, path in sorted(a.inputs_by.items(), key=lambda kv: kv[0] != "multitask")}
+    st = cfg["stats"]
+    mtlnet_evaluation_job(_loaded(paths, a.study), runs, n_resamples=st["n_resamples"], seed=cfg["seed"], rule=st["threshold_rule"], target=st["threshold_target"], out=a.out)
+
+
+def _claims(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.jobs.analysis import chapter_claims
+    from ecrs_analysis.report.claims import write_claims
+
+    rows = chapter_claims(a.chapter, inputs=a.inputs_by, config=cfg, studies={s: _loaded(paths, s) for s in a.studies})
+    write_claims(paths, a.chapter, rows, profile=a.profile, path=a.out["claims"])
+
+
+def _explain(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    import torch
+
+    from ecrs_analysis.explain.run import explain_network
+
+    torch.set_num_threads(max(1, a.threads))
+    explain_network(cfg, paths, a.study, a.model)
+
+
+def _explain_summaries(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.explain.summaries import write_image_summaries
+
+    write_image_summaries(cfg, paths, a.study)
+
+
+def _chapter(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.pipeline.chapters import execute_chapter
+    from ecrs_analysis.report.claims import claims_path, write_claims
+
+    execute_chapter(a.chapter, root=a.root, paths=paths, profile=a.profile, config=cfg)
+    claims = claims_path(paths, a.chapter)
+    if str(claims) in a.outputs and not claims.exists():  # a chapter skipped for lack of data reproduces no claim
+        write_claims(paths, a.chapter, [])
+
+
+def _appendix(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.pipeline.chapters import build_run_record, execute_chapter
+
+    build_run_record(paths, root=a.root, chapters=a.chapter_names)
+    execute_chapter(a.chapter, root=a.root, paths=paths, profile=a.profile, config=cfg)
+
+
+def _book(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+    from ecrs_analysis.report.publish import build_book
+
+    build_book(root=a.root, paths=paths, chapters=[*a.chapter_names, a.appendix])
+
+
+STAGES: dict[str, Callable[[argparse.Namespace, dict[str, Any], S.ResultPaths], None]] = {
+    "cohort": _cohort, "split": _split, "preprocess": _preprocess, "folds": _folds, "train": _train,
+    "deep_scores": _deep_scores, "mtlnet": _mtlnet, "chapter": _chapter, "appendix": _appendix, "book": _book,
+    "table1": _table1, "clinical": _clinical, "integrated": _integrated, "integrated_evaluation": _integrated_evaluation,
+    "proteomics": _proteomics, "claims": _claims, "deep_evaluation": _deep_evaluation, "mtlnet_evaluation": _mtlnet_evaluation,
+    "explain": _explain, "explain_summaries": _explain_summaries,
+}
+
+
+def _named(items: list[str], what: str) -> dict[str, Path]:
+    """``["scores=/a/b.csv", ...]`` -> ``{"scores": Path("/a/b.csv")}`` (the rule's named inputs or outputs)."""
+    out: dict[str, Path] = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--{what} {item!r}: expected NAME=PATH")
+        out[name] = Path(path)
+    return out
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m ecrs_analysis.pipeline.stages", description="Run one stage of the ecrs-book workflow (called by Snakemake).")
+    ap.add_argument("stage", choices=sorted(STAGES))
+    ap.add_argument("--config", required=True, help="the workflow config file that `ecrs run` wrote")
+    ap.add_argument("--params", required=True, help="JSON: the parameters this stage declared")
+    ap.add_argument("--code", required=True, help="fingerprint of the package code of this stage")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--inputs", nargs="*", default=[])
+    ap.add_argument("--outputs", nargs="*", default=[])
+    ap.add_argument("--prov", required=True)
+    ap.add_argument("--study")
+    ap.add_argument("--model")
+    ap.add_argument("--fold", type=int)
+    ap.add_argument("--chapter")
+    ap.add_argument("--studies", nargs="*", default=[], help="studies whose cohort and split a claims job reads")
+    ap.add_argument("--out", action="extend", nargs="+", default=[], metavar="NAME=PATH", help="the rule's named outputs: the files this stage writes")
+    ap.add_argument("--in", dest="named_inputs", action="extend", nargs="+", default=[], metavar="NAME=PATH", help="the rule's named inputs the stage reads")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _parser().parse_args(argv)
+    a.out, a.inputs_by = _named(a.out, "out"), _named(a.named_inputs, "in")
+    started = dt.datetime.now(dt.timezone.utc)
+    wf = yaml.safe_load(Path(a.config).read_text(encoding="utf-8"))
+    from ecrs_analysis.pipeline.workflow import load_chapters
+
+    chapters, appendix = load_chapters(Path(wf["root"]) / "workflow" / "chapters.yaml")
+    a.root, a.profile, a.chapter_names, a.appendix = Path(wf["root"]), wf["profile"], [c.name for c in chapters], appendix
+    cfg = json.loads(a.params)
+    paths = S.ResultPaths(Path(wf["results"]))
+    job = Path(a.prov).stem
+    from ecrs_analysis.pipeline.progress import job_logging
+
+    job_logging()  # the training helper's epoch lines reach the job's log, which `ecrs run` relays
+    print(f"[ecrs] {job}: started with {a.threads} thread(s); parameters {a.params}", flush=True)
+    try:
+        STAGES[a.stage](a, cfg, paths)
+    except Exception as exc:  # the job's log and Snakemake show this line; the traceback stays in the log
+        import traceback
+
+        traceback.print_exc()
+        print(f"[ecrs] {job} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return 1
+    outputs = [o for o in a.outputs if o != a.prov]
+    write_provenance(a.prov, stage=job, params=cfg, code=a.code, inputs=a.inputs, outputs=outputs, started=started, root=a.root)
+    print(f"[ecrs] {job}: done", flush=True)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""What the Snakefile needs to declare the stages: configuration, parameter subsets, fingerprints.
+
+The rules in ``workflow/rules/*.smk`` call these functions so that each rule declares only
+the parameters its stage uses (:data:`STAGE_PARAMS`), a fingerprint of the package code it
+runs, and the same thin command line (:func:`stage_command`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ecrs_analysis.pipeline.fingerprint import code_fingerprint, module_closure, notebook_modules, software_versions
+from ecrs_analysis.pipeline.provenance import params_json
+from ecrs_analysis.training.mtl_settings import VARIANT_FOLDERS
+
+__all__ = [
+    "STAGE_PARAMS", "Chapter", "WorkflowConfig", "params_for", "params_json", "code", "model_code", "notebook_code",
+    "software", "stage_command", "manifest_inputs", "book_sources", "load_chapters", "claims_inputs",
+]
+
+# The one place that says which parameters each stage reads ({s} = the study).
+STAGE_PARAMS: dict[str, tuple[str, ...]] = {
+    "cohort": ("seed", "studies.{s}.manifest", "studies.{s}.synthetic", "studies.{s}.masks", "studies.{s}.centers"),
+    "split": ("seed", "studies.{s}.split", "studies.{s}.split_file"),
+    "preprocess": ("studies.{s}.preprocess", "studies.{s}.masks"),
+    "folds": ("seed", "deep.folds"),
+    "train": ("seed", "deep.width", "deep.folds", "deep.epochs", "deep.batch_size", "deep.lr", "deep.weight_decay", "deep.patience", "deep.validation_fraction"),
+    "deep_scores": ("deep.models", "deep.folds", "deep.test_scoring"),
+    "mtlnet": ("seed", "mtlnet"),
+    "table1": (),
+    "clinical": ("seed", "stats.alpha", "stats.n_resamples", "stats.threshold_rule", "stats.threshold_target"),
+    "integrated": ("seed", "deep.models", "deep.svm_folds"),
+    "integrated_evaluation": ("seed", "deep.models", "deep.svm_folds", "stats.n_resamples", "stats.threshold_rule", "stats.threshold_target"),
+    "proteomics": ("seed", "omics", "stats.threshold_rule", "stats.threshold_target"),
+    "claims-01_cohort": (),
+    "claims-04_integrated_model": (),
+    "claims-07_proteomics": ("omics.fdr",),
+    "deep_evaluation": ("seed", "deep.models", "stats.n_resamples"),
+    "mtlnet_evaluation": ("seed", "mtlnet.ablation", "stats.n_resamples", "stats.threshold_rule", "stats.threshold_target"),
+}
+
+# Output folders of the MTLNet jobs, from the one table that names them (no torch import).
+MTLNET_JOBS = VARIANT_FOLDERS
+
+
+def mtlnet_jobs(params: Mapping[str, Any]) -> list[str]:
+    """The MTLNet jobs a profile runs: the multitask network, and the two ablations when asked for."""
+    m = params.get("mtlnet") or {}
+    return list(MTLNET_JOBS.values()) if m.get("ablation") else [MTLNET_JOBS["multitask"]]
+
+
+def expand_inputs(params: Mapping[str, Any], inputs: Sequence[str]) -> list[str]:
+    """A chapter's inputs with ``{mtlnet_job}`` expanded over the MTLNet jobs the profile runs,
+    ``{cnn_fold}`` over the CNN training jobs (``<model>/fold<k>``) and ``{explain_outputs}`` over the explanation jobs' tables."""
+    out: list[str] = []
+    folds = [f"{m}/fold{k}" for m in params["deep"]["models"] for k in range(int(params["deep"]["folds"]))]
+    for item in inputs:
+        if item == "{explain_outputs}":  # every table of the explanation jobs (ecrs_analysis.explain.jobs)
+            from ecrs_analysis.explain.jobs import chapter_inputs
+
+            out.extend(chapter_inputs(params))
+        elif "{mtlnet_job}" in item:
+            out.extend(item.format(mtlnet_job=j) for j in mtlnet_jobs(params))
+        elif "{cnn_fold}" in item:
+            out.extend(item.format(cnn_fold=f) for f in folds)
+        else:
+            out.append(item)
+    return out
+
+
+def params_for(params: Mapping[str, Any], stage: str, study: str) -> str:
+    """The parameters one stage of one study uses, as canonical JSON (a rule's ``params``)."""
+    return params_json(params, [k.format(s=study) for k in STAGE_PARAMS[stage]])
+
+
+@dataclass(frozen=True)
+class Chapter:
+    name: str
+    params: tuple[str, ...]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    summary: bool = False  # runs after the other chapters and reads every claims file they write
+
+    @property
+    def claims(self) -> tuple[str, ...]:
+        """The claims file(s) among the outputs (``claims/<chapter>.csv``)."""
+        return tuple(o for o in self.outputs if o.startswith("claims/"))
+
+
+def load_chapters(path: str | Path) -> tuple[tuple[Chapter, ...], str]:
+    """Chapters of ``workflow/chapters.yaml`` in order, and the appendix's name."""
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    chapters = tuple(
+        Chapter(name, tuple(c.get("params", [])), tuple(c.get("inputs", [])), tuple(c.get("outputs", [])), bool(c.get("summary", False)))
+        for name, c in raw["chapters"].items()
+    )
+    return chapters, str(raw["appendix"])
+
+
+def claims_inputs(chapters: tuple[Chapter, ...]) -> list[str]:
+    """Every claims file of the (non-summary) chapters, written by the chapter or by its claims job: the inputs of a summary chapter."""
+    from ecrs_analysis.jobs.analysis import CLAIMS_JOBS
+
+    from ecrs_analysis.jobs.mtlnet_evaluation import CLAIMS_CHAPTER as MTLNET_CLAIMS
+
+    names = [c.name for c in chapters if not c.summary]
+    jobs = (*CLAIMS_JOBS, MTLNET_CLAIMS)  # the mtlnet_evaluation job writes chapter 05's claims
+    return [o for c in chapters if not c.summary for o in c.claims] + [f"claims/{c}.csv" for c in jobs if c in names]
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    """The config file ``ecrs run`` writes for the workflow (``results/<profile>/workflow_config.yaml``)."""
+
+    profile: str
+    root: Path
+    results: Path
+    python: str
+    params: dict[str, Any]
+    chapters: tuple[Chapter, ...]
+    appendix: str
+    threads_per_training_job: int = 1
+    gpus_per_training_job: int = 0  # the `gpu` resource of a training job: 1 in the full profile (one GPU per job)
+    mem_mb_per_training_job: int = 8000
+    threads_per_data_job: int = 1
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "WorkflowConfig":
+        if "params" not in config:
+            raise ValueError("this workflow is run by `ecrs run` (it writes the config file with the validated parameters)")
+        root = Path(config["root"])
+        chapters, appendix = load_chapters(root / "workflow" / "chapters.yaml")
+        return cls(
+            profile=str(config["profile"]),
+            root=root,
+            results=Path(config["results"]),
+            python=str(config["python"]),
+            params=dict(config["params"]),
+            chapters=chapters,
+            appendix=appendix,
+            threads_per_training_job=int(config.get("threads_per_training_job", 1)),
+            gpus_per_training_job=int(config.get("gpus_per_training_job", 0)),
+            mem_mb_per_training_job=int(config.get("mem_mb_per_training_job", 8000)),
+            threads_per_data_job=int(config.get("threads_per_data_job", 1)),
+        )
+
+    @property
+    def chapter_names(self) -> list[str]:
+        return [c.name for c in self.chapters]
+
+    @property
+    def appendix_params(self) -> tuple[str, ...]:
+        return ()
+
+
+def code(*modules: str) -> str:
+    """Fingerprint of the package code a stage runs (a rule's ``params.code``)."""
+    return code_fingerprint(*modules)
+
+
+def _network_modules() -> list[str]:
+    """The modules of the individual networks behind the model registry."""
+    return [m for m in module_closure(["ecrs_analysis.models.registry"]) if m.startswith("ecrs_analysis.models.") and m != "ecrs_analysis.models.registry"]
+
+
+def model_code(model: str) -> str:
+    """Fingerprint of one network's training job: the training code and that network's module only."""
+    from ecrs_analysis.pipeline.fingerprint import _source
+
+    others = _network_modules()
+    own = f"ecrs_analysis.models.{model}"
+    extra = [own] if _source(own) is not None else []
+    return code_fingerprint("ecrs_analysis.training.folds", *extra, ignore=[m for m in others if m != own])
+
+
+def notebook_code(path: str | Path) -> str:
+    """Fingerprint of the package modules a notebook imports.
+
+    The networks' own modules are left out: a chapter sees a network only through the
+    scores its training jobs wrote, which are inputs of the chapter already.
+    """
+    return code_fingerprint(*notebook_modules(path), ignore=_network_modules())
+
+
+def software(*names: str) -> str:
+    return json.dumps(software_versions(*names), sort_keys=True)
+
+
+def stage_command(stage: str, extra: str, *, outputs: Sequence[str] = (), inputs: Sequence[str] = ()) -> str:
+    """The shell command of a rule: one call of ``python -m ecrs_analysis.pipeline.stages``.
+
+    ``outputs`` / ``inputs``: names of the rule's named outputs / inputs the stage writes /
+    reads, handed over as ``--out NAME=PATH`` / ``--in NAME=PATH`` (the stage builds no path
+    of its own).
+    """
+    named = "".join(f" --out {n}={{output.{n}:q}}" for n in outputs) + "".join(f" --in {n}={{input.{n}:q}}" for n in inputs)
+    extra = extra + named
+    # Snakemake runs jobs in its working directory, the results folder; stages start from the checkout
+    launcher = "cd {config[root]:q} && {config[python]} -m "
+    return (
+        launcher + "ecrs_analysis.pipeline.stages " + stage
+        + " --config {config[config_file]:q} --params {params.cfg:q} --code {params.code:q} --threads {threads}"
+        + " --inputs {input:q} --outputs {output:q} --prov {output.prov:q} " + extra + " > {log:q} 2>&1"
+    )
+
+
+def manifest_inputs(params: Mapping[str, Any]) -> Callable[[Any], list[str]]:
+    """A real cohort's manifest is an input of its cohort job (editing it re-runs the study)."""
+
+    def inputs(wildcards: Any) -> list[str]:
+        m = params["studies"][wildcards.study].get("manifest")
+        return [m] if m else []
+
+    return inputs
+
+
+def book_sources(root: str | Path = ".") -> list[str]:
+    """The book's own files: configuration, table of contents, prose chapters and static files."""
+    r = Path(root)
+    files = [str(r / "_config.yml"), str(r / "_toc.yml")] + sorted(str(p) for p in (r / "book").glob("*.md"))
+    files += sorted(str(p) for p in (r / "book" / "_static").rglob("*") if p.is_file())
+    return files

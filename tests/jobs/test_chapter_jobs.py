@@ -1,0 +1,107 @@
+"""The computations behind chapters 01, 02, 04 and 07: each writes exactly the files it is handed."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecrs_analysis.jobs import analysis as J
+
+
+def _files(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()}
+
+
+def test_dysregulated_definitions_count_like_a_row_by_row_reference():
+    rng = np.random.default_rng(3)
+    n = 400
+    table = pd.DataFrame({"gene": [f"G{i}" for i in range(n)], "p_value": rng.uniform(0, 0.2, n), "log_fc": rng.normal(0, 0.8, n)})
+    table["fdr"] = np.minimum(1, table["p_value"] * 4)
+    planted = pd.DataFrame({"gene": [f"G{i}" for i in range(0, n, 7)]})
+    got = J.dysregulated_definitions(table, planted=planted)
+    assert len(got) == 6
+    for p_col, p_name in (("p_value", "unadjusted p < 0.05"), ("fdr", "FDR < 0.05")):
+        for fc, fc_name in ((0.0, ""), (math.log2(1.2), " and |log2 FC| >= log2 1.2"), (1.0, " and |log2 FC| >= 1")):
+            called = [r for r in table.itertuples() if getattr(r, p_col) < 0.05 and abs(r.log_fc) >= fc]
+            assert got.loc[p_name + fc_name, "proteins"] == len(called)
+            assert got.loc[p_name + fc_name, "of them planted"] == sum(int(r.gene[1:]) % 7 == 0 for r in called)
+    assert "of them planted" not in J.dysregulated_definitions(table, planted=None)
+
+
+def test_a_chapter_without_a_claims_job_is_refused():
+    with pytest.raises(ValueError, match="no claims job for chapter '02_clinical'"):
+        J.chapter_claims("02_clinical", inputs={}, config={}, studies={})
+
+
+def _scores(tmp: Path):
+    from ecrs_analysis.config.params import load_params
+    from ecrs_analysis.data import study as S
+
+    cfg = load_params("smoke")
+    cfg["studies"]["li2025"]["synthetic"].update(n_patients=40, spacing_scale=8.0)
+    cfg["n_jobs"] = 1
+    cfg["omics"].update(permutations=50)
+    paths = S.ResultPaths(tmp / "smoke")
+    study = S.load_study(cfg, "li2025", paths)
+    t = study.table.merge(study.cohort.truth[["patient_id", "true_prob"]], on="patient_id")
+    noisy = np.clip(t["true_prob"] + np.random.default_rng(0).normal(0, 0.15, len(t)), 0, 1)
+    return cfg, paths, study, pd.DataFrame({"patient_id": t["patient_id"], "set": t["set"], "label": t["label"], "integrated": noisy})
+
+
+def _omics_out(paths, study: str = "li2025") -> dict[str, Path]:
+    names = ("samples", "log2_raw", "normalized", "steps", "definitions", "limma_welch", "planted", "planted_pathways")
+    out = {n: paths.omics_table(study, n) for n in names}
+    out.update({f"{t}_{c}": paths.omics_table(study, t, c) for c in ("predicted", "label") for t in ("de", "ora", "gsea", "running")})
+    return {**out, "summary": paths.omics_summary(study), "synthetic": paths.omics(study) / "synthetic"}
+
+
+@pytest.mark.slow
+def test_proteomics_job_writes_exactly_its_outputs_on_synthetic_and_on_user_files(tmp_path):
+    from ecrs_analysis.omics.settings import OmicsSettings
+
+    cfg, paths, study, scores = _scores(tmp_path)
+    out = _omics_out(paths)
+    before = _files(paths.root)
+    settings = OmicsSettings.model_validate(cfg["omics"])
+    J.proteomics_job(study, scores, settings=settings, seed=1, rule="youden", target=None, out=out, comparisons=("predicted", "label"))
+    written = _files(paths.root) - before
+    files = {p for p in written if out["synthetic"] not in p.parents}
+    assert files == {p for n, p in out.items() if n != "synthetic"}
+    assert {p.name for p in written - files} >= {"proteins.csv", "samples.csv", "planted.csv"}
+    de = pd.read_csv(out["de_predicted"])
+    assert {"protein", "gene", "log_fc", "ave_expr", "t", "p_value", "fdr", "b", "welch_p_value"} <= set(de.columns)
+    summary = json.loads(out["summary"].read_text())
+    assert summary["samples"] == 34 and summary["recovery"]["recall"] > 0.2
+    assert summary["dysregulated"]["predicted"] == int(de["dysregulated"].sum())
+    running = pd.read_csv(out["running_predicted"])
+    assert set(running["term"]) == set(pd.read_csv(out["gsea_predicted"])["term"].head(3))
+
+    # A user's matrix + sample sheet (here the synthetic files under another name): no planted truth.
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "matrix.tsv").write_text(pd.read_csv(out["synthetic"] / "proteins.csv").to_csv(sep="\t", index=False))
+    pd.read_csv(out["synthetic"] / "samples.csv").to_csv(user / "sheet.csv", index=False)
+    settings = OmicsSettings.model_validate({**cfg["omics"], "proteins": str(user / "matrix.tsv"), "sample_sheet": str(user / "sheet.csv")})
+    J.proteomics_job(study, scores, settings=settings, seed=1, rule="youden", target=None, out=out, comparisons=("predicted", "label"))
+    summary = json.loads(out["summary"].read_text())
+    assert summary["recovery"] is None and summary["synthetic"] is False
+
+
+def test_proteomics_job_without_data_writes_its_reason_and_empty_tables(tmp_path):
+    from types import SimpleNamespace
+
+    from ecrs_analysis.data.study import ResultPaths
+    from ecrs_analysis.omics.settings import OmicsSettings
+
+    ids = [f"p{i}" for i in range(20)]
+    scores = pd.DataFrame({"patient_id": ids, "set": "train", "label": [0, 1] * 10, "integrated": np.linspace(0, 1, 20)})
+    real_cohort = SimpleNamespace(table=scores[["patient_id"]], split=SimpleNamespace(train_name="train"), cohort=SimpleNamespace(truth=None))
+    out = _omics_out(ResultPaths(tmp_path))
+    J.proteomics_job(real_cohort, scores, settings=OmicsSettings(), seed=1, rule="youden", target=None, out=out, comparisons=("predicted", "label"))
+    assert "no proteomics" in json.loads(out["summary"].read_text())["skipped"]
+    assert all(p.exists() for p in out.values())

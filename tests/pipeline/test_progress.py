@@ -1,0 +1,187 @@
+"""What `ecrs run` prints: a fake Snakemake event stream into the progress renderer."""
+
+import io
+import json
+import logging
+import re
+
+import pytest
+from snakemake_interface_logger_plugins.common import LogEvent
+
+from ecrs_analysis.pipeline.progress import RunProgress, format_duration, stage_key, summary_text
+from ecrs_analysis.pipeline.progress_plugin import LogHandler, LogHandlerSettings, handle_event
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self):
+        return self.t
+
+
+def _record(event, **fields):
+    r = logging.LogRecord("snakemake", logging.INFO, __file__, 1, "msg", None, None)
+    r.event = event
+    r.__dict__.update(fields)
+    return r
+
+
+def _progress(tmp_path, *, previous=None, cores=2, live=False):
+    results = tmp_path / "results"
+    (results / "logs").mkdir(parents=True)
+    if previous:
+        (results / "provenance").mkdir()
+        for name, seconds in previous.items():
+            (results / "provenance" / f"{name}.json").write_text(json.dumps({"stage": name, "seconds": seconds}))
+    out, clock = io.StringIO(), Clock()
+    return RunProgress(results=results, run="r1", stream=out, cores=cores, live=live, clock=clock), out, clock
+
+
+def _lines(out):
+    return out.getvalue().splitlines()
+
+
+def test_stage_keys_match_rules_and_job_names():
+    assert stage_key("train_fold") == stage_key("train-li2025-resnet3d-fold3") == "train"
+    assert stage_key("cohort") == stage_key("cohort-mtlnet2025") == "cohort"
+    assert stage_key("deep_scores") == stage_key("deep_scores-li2025") == "deep"
+    assert stage_key("chapter_01_cohort") == stage_key("chapter-01_cohort") != stage_key("chapter-02_clinical")
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0 s"), (42.4, "42 s"), (89, "89 s"), (360, "6 min"), (3600 + 5 * 60, "1 h 05 min")])
+def test_durations_read_at_a_glance(seconds, text):
+    assert format_duration(seconds) == text
+
+
+def test_start_and_end_lines_and_the_overall_line_from_an_event_stream(tmp_path):
+    p, out, clock = _progress(tmp_path)
+    handle_event(p, _record(LogEvent.RUN_INFO, stats={"cohort": 2, "split": 2, "total": 4}))
+    logs = tmp_path / "results" / "logs"
+    handle_event(p, _record(LogEvent.JOB_INFO, jobid=3, rule_name="cohort", log=[str(logs / "cohort-li2025.log")], wildcards={"study": "li2025"}))
+    handle_event(p, _record(LogEvent.JOB_INFO, jobid=4, rule_name="cohort", log=[str(logs / "cohort-mtlnet2025.log")], wildcards={"study": "mtlnet2025"}))
+    clock.t += 60
+    handle_event(p, _record(LogEvent.JOB_FINISHED, job_id=3))
+    handle_event(p, _record(LogEvent.PROGRESS, done=1, total=4))  # ignored: the overall line is already printed
+    clock.t += 60
+    handle_event(p, _record(LogEvent.JOB_FINISHED, job_id=4))
+    lines = _lines(out)
+    assert lines[0].startswith("[ecrs] 4 job(s) to run; Snakemake's log: ") and lines[0].endswith("snakemake-r1.log")
+    assert lines[1:3] == ["[ecrs] start  cohort-li2025", "[ecrs] start  cohort-mtlnet2025"]
+    assert lines[3].startswith("[ecrs] done   cohort-li2025 (60 s)  [1/4 jobs · 60 s elapsed · ~")
+    assert lines[4] == "[ecrs] done   cohort-mtlnet2025 (2 min)  [2/4 jobs · 2 min elapsed · ~2 min left]"
+    # the split jobs have no time of their own yet: the median of every job so far (60 s, 120 s) each;
+    # jobs ran side by side 1.5 at a time on average ((60 + 120) s of jobs in 120 s)
+    assert p.remaining() == pytest.approx(2 * 90 / 1.5)
+    assert not any(re.search(r"[\x00-\x08\x0b-\x1f\x7f]", ln) for ln in lines)  # CI logs: no control characters
+
+
+def test_the_estimate_uses_earlier_runs_provenance(tmp_path):
+    p, out, clock = _progress(tmp_path, previous={"train-li2025-resnet3d-fold0": 100, "train-li2025-resnet3d-fold1": 300, "chapter-01_cohort": 20}, cores=1)
+    handle_event(p, _record(LogEvent.RUN_INFO, stats={"train_fold": 3, "chapter_01_cohort": 1, "total": 4}))
+    assert p.remaining() == pytest.approx(3 * 200 + 20)  # median of the earlier folds, and the chapter's own time
+    handle_event(p, _record(LogEvent.JOB_INFO, jobid=1, rule_name="train_fold", log=[], wildcards={"model": "resnet3d", "fold": 0}))
+    clock.t += 50
+    assert p.remaining() == pytest.approx((200 - 50) + 2 * 200 + 20)  # the running fold counts what is left of it
+    assert "~" in p.overall()
+
+
+def test_without_any_history_no_estimate_is_shown(tmp_path):
+    p, out, clock = _progress(tmp_path)
+    handle_event(p, _record(LogEvent.RUN_INFO, stats={"cohort": 1, "total": 1}))
+    handle_event(p, _record(LogEvent.JOB_INFO, jobid=1, rule_name="cohort", log=[], wildcards={"study": "li2025"}))
+    clock.t += 5
+    assert p.overall() == "[0/1 jobs · 5 s elapsed]"
+
+
+def test_epochs_written_into_a_job_log_are_relayed_sparingly_without_a_terminal(tmp_path):
+    p, out, clock = _progress(tmp_path)
+    log = tmp_path / "results" / "logs" / "train-li2025-resnet3d-fold0.log"
+    log.write_text("[ecrs] train-li2025-resnet3d-fold0: started\n")
+    handle_event(p, _record(LogEvent.RUN_INFO, stats={"train_fold": 1, "total": 1}))
+    handle_event(p, _record(LogEvent.JOB_INFO, jobid=7, rule_name="train_fold", log=[str(log)], wildcards={}))
+    with log.open("a") as fh:
+        fh.write("epoch 1/3:  50%|##   | 1/2 [00:01<00:01]\r[ecrs] epoch 1/3 · loss 0.693 · val_auc 0.550 · 1.0 s\n")
+    p.poll()
+    clock.t += 10
+    with log.open("a") as fh:
+        fh.write("[ecrs] epoch 2/3 · loss 0.650 · val_auc 0.600 · 1.0 s\n[ecrs] epoch 3/3 · loss 0.6")  # a half-written line
+    p.poll()  # within 30 s of the last relayed epoch: not shown
+    clock.t += 40
+    with log.open("a") as fh:
+        fh.write("01 · val_auc 0.700 · 1.0 s\n")
+    handle_event(p, _record(LogEvent.JOB_FINISHED, job_id=7))
+    relayed = [ln for ln in _lines(out) if ": epoch " in ln]
+    assert relayed == [
+        "[ecrs]        train-li2025-resnet3d-fold0: epoch 1/3 · loss 0.693 · val_auc 0.550 · 1.0 s",
+        "[ecrs]        train-li2025-resnet3d-fold0: epoch 3/3 · loss 0.601 · val_auc 0.700 · 1.0 s",
+    ]
+
+
+def test_a_failed_job_shows_its_log_tail_path_and_what_to_do(tmp_path):
+    p, out, clock = _progress(tmp_path)
+    log = tmp_path / "results" / "logs" / "chapter-02_clinical.log"
+    log.write_text("".join(f"line {i}\n" for i in range(40)) + "\x1b[31mValueError: boom\x1b[0m\n[ecrs] chapter-02_clinical failed: ValueError: boom\n")
+    handle_event(p, _record(LogEvent.RUN_INFO, stats={"chapter_02_clinical": 1, "total": 1}))
+    handle_event(p, _record(LogEvent.JOB_INFO, jobid=2, rule_name="chapter_02_clinical", log=[str(log)], wildcards={}))
+    clock.t += 14
+    handle_event(p, _record(LogEvent.JOB_ERROR, jobid=2, rule_name="chapter_02_clinical", log=[str(log)]))
+    text = out.getvalue()
+    assert "[ecrs] FAILED chapter-02_clinical after 14 s  [0/1 jobs · 14 s elapsed]" in text
+    assert f"last lines of {log}:" in text
+    assert "         | ValueError: boom\n" in text and "line 39" in text and "line 27" not in text  # the last 12 lines, cleaned
+    assert "what to do:" in text and "failed" in text.split("what to do:")[1] and "run the same command again" in text
+    assert "\x1b" not in text
+
+
+def test_the_end_table_lists_stages_times_and_the_book(tmp_path):
+    p, out, clock = _progress(tmp_path)
+    handle_event(p, _record(LogEvent.RUN_INFO, stats={"train_fold": 2, "book": 1, "total": 3}))
+    for jobid, rule in ((1, "train_fold"), (2, "train_fold")):
+        handle_event(p, _record(LogEvent.JOB_INFO, jobid=jobid, rule_name=rule, log=[], wildcards={"fold": jobid}))
+    clock.t += 100
+    handle_event(p, _record(LogEvent.JOB_FINISHED, job_id=1))
+    clock.t += 20
+    handle_event(p, _record(LogEvent.JOB_FINISHED, job_id=2))
+    handle_event(p, _record(LogEvent.JOB_INFO, jobid=3, rule_name="book", log=[], wildcards={}))
+    clock.t += 30
+    handle_event(p, _record(LogEvent.JOB_FINISHED, job_id=3))
+    rows = p.stage_times()
+    assert [(r["stage"], r["jobs"], r["seconds"], r["longest"], r["wall"]) for r in rows] == [("train_fold", 2, 220.0, 120.0, 120.0), ("book", 1, 30.0, 30.0, 30.0)]
+    text = summary_text({"stage_times": rows, "executed_jobs": ["a", "b", "c"], "elapsed_s": 150, "published": "/x/_build/html/index.html"})
+    assert re.search(r"train_fold\s+2\s+2 min\s+4 min\s+2 min", text)
+    assert "[ecrs] done: 3 job(s) ran in 2 min" in text and text.endswith("[ecrs] book at /x/_build/html/index.html")
+    assert summary_text({"executed_jobs": []}) == "[ecrs] done: 0 job(s) ran (nothing had changed)"
+
+
+def test_snakemake_instantiates_the_plugin_as_its_only_terminal_output(tmp_path):
+    from snakemake.logging import LoggerManager
+    from snakemake.settings.types import OutputSettings
+
+    p, out, clock = _progress(tmp_path)
+    lg = logging.getLogger("ecrs-test-snakemake")
+    manager = LoggerManager(lg, OutputSettings(**p.output_settings()))
+    try:
+        assert [type(h).__name__ for h in manager.get_log_handlers()] == ["LogHandler"]
+        assert not [h for h in lg.handlers if getattr(h, "name", "") == "DefaultStreamHandler"]
+        lg.info("stats", extra={"event": LogEvent.RUN_INFO, "stats": {"x": 1, "total": 1}})
+    finally:
+        manager.stop()
+    assert _lines(out) and _lines(out)[0].startswith("[ecrs] 1 job(s) to run")
+
+
+def test_a_display_error_never_stops_the_run(tmp_path, monkeypatch):
+    p, out, clock = _progress(tmp_path)
+    monkeypatch.setattr(p, "plan", lambda stats: 1 / 0)
+    handler = LogHandler(None, LogHandlerSettings(progress=p))
+    monkeypatch.setattr(handler, "handleError", lambda record: None)
+    handler.emit(_record(LogEvent.RUN_INFO, stats={}))  # no exception
+
+
+def test_a_failed_job_without_a_log_says_so(tmp_path):
+    p, out, clock = _progress(tmp_path)
+    missing = tmp_path / "results" / "logs" / "train-li2025-resnet3d-fold0.log"
+    handle_event(p, _record(LogEvent.JOB_ERROR, jobid=9, rule_name="train_fold", log=[str(missing)]))
+    text = out.getvalue()
+    assert "[ecrs] FAILED train-li2025-resnet3d-fold0 after 0 s" in text and "is empty or missing" in text and "| " not in text
+    assert "ran out of memory" in text  # the training jobs' advice

@@ -1,0 +1,236 @@
+"""The runner and the workflow: planned jobs per profile, what re-runs after a change, failures.
+
+The slow tests run the real workflow on a copy of the checkout's book sources with a tiny
+cohort, so the checkout's own results and _build stay untouched.
+"""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from ecrs_analysis.config.params import load_params
+from ecrs_analysis.pipeline.runner import RunError, RunOptions, _data_overrides, run_book
+from ecrs_analysis.data.manifest import ManifestError
+from ecrs_analysis.data.study import ResultPaths, prepare_cohort, prepare_split
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = {
+    "studies.li2025.synthetic.n_patients": 40, "studies.li2025.synthetic.spacing_scale": 6.0,
+    "studies.mtlnet2025.synthetic.n_patients": 24, "studies.mtlnet2025.synthetic.spacing_scale": 6.0,
+    "deep.models": ["resnet3d"], "deep.folds": 2, "deep.epochs": 1, "stats.n_resamples": 200, "stats.roc_band_resamples": 20, "stats.alpha": 0.3,
+}
+
+
+def _copy_checkout(dst: Path) -> Path:
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, dst / name)
+    for folder in ("notebooks", "workflow", "params", "book"):
+        shutil.copytree(ROOT / folder, dst / folder, ignore=shutil.ignore_patterns("executed", "_build"))
+    return dst
+
+
+@pytest.mark.parametrize("profile", ["smoke", "demo", "full"])
+def test_dry_run_plans_every_stage_once_and_one_job_per_model_and_fold(profile, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    params = load_params(profile)
+    plan = run_book(RunOptions(profile=profile, dry_run=True, results_dir=tmp_path / "r"))["plan"]
+    assert plan["train_fold"] == len(params["deep"]["models"]) * params["deep"]["folds"]
+    assert plan["cohort"] == plan["split"] == plan["preprocess"] == len(params["studies"])
+    assert plan["deep_scores"] == plan["book"] == plan["appendix"] == 1
+    assert all(plan[f"chapter_{c}"] == 1 for c in ("01_cohort", "02_clinical", "03_deep_models", "04_integrated_model"))
+    assert not (tmp_path / "r").exists()  # a dry run writes nothing
+
+
+def test_unknown_target_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(RunError, match="unknown target 'nope'.*04_integrated_model"):
+        run_book(RunOptions(profile="smoke", targets=("nope",), dry_run=True, results_dir=tmp_path))
+
+
+def test_data_option_sets_manifests(tmp_path):
+    m = tmp_path / "m.csv"
+    assert _data_overrides((str(m),), ["a", "b"]) == {"studies.a.manifest": str(m), "studies.b.manifest": str(m)}
+    assert _data_overrides((f"b={m}",), ["a", "b"]) == {"studies.b.manifest": str(m)}
+    with pytest.raises(RunError, match="unknown study"):
+        _data_overrides((f"c={m}",), ["a", "b"])
+
+
+def test_bad_real_manifest_stops_before_any_artefact(tmp_path, tiny_cohort):
+    shutil.copytree(tiny_cohort, tmp_path / "c")
+    m = pd.read_csv(tmp_path / "c" / "manifest.csv")
+    m.loc[0, "label"] = 7
+    m.to_csv(tmp_path / "c" / "manifest.csv", index=False)
+    params = load_params("smoke", {"studies.li2025.manifest": str(tmp_path / "c" / "manifest.csv")})
+    paths = ResultPaths(tmp_path / "results")
+    with pytest.raises(ManifestError, match="label '7' is not 0"):
+        prepare_cohort(params, "li2025", paths)
+    assert not (tmp_path / "results").exists()
+
+
+def test_real_manifest_cohort_and_split_artefacts(tmp_path, tiny_cohort):
+    params = load_params("smoke", {"studies.li2025.manifest": str(tiny_cohort / "manifest.csv")})
+    paths = ResultPaths(tmp_path / "results")
+    cohort = prepare_cohort(params, "li2025", paths)
+    inputs = json.loads(paths.inputs("li2025").read_text(encoding="utf-8"))
+    assert inputs["synthetic"] is False and len(inputs["sha256"]) == 1 + 3 * 16  # manifest, CT, ROI and sinus masks
+    meta = json.loads(paths.cohort_meta("li2025").read_text(encoding="utf-8"))
+    assert meta["n_patients"] == 16 and meta["mask_columns"] == list(cohort.mask_columns)
+    split = prepare_split(params, "li2025", cohort, paths)
+    assert json.loads(paths.split("li2025").read_text(encoding="utf-8"))["sets"] == {k: list(v) for k, v in split.sets.items()}
+
+
+@pytest.mark.slow
+def test_only_what_depends_on_a_change_runs_again(tmp_path, monkeypatch):
+    root = _copy_checkout(tmp_path)
+    monkeypatch.chdir(root)
+    opts = dict(profile="smoke", results_dir=tmp_path / "results")
+    first = run_book(RunOptions(**opts, overrides=TINY, targets=("02_clinical", "deep_scores")))
+    assert "chapter-02_clinical" in first["executed_jobs"] and "train-li2025-resnet3d-fold1" in first["executed_jobs"]
+    assert (tmp_path / "results" / "executed" / "02_clinical.ipynb").exists()
+    assert not (root / "_build").exists()  # a target publishes no book
+
+    def plan(**over):
+        return run_book(RunOptions(**opts, overrides={**TINY, **over}, targets=("02_clinical", "deep_scores"), dry_run=True))["plan"]
+
+    assert plan() == {}  # nothing changed: nothing runs
+    assert plan(**{"stats.n_resamples": 300}) == {"clinical": 1, "chapter_02_clinical": 1}  # a statistics-only parameter: the clinical tables and their chapter
+    assert plan(**{"deep.epochs": 2}) == {"train_fold": 2, "deep_scores": 1}  # training, not the cohort or chapter 02
+    changed_seed = plan(seed=7)
+    assert changed_seed["cohort"] == 1 and changed_seed["chapter_02_clinical"] == 1 and changed_seed["train_fold"] == 2
+    # a change to one network's module re-trains that network only
+    from ecrs_analysis.pipeline import workflow as W
+
+    real = W.model_code
+    monkeypatch.setattr(W, "model_code", lambda m: real(m) + ("-edited" if m == "resnet3d" else ""))
+    assert plan() == {"train_fold": 2, "deep_scores": 1}
+
+
+@pytest.mark.slow
+def test_failed_chapter_is_named_kept_and_the_last_good_book_survives(tmp_path, monkeypatch):
+    root = _copy_checkout(tmp_path)
+    nb = nbformat.read(root / "notebooks" / "02_clinical.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell('raise ValueError("boom in the clinical chapter")'))
+    nbformat.write(nb, root / "notebooks" / "02_clinical.ipynb")
+    (root / "_build" / "html").mkdir(parents=True)
+    (root / "_build" / "html" / "index.html").write_text("last good book")
+    monkeypatch.chdir(root)
+    results = tmp_path / "results"
+    with pytest.raises(RunError) as e:
+        # only what chapter 02 needs: on this tiny cohort other jobs (the SVM's 5-fold search, a one-case
+        # set) may fail too, and which failure is reported first would depend on the job order
+        run_book(RunOptions(profile="smoke", overrides=TINY, targets=("02_clinical",), results_dir=results))
+    msg = str(e.value)
+    assert "02_clinical.ipynb" in msg and "ValueError: boom in the clinical chapter" in msg and "Traceback" not in msg
+    assert (results / "failed" / "02_clinical.ipynb").exists()
+    assert not (results / "executed" / "02_clinical.ipynb").exists()  # no half-written artefact
+    assert (results / "provenance" / "clinical-li2025.json").exists()  # the clinical job, upstream of the chapter, finished whole
+    assert (root / "_build" / "html" / "index.html").read_text(encoding="utf-8") == "last good book"
+
+
+def test_cluster_profile_submits_one_gpu_job_per_model_and_fold(tmp_path, monkeypatch, capfd):
+    pytest.importorskip("snakemake_executor_plugin_slurm", reason="the SLURM executor plugin is not installed (pip install 'ecrs-analysis[cluster]')")
+    monkeypatch.chdir(ROOT)
+    params = load_params("full")
+    plan = run_book(RunOptions(profile="full", dry_run=True, results_dir=tmp_path / "r", cluster_profile=ROOT / "workflow" / "profiles" / "slurm.yaml"))["plan"]
+    assert plan["train_fold"] == len(params["deep"]["models"]) * params["deep"]["folds"]
+    err = capfd.readouterr().err
+    train_jobs = [block for block in err.split("rule ")[1:] if block.startswith("train_fold:")]
+    assert len(train_jobs) == plan["train_fold"] and all("gpu=1" in b and "slurm_partition=gpu" in b and "gres=gpu:1" in b and "threads: 8" in b for b in train_jobs)
+    cohort_jobs = [block for block in err.split("rule ")[1:] if block.startswith("cohort:")]
+    assert cohort_jobs and all("threads: 8" in b and "slurm_partition=cpu" in b for b in cohort_jobs)  # the profile's, not the login node's
+
+
+def test_a_chapter_without_its_optional_data_is_published_as_a_page_that_says_why(tmp_path):
+    from ecrs_analysis.pipeline.chapters import execute_chapter
+    from ecrs_analysis.data.study import ResultPaths
+
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Proteomics"), nbformat.v4.new_code_cell("from ecrs_analysis.jobs.skip import ChapterSkipped\nraise ChapterSkipped('no proteomics for this cohort')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "notebooks" / "07_x.ipynb")
+    out = execute_chapter("07_x", root=tmp_path, paths=ResultPaths(tmp_path / "r"), profile="smoke", config={})
+    cells = nbformat.read(out, as_version=4).cells
+    assert [c.cell_type for c in cells] == ["markdown", "markdown"] and "not run on this cohort: no proteomics" in cells[1].source
+    assert not (tmp_path / "r" / "failed").exists()
+
+
+def test_a_failed_chapter_is_kept_without_patient_identifiers(tmp_path, tiny_cohort):
+    from ecrs_analysis.pipeline.chapters import ChapterError, execute_chapter
+
+    params = load_params("smoke", {"studies.li2025.manifest": str(tiny_cohort / "manifest.csv")})
+    paths = ResultPaths(tmp_path / "r")
+    cohort = prepare_cohort(params, "li2025", paths)
+    pid = cohort.table["patient_id"].iloc[3]
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    # the notebook's code names no patient (as in the book's notebooks); its outputs and error do
+    half = len(pid) // 2
+    nb.cells = [nbformat.v4.new_code_cell(f"pid = {pid[:half]!r} + {pid[half:]!r}\nprint('looking at', pid)"), nbformat.v4.new_code_cell("raise ValueError(f'bad value for {pid}')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "notebooks" / "01_x.ipynb")
+    with pytest.raises(ChapterError):
+        execute_chapter("01_x", root=tmp_path, paths=paths, profile="smoke", config={})
+    kept = (paths.root / "failed" / "01_x.ipynb").read_text(encoding="utf-8")
+    assert "looking at" in kept and pid not in kept
+
+
+@pytest.mark.slow
+def test_a_tiny_run_prints_job_lines_epochs_and_keeps_snakemake_in_its_log(tmp_path, monkeypatch, capfd):
+    root = _copy_checkout(tmp_path)
+    monkeypatch.chdir(root)
+    results = tmp_path / "results"
+    record = run_book(RunOptions(profile="smoke", overrides=TINY, targets=("deep_scores",), results_dir=results))
+    out, err = capfd.readouterr()
+    (tmp_path / "stdout.txt").write_text(out)
+    lines = out.splitlines()
+    T = r"\d+ (?:s|min)"  # a duration as shown
+    jobs = record["executed_jobs"]
+    assert lines[0].startswith(f"[ecrs] {len(jobs)} job(s) to run; Snakemake's log: ")
+    for job in jobs:  # one start and one end line per job, the end line with the overall line
+        assert f"[ecrs] start  {job}" in lines
+        assert any(re.match(rf"\[ecrs\] done   {re.escape(job)} \({T}\)  \[\d+/{len(jobs)} jobs · {T} elapsed", ln) for ln in lines), out
+    assert re.search(rf"\[{len(jobs)}/{len(jobs)} jobs · {T} elapsed\]$", out.rstrip()), out
+    for fold in (0, 1):  # the first epoch of each training job is relayed from its log
+        assert f"[ecrs]        train-li2025-resnet3d-fold{fold}: epoch 1/1 · loss " in out
+    assert "rule train_fold" not in out + err and "Job stats" not in out + err  # Snakemake's own output ...
+    run_log = Path(record["snakemake_log"])
+    assert run_log.parent == results / "logs" and "rule train_fold:" in run_log.read_text(encoding="utf-8")  # ... is in the run log
+    assert {r["stage"] for r in record["stage_times"]} == {"cohort", "split", "preprocess", "folds", "train_fold", "deep_scores"}
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out)  # not a terminal: no control characters
+
+
+@pytest.mark.slow
+def test_a_failed_job_is_shown_with_its_log_tail_and_what_to_do(tmp_path, monkeypatch, capfd):
+    root = _copy_checkout(tmp_path)
+    nb = nbformat.read(root / "notebooks" / "02_clinical.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell('raise ValueError("boom in the clinical chapter")'))
+    nbformat.write(nb, root / "notebooks" / "02_clinical.ipynb")
+    monkeypatch.chdir(root)
+    results = tmp_path / "results"
+    with pytest.raises(RunError, match="Snakemake's log: "):
+        run_book(RunOptions(profile="smoke", overrides=TINY, targets=("02_clinical",), results_dir=results))
+    out = capfd.readouterr().out
+    failed = out[out.index("[ecrs] FAILED chapter-02_clinical after "):]
+    assert f"last lines of {results / 'logs' / 'chapter-02_clinical.log'}:" in failed or "last lines of results/logs/chapter-02_clinical.log:" in failed
+    assert "| " in failed and "boom in the clinical chapter" in failed  # the log's tail, as the job wrote it
+    assert "what to do:" in failed and "failed/" in failed and "run the same command again" in failed
+    assert "Error in rule" not in out  # Snakemake's own report stays in its log
+
+
+def test_an_executed_chapter_is_the_same_file_in_every_build(tmp_path):
+    from ecrs_analysis.pipeline.chapters import execute_chapter
+
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("profile = 'demo'", metadata={"tags": ["parameters"]}), nbformat.v4.new_code_cell("print(profile)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "notebooks" / "01_x.ipynb")
+    runs = [nbformat.read(execute_chapter("01_x", root=tmp_path, paths=ResultPaths(tmp_path / r), profile="smoke", config={}), as_version=4) for r in ("a", "b")]
+    ids = [[c["id"] for c in nb.cells] for nb in runs]
+    assert ids[0] == ids[1] and "injected-parameters" in ids[0]  # papermill's own id for it is random

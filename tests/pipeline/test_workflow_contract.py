@@ -1,0 +1,176 @@
+"""The workflow keeps its contract on one shared smoke build (the ``smoke_results`` fixture).
+
+* every job wrote the outputs its rule declared, and nothing else lies in the results folder
+  besides the documented side files;
+* deleting a declared artefact makes the dry run plan exactly the job that makes it and the
+  jobs downstream of it (the reference: the provenance files, which record each job's inputs);
+* every chapter runs as JupyterLab runs it: nbclient, working folder ``notebooks/``, no
+  papermill, no injected parameters;
+* the built pages load plotly.js only where a plotly figure is drawn.
+"""
+
+from __future__ import annotations
+
+import collections
+import fnmatch
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Files a run writes besides the jobs' declared outputs, and why they are not declared.
+SIDE_FILES = {
+    "provenance/*": "each job's provenance (declared as its `prov` output)",
+    ".ecrs-run.lock": "the lock of the run that holds the results folder (owner PID, host, start, profile)",
+    ".snakemake/*": "Snakemake's own state (metadata, locks) of this results folder",
+    "logs/*": "each job's log (the rule's `log`)",
+    "cache/preprocessed/*": "the content-keyed volume cache behind preprocessed.csv",
+    "cohorts/*": "the generated synthetic cohort that cohort.json points to",
+    "downloads/*": "the exhibits' PNG and CSV downloads beside each page",
+    "book/*": "the staged html (a declared directory output)",
+    "*/truth.csv": "the generator's ground truth (synthetic cohorts only), beside cohort.json",
+    "*/identifiers.json": "patient identifiers for the privacy check, beside cohort.json",
+    "*/inputs.json": "sha256 of the study's input files, beside cohort.json",
+    "li2025/deep/*/fold*/history.csv": "per-epoch history of a training job, read through scores.csv's job",
+    "li2025/deep/*/fold*/last.pt": "the last epoch's checkpoint (resume)",
+    "mtlnet2025/*/history.csv": "per-epoch history of an MTLNet job",
+    "mtlnet2025/*/job.json": "settings and best epoch of an MTLNet job",
+    "li2025/omics/synthetic/*": "the synthetic proteomics (a declared directory output)",
+    "*/explain/*": "Grad-CAM cache of chapter 06 (issue 16 makes it a stage)",
+    # Written by chapters 03, 05 and 06 until issue 16 turns their computations into stages:
+    "tables/li2025_deep_auc.csv": "chapter 03 (issue 16)",
+    "tables/mtlnet2025_*.csv": "chapter 05 (issue 16)",
+    "tables/*_attention*.csv": "chapter 06 (issue 16)",
+    "tables/*_cam_sanity.csv": "chapter 06 (issue 16)",
+    "run.json": "the run's parameters, written by `ecrs run`",
+    "workflow_config.yaml": "the workflow's config file, written by `ecrs run`",
+    "failed/*": "a failed chapter kept for inspection",
+}
+
+
+def _provenance(results: Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (results / "provenance").glob("*.json")}
+
+
+def test_every_job_wrote_its_declared_outputs_and_nothing_undeclared_lies_around(smoke_results):
+    prov = _provenance(smoke_results)
+    declared = {Path(o) for rec in prov.values() for o in rec["outputs"]}
+    assert declared, "no provenance: the smoke build did not run"
+    missing = sorted(str(p) for p in declared if not p.exists())
+    assert missing == [], f"declared but not written: {missing}"
+    undeclared = []
+    for f in smoke_results.rglob("*"):
+        if not f.is_file() or f in declared or any(d in f.parents for d in declared):
+            continue
+        rel = f.relative_to(smoke_results).as_posix()
+        if not any(fnmatch.fnmatch(rel, pattern) for pattern in SIDE_FILES):
+            undeclared.append(rel)
+    assert undeclared == [], f"written by no rule's declared outputs: {undeclared}"
+
+
+def _rule(job: str, appendix: str = "99_reproducibility") -> str:
+    """The rule behind a provenance file's job name."""
+    kind, _, rest = job.partition("-")
+    if job == f"chapter-{appendix}":
+        return "appendix"
+    if kind in ("chapter", "claims"):
+        return f"{kind}_{rest}"
+    if kind == "train":
+        return "train_fold"
+    if job == "mtlnet-mtlnet_cls":
+        return "mtlnet_classification"
+    return kind
+
+
+def _downstream(prov: dict[str, dict], artefact: Path) -> collections.Counter:
+    """The job that wrote ``artefact`` and every job that reads, directly or not, what it wrote."""
+    maker = next(j for j, rec in prov.items() if str(artefact) in rec["outputs"])
+    jobs, frontier = {maker}, {maker}
+    while frontier:
+        made = {o for j in frontier for o in prov[j]["outputs"]}
+        frontier = {j for j, rec in prov.items() if j not in jobs and any(i in made or any(i.startswith(m + os.sep) for m in made) for i in rec["inputs"])}
+        jobs |= frontier
+    return collections.Counter(_rule(j) for j in jobs)
+
+
+# One artefact of each kind of job: a checkpoint, a mask file, a fitted model, a table (each dry run takes a while).
+ARTEFACTS = [
+    "li2025/deep/resnet3d/fold1/best.pt",
+    "mtlnet2025/mtlnet/masks.npz",
+    "li2025/integrated_model.json",
+    "tables/mtlnet2025_table1_by_endotype.csv",
+]
+
+
+def _dry_run(results: Path) -> collections.Counter:
+    """Jobs per rule that ``ecrs run --dry-run`` plans, in a process of its own (Snakemake's logger is
+    global: a second run in the same process may not report its plan to the runner)."""
+    import re
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-m", "ecrs_analysis.cli", "run", "--profile", "smoke", "--results", str(results), "--dry-run"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("[ecrs] dry run:"))
+    return collections.Counter({rule: int(n) for rule, n in re.findall(r"([\w-]+) ×(\d+)", line)})
+
+
+def test_the_shared_build_is_up_to_date(smoke_results):
+    assert _dry_run(smoke_results) == collections.Counter()
+
+
+# Known failing: after a declared artefact is deleted, `ecrs run --dry-run` does not plan the job that
+# makes it (seen by hand too: with li2025/integrated_model.json moved aside the plan omits `integrated`).
+# Not strict: the finding is open in issue 17 and the test must pass, not be removed, once it is fixed.
+@pytest.mark.xfail(reason="a deleted declared artefact is not re-planned by the dry run (open finding, issue 17)", strict=False)
+@pytest.mark.parametrize("artefact", ARTEFACTS)
+def test_deleting_an_artefact_plans_exactly_its_job_and_whats_downstream(smoke_results, artefact, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    path = smoke_results / artefact
+    expected = _downstream(_provenance(smoke_results), path)
+    aside = path.with_name(path.name + ".aside")
+    shutil.move(path, aside)
+    try:
+        plan = _dry_run(smoke_results)
+    finally:
+        shutil.move(aside, path)
+    assert plan == expected
+
+
+def test_every_chapter_runs_as_jupyterlab_runs_it(smoke_results, tmp_path, monkeypatch):
+    import nbclient
+    import nbformat
+
+    from ecrs_analysis.pipeline.workflow import load_chapters
+
+    # ECRS_RESULTS holds only this smoke build: the chapters' default (the profile built last) is it.
+    # A hard-linked copy: chapters 03, 05 and 06 still write (issue 16), and the shared build must stay as it was
+    # (every artefact is replaced by an atomic rename, never written through the link).
+    shutil.copytree(smoke_results, tmp_path / "smoke", copy_function=os.link, symlinks=True)
+    monkeypatch.setenv("ECRS_RESULTS", str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    chapters, appendix = load_chapters(ROOT / "workflow" / "chapters.yaml")
+    failed = {}
+    for name in [c.name for c in chapters] + [appendix]:
+        nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        try:
+            nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+        except nbclient.exceptions.CellExecutionError as exc:
+            failed[name] = str(exc).strip().splitlines()[-1]
+    assert failed == {}
+
+
+def test_plotly_js_is_loaded_only_by_pages_that_draw_with_it(smoke_results):
+    pages = list((smoke_results / "book" / "html").rglob("*.html"))
+    assert pages
+    loading = {p.name for p in pages if "plotly.min.js" in p.read_text(encoding="utf-8", errors="replace")}
+    drawing = {p.name for p in pages if "Plotly.newPlot" in p.read_text(encoding="utf-8", errors="replace")}
+    assert loading == drawing
