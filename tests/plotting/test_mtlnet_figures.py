@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecrs_analysis.plotting.roc import plot_confusion_matrices, plot_roc_sets
+from ecrs_analysis.plotting.performance import plot_confusion_matrices
+from ecrs_analysis.plotting.roc import plot_roc_sets
 from ecrs_analysis.plotting.segmentation import grid_views, plot_segmentation_examples
 from ecrs_analysis.plotting.training import plot_multitask_curves
 from ecrs_analysis.stats.evaluate import operating_table

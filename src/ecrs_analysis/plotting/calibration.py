@@ -1,0 +1,51 @@
+"""Calibration and clinical usefulness: reliability curves and decision curves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ecrs_analysis.plotting.roc import PALETTE
+from ecrs_analysis.stats.calibration import calibration, net_benefit
+
+__all__ = ["plot_calibration", "plot_decision_curve"]
+
+
+def plot_calibration(scores: pd.DataFrame, prob: str, *, sets: Sequence[str]) -> Figure:
+    """Reliability curve per set with Brier score, calibration intercept and slope."""
+    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    for colour, s in zip(PALETTE, sets):
+        part = scores[scores["set"] == s]
+        c = calibration(part["label"], part[prob], n_bins=8 if len(part) >= 80 else 4)
+        ax.plot(c.curve["predicted"], c.curve["observed"], "o-", color=colour, ms=4, label=f"{s.replace('_', ' ')}: Brier {c.brier:.3f}, int {c.intercept:+.2f}, slope {c.slope:.2f}")
+    ax.plot([0, 1], [0, 1], ls=":", color="grey")
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed proportion")
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_decision_curve(scores: pd.DataFrame, probs: Mapping[str, str], *, set_name: str) -> Figure:
+    """Net benefit against threshold probability for each model, with treat-all and treat-none."""
+    part = scores[scores["set"] == set_name]
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    nb = None
+    for colour, (label, col) in zip(PALETTE, probs.items()):
+        nb = net_benefit(part["label"], part[col])
+        ax.plot(nb["threshold"], nb["model"], color=colour, lw=1.6, label=label)
+    assert nb is not None
+    ax.plot(nb["threshold"], nb["treat_all"], color="black", lw=1, ls="--", label="treat all")
+    ax.axhline(0, color="grey", lw=1, ls=":", label="treat none")
+    prev = part["label"].mean()
+    ax.set_ylim(-0.05, prev * 1.1)
+    ax.set_xlim(0, 0.9)
+    ax.set_xlabel("threshold probability")
+    ax.set_ylabel("net benefit")
+    ax.set_title(set_name.replace("_", " "), fontsize=10)
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
