@@ -16,14 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-from sklearn.metrics import roc_auc_score
 
 from ecrs_analysis.atomic import write_csv, write_json
 from ecrs_analysis.paths import ResultPaths, default_results_dir, find_reference_ct, scores_path
 from ecrs_analysis.hashing import hash_params, sha256_path
 from ecrs_analysis.data.imageio import read_image
 from ecrs_analysis.data.manifest import Cohort, validate_manifest
-from ecrs_analysis.data.preprocess import PreprocessParams, preprocess_cohort
 from ecrs_analysis.data.splits import Split, load_split, make_split
 from ecrs_analysis.data.synth.cohort import GENERATOR_VERSION, generate_cohort
 
@@ -139,6 +137,9 @@ def prepare_split(params: dict[str, Any], study: str, cohort: Cohort, paths: Res
 def prepare_inputs(params: dict[str, Any], study: str, cohort: Cohort, paths: ResultPaths) -> pd.DataFrame:
     """Preprocess the cohort into model inputs (cached); returns and saves the patient -> file index."""
     s = _study_params(params, study)
+    # imported here: MONAI (behind preprocessing) takes seconds to import, and most jobs never preprocess
+    from ecrs_analysis.data.preprocess import PreprocessParams, preprocess_cohort
+
     pre = PreprocessParams.from_dict(s["preprocess"])
     masks = tuple(m for m in cohort.mask_columns if m in s["masks"])
     index = preprocess_cohort(cohort.table, mask_columns=masks, params=pre, cache_dir=paths.cache, n_jobs=int(params["n_jobs"]), segments=dict(cohort.mask_segments))
@@ -206,6 +207,8 @@ def ceiling_auc(study: LoadedStudy) -> pd.DataFrame | None:
     ``image_prob``, P(label | everything rendered into the CT) (``data.synth.ceiling``):
     what a CT-only model (each CNN, MTLNet) could reach at best.
     """
+    from sklearn.metrics import roc_auc_score  # imported here: slow to import, and only this function needs it
+
     truth = study.cohort.truth
     if truth is None:
         return None
