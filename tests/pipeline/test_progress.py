@@ -97,18 +97,18 @@ def test_without_any_history_no_estimate_is_shown(tmp_path):
 def test_epochs_written_into_a_job_log_are_relayed_sparingly_without_a_terminal(tmp_path):
     p, out, clock = _progress(tmp_path)
     log = tmp_path / "results" / "logs" / "train-li2025-resnet3d-fold0.log"
-    log.write_text("[ecrs] train-li2025-resnet3d-fold0: started\n")
+    log.write_text("[ecrs] train-li2025-resnet3d-fold0: started\n", encoding="utf-8")
     handle_event(p, _record(LogEvent.RUN_INFO, stats={"train_fold": 1, "total": 1}))
     handle_event(p, _record(LogEvent.JOB_INFO, jobid=7, rule_name="train_fold", log=[str(log)], wildcards={}))
-    with log.open("a") as fh:
+    with log.open("a", encoding="utf-8") as fh:
         fh.write("epoch 1/3:  50%|##   | 1/2 [00:01<00:01]\r[ecrs] epoch 1/3 · loss 0.693 · val_auc 0.550 · 1.0 s\n")
     p.poll()
     clock.t += 10
-    with log.open("a") as fh:
+    with log.open("a", encoding="utf-8") as fh:
         fh.write("[ecrs] epoch 2/3 · loss 0.650 · val_auc 0.600 · 1.0 s\n[ecrs] epoch 3/3 · loss 0.6")  # a half-written line
     p.poll()  # within 30 s of the last relayed epoch: not shown
     clock.t += 40
-    with log.open("a") as fh:
+    with log.open("a", encoding="utf-8") as fh:
         fh.write("01 · val_auc 0.700 · 1.0 s\n")
     handle_event(p, _record(LogEvent.JOB_FINISHED, job_id=7))
     relayed = [ln for ln in _lines(out) if ": epoch " in ln]
