@@ -185,3 +185,17 @@ def test_a_failed_job_without_a_log_says_so(tmp_path):
     text = out.getvalue()
     assert "[ecrs] FAILED train-li2025-resnet3d-fold0 after 0 s" in text and "is empty or missing" in text and "| " not in text
     assert "ran out of memory" in text  # the training jobs' advice
+
+
+def test_a_finished_run_leaves_no_handler_on_snakemakes_global_logger(tmp_path):
+    # Snakemake's logger outlives a run: a second run in the same process (a test session, a notebook)
+    # once wrote through the first run's handler into its closed terminal stream.
+    p, out, clock = _progress(tmp_path)
+    logger = logging.getLogger("ecrs-test-snakemake")
+    p.attach(logger)
+    handler = LogHandler(None, LogHandlerSettings(progress=p))
+    logger.addHandler(handler)
+    p.detach(logger)
+    assert handler not in logger.handlers and p.detached
+    handler.emit(_record(LogEvent.RUN_INFO, stats={"cohort": 1, "total": 1}))  # a stray event: ignored, no error
+    assert "cohort" not in out.getvalue()
