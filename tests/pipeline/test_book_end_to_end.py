@@ -35,7 +35,9 @@ def test_real_manifest_builds_the_book_without_showing_identifiers(tmp_path, mon
             profile="smoke",
             data=(f"li2025={cohort / 'manifest.csv'}",),
             overrides={
-                "deep.epochs": 1, "deep.folds": 2, "stats.alpha": 0.2, "stats.n_resamples": 200, "stats.roc_band_resamples": 20,
+                # one network, no MTLNet ablation: the pages and their identifiers are the point here, not the models
+                "deep.models": ["resnet3d"], "deep.epochs": 1, "deep.folds": 2, "mtlnet.ablation": False,
+                "stats.alpha": 0.2, "stats.n_resamples": 200, "stats.roc_band_resamples": 20,
                 "studies.mtlnet2025.synthetic.n_patients": 30, "studies.mtlnet2025.synthetic.spacing_scale": 6.0,
             },
             results_dir=tmp_path / "results",
