@@ -15,7 +15,7 @@ rule mtlnet:
         code=W.code("ecrs_analysis.training.mtl"),
         software=W.software("torch", "monai", "numpy"),
     wildcard_constraints:
-        job="|".join(v for k, v in W.MTLNET_JOBS.items() if k != "classification"),
+        job="|".join(v for k, v in W.MTLNET_JOBS.items() if k != W.CLASSIFICATION),
     threads: CFG.threads_per_training_job
     # Start MTLNet as soon as its data are ready, beside the CNN folds: left to the scheduler it
     # ran after all 15 folds, and the book waited for it (the demo's critical path).
@@ -36,4 +36,4 @@ use rule mtlnet as mtlnet_classification with:
         best=f"{R}/mtlnet2025/{{job}}/best.pt",
         prov=f"{R}/provenance/mtlnet-{{job}}.json",
     wildcard_constraints:
-        job=W.MTLNET_JOBS["classification"],
+        job=W.MTLNET_JOBS[W.CLASSIFICATION],

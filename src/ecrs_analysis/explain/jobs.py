@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["TABLES", "SUMMARY_TABLE", "SUMMARY_TABLES", "explain_jobs", "job_inputs", "job_outputs", "job_params", "summary_inputs", "summary_params", "chapter_inputs"]
+from ecrs_analysis.training.mtl_settings import MULTITASK, VARIANT_FOLDERS
+
+__all__ = ["MTLNET", "TABLES", "SUMMARY_TABLE", "SUMMARY_TABLES", "explain_jobs", "job_inputs", "job_outputs", "job_params", "summary_inputs", "summary_params", "chapter_inputs"]
 
 TABLES = (
     "explained.csv", "metrics.csv", "sanity.csv", "deletion.csv", "controls.csv", "attention.csv", "attention_by_outcome.csv",
@@ -22,16 +24,20 @@ SUMMARY_TABLES = (SUMMARY_TABLE, "evidence_definition.csv")
 """What one study's summary job writes under ``<study>/explain/``."""
 
 
+MTLNET = VARIANT_FOLDERS[MULTITASK]
+"""The explanation job of MTLNet is named after the multitask job's folder, whose checkpoint and scores it reads."""
+
+
 def explain_jobs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(study, model) of every explanation job: the first study's CNNs and MTLNet."""
-    return [("li2025", str(m)) for m in params["deep"]["models"]] + [("mtlnet2025", "mtlnet")]
+    return [("li2025", str(m)) for m in params["deep"]["models"]] + [("mtlnet2025", MTLNET)]
 
 
 def job_inputs(params: Mapping[str, Any], study: str, model: str) -> list[str]:
     """Artefacts (relative to ``results/<profile>/``) a job reads; a fold job's scores.csv stands for its checkpoint."""
     common = [f"{study}/cohort.json", f"{study}/split.json", f"{study}/preprocessed.csv"]
     if study == "mtlnet2025":
-        return common + ["mtlnet2025/mtlnet/scores.csv"]
+        return common + [f"mtlnet2025/{MTLNET}/scores.csv"]
     folds = range(int(params["deep"]["folds"]))
     return common + ["li2025/folds.csv", "li2025/scores_deep.csv"] + [f"li2025/deep/{model}/fold{k}/scores.csv" for k in folds]
 
@@ -47,7 +53,7 @@ def job_params(study: str) -> tuple[str, ...]:
 
 
 def summary_inputs(study: str) -> list[str]:
-    scores = "li2025/scores_deep.csv" if study == "li2025" else "mtlnet2025/mtlnet/scores.csv"
+    scores = "li2025/scores_deep.csv" if study == "li2025" else f"mtlnet2025/{MTLNET}/scores.csv"
     return [f"{study}/cohort.json", f"{study}/split.json", f"{study}/preprocessed.csv", scores]
 
 

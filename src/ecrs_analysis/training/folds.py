@@ -26,9 +26,8 @@ import shutil
 import tempfile
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -41,20 +40,18 @@ from ecrs_analysis.hashing import hash_params
 from ecrs_analysis.models import build_model
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
 from ecrs_analysis.training.resume import work_dir
+from ecrs_analysis.data.splits import TRAIN
 
 __all__ = ["DeepSpec", "assign_folds", "fold_seed", "train_fold", "fit_network", "collect_deep_scores", "fold_dir"]
 
 
-@dataclass(frozen=True)
-class DeepSpec:
-    """How the CNNs are trained: the ``deep`` section of the validated parameters.
+class DeepSpec(Protocol):
+    """How the CNNs are trained: the part of the ``deep`` section a training job declared
+    (``config.schema.DeepSettings``; the workflow hands over ``ecrs_analysis.config.declared``'s model).
 
-    No defaults: every value comes from the schema (``book.schema.DeepSettings``) through the
-    parameters the training job declared, so a key the job was not handed fails instead of
-    silently taking a value of its own.
+    No values of its own: every one comes from the schema through the job's declared parameters.
     """
 
-    models: tuple[str, ...]
     width: float
     folds: int
     epochs: int
@@ -64,21 +61,7 @@ class DeepSpec:
     patience: int
     validation_fraction: float
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "DeepSpec":
-        """The spec from a ``deep`` mapping that must hold every field (others are ignored).
-
-        Raises
-        ------
-        KeyError
-            Naming the missing ``deep.*`` keys: declare them in the stage's parameters.
-        """
-        missing = [k for k in cls.__dataclass_fields__ if k not in d]
-        if missing:
-            raise KeyError(f"deep.{', deep.'.join(missing)} not among the parameters handed to this job; declare them in book.workflow.STAGE_PARAMS")
-        fields = {k: d[k] for k in cls.__dataclass_fields__}
-        fields["models"] = tuple(fields["models"])
-        return cls(**fields)
+    def model_dump(self, *, mode: str = ...) -> dict[str, Any]: ...
 
 
 def fold_seed(seed: int, model: str, fold: int) -> int:
@@ -90,7 +73,7 @@ def fold_dir(root: str | os.PathLike[str], model: str, fold: int) -> Path:
     return Path(root) / model / f"fold{fold}"
 
 
-def assign_folds(table: pd.DataFrame, *, folds: int, seed: int, train_set: str = "train") -> pd.DataFrame:
+def assign_folds(table: pd.DataFrame, *, folds: int, seed: int, train_set: str = TRAIN) -> pd.DataFrame:
     """``patient_id, set, label, fold``: stratified k folds of the training set, and of each test set.
 
     A test patient's fold names the fold model that scores it under ``test_scoring="single"``.
@@ -148,7 +131,7 @@ def train_fold(
     spec: DeepSpec,
     seed: int,
     out_dir: str | os.PathLike[str],
-    train_set: str = "train",
+    train_set: str = TRAIN,
     device: str | None = None,
 ) -> pd.DataFrame:
     """Train ``model`` on the training folds other than ``fold``; write its artefacts into ``out_dir``.
@@ -188,7 +171,7 @@ def train_fold(
     distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
     rank = torch.distributed.get_rank() if distributed else 0
     files = [(str(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in t["path"]]  # a re-made volume invalidates the state
-    key = hash_params(model, fold, seed, {k: v for k, v in spec.__dict__.items() if k != "models"}, t[["patient_id", "set", "label", "fold"]].astype(str).values.tolist(), files)
+    key = hash_params(model, fold, seed, {k: v for k, v in spec.model_dump(mode="json").items() if k != "models"}, t[["patient_id", "set", "label", "fold"]].astype(str).values.tolist(), files)
     work = work_dir(out_dir, key) if rank == 0 else Path(out_dir).parent / f".{Path(out_dir).name}.work"
     if distributed:
         torch.distributed.barrier()

@@ -52,10 +52,11 @@ from ecrs_analysis.models.mtlnet import HEADS, MTLNet, filters_for_width
 from ecrs_analysis.stats.segmentation import dice_scores, segmentation_metrics
 from ecrs_analysis.stats.learning import LearningCheck, constant_loss, learning_check
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, augment, load_checkpoint, make_loader, seed_everything, train
-from ecrs_analysis.training.mtl_settings import VARIANT_FOLDERS, MTLNetSettings
+from ecrs_analysis.data.splits import TRAIN, VALIDATION
+from ecrs_analysis.training.mtl_settings import CLASSIFICATION, MULTITASK, SEGMENTATION, VARIANT_FOLDERS, MTLNetSettings, variant_of_folder
 
 __all__ = [
-    "MTLNetSettings", "VARIANTS", "Variant", "variants", "job_folder", "MultitaskLoss", "MultitaskTask", "MultitaskPrediction",
+    "MTLNetSettings", "VARIANTS", "Variant", "variants", "job_folder", "variant_of_folder", "MultitaskLoss", "MultitaskTask", "MultitaskPrediction",
     "predict_multitask", "build_mtlnet", "fit_mtlnet", "MTLNetRun", "load_job", "load_jobs", "learning_of", "ablation_table", "segmentation_examples",
 ]
 
@@ -68,7 +69,7 @@ class _VariantSpec:
     heads: tuple[str, ...]
 
 
-_HEADS = {"multitask": HEADS, "classification": ("classification",), "segmentation": ("segmentation",)}
+_HEADS = {MULTITASK: HEADS, CLASSIFICATION: ("classification",), SEGMENTATION: ("segmentation",)}
 VARIANTS: dict[str, _VariantSpec] = {v: _VariantSpec(folder, _HEADS[v]) for v, folder in VARIANT_FOLDERS.items()}
 """Variant -> output folder (under ``results/<profile>/mtlnet2025/``) and the heads it trains."""
 
@@ -79,7 +80,7 @@ def _settings(settings: MTLNetSettings | Mapping[str, Any]) -> MTLNetSettings:
 
 def variants(settings: MTLNetSettings | Mapping[str, Any]) -> tuple[str, ...]:
     """The variants a profile trains: the multitask network, plus the two ablations when ``ablation`` is on."""
-    return tuple(VARIANTS) if _settings(settings).ablation else ("multitask",)
+    return tuple(VARIANTS) if _settings(settings).ablation else (MULTITASK,)
 
 
 def job_folder(study_dir: str | os.PathLike[str], variant: str) -> Path:
@@ -222,7 +223,7 @@ class MultitaskTask(nn.Module):
         return out
 
 
-def build_mtlnet(settings: MTLNetSettings | Mapping[str, Any], *, variant: str = "multitask") -> MTLNet:
+def build_mtlnet(settings: MTLNetSettings | Mapping[str, Any], *, variant: str = MULTITASK) -> MTLNet:
     """The network of a variant at the settings' width."""
     s = _settings(settings)
     if variant not in VARIANTS:
@@ -240,7 +241,7 @@ class MTLNetRun:
     info: dict[str, Any]
 
 
-def _job_table(table: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
+def _job_table(table: pd.DataFrame, index: pd.DataFrame, sets: tuple[str, str]) -> pd.DataFrame:
     missing = [c for c in ("patient_id", "set", "label") if c not in table]
     if missing:
         raise ValueError(f"fit_mtlnet: the study table lacks column(s) {missing}; it needs patient_id, set, label")
@@ -250,7 +251,7 @@ def _job_table(table: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
     lost = t.loc[t["path"].isna(), "patient_id"].tolist()
     if lost:
         raise ValueError(f"fit_mtlnet: {len(lost)} patient(s) have no preprocessed volume (e.g. {lost[:3]}); run study.prepare_inputs first")
-    for name in ("train", "validation"):
+    for name in sets:
         if not (t["set"] == name).any():
             raise ValueError(f"fit_mtlnet: no patient in the set {name!r}; sets present: {sorted(t['set'].dropna().unique())}")
     return t.reset_index(drop=True)
@@ -288,7 +289,9 @@ def fit_mtlnet(
     seed: int,
     out_dir: str | os.PathLike[str],
     device: str | torch.device | None = None,
-    variant: str = "multitask",
+    variant: str = MULTITASK,
+    train_set: str = TRAIN,
+    validation_set: str = VALIDATION,
 ) -> MTLNetRun:
     """Train one MTLNet variant, score every patient and write the job's artefacts (see the module docstring).
 
@@ -308,6 +311,8 @@ def fit_mtlnet(
         Default: CUDA if available, else CPU.
     variant : {"multitask", "classification", "segmentation"}
         The network and loss (the latter two are the ablation).
+    train_set, validation_set : str
+        The set it trains on and the one that chooses its epoch (``Split.train_name``, ``Split.validation_name``).
 
     Returns
     -------
@@ -318,11 +323,11 @@ def fit_mtlnet(
     if variant not in VARIANTS:
         raise ValueError(f"unknown MTLNet variant {variant!r}; valid: {', '.join(VARIANTS)}")
     out = Path(out_dir)
-    t = _job_table(table, index)
+    t = _job_table(table, index, (train_set, validation_set))
     data = CachedVolumes(t["path"].tolist(), t["label"].astype(int).tolist(), keys=("image", s.mask))
     spacing = _spacing(t["path"].tolist())
-    train_idx = np.flatnonzero(t["set"].to_numpy() == "train")
-    val_idx = np.flatnonzero(t["set"].to_numpy() == "validation")
+    train_idx = np.flatnonzero(t["set"].to_numpy() == train_set)
+    val_idx = np.flatnonzero(t["set"].to_numpy() == validation_set)
     labels = t["label"].to_numpy().astype(int)
 
     seed_everything(seed)
@@ -430,7 +435,7 @@ def ablation_table(runs: Mapping[str, MTLNetRun], *, sets: Sequence[str], n_resa
 
     rows = []
     for variant, run in runs.items():
-        h = headline_metrics(run.scores, threshold_set="train", sets=sets, n_resamples=n_resamples, seed=seed)
+        h = headline_metrics(run.scores, threshold_set=TRAIN, sets=sets, n_resamples=n_resamples, seed=seed)
         for (set_name, metric), r in h.iterrows():
             if metric in ("AUC", "Dice"):
                 rows.append({"set": set_name, "variant": variant, "metric": metric, "value": r["value"], "CI": f"{r['CI low']:.3f}–{r['CI high']:.3f}"})

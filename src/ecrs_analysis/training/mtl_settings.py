@@ -6,11 +6,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["MTLNetSettings", "VARIANT_FOLDERS"]
+__all__ = ["MTLNetSettings", "MULTITASK", "CLASSIFICATION", "SEGMENTATION", "VARIANT_FOLDERS", "variant_of_folder"]
 
 # The one place MTLNet's variants are named: variant -> its job's folder under results/<profile>/mtlnet2025/
-# (the training code, the workflow rules and the chapters all read it from here).
-VARIANT_FOLDERS: dict[str, str] = {"multitask": "mtlnet", "classification": "mtlnet_cls", "segmentation": "mtlnet_seg"}
+# (the training code, the workflow rules, the explanation jobs and the chapters all read it from here).
+MULTITASK, CLASSIFICATION, SEGMENTATION = "multitask", "classification", "segmentation"
+VARIANT_FOLDERS: dict[str, str] = {MULTITASK: "mtlnet", CLASSIFICATION: "mtlnet_cls", SEGMENTATION: "mtlnet_seg"}
+
+
+def variant_of_folder(folder: str) -> str:
+    """The variant whose job writes ``folder`` (``mtlnet_cls`` -> ``classification``)."""
+    for variant, name in VARIANT_FOLDERS.items():
+        if name == folder:
+            return variant
+    raise ValueError(f"no MTLNet variant writes the folder {folder!r}; folders: {', '.join(VARIANT_FOLDERS.values())}")
 
 
 class MTLNetSettings(BaseModel):
