@@ -18,6 +18,7 @@ from ecrs_analysis.data import study as S
 from ecrs_analysis.explain.jobs import MTLNET, SUMMARY_TABLE, TABLES, explain_jobs
 from ecrs_analysis.explain.mesh import Surface, surface
 from ecrs_analysis.explain.settings import ExplainSettings
+from ecrs_analysis.paths import PREDICTED_MASKS
 
 __all__ = [
     "StudyExplanation", "load_explanation", "status", "attention_table", "attention_controls", "attention_summary", "layers_table", "deletion_table", "outcome_table",
@@ -86,7 +87,7 @@ def load_explanation(cfg: dict[str, Any], paths: S.ResultPaths, study: str) -> S
         "evidence": _evidence_files(loaded),
         "definition": evidence_definition(loaded),
         "settings": ExplainSettings.from_params(cfg),
-        "masks_npz": paths.study(study) / MTLNET / "masks.npz",
+        "masks_npz": paths.mtlnet_job(study, MTLNET) / PREDICTED_MASKS,
     }
     return out
 

@@ -40,6 +40,7 @@ from torch import nn
 
 from ecrs_analysis.atomic import atomic_path, write_csv
 from ecrs_analysis.data.preprocess import load_preprocessed
+from ecrs_analysis.paths import CHECKPOINT
 from ecrs_analysis.data.study import LoadedStudy, ResultPaths, load_study
 from ecrs_analysis.explain.cam import CamExplainer, SingleLogit, randomised_copy
 from ecrs_analysis.explain.inverse import InputGrid
@@ -77,7 +78,7 @@ def deep_networks(cfg: Any, paths: ResultPaths) -> list[Network]:
     nets = []
     for name in cfg.deep.models:
         folder = paths.study("li2025") / "deep" / name
-        ckpts = sorted((int(p.parent.name.removeprefix("fold")), p) for p in folder.glob("fold*/best.pt") if p.parent.name.removeprefix("fold").isdigit())
+        ckpts = sorted((int(p.parent.name.removeprefix("fold")), p) for p in folder.glob(f"fold*/{CHECKPOINT}") if p.parent.name.removeprefix("fold").isdigit())
         if ckpts:
             nets.append(Network("li2025", name, tuple(ckpts), cfg.deep.width))
     return nets
@@ -85,7 +86,7 @@ def deep_networks(cfg: Any, paths: ResultPaths) -> list[Network]:
 
 def mtlnet_network(cfg: Any, paths: ResultPaths) -> Network | None:
     """MTLNet (``mtlnet2025/mtlnet/best.pt``), or None when it has not been trained."""
-    ckpt = paths.study("mtlnet2025") / MTLNET / "best.pt"
+    ckpt = paths.checkpoint(paths.mtlnet_job("mtlnet2025", MTLNET))
     if not ckpt.exists():
         return None
     # MTLNet has its own width (mtlnet.width), never the CNNs' deep.width: a stage that explains MTLNet must declare `mtlnet`.
@@ -216,7 +217,7 @@ def network_of(cfg: Any, paths: ResultPaths, study: str, model: str) -> Network:
 def job_scores(cfg: Any, paths: ResultPaths, study: str, model: str) -> tuple[pd.DataFrame, pd.Series | None]:
     """``patient_id, set, label, score`` as the book reports them, and each patient's fold (None: one model)."""
     if model == MTLNET:
-        sc = pd.read_csv(paths.study(study) / MTLNET / "scores.csv", dtype={"patient_id": str})
+        sc = pd.read_csv(paths.job_scores(paths.mtlnet_job(study, MTLNET)), dtype={"patient_id": str})
         return sc[["patient_id", "set", "label", "prob"]].rename(columns={"prob": "score"}), None
     sc = pd.read_csv(paths.study(study) / "scores_deep.csv", dtype={"patient_id": str})
     folds = pd.read_csv(paths.study(study) / "folds.csv", dtype={"patient_id": str})

@@ -85,7 +85,7 @@ def write_image_summaries(cfg: Any, paths: ResultPaths, study_name: str) -> pd.D
         scores = pd.read_csv(paths.scores(study_name, "deep"), dtype={"patient_id": str})
     else:
         networks = [MTLNET]
-        sc = pd.read_csv(paths.study(study_name) / MTLNET / "scores.csv", dtype={"patient_id": str})
+        sc = pd.read_csv(paths.job_scores(paths.mtlnet_job(study_name, MTLNET)), dtype={"patient_id": str})
         scores = sc[["patient_id", "set", "label", "prob"]].rename(columns={"prob": MTLNET})
     test_sets = list(study.split.names[1:])
     index = index[index["patient_id"].isin(scores.loc[scores["set"].isin(test_sets), "patient_id"])]

@@ -41,6 +41,7 @@ from ecrs_analysis.models import build_model
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
 from ecrs_analysis.training.resume import work_dir
 from ecrs_analysis.data.splits import TRAIN
+from ecrs_analysis.paths import CHECKPOINT, HISTORY, JOB_SCORES, LAST_CHECKPOINT
 
 __all__ = ["DeepSpec", "assign_folds", "fold_seed", "train_fold", "fit_network", "collect_deep_scores", "fold_dir"]
 
@@ -117,8 +118,8 @@ def fit_network(
     history = train(model, tr, va, optimizer=opt, loss_fn=loss, config=cfg, device=device, resume=resume)
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()  # rank 0 has written best.pt before anyone reads it
-    if (checkpoint_dir / "best.pt").exists():  # score with the early-stopping choice, not the last epoch
-        model.load_state_dict(load_checkpoint(checkpoint_dir / "best.pt")["model"])
+    if (checkpoint_dir / CHECKPOINT).exists():  # score with the early-stopping choice, not the last epoch
+        model.load_state_dict(load_checkpoint(checkpoint_dir / CHECKPOINT)["model"])
     return model, history
 
 
@@ -187,11 +188,11 @@ def train_fold(
             rows.append(t.iloc[idx][["patient_id", "set", "label", "fold"]].assign(role=role, prob=predict_proba(net, loader)))
         scores = pd.concat(rows, ignore_index=True)
         if rank == 0:
-            for name in ("best.pt", "last.pt"):
+            for name in (CHECKPOINT, LAST_CHECKPOINT):
                 if (work / name).exists():
                     shutil.copyfile(work / name, ckpt / name)
-            write_csv(scores, ckpt / "scores.csv")
-            write_csv(history, ckpt / "history.csv")
+            write_csv(scores, ckpt / JOB_SCORES)
+            write_csv(history, ckpt / HISTORY)
     if rank == 0:
         shutil.rmtree(work, ignore_errors=True)
     return scores
@@ -223,9 +224,9 @@ def collect_deep_scores(
         for (mm, k), d in sorted(fold_dirs.items()):
             if mm != m:
                 continue
-            s = pd.read_csv(Path(d) / "scores.csv", dtype={"patient_id": str}).assign(model_fold=k)
+            s = pd.read_csv(Path(d) / JOB_SCORES, dtype={"patient_id": str}).assign(model_fold=k)
             parts.append(s)
-            histories.append(pd.read_csv(Path(d) / "history.csv").assign(model=m, fold=k))
+            histories.append(pd.read_csv(Path(d) / HISTORY).assign(model=m, fold=k))
         s = pd.concat(parts, ignore_index=True)
         oof = s[s["role"] == "oof"].set_index("patient_id")["prob"]
         test = s[s["role"] == "test"]

@@ -54,9 +54,10 @@ from ecrs_analysis.stats.learning import LearningCheck, constant_loss, learning_
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, augment, load_checkpoint, make_loader, seed_everything, train
 from ecrs_analysis.data.splits import TRAIN, VALIDATION
 from ecrs_analysis.training.mtl_settings import CLASSIFICATION, MULTITASK, SEGMENTATION, VARIANT_FOLDERS, MTLNetSettings, variant_of_folder
+from ecrs_analysis.paths import CHECKPOINT, HISTORY, JOB_INFO, JOB_SCORES, PREDICTED_MASKS
 
 __all__ = [
-    "MTLNetSettings", "VARIANTS", "Variant", "variants", "job_folder", "variant_of_folder", "MultitaskLoss", "MultitaskTask", "MultitaskPrediction",
+    "MTLNetSettings", "MULTITASK", "CLASSIFICATION", "SEGMENTATION", "VARIANTS", "Variant", "variants", "job_folder", "variant_of_folder", "MultitaskLoss", "MultitaskTask", "MultitaskPrediction",
     "predict_multitask", "build_mtlnet", "fit_mtlnet", "MTLNetRun", "load_job", "load_jobs", "learning_of", "ablation_table", "segmentation_examples",
 ]
 
@@ -354,7 +355,7 @@ def fit_mtlnet(
     )
     bn_loader = make_loader(sub(train_idx), batch_size=s.batch_size, shuffle=False, seed=seed, shard=False)
     history = train(model, train_loader, val_loader, optimizer=optimizer, task=MultitaskTask(loss, bn_loader=bn_loader), config=config, device=device, resume=True)
-    best = load_checkpoint(work / "best.pt") if (work / "best.pt").exists() else None
+    best = load_checkpoint(work / CHECKPOINT) if (work / CHECKPOINT).exists() else None
     if best is not None:  # score with the early-stopping choice, not the last epoch
         model.load_state_dict(best["model"])
 
@@ -395,12 +396,12 @@ def fit_mtlnet(
     if rank == 0:
         with atomic_dir(out) as tmp:
             if best is not None:
-                shutil.copyfile(work / "best.pt", tmp / "best.pt")
-            write_csv(history, tmp / "history.csv")
-            write_csv(scores, tmp / "scores.csv")
+                shutil.copyfile(work / CHECKPOINT, tmp / CHECKPOINT)
+            write_csv(history, tmp / HISTORY)
+            write_csv(scores, tmp / JOB_SCORES)
             if pred.masks is not None:
-                np.savez_compressed(tmp / "masks.npz", masks=pred.masks, patient_id=t["patient_id"].to_numpy(dtype=str))
-            write_json(info, tmp / "job.json")
+                np.savez_compressed(tmp / PREDICTED_MASKS, masks=pred.masks, patient_id=t["patient_id"].to_numpy(dtype=str))
+            write_json(info, tmp / JOB_INFO)
         shutil.rmtree(work, ignore_errors=True)
     return MTLNetRun(out, history, scores, info)
 
@@ -408,7 +409,7 @@ def fit_mtlnet(
 def load_job(folder: str | os.PathLike[str]) -> MTLNetRun:
     """Read a finished job's folder (``history.csv``, ``scores.csv``, ``job.json``)."""
     f = Path(folder)
-    needed = [f / n for n in ("history.csv", "scores.csv", "job.json")]
+    needed = [f / n for n in (HISTORY, JOB_SCORES, JOB_INFO)]
     absent = [p.name for p in needed if not p.exists()]
     if absent:
         raise FileNotFoundError(f"{f}: no finished MTLNet job here (missing {absent}); run the workflow's mtlnet job first")
@@ -452,13 +453,13 @@ def segmentation_examples(run: MTLNetRun, index: pd.DataFrame, *, set_name: str)
     Titled by rank and Dice, never by patient id.  Returns ``[(title, {"image", "truth",
     "prediction", "spacing_mm"}), ...]`` with 3-D arrays (X, Y, Z), RAS.
     """
-    if not (run.folder / "masks.npz").exists():
-        raise FileNotFoundError(f"{run.folder}: no masks.npz (a classification-only job has no segmentation)")
+    if not (run.folder / PREDICTED_MASKS).exists():
+        raise FileNotFoundError(f"{run.folder}: no {PREDICTED_MASKS} (a classification-only job has no segmentation)")
     part = run.scores[(run.scores["set"] == set_name) & run.scores["dice"].notna()].sort_values("dice", kind="stable")
     if part.empty:
         raise ValueError(f"no patient with a defined Dice in the set {set_name!r}")
     picks = {"worst": part.iloc[0], "median": part.iloc[(len(part) - 1) // 2], "best": part.iloc[-1]}
-    with np.load(run.folder / "masks.npz") as z:
+    with np.load(run.folder / PREDICTED_MASKS) as z:
         where = {pid: i for i, pid in enumerate(z["patient_id"].tolist())}
         masks = z["masks"]
         paths = index.set_index("patient_id")["path"]
