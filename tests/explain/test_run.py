@@ -34,15 +34,19 @@ def test_chosen_patients_spread_over_outcomes():
 def test_settings_of_every_profile_validate_and_bad_values_are_refused():
     for profile in ("smoke", "demo", "full"):
         ExplainSettings.from_params(load_params(profile))
+    smoke = load_params("smoke")["explain"]
+    settings = lambda **changes: ExplainSettings(**{**smoke, **changes})  # noqa: E731
     with pytest.raises(ValidationError):
-        ExplainSettings(method="lime")
+        settings(method="lime")
     with pytest.raises(ValidationError):
-        ExplainSettings(n_per_set=2, colour="red")
+        settings(n_per_set=2, colour="red")
     with pytest.raises(ValidationError, match="rise strictly"):
-        ExplainSettings(deletion_fractions=[0.2, 0.1])
-    s = ExplainSettings()
-    assert s.layer("resnet3d") == "layer1" and ExplainSettings(resolution="1/8").layer("resnet3d") == "layer2"
-    assert ExplainSettings(target_layers={"resnet3d": "layer3"}).layer("resnet3d") == "layer3"
+        settings(deletion_fractions=[0.2, 0.1])
+    with pytest.raises(ValidationError, match="mesh_max_faces"):  # no values of its own: the profile sets each key
+        ExplainSettings(**{k: v for k, v in smoke.items() if k != "mesh_max_faces"})
+    s = settings(resolution="1/4", target_layers={})
+    assert s.layer("resnet3d") == "layer1" and settings(resolution="1/8", target_layers={}).layer("resnet3d") == "layer2"
+    assert settings(target_layers={"resnet3d": "layer3"}).layer("resnet3d") == "layer3"
 
 
 def test_each_patient_is_explained_by_the_fold_model_that_scored_it(fake_explained):
@@ -82,7 +86,7 @@ def test_each_patient_is_explained_by_the_fold_model_that_scored_it(fake_explain
     layers = pd.read_csv(folder / "layers.csv")
     assert list(layers["scale"]) == ["1/8", "1/4", "explained"] and list(layers["layer grid"]) == ["3×3×3", "6×6×6", "6×6×6"]
     d = pd.read_csv(folder / "deletion.csv")
-    assert set(d["order"]) == {"none", "map", "random"} and len(d) == len(explained) * (1 + 2 * len(ExplainSettings().deletion_fractions))
+    assert set(d["order"]) == {"none", "map", "random"} and len(d) == len(explained) * (1 + 2 * len(cfg["explain"]["deletion_fractions"]))
     assert chapter.load_explanation(cfg, paths, "mtlnet2025").missing is not None
 
 

@@ -23,23 +23,23 @@ def variant_of_folder(folder: str) -> str:
 
 
 class MTLNetSettings(BaseModel):
-    """The ``mtlnet`` section of ``params/<profile>.yaml``."""
+    """The ``mtlnet`` section of ``params/<profile>.yaml``: no values of its own (every profile sets every key)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    width: float = Field(default=0.25, gt=0, description="channel multiplier: 1.0 = 32 initial filters")
-    epochs: int = Field(default=10, ge=1)
-    batch_size: int = Field(default=8, ge=1)
-    lr: float = Field(default=1e-3, gt=0)
-    weight_decay: float = Field(default=1e-4, ge=0)
-    warmup_epochs: int = Field(default=1, ge=0, description="linear warm-up of the learning rate, then cosine decay")
-    patience: int = Field(default=5, ge=1, description="epochs without a fall of the validation loss before stopping")
-    seg_weight: float = Field(default=1.0, ge=0, description="loss = BCE_cls + seg_weight * DiceCE_seg")
-    deep_supervision: bool = False
-    ablation: bool = Field(default=False, description="also train the classification-only and segmentation-only variants")
-    mask: Literal["sinus_mask", "roi_mask"] = Field(default="sinus_mask", description="segmentation target (a mask of the preprocessed files)")
-    surface_tolerance_mm: float = Field(default=2.0, gt=0, description="tolerance of the surface Dice")
-    augment: bool = True
+    width: float = Field(gt=0, description="channel multiplier: 1.0 = 32 initial filters")
+    epochs: int = Field(ge=1)
+    batch_size: int = Field(ge=1)
+    lr: float = Field(gt=0)
+    weight_decay: float = Field(ge=0)
+    warmup_epochs: int = Field(ge=0, description="linear warm-up of the learning rate, then cosine decay")
+    patience: int = Field(ge=1, description="epochs without a fall of the validation loss before stopping")
+    seg_weight: float = Field(ge=0, description="loss = BCE_cls + seg_weight * DiceCE_seg")
+    deep_supervision: bool
+    ablation: bool = Field(description="also train the classification-only and segmentation-only variants")
+    mask: Literal["sinus_mask", "roi_mask"] = Field(description="segmentation target (a mask of the preprocessed files)")
+    surface_tolerance_mm: float = Field(gt=0, description="tolerance of the surface Dice")
+    augment: bool
 
     @model_validator(mode="after")
     def _warmup_inside_training(self) -> MTLNetSettings:
