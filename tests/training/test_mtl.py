@@ -76,7 +76,7 @@ def _mtl_run(tmp, *, epochs=3, stop_after=None, resume=False, seed=5, variant="m
     if resume:  # a fresh process rebuilds everything, then loads last.pt
         seed_everything(seed + 100)
     task = MultitaskTask(MultitaskLoss(pos_weight=1.0, heads=model.heads))
-    cfg = TrainConfig(epochs=epochs, lr=1e-2, warmup_epochs=1, patience=99, seed=seed, checkpoint_dir=str(tmp))
+    cfg = TrainConfig(epochs=epochs, lr=1e-2, weight_decay=1e-4, warmup_epochs=1, patience=99, seed=seed, augment=True, checkpoint_dir=str(tmp))
     hist = train(model, tr, va, optimizer=torch.optim.AdamW(model.parameters(), lr=1e-2), task=task, config=cfg, device="cpu", resume=resume, stop_after=stop_after)
     return model, hist, va
 
@@ -114,7 +114,7 @@ def test_single_head_variant_trains_and_progress_bar_reports(tmp_path, capsys):
     x, m, y = _volumes(4)
     loader = make_loader(TensorDataset(x, m, y), batch_size=2, shuffle=True, seed=0)
     task = MultitaskTask(MultitaskLoss(pos_weight=1.0, heads=model.heads))
-    hist = train(model, loader, loader, optimizer=torch.optim.AdamW(model.parameters()), task=task, config=TrainConfig(epochs=1, progress=True), device="cpu")
+    hist = train(model, loader, loader, optimizer=torch.optim.AdamW(model.parameters()), task=task, config=TrainConfig(epochs=1, progress=True, lr=1e-3, weight_decay=1e-4, warmup_epochs=1, patience=5, seed=0, augment=True), device="cpu")
     assert "epoch 1/1" in capsys.readouterr().err
     assert "train_cls_loss" not in hist and "val_auc" not in hist and hist.loc[0, "val_score"] == hist.loc[0, "val_dice"]
     pred = predict_multitask(model, loader)
@@ -128,7 +128,7 @@ def test_multitask_trains_in_bf16_on_cuda(tmp_path):
     x, m, y = _volumes(8)
     loader = make_loader(TensorDataset(x, m, y), batch_size=4, shuffle=True, seed=0)
     task = MultitaskTask(MultitaskLoss(pos_weight=1.0))
-    hist = train(model, loader, loader, optimizer=torch.optim.AdamW(model.parameters()), task=task, config=TrainConfig(epochs=2, channels_last=True), device="cuda")
+    hist = train(model, loader, loader, optimizer=torch.optim.AdamW(model.parameters()), task=task, config=TrainConfig(epochs=2, channels_last=True, lr=1e-3, weight_decay=1e-4, warmup_epochs=1, patience=5, seed=0, augment=True), device="cuda")
     assert np.isfinite(hist[["train_loss", "val_loss"]].to_numpy()).all()
 
 
@@ -231,7 +231,7 @@ def test_the_classification_head_learns_a_tiny_separable_problem():
     tr = make_loader(TensorDataset(x, m, y), batch_size=8, shuffle=True, seed=3)
     plain = make_loader(TensorDataset(x, m, y), batch_size=8, shuffle=False, seed=3, shard=False)
     task = MultitaskTask(MultitaskLoss(pos_weight=1.0), bn_loader=plain)
-    cfg = TrainConfig(epochs=12, lr=3e-3, warmup_epochs=1, patience=99, seed=3, augment=False)
+    cfg = TrainConfig(epochs=12, lr=3e-3, warmup_epochs=1, patience=99, seed=3, augment=False, weight_decay=1e-4)
     hist = train(model, tr, plain, optimizer=torch.optim.AdamW(model.parameters(), lr=3e-3), task=task, config=cfg, device="cpu")
     prob = predict_multitask(model, plain).prob
     check = learning_check(prob, train_losses=hist["train_cls_loss"], constant_train_loss=constant_loss(y.numpy(), class_weights=(1.0, 1.0), weighted_mean=False))

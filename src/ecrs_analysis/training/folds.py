@@ -113,7 +113,9 @@ def fit_network(
     tr = make_loader(sub(tr_idx), batch_size=spec.batch_size, shuffle=True, seed=seed)
     va = make_loader(sub(val_idx), batch_size=spec.batch_size, shuffle=False, seed=seed, shard=False)
     opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
-    cfg = TrainConfig(epochs=spec.epochs, lr=spec.lr, weight_decay=spec.weight_decay, patience=spec.patience, seed=seed, checkpoint_dir=str(checkpoint_dir))
+    # One warm-up epoch and augmentation are fixed for the CNNs (the deep section has no key for them; the training helper had them as defaults).
+    cfg = TrainConfig(epochs=spec.epochs, lr=spec.lr, weight_decay=spec.weight_decay, warmup_epochs=1, patience=spec.patience, seed=seed, augment=True,
+                      checkpoint_dir=str(checkpoint_dir))
     loss = nn.CrossEntropyLoss(weight=class_weights(labels[tr_idx]))
     history = train(model, tr, va, optimizer=opt, loss_fn=loss, config=cfg, device=device, resume=resume)
     if torch.distributed.is_available() and torch.distributed.is_initialized():

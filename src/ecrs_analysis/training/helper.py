@@ -63,21 +63,26 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    """Settings of one training run (all keyword-only in the notebooks' params)."""
+    """Settings of one training run, keyword-only.
 
-    epochs: int = 10
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    warmup_epochs: int = 1
+    What a study's parameters set (epochs, learning rate, weight decay, warm-up, patience,
+    seed, augmentation) has no value here: the caller passes it from the schema's models
+    (``deep``, ``mtlnet``); the engine's own switches keep theirs.
+    """
+
+    epochs: int
+    lr: float
+    weight_decay: float
+    warmup_epochs: int
+    patience: int
+    seed: int
+    augment: bool
     grad_clip: float = 1.0
-    patience: int = 5
-    seed: int = 0
     amp: bool = True
     channels_last: bool = True
     compile: bool = False
-    augment: bool = True
     checkpoint_dir: str | None = None
     progress: bool = False
 
