@@ -278,7 +278,7 @@ def explain_network(cfg: Any, paths: ResultPaths, study_name: str, model: str) -
     mask_cols = tuple(m for m in study.cohort.mask_columns if m in s.masks)
     evidence = _evidence_files(study)
     definition = evidence_definition(study)
-    train_set, test_sets = study.split.names[0], list(study.split.names[1:])
+    train_set, test_sets = study.split.train_name, list(study.split.test_names)
     seed = cfg.seed
     st = cfg.stats
     fill = air_value(pre.hu_window)

@@ -87,7 +87,7 @@ def write_image_summaries(cfg: Any, paths: ResultPaths, study_name: str) -> pd.D
         networks = [MTLNET]
         sc = pd.read_csv(paths.job_scores(paths.mtlnet_job(study_name, MTLNET)), dtype={"patient_id": str})
         scores = sc[["patient_id", "set", "label", "prob"]].rename(columns={"prob": MTLNET})
-    test_sets = list(study.split.names[1:])
+    test_sets = list(study.split.test_names)
     index = index[index["patient_id"].isin(scores.loc[scores["set"].isin(test_sets), "patient_id"])]
     features = image_summaries(index, hu_window=getattr(cfg.studies, study_name).preprocess.hu_window)
     out = summary_table(features, scores[["patient_id", "set", "label", *networks]], networks=networks, sets=test_sets)
