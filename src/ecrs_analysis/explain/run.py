@@ -370,7 +370,7 @@ def explain_network(cfg: Any, paths: ResultPaths, study_name: str, model: str) -
     explained, metrics, sanity = pd.DataFrame(rows), pd.DataFrame(metric_rows), pd.DataFrame(sanity_rows)
     deletion = pd.concat(deletion_rows, ignore_index=True) if deletion_rows else pd.DataFrame()
     controls = pd.DataFrame(control_rows)
-    n_res = int(st["n_resamples"])
+    n_res = st.n_resamples
     attention = summarise_attention(metrics, by=["model", "region", "map"], n_resamples=n_res, seed=seed)
     attention["chance"] = metrics.groupby(["model", "region", "map"], sort=False)["hit zone share of crop"].mean()
     attention["maps failing randomisation"] = metrics.groupby(["model", "region", "map"], sort=False)["fails randomisation"].sum().astype(int)
