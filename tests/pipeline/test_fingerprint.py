@@ -32,7 +32,7 @@ def test_editing_one_network_changes_only_its_training_jobs(package_copy):
     before = {m: W.model_code(m) for m in ("resnet3d", "xception3d", "hrnet3d")}
     svm = W.code("ecrs_analysis.modelling.fusion")
     f = package_copy / "models" / "xception3d.py"
-    f.write_text(f.read_text() + "\n# a change\n")
+    f.write_text(f.read_text(encoding="utf-8") + "\n# a change\n", encoding="utf-8")
     F._source.cache_clear()
     after = {m: W.model_code(m) for m in ("resnet3d", "xception3d", "hrnet3d")}
     assert after["xception3d"] != before["xception3d"]
@@ -43,7 +43,7 @@ def test_editing_one_network_changes_only_its_training_jobs(package_copy):
 def test_editing_the_training_helper_changes_every_training_job(package_copy):
     before = {m: W.model_code(m) for m in ("resnet3d", "hrnet3d")}
     f = package_copy / "training" / "helper.py"
-    f.write_text(f.read_text() + "\n# a change\n")
+    f.write_text(f.read_text(encoding="utf-8") + "\n# a change\n", encoding="utf-8")
     F._source.cache_clear()
     assert all(W.model_code(m) != before[m] for m in before)
 

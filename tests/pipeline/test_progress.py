@@ -97,18 +97,18 @@ def test_without_any_history_no_estimate_is_shown(tmp_path):
 def test_epochs_written_into_a_job_log_are_relayed_sparingly_without_a_terminal(tmp_path):
     p, out, clock = _progress(tmp_path)
     log = tmp_path / "results" / "logs" / "train-li2025-resnet3d-fold0.log"
-    log.write_text("[ecrs] train-li2025-resnet3d-fold0: started\n")
+    log.write_text("[ecrs] train-li2025-resnet3d-fold0: started\n", encoding="utf-8")
     handle_event(p, _record(LogEvent.RUN_INFO, stats={"train_fold": 1, "total": 1}))
     handle_event(p, _record(LogEvent.JOB_INFO, jobid=7, rule_name="train_fold", log=[str(log)], wildcards={}))
-    with log.open("a") as fh:
+    with log.open("a", encoding="utf-8") as fh:
         fh.write("epoch 1/3:  50%|##   | 1/2 [00:01<00:01]\r[ecrs] epoch 1/3 · loss 0.693 · val_auc 0.550 · 1.0 s\n")
     p.poll()
     clock.t += 10
-    with log.open("a") as fh:
+    with log.open("a", encoding="utf-8") as fh:
         fh.write("[ecrs] epoch 2/3 · loss 0.650 · val_auc 0.600 · 1.0 s\n[ecrs] epoch 3/3 · loss 0.6")  # a half-written line
     p.poll()  # within 30 s of the last relayed epoch: not shown
     clock.t += 40
-    with log.open("a") as fh:
+    with log.open("a", encoding="utf-8") as fh:
         fh.write("01 · val_auc 0.700 · 1.0 s\n")
     handle_event(p, _record(LogEvent.JOB_FINISHED, job_id=7))
     relayed = [ln for ln in _lines(out) if ": epoch " in ln]
@@ -185,3 +185,17 @@ def test_a_failed_job_without_a_log_says_so(tmp_path):
     text = out.getvalue()
     assert "[ecrs] FAILED train-li2025-resnet3d-fold0 after 0 s" in text and "is empty or missing" in text and "| " not in text
     assert "ran out of memory" in text  # the training jobs' advice
+
+
+def test_a_finished_run_leaves_no_handler_on_snakemakes_global_logger(tmp_path):
+    # Snakemake's logger outlives a run: a second run in the same process (a test session, a notebook)
+    # once wrote through the first run's handler into its closed terminal stream.
+    p, out, clock = _progress(tmp_path)
+    logger = logging.getLogger("ecrs-test-snakemake")
+    p.attach(logger)
+    handler = LogHandler(None, LogHandlerSettings(progress=p))
+    logger.addHandler(handler)
+    p.detach(logger)
+    assert handler not in logger.handlers and p.detached
+    handler.emit(_record(LogEvent.RUN_INFO, stats={"cohort": 1, "total": 1}))  # a stray event: ignored, no error
+    assert "cohort" not in out.getvalue()

@@ -16,14 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-from sklearn.metrics import roc_auc_score
 
 from ecrs_analysis.atomic import write_csv, write_json
 from ecrs_analysis.paths import ResultPaths, default_results_dir, find_reference_ct, scores_path
 from ecrs_analysis.hashing import hash_params, sha256_path
 from ecrs_analysis.data.imageio import read_image
 from ecrs_analysis.data.manifest import Cohort, validate_manifest
-from ecrs_analysis.data.preprocess import preprocess_cohort
 from ecrs_analysis.data.splits import Split, load_split, make_split
 from ecrs_analysis.data.synth.cohort import GENERATOR_VERSION, generate_cohort
 
@@ -134,6 +132,9 @@ def prepare_inputs(settings: Any, study: str, cohort: Cohort, paths: ResultPaths
 
     ``settings``: the study's section (or its declared ``preprocess`` and ``masks``).
     """
+    # imported here: MONAI (behind preprocessing) takes seconds to import, and most jobs never preprocess
+    from ecrs_analysis.data.preprocess import preprocess_cohort
+
     masks = tuple(m for m in cohort.mask_columns if m in settings.masks)
     index = preprocess_cohort(cohort.table, mask_columns=masks, params=settings.preprocess, cache_dir=paths.cache, n_jobs=n_jobs, segments=dict(cohort.mask_segments))
     write_csv(index, paths.preprocessed_index(study))
@@ -205,6 +206,8 @@ def ceiling_auc(study: LoadedStudy) -> pd.DataFrame | None:
     ``image_prob``, P(label | everything rendered into the CT) (``data.synth.ceiling``):
     what a CT-only model (each CNN, MTLNet) could reach at best.
     """
+    from sklearn.metrics import roc_auc_score  # imported here: slow to import, and only this function needs it
+
     truth = study.cohort.truth
     if truth is None:
         return None

@@ -350,8 +350,18 @@ class RunProgress:
         self._thread = threading.Thread(target=self._follow, name="ecrs-progress", daemon=True)
         self._thread.start()
 
+    @property
+    def detached(self) -> bool:
+        """True once the run is over: events that still arrive are ignored."""
+        return self._stop.is_set()
+
     def detach(self, sm_logger: logging.Logger) -> None:
+        """Stop relaying, close the run log and take this run's handlers off Snakemake's (global)
+        logger, so a later run in the same process never writes through them."""
         self._stop.set()
+        for h in list(sm_logger.handlers):
+            if getattr(getattr(h, "settings", None), "progress", None) is self:
+                sm_logger.removeHandler(h)
         if self._thread is not None:
             self._thread.join(timeout=5)
         if self._file_handler is not None:

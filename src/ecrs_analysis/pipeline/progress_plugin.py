@@ -58,7 +58,7 @@ class LogHandler(LogHandlerBase):
 
     def emit(self, record: logging.LogRecord) -> None:
         progress = getattr(self.settings, "progress", None)
-        if progress is None:
+        if progress is None or progress.detached:  # a finished run's handler left on Snakemake's global logger
             return
         try:
             handle_event(progress, record)

@@ -219,6 +219,16 @@ class _EllipsoidGrid:
         out[box] = inner
         return out
 
+    def inside(self, e: Ellipsoid) -> NDArray[np.bool_]:
+        """``radius(e) < 1`` without the full-grid radius: only the box is evaluated, the rest is False
+        (a boolean grid is an eighth of a float one to allocate and compare; most shapes need only this)."""
+        if not self.boxed:
+            return e.radius(self.lr, self.ap, self.si) < 1.0
+        box = self._box(e)
+        out = np.zeros(self.shape, dtype=bool)
+        out[box] = e.radius(self.lr[box], self.ap[box], self.si[box]) < 1.0
+        return out
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -266,7 +276,8 @@ def render(
         False evaluates every ellipsoid on the whole grid (the reference the tests compare with).
     """
     lr, ap, si = grid
-    rad = _EllipsoidGrid(lr, ap, si, boxed=boxed).radius
+    shapes = _EllipsoidGrid(lr, ap, si, boxed=boxed)
+    rad, ins = shapes.radius, shapes.inside
     hu = np.full(lr.shape, HU["air"], dtype=np.float32)
     sinus = np.zeros(lr.shape, dtype=bool)
     roi = np.zeros(lr.shape, dtype=bool)
@@ -279,42 +290,42 @@ def render(
     def aerated(where: NDArray, name: str) -> None:
         evidence[where & (evidence == 0)] = label_of[name] + AERATED_OFFSET
 
-    inside_head = rad(anatomy.head) < 1.0
+    inside_head = ins(anatomy.head)
     hu[inside_head] = HU["soft_tissue"]
-    vault = (rad(anatomy.vault_outer) < 1.0) & ((si > 38.0) | (ap < 18.0))
-    brain = (rad(anatomy.vault_inner) < 1.0) & ((si > 38.0) | (ap < 18.0))
+    vault = ins(anatomy.vault_outer) & ((si > 38.0) | (ap < 18.0))
+    brain = ins(anatomy.vault_inner) & ((si > 38.0) | (ap < 18.0))
     hu[vault] = HU["cortical_bone"]
     hu[brain] = HU["brain"]
     # Hard palate under the nasal cavity and maxillary sinuses.
     palate = (np.abs(lr) < 30.0) & (ap > 18.0) & (ap < 78.0) & (si > -25.0) & (si < -20.5)
     hu[palate] = HU["facial_bone"]
 
-    def carve(e: Ellipsoid, fill: float, wall: bool = True) -> NDArray:
-        r = rad(e)
+    def carve(e: Ellipsoid, fill: float, wall: bool = True, inside: NDArray | None = None) -> NDArray:
+        """Fill ``e`` (its inside mask, if already known) and draw its wall; returns the inside mask."""
+        inside = ins(e) if inside is None else inside
         if wall:
-            hu[(rad(e.grown(anatomy.wall_mm)) < 1.0) & (r >= 1.0)] = HU["thin_wall"]
-        inside = r < 1.0
+            hu[ins(e.grown(anatomy.wall_mm)) & ~inside] = HU["thin_wall"]
         hu[inside] = fill
-        return r
+        return inside
 
     for orbit, globe in zip(anatomy.orbits, anatomy.globes):
         carve(orbit, HU["fat"])
-        hu[rad(globe) < 1.0] = HU["globe"]
+        hu[ins(globe)] = HU["globe"]
     for nasal in anatomy.nasal:
         carve(nasal, HU["air"])
     # Septum: a thin midline plate of bone and cartilage inside the nasal cavity.
     nasal_any = np.zeros(lr.shape, dtype=bool)
     for nasal in anatomy.nasal:
-        nasal_any |= rad(nasal.grown(anatomy.wall_mm + 1.0)) < 1.0
+        nasal_any |= ins(nasal.grown(anatomy.wall_mm + 1.0))
     hu[nasal_any & (np.abs(lr) < 1.2)] = HU["cartilage"]
     for t in anatomy.turbinates:
-        hu[rad(t) < 1.0] = HU["soft_tissue"]
+        hu[ins(t)] = HU["soft_tissue"]
 
     fractions: dict[str, float] = {}
     for name in ("maxillary", "frontal", "sphenoid"):
         for side, e in zip(SIDES, anatomy.sinuses[name]):
-            r = carve(e, HU["air"])
-            inside = r < 1.0
+            r = rad(e)
+            inside = carve(e, HU["air"], inside=r < 1.0)
             f = float(np.clip(opacification.get(f"{side}_{name}", 0.0), 0.0, 1.0))
             rim = inside & (r > (1.0 - f) ** (1.0 / 3.0))
             hu[rim] = mucosa_hu
@@ -333,7 +344,7 @@ def render(
             n_fill = int(round(f * len(idx)))
             filled = total = 0
             for k, i in enumerate(idx):
-                inside = rad(cells[i]) < 1.0
+                inside = ins(cells[i])
                 sinus |= inside
                 total += int(inside.sum())
                 # Cells fill from the ostiomeatal side (anterior-inferior) first.
@@ -347,7 +358,7 @@ def render(
             fractions[f"{side}_{part}"] = filled / max(total, 1)
 
     for side, cleft, opaque in zip(SIDES, anatomy.olfactory_cleft, olfactory_cleft):
-        inside = rad(cleft) < 1.0
+        inside = ins(cleft)
         hu[inside] = mucosa_hu if opaque else HU["air"]
         if opaque:
             roi |= inside
@@ -358,8 +369,8 @@ def render(
         if radius <= 0:
             continue
         c = (nasal.centre[0] * 1.25, nasal.centre[1] - 2.0, nasal.centre[2] + 2.0)
-        polyp = rad(Ellipsoid(c, (radius * 0.6, radius * 1.4, radius))) < 1.0
-        polyp &= rad(nasal) < 1.0
+        polyp = ins(Ellipsoid(c, (radius * 0.6, radius * 1.4, radius)))
+        polyp &= ins(nasal)
         hu[polyp] = mucosa_hu
         roi |= polyp
         evidence[polyp] = label_of["nasal_polyp"]
