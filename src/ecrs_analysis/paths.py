@@ -25,7 +25,24 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ResultPaths", "default_results_dir", "results_base", "last_built_profile", "find_reference_ct", "scores_path", "OMICS_COMPARISONS"]
+__all__ = [
+    "ResultPaths", "default_results_dir", "results_base", "last_built_profile", "find_reference_ct", "scores_path", "OMICS_COMPARISONS",
+    "CHECKPOINT", "LAST_CHECKPOINT", "HISTORY", "JOB_SCORES", "JOB_INFO", "PREDICTED_MASKS",
+]
+
+# What a training job (a CNN fold, an MTLNet variant) writes into its own folder, named once here.
+CHECKPOINT = "best.pt"
+"""Weights of the epoch early stopping chose."""
+LAST_CHECKPOINT = "last.pt"
+"""Weights and optimiser state of the last epoch (a killed job resumes from it)."""
+HISTORY = "history.csv"
+"""One row per epoch."""
+JOB_SCORES = "scores.csv"
+"""One row per patient the job scored."""
+JOB_INFO = "job.json"
+"""Settings, seed, best epoch and the did-it-learn verdict of an MTLNet job."""
+PREDICTED_MASKS = "masks.npz"
+"""Predicted masks of an MTLNet job with a segmentation head."""
 
 # The two proteomics comparisons of chapter 07: the integrated model's calls, and the true endotype.
 OMICS_COMPARISONS = ("predicted", "label")
@@ -99,7 +116,15 @@ class ResultPaths:
 
     def checkpoint(self, folder: Path) -> Path:
         """The best checkpoint a training job writes into its folder."""
-        return folder / "best.pt"
+        return Path(folder) / CHECKPOINT
+
+    def job_scores(self, folder: Path) -> Path:
+        """The per-patient scores a training job writes into its folder."""
+        return Path(folder) / JOB_SCORES
+
+    def mtlnet_job(self, study: str, folder: str) -> Path:
+        """One MTLNet job's folder (``training.mtl_settings.VARIANT_FOLDERS`` names them)."""
+        return self.study(study) / folder
 
     def folds(self, study: str) -> Path:
         return self.study(study) / "folds.csv"

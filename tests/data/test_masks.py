@@ -19,7 +19,8 @@ from ecrs_analysis import cli
 from ecrs_analysis.data.imageio import Geometry, read_image, write_image
 from ecrs_analysis.data.integrity import mask_problems
 from ecrs_analysis.data.masks import MaskReadError, mask_format, read_mask, segment_names
-from ecrs_analysis.data.preprocess import PreprocessParams, preprocess_patient
+from ecrs_analysis.config.schema import PreprocessSettings
+from ecrs_analysis.data.preprocess import preprocess_patient
 
 from .dicom_writer import head_phantom, uid, write_ct_series
 
@@ -235,7 +236,7 @@ def test_each_format_passes_validation_and_preprocesses_as_the_nifti_mask(ct, tm
         "dicom-seg": write_dicom_seg(tmp_path / "seg.dcm", ct, {"Segment_1": ct["roi"], "sinus": ct["sinus"]}),
         "rtstruct": write_rtstruct(tmp_path / "rt.dcm", ct["geom"], {"Segment_1": _roi_contours(), "sinus": [(5, (0, 3, 0, 3))]}),
     }
-    params = PreprocessParams(spacing_mm=(2.0, 2.0, 2.0), hu_window=(-1000.0, 1000.0), input_size=(16, 16, 8), margin_mm=4.0, crop_to="roi_mask")
+    params = PreprocessSettings(spacing_mm=[2.0, 2.0, 2.0], hu_window=[-1000.0, 1000.0], input_size=[16, 16, 8], margin_mm=4.0, crop_to="roi_mask")
     reference = preprocess_patient(ct["ct_dir"], {"roi_mask": ct["nifti"]["roi"]}, params)
     for kind, path in files.items():
         cohort = validate_manifest(_manifest(tmp_path / kind, ct, path, "Segment_1"), mask_columns=("roi_mask",))

@@ -5,7 +5,8 @@ import torch
 
 from ecrs_analysis.data.imageio import write_image
 from ecrs_analysis.data.manifest import validate_manifest
-from ecrs_analysis.data.preprocess import PreprocessParams, load_preprocessed, preprocess_cohort, preprocess_patient, to_metatensor
+from ecrs_analysis.config.schema import PreprocessSettings
+from ecrs_analysis.data.preprocess import load_preprocessed, preprocess_cohort, preprocess_patient, to_metatensor
 
 
 def test_metatensor_affine_is_ras_of_the_lps_image():
@@ -27,7 +28,7 @@ def test_crop_is_centred_on_the_mask_and_output_is_scaled(tmp_path):
     ct[18:22, 5:9, 30:34] = 1000
     write_image(ct, tmp_path / "ct.nii.gz", spacing=(1, 1, 1), origin=(0, 0, 0))
     write_image(mask, tmp_path / "m.nii.gz", spacing=(1, 1, 1), origin=(0, 0, 0))
-    p = PreprocessParams(spacing_mm=(1, 1, 1), hu_window=(-1000, 1000), margin_mm=2, input_size=(16, 16, 16), crop_to="roi_mask")
+    p = PreprocessSettings(spacing_mm=[1, 1, 1], hu_window=[-1000, 1000], margin_mm=2, input_size=[16, 16, 16], crop_to="roi_mask")
     out = preprocess_patient(tmp_path / "ct.nii.gz", {"roi_mask": tmp_path / "m.nii.gz"}, p)
     assert out["image"].shape == (1, 16, 16, 16) and out["roi_mask"].shape == (1, 16, 16, 16)
     assert out["image"].min() >= 0 and out["image"].max() <= 1
@@ -40,7 +41,7 @@ def test_crop_is_centred_on_the_mask_and_output_is_scaled(tmp_path):
 
 def test_cohort_cache_is_reused_and_keyed_by_parameters(tmp_path, tiny_cohort):
     c = validate_manifest(tiny_cohort / "manifest.csv")
-    p = PreprocessParams(spacing_mm=(3, 3, 3), hu_window=(-1000, 1000), margin_mm=8, input_size=(16, 16, 16), crop_to="roi_mask")
+    p = PreprocessSettings(spacing_mm=[3, 3, 3], hu_window=[-1000, 1000], margin_mm=8, input_size=[16, 16, 16], crop_to="roi_mask")
     threads = torch.get_num_threads()
     torch.set_num_threads(3)
     try:
@@ -51,7 +52,7 @@ def test_cohort_cache_is_reused_and_keyed_by_parameters(tmp_path, tiny_cohort):
     again = preprocess_cohort(c.table.head(4), mask_columns=("roi_mask",), params=p, cache_dir=tmp_path)
     assert not first["cached"].any() and again["cached"].all()
     assert list(first["path"]) == list(again["path"])
-    other = preprocess_cohort(c.table.head(4), mask_columns=("roi_mask",), params=PreprocessParams(spacing_mm=(3, 3, 3), hu_window=(-1000, 1000), margin_mm=8, input_size=(12, 12, 12), crop_to="roi_mask"), cache_dir=tmp_path)
+    other = preprocess_cohort(c.table.head(4), mask_columns=("roi_mask",), params=PreprocessSettings(spacing_mm=[3, 3, 3], hu_window=[-1000, 1000], margin_mm=8, input_size=[12, 12, 12], crop_to="roi_mask"), cache_dir=tmp_path)
     assert not other["cached"].any()
     arr = load_preprocessed(other["path"][0])
     assert arr["image"].shape == (1, 12, 12, 12) and arr["roi_mask"].any()
@@ -59,7 +60,7 @@ def test_cohort_cache_is_reused_and_keyed_by_parameters(tmp_path, tiny_cohort):
 
 
 def test_real_reference_ct_loads_and_preprocesses(reference_ct):
-    out = preprocess_patient(reference_ct, {}, PreprocessParams(spacing_mm=(2, 2, 2), hu_window=(-1000, 1000), margin_mm=8, crop_to=None, input_size=(48, 48, 40)))
+    out = preprocess_patient(reference_ct, {}, PreprocessSettings(spacing_mm=[2, 2, 2], hu_window=[-1000, 1000], margin_mm=8, crop_to=None, input_size=[48, 48, 40]))
     img = out["image"]
     assert img.shape == (1, 48, 48, 40)
     # cropped to the head: a large share is tissue or bone (> -100 HU), bone reaches the top of the window

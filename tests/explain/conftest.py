@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from ecrs_analysis.atomic import write_csv
+from ecrs_analysis.config.declared import declared
 from ecrs_analysis.config.params import load_params
 from ecrs_analysis.data import study as S
 from ecrs_analysis.models import build_model
@@ -30,7 +31,7 @@ def make_fake_results(root: Path) -> tuple[dict, S.ResultPaths]:
     cfg = load_params("smoke", TINY)
     paths = S.ResultPaths(root)
     li = S.load_study(cfg, "li2025", paths)
-    S.prepare_inputs(cfg, "li2025", li.cohort, paths)
+    S.prepare_inputs(declared(cfg, ["studies.li2025"]).studies.li2025, "li2025", li.cohort, paths, n_jobs=1)
     for m_i, name in enumerate(cfg["deep"]["models"]):
         for k in range(cfg["deep"]["folds"]):
             torch.manual_seed(100 * m_i + k)
@@ -59,9 +60,10 @@ def fake_explained(fake_results: tuple[dict, S.ResultPaths]) -> tuple[dict, S.Re
     """The fake results with the explanation jobs of li2025 run (every CNN, and the image summaries): what notebook 06 reads."""
     from ecrs_analysis.explain.run import explain_network
     from ecrs_analysis.explain.summaries import write_image_summaries
+    from ecrs_analysis.pipeline.workflow import job_keys
 
     cfg, paths = fake_results
     for name in cfg["deep"]["models"]:
-        explain_network(cfg, paths, "li2025", name)
-    write_image_summaries(cfg, paths, "li2025")
+        explain_network(declared(cfg, job_keys("explain", "li2025")), paths, "li2025", name)
+    write_image_summaries(declared(cfg, job_keys("explain_summaries", "li2025")), paths, "li2025")
     return cfg, paths

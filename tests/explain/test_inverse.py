@@ -8,7 +8,8 @@ import torch
 from monai.data import MetaTensor
 from monai.transforms import Invertd
 
-from ecrs_analysis.data.preprocess import PreprocessParams, preprocess_patient
+from ecrs_analysis.config.schema import PreprocessSettings
+from ecrs_analysis.data.preprocess import preprocess_patient
 from ecrs_analysis.explain.inverse import InputGrid
 from ecrs_analysis.stats.segmentation import dice_scores
 
@@ -16,7 +17,7 @@ from ecrs_analysis.stats.segmentation import dice_scores
 def dice(a, b) -> float:
     return float(dice_scores(np.asarray(a, dtype=np.uint8)[None], np.asarray(b, dtype=np.uint8)[None])[0])
 
-PARAMS = PreprocessParams(spacing_mm=(2.0, 2.0, 2.0), hu_window=(-1000.0, 1000.0), margin_mm=6.0, input_size=(48, 48, 32), crop_to="sinus_mask")
+PARAMS = PreprocessSettings(spacing_mm=[2.0, 2.0, 2.0], hu_window=[-1000.0, 1000.0], margin_mm=6.0, input_size=[48, 48, 32], crop_to="sinus_mask")
 
 
 @pytest.fixture(scope="module")

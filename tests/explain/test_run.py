@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from ecrs_analysis.config.declared import declared
 from ecrs_analysis.config.params import load_params
 from ecrs_analysis.data import study as S
 from ecrs_analysis.explain import chapter
@@ -33,15 +34,19 @@ def test_chosen_patients_spread_over_outcomes():
 def test_settings_of_every_profile_validate_and_bad_values_are_refused():
     for profile in ("smoke", "demo", "full"):
         ExplainSettings.from_params(load_params(profile))
+    smoke = load_params("smoke")["explain"]
+    settings = lambda **changes: ExplainSettings(**{**smoke, **changes})  # noqa: E731
     with pytest.raises(ValidationError):
-        ExplainSettings(method="lime")
+        settings(method="lime")
     with pytest.raises(ValidationError):
-        ExplainSettings(n_per_set=2, colour="red")
+        settings(n_per_set=2, colour="red")
     with pytest.raises(ValidationError, match="rise strictly"):
-        ExplainSettings(deletion_fractions=[0.2, 0.1])
-    s = ExplainSettings()
-    assert s.layer("resnet3d") == "layer1" and ExplainSettings(resolution="1/8").layer("resnet3d") == "layer2"
-    assert ExplainSettings(target_layers={"resnet3d": "layer3"}).layer("resnet3d") == "layer3"
+        settings(deletion_fractions=[0.2, 0.1])
+    with pytest.raises(ValidationError, match="mesh_max_faces"):  # no values of its own: the profile sets each key
+        ExplainSettings(**{k: v for k, v in smoke.items() if k != "mesh_max_faces"})
+    s = settings(resolution="1/4", target_layers={})
+    assert s.layer("resnet3d") == "layer1" and settings(resolution="1/8", target_layers={}).layer("resnet3d") == "layer2"
+    assert settings(target_layers={"resnet3d": "layer3"}).layer("resnet3d") == "layer3"
 
 
 def test_each_patient_is_explained_by_the_fold_model_that_scored_it(fake_explained):
@@ -51,9 +56,9 @@ def test_each_patient_is_explained_by_the_fold_model_that_scored_it(fake_explain
     from ecrs_analysis.explain.run import load_network
 
     cfg, paths = fake_explained
-    nets = deep_networks(cfg, paths)
+    nets = deep_networks(declared(cfg, ["deep"]), paths)
     assert [n.name for n in nets] == cfg["deep"]["models"] and all(len(n.checkpoints) == 2 for n in nets)
-    assert mtlnet_network(cfg, paths) is None  # not trained here: the chapter skips it
+    assert mtlnet_network(declared(cfg, ["mtlnet"]), paths) is None  # not trained here: the chapter skips it
     folder = paths.study("li2025") / "explain" / "resnet3d"
     assert all((folder / t).exists() for t in TABLES)
     study = S.load_study(cfg, "li2025", paths)
@@ -81,7 +86,7 @@ def test_each_patient_is_explained_by_the_fold_model_that_scored_it(fake_explain
     layers = pd.read_csv(folder / "layers.csv")
     assert list(layers["scale"]) == ["1/8", "1/4", "explained"] and list(layers["layer grid"]) == ["3×3×3", "6×6×6", "6×6×6"]
     d = pd.read_csv(folder / "deletion.csv")
-    assert set(d["order"]) == {"none", "map", "random"} and len(d) == len(explained) * (1 + 2 * len(ExplainSettings().deletion_fractions))
+    assert set(d["order"]) == {"none", "map", "random"} and len(d) == len(explained) * (1 + 2 * len(cfg["explain"]["deletion_fractions"]))
     assert chapter.load_explanation(cfg, paths, "mtlnet2025").missing is not None
 
 
@@ -89,13 +94,14 @@ def test_ensemble_scoring_explains_the_fold_ensemble(fake_results, tmp_path):
     import shutil
 
     from ecrs_analysis.explain.run import explain_network
+    from ecrs_analysis.pipeline.workflow import job_keys
 
     cfg, paths = fake_results
     root = tmp_path / "smoke"
     shutil.copytree(paths.root, root, ignore=shutil.ignore_patterns("explain"))
     paths2 = S.ResultPaths(root)
     cfg2 = {**cfg, "deep": {**cfg["deep"], "test_scoring": "ensemble"}}
-    folder = explain_network(cfg2, paths2, "li2025", "xception3d")
+    folder = explain_network(declared(cfg2, job_keys("explain", "li2025")), paths2, "li2025", "xception3d")
     e = pd.read_csv(folder / "explained.csv", dtype={"patient_id": str})
     assert (e["folds"] == "0 1").all()
     with np.load(folder / "maps" / f"{e['patient_id'].iloc[0]}.npz") as z:
@@ -130,11 +136,11 @@ def test_mtlnet_is_explained_at_its_own_width_not_the_cnns(tmp_path):
     ckpt = paths.study("mtlnet2025") / "mtlnet" / "best.pt"
     ckpt.parent.mkdir(parents=True)
     torch.save({"model": build_model("mtlnet", width=cfg["mtlnet"]["width"]).state_dict()}, ckpt)
-    net = mtlnet_network(cfg, paths)
+    net = mtlnet_network(declared(cfg, ["mtlnet"]), paths)
     assert net is not None and net.width == cfg["mtlnet"]["width"]
     load_network(net, ckpt)  # fits: same width
     with pytest.raises(ValueError, match="declare `mtlnet`"):
-        mtlnet_network({k: v for k, v in cfg.items() if k != "mtlnet"}, paths)
+        mtlnet_network(declared(cfg, ["deep"]), paths)  # a job that did not declare `mtlnet`
 
 
 def test_the_explanation_chapter_declares_the_mtlnet_parameters():

@@ -95,6 +95,7 @@ def test_proteomics_job_writes_exactly_its_outputs_on_synthetic_and_on_user_file
 def test_proteomics_job_without_data_writes_its_reason_and_empty_tables(tmp_path):
     from types import SimpleNamespace
 
+    from ecrs_analysis.config.params import load_params
     from ecrs_analysis.data.study import ResultPaths
     from ecrs_analysis.omics.settings import OmicsSettings
 
@@ -102,6 +103,6 @@ def test_proteomics_job_without_data_writes_its_reason_and_empty_tables(tmp_path
     scores = pd.DataFrame({"patient_id": ids, "set": "train", "label": [0, 1] * 10, "integrated": np.linspace(0, 1, 20)})
     real_cohort = SimpleNamespace(table=scores[["patient_id"]], split=SimpleNamespace(train_name="train"), cohort=SimpleNamespace(truth=None))
     out = _omics_out(ResultPaths(tmp_path))
-    J.proteomics_job(real_cohort, scores, settings=OmicsSettings(), seed=1, rule="youden", target=None, out=out, comparisons=("predicted", "label"))
+    J.proteomics_job(real_cohort, scores, settings=OmicsSettings.model_validate(load_params("smoke")["omics"]), seed=1, rule="youden", target=None, out=out, comparisons=("predicted", "label"))
     assert "no proteomics" in json.loads(out["summary"].read_text())["skipped"]
     assert all(p.exists() for p in out.values())

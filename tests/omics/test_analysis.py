@@ -15,6 +15,7 @@ from ecrs_analysis.omics.io import ProteomicsInputError
 from ecrs_analysis.omics.settings import OmicsSettings
 
 ROOT = Path(__file__).resolve().parents[2]
+SMOKE = yaml.safe_load((ROOT / "params" / "smoke.yaml").read_text())["omics"]  # every key: the settings have no values of their own
 
 
 def _scores(n: int = 80, seed: int = 0) -> pd.DataFrame:
@@ -85,19 +86,19 @@ def test_every_profile_has_a_valid_omics_section() -> None:
 )
 def test_settings_refuse_bad_values(change: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
-        OmicsSettings(**change)
+        OmicsSettings(**{**SMOKE, **change})
 
 
 def test_user_files_are_validated_against_the_cohort(tmp_path: Path) -> None:
     (tmp_path / "m.csv").write_text("protein,gene,s1,s2\nP1,CCL11,1,2\n")
     (tmp_path / "sheet.csv").write_text("sample,patient_id\ns1,LI0001\ns2,XX9999\n")
-    settings = OmicsSettings(proteins=str(tmp_path / "m.csv"), sample_sheet=str(tmp_path / "sheet.csv"))
+    settings = OmicsSettings(**{**SMOKE, "proteins": str(tmp_path / "m.csv"), "sample_sheet": str(tmp_path / "sheet.csv")})
     with pytest.raises(ProteomicsInputError, match="unknown patient 'XX9999'"):
         load_inputs(settings, seed=0, calls=pd.DataFrame(), cohort_ids=["LI0001"], truth=None, folder=tmp_path / "out")
     from ecrs_analysis.jobs.skip import ChapterSkipped
 
     with pytest.raises(ChapterSkipped, match="no proteomics.*omics.proteins"):
-        load_inputs(OmicsSettings(), seed=0, calls=pd.DataFrame(), cohort_ids=["LI0001"], truth=None, folder=tmp_path / "out")
+        load_inputs(OmicsSettings(**SMOKE), seed=0, calls=pd.DataFrame(), cohort_ids=["LI0001"], truth=None, folder=tmp_path / "out")
 
 
 def test_recovery_counts_by_hand() -> None:

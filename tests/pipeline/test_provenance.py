@@ -3,13 +3,14 @@ import json
 
 import pytest
 
-from ecrs_analysis.pipeline.provenance import params_json, provenance_closure, read_provenance, select, write_provenance
+from ecrs_analysis.config.declared import fingerprint, select
+from ecrs_analysis.pipeline.provenance import provenance_closure, read_provenance, write_provenance
 
 
 def test_select_keeps_only_the_named_keys():
     p = {"seed": 1, "deep": {"folds": 3, "epochs": 9}, "studies": {"a": {"split": {"mode": "x"}, "masks": []}}}
     assert select(p, ["seed", "deep.folds", "studies.a.split"]) == {"seed": 1, "deep": {"folds": 3}, "studies": {"a": {"split": {"mode": "x"}}}}
-    assert json.loads(params_json(p, ["deep.epochs"])) == {"deep": {"epochs": 9}}
+    assert json.loads(fingerprint(p, ["deep.epochs"])) == {"deep": {"epochs": 9}}
     with pytest.raises(KeyError, match="deep.lr"):
         select(p, ["deep.lr"])
 

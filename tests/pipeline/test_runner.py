@@ -26,6 +26,13 @@ TINY = {
 }
 
 
+def _li(params):
+    """The li2025 section of validated parameters, as the schema's model (what the cohort and split stages receive)."""
+    from ecrs_analysis.config.declared import declared
+
+    return declared(params, ["studies.li2025"]).studies.li2025
+
+
 def _copy_checkout(dst: Path) -> Path:
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, dst / name)
@@ -68,19 +75,19 @@ def test_bad_real_manifest_stops_before_any_artefact(tmp_path, tiny_cohort):
     params = load_params("smoke", {"studies.li2025.manifest": str(tmp_path / "c" / "manifest.csv")})
     paths = ResultPaths(tmp_path / "results")
     with pytest.raises(ManifestError, match="label '7' is not 0"):
-        prepare_cohort(params, "li2025", paths)
+        prepare_cohort(_li(params), "li2025", paths, seed=params["seed"], n_jobs=params["n_jobs"])
     assert not (tmp_path / "results").exists()
 
 
 def test_real_manifest_cohort_and_split_artefacts(tmp_path, tiny_cohort):
     params = load_params("smoke", {"studies.li2025.manifest": str(tiny_cohort / "manifest.csv")})
     paths = ResultPaths(tmp_path / "results")
-    cohort = prepare_cohort(params, "li2025", paths)
+    cohort = prepare_cohort(_li(params), "li2025", paths, seed=params["seed"], n_jobs=params["n_jobs"])
     inputs = json.loads(paths.inputs("li2025").read_text(encoding="utf-8"))
     assert inputs["synthetic"] is False and len(inputs["sha256"]) == 1 + 3 * 16  # manifest, CT, ROI and sinus masks
     meta = json.loads(paths.cohort_meta("li2025").read_text(encoding="utf-8"))
     assert meta["n_patients"] == 16 and meta["mask_columns"] == list(cohort.mask_columns)
-    split = prepare_split(params, "li2025", cohort, paths)
+    split = prepare_split(_li(params), "li2025", cohort, paths, seed=params["seed"])
     assert json.loads(paths.split("li2025").read_text(encoding="utf-8"))["sets"] == {k: list(v) for k, v in split.sets.items()}
 
 
@@ -166,7 +173,7 @@ def test_a_failed_chapter_is_kept_without_patient_identifiers(tmp_path, tiny_coh
 
     params = load_params("smoke", {"studies.li2025.manifest": str(tiny_cohort / "manifest.csv")})
     paths = ResultPaths(tmp_path / "r")
-    cohort = prepare_cohort(params, "li2025", paths)
+    cohort = prepare_cohort(_li(params), "li2025", paths, seed=params["seed"], n_jobs=params["n_jobs"])
     pid = cohort.table["patient_id"].iloc[3]
     (tmp_path / "notebooks").mkdir()
     nb = nbformat.v4.new_notebook()

@@ -1,35 +1,107 @@
-"""Each stage reads only the parameters its rule declared (book.workflow.STAGE_PARAMS), and nothing has a default of its own."""
+"""Each job receives exactly the parameters its rule declared, as the schema's models, and its fingerprint comes from them.
+
+The jobs here are the workflow's own: the stages of ``STAGE_PARAMS`` and the explanation jobs
+(``job_keys``), and the chapters of ``workflow/chapters.yaml``; the fingerprint is the rules'
+``params_for`` / ``params_json``, not a re-implementation of it.
+"""
 
 import json
+from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
+from ecrs_analysis.config.declared import declared, parse_declared
 from ecrs_analysis.config.params import load_params
-from ecrs_analysis.pipeline.workflow import STAGE_PARAMS, params_for
+from ecrs_analysis.config.schema import PreprocessSettings, SplitSettings, StatsSettings
+from ecrs_analysis.explain.settings import ExplainSettings
+from ecrs_analysis.pipeline.workflow import STAGE_PARAMS, job_keys, job_params, load_chapters, params_for, params_json
+from ecrs_analysis.training.mtl_settings import MTLNetSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+STUDIES = ("li2025", "mtlnet2025")
+STAGES = (*STAGE_PARAMS, "explain", "explain_summaries")
 
 
-def test_the_training_job_builds_its_spec_from_its_declared_parameters_only():
-    from ecrs_analysis.training.folds import DeepSpec
+def _fingerprints(params):
+    """The parameter fingerprint of every job kind of the workflow: (stage, study) and (chapter, name)."""
+    out = {(stage, s): params_for(params, stage, s) for stage in STAGES for s in STUDIES}
+    chapters, _ = load_chapters(ROOT / "workflow" / "chapters.yaml")
+    out.update({("chapter", c.name): params_json(params, c.params) for c in chapters})
+    return out
 
+
+def _changed(overrides):
+    before, after = _fingerprints(load_params("smoke")), _fingerprints(load_params("smoke", overrides))
+    return {job for job in before if before[job] != after[job]}
+
+
+def _chapters_declaring(section):
+    chapters, _ = load_chapters(ROOT / "workflow" / "chapters.yaml")
+    return {("chapter", c.name) for c in chapters if section in c.params}
+
+
+def test_the_training_job_gets_the_schemas_types_and_only_its_keys():
     params = load_params("demo")
-    cfg = json.loads(params_for(params, "train", "li2025"))
-    spec = DeepSpec.from_dict({**cfg["deep"], "models": ("resnet3d",)})
-    assert (spec.width, spec.folds, spec.epochs, spec.patience) == tuple(params["deep"][k] for k in ("width", "folds", "epochs", "patience"))
-    undeclared = {k: v for k, v in cfg["deep"].items() if k != "patience"} | {"models": ["resnet3d"]}
-    with pytest.raises(KeyError, match=r"deep\.patience not among the parameters handed to this job"):
-        DeepSpec.from_dict(undeclared)
+    cfg = job_params(params_for(params, "train", "li2025"), "train", "li2025")
+    assert (cfg.deep.width, cfg.deep.folds, cfg.deep.epochs, cfg.deep.patience) == tuple(params["deep"][k] for k in ("width", "folds", "epochs", "patience"))
+    assert isinstance(cfg.deep.lr, float) and isinstance(cfg.seed, int)
+    with pytest.raises(AttributeError, match="models"):
+        cfg.deep.models  # noqa: B018 - adding a network must not re-train the others: the job never sees the list
+    with pytest.raises(AttributeError, match="stats"):
+        cfg.stats  # noqa: B018
+    with pytest.raises(ValidationError, match=r"deep\.patience"):  # a rule that hands over less than the stage declares
+        job_params(json.dumps({"seed": 1, "deep": {k: v for k, v in json.loads(params_for(params, "train", "li2025"))["deep"].items() if k != "patience"}}), "train", "li2025")
 
 
-def test_preprocessing_takes_every_value_from_the_schema():
-    from ecrs_analysis.data.preprocess import PreprocessParams
+def test_whole_sections_are_the_schemas_own_models():
+    params = load_params("smoke")
+    pre = job_params(params_for(params, "preprocess", "li2025"), "preprocess", "li2025").studies.li2025
+    assert isinstance(pre.preprocess, PreprocessSettings) and pre.preprocess.crop_to == params["studies"]["li2025"]["preprocess"]["crop_to"]
+    assert isinstance(job_params(params_for(params, "split", "mtlnet2025"), "split", "mtlnet2025").studies.mtlnet2025.split, SplitSettings)
+    assert isinstance(job_params(params_for(params, "mtlnet", "mtlnet2025"), "mtlnet", "mtlnet2025").mtlnet, MTLNetSettings)
+    explain = job_params(params_for(params, "explain", "li2025"), "explain", "li2025")
+    assert isinstance(explain.explain, ExplainSettings) and isinstance(explain.stats, StatsSettings)
+    assert explain.explain.layer("resnet3d")  # the schema's methods come with its models
+    with pytest.raises(ValidationError, match="crop_to"):
+        PreprocessSettings.model_validate({k: v for k, v in params["studies"]["li2025"]["preprocess"].items() if k != "crop_to"})  # no values of its own
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_job_holds_its_declared_sections_and_nothing_else(stage):
+    params = load_params("smoke")
+    for s in STUDIES:
+        cfg = job_params(params_for(params, stage, s), stage, s)
+        declared_top = {k.split(".")[0] for k in job_keys(stage, s)}
+        assert set(type(cfg).model_fields) == declared_top
+        for section in {"seed", "n_jobs", "stats", "deep", "studies", "omics", "explain", "mtlnet"} - declared_top:
+            with pytest.raises(AttributeError):
+                getattr(cfg, section)
+        assert parse_declared(params_for(params, stage, s), job_keys(stage, s)).model_dump(mode="json") == json.loads(params_for(params, stage, s))
+
+
+def test_a_stage_function_reading_an_undeclared_key_fails(tmp_path):
+    from ecrs_analysis.data.study import ResultPaths, prepare_split
 
     params = load_params("smoke")
-    cfg = json.loads(params_for(params, "preprocess", "li2025"))["studies"]["li2025"]["preprocess"]
-    assert PreprocessParams.from_dict(cfg).crop_to == params["studies"]["li2025"]["preprocess"]["crop_to"]
-    with pytest.raises(KeyError, match="crop_to"):
-        PreprocessParams.from_dict({k: v for k, v in cfg.items() if k != "crop_to"})
-    with pytest.raises(TypeError):
-        PreprocessParams(spacing_mm=(1, 1, 1))  # no values of its own
+    cohort_job = declared(params, job_keys("cohort", "li2025"))
+    with pytest.raises(AttributeError, match="split_file"):  # the split stage's key, not the cohort stage's
+        prepare_split(cohort_job.studies.li2025, "li2025", None, ResultPaths(tmp_path), seed=cohort_job.seed)
+    assert not any(tmp_path.iterdir())
+
+
+def test_changing_a_declared_key_changes_exactly_the_jobs_that_declare_it():
+    both = lambda stage: {(stage, s) for s in STUDIES}  # noqa: E731 - a stage without {s} in its keys is the same job for either study
+    assert _changed({"deep.lr": 0.002}) == both("train") | {("explain", "li2025")} | _chapters_declaring("deep")
+    assert _changed({"studies.li2025.preprocess.margin_mm": 7.0}) == {("preprocess", "li2025"), ("explain", "li2025"), ("explain_summaries", "li2025")} | {
+        ("chapter", "01_cohort"), ("chapter", "06_explanation"), ("chapter", "98_checklist")}
+    assert _changed({"omics.fdr": 0.1}) == both("proteomics") | both("claims-07_proteomics") | _chapters_declaring("omics")
+    assert _changed({"mtlnet.lr": 0.01}) == both("mtlnet") | {("explain", "mtlnet2025")} | _chapters_declaring("mtlnet")
+    assert _changed({"stats.roc_band_resamples": 50}) == {("explain", s) for s in STUDIES} | _chapters_declaring("stats")
+
+
+def test_an_undeclared_key_changes_no_job():
+    assert _changed({"n_jobs": 1}) == set()
 
 
 @pytest.mark.parametrize("stage", sorted(STAGE_PARAMS))

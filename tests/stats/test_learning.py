@@ -58,7 +58,7 @@ def _fit(model, *, lr):
     x, y = _separable()
     tr = make_loader(TensorDataset(x, y), batch_size=16, shuffle=True, seed=0)
     loss = nn.CrossEntropyLoss(weight=class_weights(y.numpy()))
-    history = train(model, tr, None, optimizer=torch.optim.SGD(model.parameters(), lr=lr), loss_fn=loss, config=TrainConfig(epochs=5, augment=False, channels_last=False, warmup_epochs=0), device="cpu")
+    history = train(model, tr, None, optimizer=torch.optim.SGD(model.parameters(), lr=lr), loss_fn=loss, config=TrainConfig(epochs=5, augment=False, channels_last=False, warmup_epochs=0, lr=1e-3, weight_decay=1e-4, patience=5, seed=0), device="cpu")
     prob = predict_proba(model, make_loader(TensorDataset(x, y), batch_size=16, shuffle=False, seed=0, shard=False))
     return prob, history, constant_loss(y.numpy(), class_weights=tuple(class_weights(y.numpy()).tolist()))
 

@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ecrs_analysis.training.folds import DeepSpec, assign_folds, collect_deep_scores, fold_dir, fold_seed, train_fold
+from ecrs_analysis.config.declared import declared
+from ecrs_analysis.pipeline.workflow import job_keys
+from ecrs_analysis.training.folds import assign_folds, collect_deep_scores, fold_dir, fold_seed, train_fold
 
 
 def _volumes(tmp_path, n=96, signal=0.4, seed=0):
@@ -21,7 +23,12 @@ def _volumes(tmp_path, n=96, signal=0.4, seed=0):
     return pd.DataFrame(rows)
 
 
-SPEC = DeepSpec(models=("resnet3d",), width=0.125, folds=2, epochs=6, batch_size=8, lr=3e-3, weight_decay=1e-4, patience=10, validation_fraction=0.25)
+def _spec(**deep):
+    """The ``deep`` model a training job receives (its declared keys, the schema's types)."""
+    return declared({"seed": 0, "deep": deep}, job_keys("train", "li2025")).deep
+
+
+SPEC = _spec(width=0.125, folds=2, epochs=6, batch_size=8, lr=3e-3, weight_decay=1e-4, patience=10, validation_fraction=0.25)
 
 
 def test_folds_are_stratified_and_cover_every_patient():
@@ -103,7 +110,7 @@ def test_a_fold_job_killed_mid_training_resumes_from_its_last_epoch_and_ends_as_
 
     vols = _volumes(tmp_path, n=48)
     folds = assign_folds(vols, folds=2, seed=3)
-    spec = DeepSpec(models=("resnet3d",), width=0.125, folds=2, epochs=4, batch_size=8, lr=3e-3, weight_decay=1e-4, patience=10, validation_fraction=0.25)
+    spec = _spec(width=0.125, folds=2, epochs=4, batch_size=8, lr=3e-3, weight_decay=1e-4, patience=10, validation_fraction=0.25)
     whole = fold_dir(tmp_path / "whole", "resnet3d", 0)
     expected = train_fold(folds, vols, model="resnet3d", fold=0, spec=spec, seed=3, out_dir=whole)
 

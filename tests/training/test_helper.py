@@ -33,7 +33,7 @@ def _run(tmp, *, epochs=4, stop_after=None, resume=False, seed=3):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     tr = make_loader(_data(), batch_size=6, shuffle=True, seed=seed)
     va = make_loader(_data(12, seed=1), batch_size=6, shuffle=False, seed=seed)
-    cfg = TrainConfig(epochs=epochs, lr=1e-2, warmup_epochs=1, patience=99, seed=seed, checkpoint_dir=str(tmp))
+    cfg = TrainConfig(epochs=epochs, lr=1e-2, weight_decay=1e-4, warmup_epochs=1, patience=99, seed=seed, augment=True, checkpoint_dir=str(tmp))
     if resume:  # a fresh process would rebuild everything, then load last.pt
         seed_everything(seed + 100)
     hist = train(model, tr, va, optimizer=opt, loss_fn=nn.CrossEntropyLoss(), config=cfg, device="cpu", resume=resume, stop_after=stop_after)
@@ -63,7 +63,7 @@ def test_checkpoints_history_and_early_stopping(tmp_path):
     tr = make_loader(_data(), batch_size=6, shuffle=True, seed=0)
     noise = TensorDataset(torch.randn(12, 1, 8, 8, 8), torch.arange(12) % 2)  # validation without signal
     va = make_loader(noise, batch_size=6, shuffle=False, seed=0)
-    cfg = TrainConfig(epochs=30, lr=1e-2, patience=2, checkpoint_dir=str(tmp_path))
+    cfg = TrainConfig(epochs=30, lr=1e-2, weight_decay=1e-4, warmup_epochs=1, patience=2, seed=0, augment=True, checkpoint_dir=str(tmp_path))
     hist = train(model, tr, va, optimizer=torch.optim.AdamW(model.parameters(), lr=1e-2), loss_fn=nn.CrossEntropyLoss(), config=cfg, device="cpu")
     assert len(hist) < 30
     best = load_checkpoint(tmp_path / "best.pt")
@@ -98,7 +98,7 @@ def test_a_registry_model_trains_on_cpu(tmp_path):
     model = build_model("resnet3d", width=0.125)
     ds = TensorDataset(torch.randn(8, 1, 16, 16, 16), torch.arange(8) % 2)
     tr = make_loader(ds, batch_size=4, shuffle=True, seed=0)
-    hist = train(model, tr, None, optimizer=torch.optim.AdamW(model.parameters()), loss_fn=nn.CrossEntropyLoss(), config=TrainConfig(epochs=1), device="cpu")
+    hist = train(model, tr, None, optimizer=torch.optim.AdamW(model.parameters()), loss_fn=nn.CrossEntropyLoss(), config=TrainConfig(epochs=1, lr=1e-3, weight_decay=1e-4, warmup_epochs=1, patience=5, seed=0, augment=True), device="cpu")
     assert np.isfinite(hist["train_loss"]).all()
 
 
@@ -115,7 +115,7 @@ def _ddp_worker(rank, world, port, out):
     model = _tiny()
     tr = make_loader(_data(), batch_size=4, shuffle=True, seed=0)
     assert isinstance(tr.sampler, torch.utils.data.DistributedSampler)
-    train(model, tr, None, optimizer=torch.optim.AdamW(model.parameters(), lr=1e-2), loss_fn=nn.CrossEntropyLoss(), config=TrainConfig(epochs=2, augment=False), device="cpu")
+    train(model, tr, None, optimizer=torch.optim.AdamW(model.parameters(), lr=1e-2), loss_fn=nn.CrossEntropyLoss(), config=TrainConfig(epochs=2, augment=False, lr=1e-3, weight_decay=1e-4, warmup_epochs=1, patience=5, seed=0), device="cpu")
     torch.save({k: v.clone() for k, v in model.state_dict().items()}, f"{out}/rank{rank}.pt")
     dist.destroy_process_group()
 
@@ -136,7 +136,7 @@ def test_resuming_an_early_stopped_run_trains_no_further(tmp_path):
         model = _tiny()
         tr = make_loader(_data(), batch_size=6, shuffle=True, seed=0)
         va = make_loader(TensorDataset(torch.randn(12, 1, 8, 8, 8), torch.arange(12) % 2), batch_size=6, shuffle=False, seed=0)
-        cfg = TrainConfig(epochs=30, lr=1e-2, patience=1, checkpoint_dir=str(tmp_path))
+        cfg = TrainConfig(epochs=30, lr=1e-2, weight_decay=1e-4, warmup_epochs=1, patience=1, seed=0, augment=True, checkpoint_dir=str(tmp_path))
         return train(model, tr, va, optimizer=torch.optim.AdamW(model.parameters(), lr=1e-2), loss_fn=nn.CrossEntropyLoss(), config=cfg, device="cpu", resume=resume)
 
     first = run(False)

@@ -14,6 +14,14 @@ from ecrs_analysis.training.mtl import (
     MTLNetSettings, MultitaskLoss, MultitaskTask, build_mtlnet, fit_mtlnet, job_folder, load_job, predict_multitask, segmentation_examples, variants,
 )
 
+# The settings these tests train with: every key written out (the schema gives no values of its own).
+SETTINGS = dict(width=0.25, epochs=10, batch_size=8, lr=1e-3, weight_decay=1e-4, warmup_epochs=1, patience=5, seg_weight=1.0,
+                deep_supervision=False, ablation=False, mask="sinus_mask", surface_tolerance_mm=2.0, augment=True)
+
+
+def _s(**changes):
+    return MTLNetSettings(**{**SETTINGS, **changes})
+
 
 def _volumes(n=8, size=16, seed=0):
     """Bright boxes (the 'sinus') of varying position; brighter for label 1."""
@@ -59,7 +67,7 @@ def test_augmentation_flips_image_and_mask_together():
 
 def _mtl_run(tmp, *, epochs=3, stop_after=None, resume=False, seed=5, variant="multitask"):
     seed_everything(seed)
-    settings = MTLNetSettings(width=0.125, epochs=epochs, batch_size=4)
+    settings = _s(width=0.125, epochs=epochs, batch_size=4)
     model = build_mtlnet(settings, variant=variant)
     x, m, y = _volumes(8, seed=0)
     tr = make_loader(TensorDataset(x, m, y), batch_size=4, shuffle=True, seed=seed)
@@ -68,7 +76,7 @@ def _mtl_run(tmp, *, epochs=3, stop_after=None, resume=False, seed=5, variant="m
     if resume:  # a fresh process rebuilds everything, then loads last.pt
         seed_everything(seed + 100)
     task = MultitaskTask(MultitaskLoss(pos_weight=1.0, heads=model.heads))
-    cfg = TrainConfig(epochs=epochs, lr=1e-2, warmup_epochs=1, patience=99, seed=seed, checkpoint_dir=str(tmp))
+    cfg = TrainConfig(epochs=epochs, lr=1e-2, weight_decay=1e-4, warmup_epochs=1, patience=99, seed=seed, augment=True, checkpoint_dir=str(tmp))
     hist = train(model, tr, va, optimizer=torch.optim.AdamW(model.parameters(), lr=1e-2), task=task, config=cfg, device="cpu", resume=resume, stop_after=stop_after)
     return model, hist, va
 
@@ -102,11 +110,11 @@ def test_multitask_resume_after_interruption_equals_uninterrupted(tmp_path):
 
 def test_single_head_variant_trains_and_progress_bar_reports(tmp_path, capsys):
     seed_everything(0)
-    model = build_mtlnet({"width": 0.125}, variant="segmentation")
+    model = build_mtlnet(_s(width=0.125), variant="segmentation")
     x, m, y = _volumes(4)
     loader = make_loader(TensorDataset(x, m, y), batch_size=2, shuffle=True, seed=0)
     task = MultitaskTask(MultitaskLoss(pos_weight=1.0, heads=model.heads))
-    hist = train(model, loader, loader, optimizer=torch.optim.AdamW(model.parameters()), task=task, config=TrainConfig(epochs=1, progress=True), device="cpu")
+    hist = train(model, loader, loader, optimizer=torch.optim.AdamW(model.parameters()), task=task, config=TrainConfig(epochs=1, progress=True, lr=1e-3, weight_decay=1e-4, warmup_epochs=1, patience=5, seed=0, augment=True), device="cpu")
     assert "epoch 1/1" in capsys.readouterr().err
     assert "train_cls_loss" not in hist and "val_auc" not in hist and hist.loc[0, "val_score"] == hist.loc[0, "val_dice"]
     pred = predict_multitask(model, loader)
@@ -116,11 +124,11 @@ def test_single_head_variant_trains_and_progress_bar_reports(tmp_path, capsys):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (bf16 autocast)")
 def test_multitask_trains_in_bf16_on_cuda(tmp_path):
     seed_everything(0)
-    model = build_mtlnet({"width": 0.125})
+    model = build_mtlnet(_s(width=0.125))
     x, m, y = _volumes(8)
     loader = make_loader(TensorDataset(x, m, y), batch_size=4, shuffle=True, seed=0)
     task = MultitaskTask(MultitaskLoss(pos_weight=1.0))
-    hist = train(model, loader, loader, optimizer=torch.optim.AdamW(model.parameters()), task=task, config=TrainConfig(epochs=2, channels_last=True), device="cuda")
+    hist = train(model, loader, loader, optimizer=torch.optim.AdamW(model.parameters()), task=task, config=TrainConfig(epochs=2, channels_last=True, lr=1e-3, weight_decay=1e-4, warmup_epochs=1, patience=5, seed=0, augment=True), device="cuda")
     assert np.isfinite(hist[["train_loss", "val_loss"]].to_numpy()).all()
 
 
@@ -143,7 +151,7 @@ def test_fit_mtlnet_writes_the_jobs_artefacts(tmp_path):
     stale.mkdir(parents=True)
     (stale / "job_key.json").write_text(json.dumps({"key": "other"}))
     torch.save({"epoch": 99}, stale / "last.pt")
-    run = fit_mtlnet(table, index, settings={"width": 0.125, "epochs": 2, "batch_size": 4}, seed=3, out_dir=out)
+    run = fit_mtlnet(table, index, settings=_s(width=0.125, epochs=2, batch_size=4), seed=3, out_dir=out)
     assert sorted(p.name for p in out.iterdir()) == ["best.pt", "history.csv", "job.json", "masks.npz", "scores.csv"]
     assert sorted(p.name for p in out.parent.iterdir()) == ["mtlnet"]  # no work folder or temporary files left
     back = load_job(out)
@@ -153,7 +161,7 @@ def test_fit_mtlnet_writes_the_jobs_artefacts(tmp_path):
     assert back.history["epoch"].tolist() == [1, 2] and {"train_seg_loss", "train_cls_loss"} <= set(back.history.columns)
     assert back.info["variant"] == "multitask" and back.info["best_epoch"] in (1, 2)
     state = load_checkpoint(out / "best.pt")
-    model = build_mtlnet({"width": 0.125})
+    model = build_mtlnet(_s(width=0.125))
     model.load_state_dict(state["model"])
     with np.load(out / "masks.npz") as z:
         assert z["masks"].shape == (16, 16, 16, 16) and z["masks"].dtype == np.uint8 and z["patient_id"].tolist() == table["patient_id"].tolist()
@@ -166,7 +174,7 @@ def test_fit_mtlnet_writes_the_jobs_artefacts(tmp_path):
 
 def test_classification_only_variant_has_no_masks(tmp_path):
     table, index = _npz_study(tmp_path)
-    run = fit_mtlnet(table, index, settings={"width": 0.125, "epochs": 1, "batch_size": 4}, seed=3, out_dir=tmp_path / "cls", variant="classification")
+    run = fit_mtlnet(table, index, settings=_s(width=0.125, epochs=1, batch_size=4), seed=3, out_dir=tmp_path / "cls", variant="classification")
     assert not (run.folder / "masks.npz").exists() and run.scores["dice"].isna().all() and run.scores["prob"].notna().all()
     with pytest.raises(FileNotFoundError, match="masks.npz"):
         segmentation_examples(run, index, set_name="external")
@@ -174,7 +182,7 @@ def test_classification_only_variant_has_no_masks(tmp_path):
 
 def test_inputs_and_settings_are_checked(tmp_path):
     table, index = _npz_study(tmp_path)
-    s = {"width": 0.125, "epochs": 1}
+    s = _s(width=0.125, epochs=1)
     with pytest.raises(ValueError, match="validation"):
         fit_mtlnet(table[table.set != "validation"], index, settings=s, seed=0, out_dir=tmp_path / "o")
     with pytest.raises(ValueError, match="no preprocessed volume"):
@@ -182,12 +190,14 @@ def test_inputs_and_settings_are_checked(tmp_path):
     with pytest.raises(ValueError, match="variant"):
         fit_mtlnet(table, index, settings=s, seed=0, out_dir=tmp_path / "o", variant="both")
     with pytest.raises(ValidationError):
-        MTLNetSettings.model_validate({"width": 0.125, "epochs": "3"})  # strict: no silent conversion
+        MTLNetSettings.model_validate({**SETTINGS, "epochs": "3"})  # strict: no silent conversion
     with pytest.raises(ValidationError, match="warmup_epochs"):
-        MTLNetSettings(epochs=2, warmup_epochs=3)
+        _s(epochs=2, warmup_epochs=3)
     with pytest.raises(ValidationError):
-        MTLNetSettings.model_validate({"widht": 0.1})
-    assert variants({"ablation": True}) == ("multitask", "classification", "segmentation") and variants({}) == ("multitask",)
+        MTLNetSettings.model_validate({**SETTINGS, "widht": 0.1})
+    with pytest.raises(ValidationError, match="lr"):
+        MTLNetSettings.model_validate({k: v for k, v in SETTINGS.items() if k != "lr"})  # no values of its own: the profile sets each
+    assert variants(_s(ablation=True)) == ("multitask", "classification", "segmentation") and variants(_s()) == ("multitask",)
     ds = CachedVolumes(index["path"].tolist()[:2], [0, 1], keys=("image", "sinus_mask"))
     x, m, y = ds[1]
     assert x.dtype == torch.float32 and m.dtype == torch.uint8 and int(y) == 1
@@ -215,13 +225,13 @@ def test_the_classification_head_learns_a_tiny_separable_problem():
     from ecrs_analysis.stats.learning import constant_loss, learning_check
 
     seed_everything(3)
-    settings = MTLNetSettings(width=0.125, epochs=12, batch_size=8)
+    settings = _s(width=0.125, epochs=12, batch_size=8)
     model = build_mtlnet(settings)
     x, m, y = _volumes(32, seed=4)
     tr = make_loader(TensorDataset(x, m, y), batch_size=8, shuffle=True, seed=3)
     plain = make_loader(TensorDataset(x, m, y), batch_size=8, shuffle=False, seed=3, shard=False)
     task = MultitaskTask(MultitaskLoss(pos_weight=1.0), bn_loader=plain)
-    cfg = TrainConfig(epochs=12, lr=3e-3, warmup_epochs=1, patience=99, seed=3, augment=False)
+    cfg = TrainConfig(epochs=12, lr=3e-3, warmup_epochs=1, patience=99, seed=3, augment=False, weight_decay=1e-4)
     hist = train(model, tr, plain, optimizer=torch.optim.AdamW(model.parameters(), lr=3e-3), task=task, config=cfg, device="cpu")
     prob = predict_multitask(model, plain).prob
     check = learning_check(prob, train_losses=hist["train_cls_loss"], constant_train_loss=constant_loss(y.numpy(), class_weights=(1.0, 1.0), weighted_mean=False))

@@ -29,7 +29,7 @@ rule appendix:
         notebook=f"{CFG.root}/notebooks/{CFG.appendix}.ipynb",
         chapters=[f"{R}/executed/{c.name}.ipynb" for c in CFG.chapters],
     output:
-        record=f"{R}/run_record.json",
+        record=str(RP.run_record),
         notebook=f"{R}/executed/{CFG.appendix}.ipynb",
         prov=f"{R}/provenance/chapter-{CFG.appendix}.json",
     params:

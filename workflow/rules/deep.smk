@@ -1,29 +1,31 @@
 # The first study's CNNs: fold assignment, one training job per (model, fold), the score table.
+FOLD_JOB = RP.fold("li2025", "{model}", "{fold}")  # deep/<model>/fold<k>/, with the wildcards
+
 
 rule folds:
     input:
-        f"{R}/li2025/cohort.json",
-        f"{R}/li2025/split.json",
+        str(RP.cohort_meta("li2025")),
+        str(RP.split("li2025")),
     output:
-        folds=f"{R}/li2025/folds.csv",
-        prov=f"{R}/provenance/folds-li2025.json",
+        folds=str(RP.folds("li2025")),
+        prov=str(RP.prov("folds-li2025")),
     params:
         cfg=W.params_for(P, "folds", "li2025"),
         code=W.code("ecrs_analysis.training.folds"),
     log:
-        f"{R}/logs/folds-li2025.log",
+        str(RP.log("folds-li2025")),
     shell:
         W.stage_command("folds", "--study li2025")
 
 
 rule train_fold:
     input:
-        f"{R}/li2025/folds.csv",
-        f"{R}/li2025/preprocessed.csv",
+        str(RP.folds("li2025")),
+        str(RP.preprocessed_index("li2025")),
     output:
-        scores=f"{R}/li2025/deep/{{model}}/fold{{fold}}/scores.csv",
-        best=str(RP.checkpoint(RP.fold("li2025", "{model}", "{fold}"))),  # read by the explanation chapter
-        prov=f"{R}/provenance/train-li2025-{{model}}-fold{{fold}}.json",
+        scores=str(RP.job_scores(FOLD_JOB)),
+        best=str(RP.checkpoint(FOLD_JOB)),  # read by the explanation chapter
+        prov=str(RP.prov("train-li2025-{model}-fold{fold}")),
     params:
         cfg=W.params_for(P, "train", "li2025"),
         code=lambda w: W.model_code(w.model),
@@ -36,23 +38,23 @@ rule train_fold:
         gpu=CFG.gpus_per_training_job,
         mem_mb=CFG.mem_mb_per_training_job,
     log:
-        f"{R}/logs/train-li2025-{{model}}-fold{{fold}}.log",
+        str(RP.log("train-li2025-{model}-fold{fold}")),
     shell:
         W.stage_command("train", "--study li2025 --model {wildcards.model} --fold {wildcards.fold}")
 
 
 rule deep_scores:
     input:
-        f"{R}/li2025/folds.csv",
-        expand(f"{R}/li2025/deep/{{model}}/fold{{fold}}/scores.csv", model=P["deep"]["models"], fold=range(P["deep"]["folds"])),
+        str(RP.folds("li2025")),
+        expand(str(RP.job_scores(FOLD_JOB)), model=P["deep"]["models"], fold=range(P["deep"]["folds"])),
     output:
-        scores=f"{R}/li2025/scores_deep.csv",
-        histories=f"{R}/li2025/histories_deep.csv",
-        prov=f"{R}/provenance/deep_scores-li2025.json",
+        scores=str(RP.scores("li2025", "deep")),
+        histories=str(RP.histories("li2025")),
+        prov=str(RP.prov("deep_scores-li2025")),
     params:
         cfg=W.params_for(P, "deep_scores", "li2025"),
         code=W.code("ecrs_analysis.training.folds"),
     log:
-        f"{R}/logs/deep_scores-li2025.log",
+        str(RP.log("deep_scores-li2025")),
     shell:
         W.stage_command("deep_scores", "--study li2025")

@@ -23,7 +23,7 @@ rule deep_evaluation:
         W.stage_command("deep_evaluation", "--study li2025", outputs=DEEP_TABLES, inputs=("scores", "histories"))
 
 
-MTLNET_VARIANT_SCORES = {v: f"{R}/mtlnet2025/{folder}/scores.csv" for v, folder in W.MTLNET_JOBS.items() if folder in W.mtlnet_jobs(P)}
+MTLNET_VARIANT_SCORES = {v: str(RP.job_scores(RP.mtlnet_job("mtlnet2025", folder))) for v, folder in W.MTLNET_JOBS.items() if folder in W.mtlnet_jobs(P)}
 
 
 rule mtlnet_evaluation:

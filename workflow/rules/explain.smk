@@ -12,7 +12,7 @@ rule explain:
         maps=directory(f"{R}/{{study}}/explain/{{model}}/maps"),
         prov=f"{R}/provenance/explain-{{study}}-{{model}}.json",
     params:
-        cfg=lambda w: W.params_json(P, XJ.job_params(w.study)),
+        cfg=lambda w: W.params_for(P, "explain", w.study),
         code=W.code("ecrs_analysis.explain.run"),
     wildcard_constraints:
         study="li2025|mtlnet2025",
@@ -30,7 +30,7 @@ rule explain_summaries:
         tables=[f"{R}/{{study}}/explain/{t}" for t in XJ.SUMMARY_TABLES],
         prov=f"{R}/provenance/explain_summaries-{{study}}.json",
     params:
-        cfg=lambda w: W.params_json(P, XJ.summary_params(w.study)),
+        cfg=lambda w: W.params_for(P, "explain_summaries", w.study),
         code=W.code("ecrs_analysis.explain.summaries"),
     wildcard_constraints:
         study="li2025|mtlnet2025",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
@@ -35,45 +35,13 @@ from ecrs_analysis.hashing import hash_params, sha256_path
 from ecrs_analysis.data.imageio import Geometry, read_image
 from ecrs_analysis.data.masks import load_mask
 
-__all__ = ["PreprocessParams", "to_metatensor", "pipeline", "preprocess_patient", "preprocess_cohort", "load_preprocessed", "PREPROCESS_VERSION"]
+if TYPE_CHECKING:  # the schema's model (its values are the profile's; this module has none of its own)
+    from ecrs_analysis.config.schema import PreprocessSettings
+
+__all__ = ["to_metatensor", "pipeline", "preprocess_patient", "preprocess_cohort", "load_preprocessed", "PREPROCESS_VERSION"]
 
 PREPROCESS_VERSION = "2"  # 2: the voxel size of the model grid is stored ("spacing_mm")
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
-
-
-@dataclass(frozen=True)
-class PreprocessParams:
-    """Parameters of the preprocessing pipeline.
-
-    Attributes
-    ----------
-    spacing_mm : tuple of float
-        Target voxel spacing (RAS x, y, z).
-    hu_window : tuple of float
-        HU clipped to this window, then scaled to [0, 1].
-    margin_mm : float
-        Margin around the crop mask.
-    input_size : tuple of int
-        Final array size (x, y, z).
-    crop_to : str or None
-        Mask column to crop around (``roi_mask`` or ``sinus_mask``); None crops to the head.
-    """
-
-    spacing_mm: tuple[float, float, float]
-    hu_window: tuple[float, float]
-    margin_mm: float
-    input_size: tuple[int, int, int]
-    crop_to: str | None  # no defaults: every value comes from the schema (book.schema.PreprocessSettings)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "PreprocessParams":
-        return cls(
-            spacing_mm=tuple(float(x) for x in d["spacing_mm"]),  # type: ignore[arg-type]
-            hu_window=tuple(float(x) for x in d["hu_window"]),  # type: ignore[arg-type]
-            margin_mm=float(d["margin_mm"]),
-            input_size=tuple(int(x) for x in d["input_size"]),  # type: ignore[arg-type]
-            crop_to=d["crop_to"],
-        )
 
 
 def to_metatensor(image: sitk.Image, *, dtype: np.dtype = np.float32) -> MetaTensor:
@@ -86,7 +54,7 @@ def to_metatensor(image: sitk.Image, *, dtype: np.dtype = np.float32) -> MetaTen
     return MetaTensor(torch.from_numpy(np.ascontiguousarray(arr))[None], affine=torch.as_tensor(_LPS_TO_RAS @ affine))
 
 
-def pipeline(p: PreprocessParams, mask_keys: tuple[str, ...]) -> Compose:
+def pipeline(p: PreprocessSettings, mask_keys: tuple[str, ...]) -> Compose:
     """The MONAI transforms of the module docstring, for ``image`` and the mask keys (invertible: see ``explain.inverse``)."""
     keys = ("image",) + mask_keys
     modes = ("bilinear",) + ("nearest",) * len(mask_keys)
@@ -104,7 +72,7 @@ def pipeline(p: PreprocessParams, mask_keys: tuple[str, ...]) -> Compose:
     )
 
 
-def preprocess_patient(image_path: str | os.PathLike[str], masks: dict[str, str | os.PathLike[str]], params: PreprocessParams,
+def preprocess_patient(image_path: str | os.PathLike[str], masks: dict[str, str | os.PathLike[str]], params: PreprocessSettings,
                        *, segments: dict[str, str] | None = None) -> dict[str, np.ndarray]:
     """Preprocess one CT and its masks.
 
@@ -127,12 +95,12 @@ def preprocess_patient(image_path: str | os.PathLike[str], masks: dict[str, str 
     return result
 
 
-def _cache_key(image: str, masks: dict[str, str], params: PreprocessParams, segments: dict[str, str] | None = None) -> str:
+def _cache_key(image: str, masks: dict[str, str], params: PreprocessSettings, segments: dict[str, str] | None = None) -> str:
     chosen = {k: v for k, v in sorted((segments or {}).items()) if k in masks}
-    return hash_params(PREPROCESS_VERSION, asdict(params), sha256_path(image), {k: sha256_path(v) for k, v in sorted(masks.items())}, *([chosen] if chosen else []), length=24)
+    return hash_params(PREPROCESS_VERSION, params.model_dump(mode="json"), sha256_path(image), {k: sha256_path(v) for k, v in sorted(masks.items())}, *([chosen] if chosen else []), length=24)
 
 
-def preprocess_cohort(table: pd.DataFrame, *, mask_columns: tuple[str, ...], params: PreprocessParams, cache_dir: str | os.PathLike[str], n_jobs: int = 2,
+def preprocess_cohort(table: pd.DataFrame, *, mask_columns: tuple[str, ...], params: PreprocessSettings, cache_dir: str | os.PathLike[str], n_jobs: int = 2,
                       segments: dict[str, str] | None = None) -> pd.DataFrame:
     """Preprocess every patient of a cohort table, reusing cached results.
 

@@ -18,11 +18,20 @@ from sklearn.model_selection import train_test_split
 
 from ecrs_analysis.atomic import write_json
 
-__all__ = ["TRAIN", "Split", "SplitError", "stratified_random_split", "center_split", "temporal_split", "make_split", "load_split", "split_summary"]
+__all__ = ["TRAIN", "VALIDATION", "INTERNAL_TEST", "EXTERNAL_TEST", "EXTERNAL", "Split", "SplitError", "stratified_random_split", "center_split", "temporal_split", "make_split", "load_split", "split_summary"]
 
 
+# The one place the set names are written (the claims registry quotes the papers' sets by these names).
 TRAIN = "train"
 """Name of the set every model is fitted on; every other set is a test set."""
+VALIDATION = "validation"
+"""The held-out share of the training centres that chooses a network's epoch (MTLNet's 8:2 split)."""
+INTERNAL_TEST = "internal_test"
+"""The held-out share of the training centres in a centre split (or a random split with ``internal_fraction``)."""
+EXTERNAL_TEST = "external_test"
+"""The other centres of a centre split."""
+EXTERNAL = "external"
+"""The scans on or after the cut-off of a temporal split."""
 
 
 class SplitError(ValueError):
@@ -57,6 +66,13 @@ class Split:
         return TRAIN
 
     @property
+    def validation_name(self) -> str:
+        """The name of the set that chooses a network's epoch (``validation``); a split without one is refused."""
+        if VALIDATION not in self.sets:
+            raise SplitError(f"the split has no set named '{VALIDATION}' (sets: {', '.join(self.sets)}); MTLNet chooses its epoch on it: use a temporal split or a random one with validation_fraction")
+        return VALIDATION
+
+    @property
     def train(self) -> tuple[str, ...]:
         """Patient ids of the training set."""
         return tuple(self.sets[self.train_name])
@@ -84,7 +100,7 @@ def _stratified(ids: pd.Series, labels: pd.Series, test_fraction: float, seed: i
     return {names[0]: tuple(sorted(a)), names[1]: tuple(sorted(b))}
 
 
-def stratified_random_split(table: pd.DataFrame, *, test_fraction: float, seed: int, names: tuple[str, str] = ("train", "validation")) -> Split:
+def stratified_random_split(table: pd.DataFrame, *, test_fraction: float, seed: int, names: tuple[str, str] = (TRAIN, VALIDATION)) -> Split:
     """Random split stratified by label (e.g. MTLNet's 8:2 train/validation)."""
     return Split(_stratified(table["patient_id"], table["label"], test_fraction, seed, names), "stratified_random")
 
@@ -95,7 +111,7 @@ def center_split(
     train_centers: tuple[str, ...],
     internal_fraction: float,
     seed: int,
-    names: tuple[str, str, str] = ("train", "internal_test", "external_test"),
+    names: tuple[str, str, str] = (TRAIN, INTERNAL_TEST, EXTERNAL_TEST),
 ) -> Split:
     """Training centres -> train + internal test (stratified random); all other centres -> external test."""
     unknown = sorted(set(train_centers) - set(table["center"]))
@@ -116,7 +132,7 @@ def temporal_split(
     cutoff: str,
     validation_fraction: float,
     seed: int,
-    names: tuple[str, str, str] = ("train", "validation", "external"),
+    names: tuple[str, str, str] = (TRAIN, VALIDATION, EXTERNAL),
 ) -> Split:
     """Scans on or after ``cutoff`` -> temporal external set; earlier scans -> stratified train/validation."""
     dates = pd.to_datetime(table["scan_date"])
@@ -138,7 +154,7 @@ def make_split(table: pd.DataFrame, spec: Mapping[str, object], *, seed: int) ->
     mode = spec.get("mode")
     if mode == "random":  # the schema (book.schema.SplitSettings) guarantees exactly one of the two fractions
         if spec.get("internal_fraction") is not None:
-            return stratified_random_split(table, test_fraction=float(spec["internal_fraction"]), seed=seed, names=("train", "internal_test"))  # type: ignore[arg-type]
+            return stratified_random_split(table, test_fraction=float(spec["internal_fraction"]), seed=seed, names=(TRAIN, INTERNAL_TEST))  # type: ignore[arg-type]
         return stratified_random_split(table, test_fraction=float(spec["validation_fraction"]), seed=seed)  # type: ignore[arg-type]
     if mode == "center":
         return center_split(table, train_centers=tuple(spec["train_centers"]), internal_fraction=float(spec["internal_fraction"]), seed=seed)  # type: ignore[arg-type]

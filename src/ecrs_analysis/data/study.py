@@ -31,36 +31,26 @@ __all__ = [
 ]
 
 
-def _study_params(params: dict[str, Any], study: str) -> dict[str, Any]:
-    try:
-        return params["studies"][study]
-    except KeyError:
-        raise KeyError(f"study {study!r} is not in the parameters; studies: {sorted(params['studies'])}") from None
+def prepare_cohort(settings: Any, study: str, paths: ResultPaths, *, seed: int, n_jobs: int) -> Cohort:
+    """The study's cohort: the real manifest if one is given, else the synthetic cohort (generated once).
 
-
-def prepare_cohort(params: dict[str, Any], study: str, paths: ResultPaths) -> Cohort:
-    """The study's cohort: the real manifest if one is given, else the synthetic cohort (generated once)."""
-    s = _study_params(params, study)
-    if s.get("manifest"):
-        manifest = Path(s["manifest"]).resolve()
+    ``settings``: the study's section of the parameters (``config.schema.StudySettings``, or the
+    part a job declared: ``manifest``, ``dictionary``, ``synthetic``, ``masks``, ``centers``).
+    """
+    if settings.manifest:
+        manifest = Path(settings.manifest).resolve()
     else:
-        syn = s["synthetic"]
-        key = hash_params(GENERATOR_VERSION, study, params["seed"], syn)
+        syn = settings.synthetic
+        key = hash_params(GENERATOR_VERSION, study, seed, syn.model_dump(mode="json"))
         folder = paths.cohort(study, key)
         if not (folder / "manifest.csv").exists():
             generate_cohort(
-                folder,
-                design=study,
-                seed=int(params["seed"]),
-                n_patients=int(syn["n_patients"]),
-                spacing_scale=float(syn["spacing_scale"]),
-                missing_rate=float(syn["missing_rate"]),
-                n_jobs=int(params["n_jobs"]),
+                folder, design=study, seed=seed, n_patients=syn.n_patients, spacing_scale=syn.spacing_scale, missing_rate=syn.missing_rate, n_jobs=n_jobs,
             )
         manifest = folder / "manifest.csv"
-    cohort = validate_manifest(manifest, mask_columns=tuple(s["masks"]), known_centers=tuple(s["centers"]), n_jobs=int(params["n_jobs"]), dictionary=s.get("dictionary"))
-    _record_inputs(cohort, paths.inputs(study), synthetic=not s.get("manifest"))
-    _save_cohort(cohort, paths, study, synthetic=not s.get("manifest"))
+    cohort = validate_manifest(manifest, mask_columns=tuple(settings.masks), known_centers=tuple(settings.centers), n_jobs=n_jobs, dictionary=settings.dictionary)
+    _record_inputs(cohort, paths.inputs(study), synthetic=not settings.manifest)
+    _save_cohort(cohort, paths, study, synthetic=not settings.manifest)
     return cohort
 
 
@@ -116,33 +106,37 @@ def _record_inputs(cohort: Cohort, target: Path, *, synthetic: bool) -> None:
     write_json({"synthetic": synthetic, "files": files, "n_patients": cohort.n, "sha256": hashes, "patient_ids": list(cohort.table["patient_id"])}, target)
 
 
-def prepare_split(params: dict[str, Any], study: str, cohort: Cohort, paths: ResultPaths) -> Split:
-    """The study's split: a user's split file, else the saved split (when made with the same settings), else a new one."""
-    s = _study_params(params, study)
-    if s.get("split_file"):
-        split = load_split(s["split_file"], cohort.table)
-        write_json({"mode": split.mode, "key": None, "source": str(s["split_file"]), "sets": {k: list(v) for k, v in split.sets.items()}}, paths.split(study))
+def prepare_split(settings: Any, study: str, cohort: Cohort, paths: ResultPaths, *, seed: int) -> Split:
+    """The study's split: a user's split file, else the saved split (when made with the same settings), else a new one.
+
+    ``settings``: the study's section (or its declared ``split`` and ``split_file``).
+    """
+    if settings.split_file:
+        split = load_split(settings.split_file, cohort.table)
+        write_json({"mode": split.mode, "key": None, "source": str(settings.split_file), "sets": {k: list(v) for k, v in split.sets.items()}}, paths.split(study))
         return split
-    key = hash_params(s["split"], params["seed"], sorted(cohort.table["patient_id"]))
+    spec = settings.split.model_dump(mode="json")
+    key = hash_params(spec, seed, sorted(cohort.table["patient_id"]))
     target = paths.split(study)
     if target.exists():
         saved = json.loads(target.read_text(encoding="utf-8"))
         if saved.get("key") == key:
             return load_split(target, cohort.table)
-    split = make_split(cohort.table, s["split"], seed=int(params["seed"]))
+    split = make_split(cohort.table, spec, seed=seed)
     write_json({"mode": split.mode, "key": key, "sets": {k: list(v) for k, v in split.sets.items()}}, target)
     return split
 
 
-def prepare_inputs(params: dict[str, Any], study: str, cohort: Cohort, paths: ResultPaths) -> pd.DataFrame:
-    """Preprocess the cohort into model inputs (cached); returns and saves the patient -> file index."""
-    s = _study_params(params, study)
-    # imported here: MONAI (behind preprocessing) takes seconds to import, and most jobs never preprocess
-    from ecrs_analysis.data.preprocess import PreprocessParams, preprocess_cohort
+def prepare_inputs(settings: Any, study: str, cohort: Cohort, paths: ResultPaths, *, n_jobs: int) -> pd.DataFrame:
+    """Preprocess the cohort into model inputs (cached); returns and saves the patient -> file index.
 
-    pre = PreprocessParams.from_dict(s["preprocess"])
-    masks = tuple(m for m in cohort.mask_columns if m in s["masks"])
-    index = preprocess_cohort(cohort.table, mask_columns=masks, params=pre, cache_dir=paths.cache, n_jobs=int(params["n_jobs"]), segments=dict(cohort.mask_segments))
+    ``settings``: the study's section (or its declared ``preprocess`` and ``masks``).
+    """
+    # imported here: MONAI (behind preprocessing) takes seconds to import, and most jobs never preprocess
+    from ecrs_analysis.data.preprocess import preprocess_cohort
+
+    masks = tuple(m for m in cohort.mask_columns if m in settings.masks)
+    index = preprocess_cohort(cohort.table, mask_columns=masks, params=settings.preprocess, cache_dir=paths.cache, n_jobs=n_jobs, segments=dict(cohort.mask_segments))
     write_csv(index, paths.preprocessed_index(study))
     return index
 
@@ -162,18 +156,23 @@ class LoadedStudy:
         return t
 
 
-def load_study(params: dict[str, Any], study: str, paths: ResultPaths) -> LoadedStudy:
+def load_study(params: Any, study: str, paths: ResultPaths) -> LoadedStudy:
     """Cohort + split of a study: the workflow's artefacts when they exist, else made now.
 
     Inside ``ecrs run`` the artefacts always exist and are current (the workflow re-runs
     the cohort and split stages when their parameters, inputs or code change); the
-    fallback serves a notebook opened by hand on an empty results folder.
+    fallback serves a notebook opened by hand on an empty results folder, with the whole
+    validated profile as ``params`` (a mapping, parsed here into the schema's models).
     """
     if paths.cohort_meta(study).exists() and paths.split(study).exists():
         cohort = load_cohort(paths, study)
         return LoadedStudy(study, cohort, load_split(paths.split(study), cohort.table))
-    cohort = prepare_cohort(params, study, paths)
-    return LoadedStudy(study, cohort, prepare_split(params, study, cohort, paths))
+    from ecrs_analysis.config.declared import declared
+
+    cfg = declared(params, ("seed", "n_jobs", f"studies.{study}"))
+    settings = getattr(cfg.studies, study)
+    cohort = prepare_cohort(settings, study, paths, seed=cfg.seed, n_jobs=cfg.n_jobs)
+    return LoadedStudy(study, cohort, prepare_split(settings, study, cohort, paths, seed=cfg.seed))
 
 
 def example_cases(study: LoadedStudy, *, seed: int) -> list[tuple[str, sitk.Image, dict[str, sitk.Image]]]:

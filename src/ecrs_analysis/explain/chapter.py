@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from ecrs_analysis.data import study as S
-from ecrs_analysis.explain.jobs import SUMMARY_TABLE, TABLES, explain_jobs
+from ecrs_analysis.explain.jobs import MTLNET, SUMMARY_TABLE, TABLES, explain_jobs
 from ecrs_analysis.explain.mesh import Surface, surface
 from ecrs_analysis.explain.settings import ExplainSettings
+from ecrs_analysis.paths import PREDICTED_MASKS
 
 __all__ = [
     "StudyExplanation", "load_explanation", "status", "attention_table", "attention_controls", "attention_summary", "layers_table", "deletion_table", "outcome_table",
@@ -75,18 +76,18 @@ def load_explanation(cfg: dict[str, Any], paths: S.ResultPaths, study: str) -> S
             out.tables[extra.removesuffix(".csv")] = _read(folder / extra)
     loaded = S.load_study(cfg, study, paths)
     s = cfg["studies"][study]
-    from ecrs_analysis.data.preprocess import PreprocessParams
+    from ecrs_analysis.config.schema import PreprocessSettings
     from ecrs_analysis.explain.run import _evidence_files, evidence_definition
 
     out.context = {
         "table": loaded.table,
         "index": pd.read_csv(paths.preprocessed_index(study), dtype={"patient_id": str}),
-        "pre": PreprocessParams.from_dict(s["preprocess"]),
+        "pre": PreprocessSettings.model_validate(s["preprocess"]),
         "mask_cols": tuple(m for m in loaded.cohort.mask_columns if m in s["masks"]),
         "evidence": _evidence_files(loaded),
         "definition": evidence_definition(loaded),
         "settings": ExplainSettings.from_params(cfg),
-        "masks_npz": paths.study(study) / "mtlnet" / "masks.npz",
+        "masks_npz": paths.mtlnet_job(study, MTLNET) / PREDICTED_MASKS,
     }
     return out
 
@@ -100,7 +101,7 @@ def status(expl: StudyExplanation) -> str:
     for m in expl.models:
         g = e[e["model"] == m]
         folds = g["folds"].astype(str)
-        if m == "mtlnet":
+        if m == MTLNET:
             how = "the one trained network"
         else:
             how = "the fold model that scored it" if (~folds.str.contains(" ")).all() else "the fold ensemble (deep.test_scoring: ensemble)"

@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import SimpleITK as sitk
 from numpy.typing import NDArray
 
 from ecrs_analysis.data.imageio import read_image
-from ecrs_analysis.data.preprocess import PreprocessParams, pipeline, to_metatensor
+from ecrs_analysis.data.preprocess import pipeline, to_metatensor
+
+if TYPE_CHECKING:
+    from ecrs_analysis.config.schema import PreprocessSettings
 
 __all__ = ["InputGrid"]
 
@@ -39,11 +43,11 @@ class InputGrid:
         The CT.
     masks : dict
         Mask column -> file, exactly the masks the study preprocesses (the crop mask among them).
-    params : PreprocessParams
-        The study's preprocessing parameters.
+    params : PreprocessSettings
+        The study's preprocessing parameters (``studies.<study>.preprocess``).
     """
 
-    def __init__(self, image: str | os.PathLike[str], masks: Mapping[str, str | os.PathLike[str]], params: PreprocessParams) -> None:
+    def __init__(self, image: str | os.PathLike[str], masks: Mapping[str, str | os.PathLike[str]], params: PreprocessSettings) -> None:
         self.reference = read_image(image)
         data = {"image": to_metatensor(self.reference)}
         for key, path in masks.items():

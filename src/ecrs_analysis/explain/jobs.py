@@ -8,9 +8,13 @@ chapter 06 reads are written in one place.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-__all__ = ["TABLES", "SUMMARY_TABLE", "SUMMARY_TABLES", "explain_jobs", "job_inputs", "job_outputs", "job_params", "summary_inputs", "summary_params", "chapter_inputs"]
+from ecrs_analysis.paths import ResultPaths
+from ecrs_analysis.training.mtl_settings import MULTITASK, VARIANT_FOLDERS
+
+__all__ = ["MTLNET", "TABLES", "SUMMARY_TABLE", "SUMMARY_TABLES", "explain_jobs", "job_inputs", "job_outputs", "job_params", "summary_inputs", "summary_params", "chapter_inputs"]
 
 TABLES = (
     "explained.csv", "metrics.csv", "sanity.csv", "deletion.csv", "controls.csv", "attention.csv", "attention_by_outcome.csv",
@@ -22,18 +26,29 @@ SUMMARY_TABLES = (SUMMARY_TABLE, "evidence_definition.csv")
 """What one study's summary job writes under ``<study>/explain/``."""
 
 
+MTLNET = VARIANT_FOLDERS[MULTITASK]
+"""The explanation job of MTLNet is named after the multitask job's folder, whose checkpoint and scores it reads."""
+
+
+_REL = ResultPaths(Path())  # paths relative to results/<profile>/, as the rules and workflow/chapters.yaml write them
+
+
+def _data(study: str) -> list[str]:
+    return [str(_REL.cohort_meta(study)), str(_REL.split(study)), str(_REL.preprocessed_index(study))]
+
+
 def explain_jobs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(study, model) of every explanation job: the first study's CNNs and MTLNet."""
-    return [("li2025", str(m)) for m in params["deep"]["models"]] + [("mtlnet2025", "mtlnet")]
+    return [("li2025", str(m)) for m in params["deep"]["models"]] + [("mtlnet2025", MTLNET)]
 
 
 def job_inputs(params: Mapping[str, Any], study: str, model: str) -> list[str]:
     """Artefacts (relative to ``results/<profile>/``) a job reads; a fold job's scores.csv stands for its checkpoint."""
-    common = [f"{study}/cohort.json", f"{study}/split.json", f"{study}/preprocessed.csv"]
+    common = _data(study)
     if study == "mtlnet2025":
-        return common + ["mtlnet2025/mtlnet/scores.csv"]
+        return common + [str(_REL.job_scores(_REL.mtlnet_job(study, MTLNET)))]
     folds = range(int(params["deep"]["folds"]))
-    return common + ["li2025/folds.csv", "li2025/scores_deep.csv"] + [f"li2025/deep/{model}/fold{k}/scores.csv" for k in folds]
+    return common + [str(_REL.folds(study)), str(_REL.scores(study, "deep"))] + [str(_REL.job_scores(_REL.fold(study, model, k))) for k in folds]
 
 
 def job_outputs(study: str, model: str) -> list[str]:
@@ -47,8 +62,8 @@ def job_params(study: str) -> tuple[str, ...]:
 
 
 def summary_inputs(study: str) -> list[str]:
-    scores = "li2025/scores_deep.csv" if study == "li2025" else "mtlnet2025/mtlnet/scores.csv"
-    return [f"{study}/cohort.json", f"{study}/split.json", f"{study}/preprocessed.csv", scores]
+    scores = _REL.scores(study, "deep") if study == "li2025" else _REL.job_scores(_REL.mtlnet_job(study, MTLNET))
+    return _data(study) + [str(scores)]
 
 
 def summary_params(study: str) -> tuple[str, ...]:

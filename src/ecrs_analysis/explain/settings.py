@@ -10,7 +10,7 @@ __all__ = ["ExplainSettings"]
 
 
 class ExplainSettings(BaseModel):
-    """How the networks' attention is computed, measured and drawn.
+    """How the networks' attention is computed, measured and drawn (no values of its own: every profile sets every key).
 
     Attributes
     ----------
@@ -42,15 +42,15 @@ class ExplainSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    n_per_set: int | None = Field(8, ge=1)
-    method: Literal["gradcam", "gradcampp"] = "gradcam"
-    target_layers: dict[str, str] = Field(default_factory=dict)
-    resolution: Literal["1/4", "1/8"] = "1/4"
-    deletion_fractions: list[float] = Field(default_factory=lambda: [0.02, 0.05, 0.1, 0.2, 0.4], min_length=1)
-    sanity_max_spearman: float = Field(0.5, gt=-1.0, le=1.0)
-    pointing_tolerance_mm: float = Field(0.0, ge=0.0)
-    iso_level: float = Field(0.5, gt=0.0, lt=1.0)
-    mesh_max_faces: int = Field(20_000, ge=100)
+    n_per_set: int | None = Field(ge=1)
+    method: Literal["gradcam", "gradcampp"]
+    target_layers: dict[str, str]
+    resolution: Literal["1/4", "1/8"]
+    deletion_fractions: list[float] = Field(min_length=1)
+    sanity_max_spearman: float = Field(gt=-1.0, le=1.0)
+    pointing_tolerance_mm: float = Field(ge=0.0)
+    iso_level: float = Field(gt=0.0, lt=1.0)
+    mesh_max_faces: int = Field(ge=100)
 
     @field_validator("deletion_fractions")
     @classmethod
@@ -74,5 +74,5 @@ class ExplainSettings(BaseModel):
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> "ExplainSettings":
-        """The validated ``explain`` section of a profile's parameters."""
-        return cls.model_validate(params.get("explain", {}))
+        """The validated ``explain`` section of a profile's parameters (every key set there: no values of its own)."""
+        return cls.model_validate(params["explain"])

@@ -23,6 +23,7 @@ from sklearn.metrics import roc_auc_score
 from ecrs_analysis.atomic import write_csv
 from ecrs_analysis.data.preprocess import load_preprocessed
 from ecrs_analysis.data.study import ResultPaths, load_study
+from ecrs_analysis.explain.jobs import MTLNET
 
 __all__ = ["image_summaries", "summary_table", "write_image_summaries", "SUMMARIES"]
 
@@ -75,20 +76,20 @@ def summary_table(features: pd.DataFrame, scores: pd.DataFrame, *, networks: Seq
     return pd.DataFrame(rows)
 
 
-def write_image_summaries(cfg: dict[str, Any], paths: ResultPaths, study_name: str) -> pd.DataFrame:
+def write_image_summaries(cfg: Any, paths: ResultPaths, study_name: str) -> pd.DataFrame:
     """The workflow job: ``<study>/explain/image_summaries.csv`` for a study's test sets and networks, and ``evidence_definition.csv``."""
     study = load_study(cfg, study_name, paths)
     index = pd.read_csv(paths.preprocessed_index(study_name), dtype={"patient_id": str})
     if study_name == "li2025":
-        networks = list(cfg["deep"]["models"])
-        scores = pd.read_csv(paths.study(study_name) / "scores_deep.csv", dtype={"patient_id": str})
+        networks = list(cfg.deep.models)
+        scores = pd.read_csv(paths.scores(study_name, "deep"), dtype={"patient_id": str})
     else:
-        networks = ["mtlnet"]
-        sc = pd.read_csv(paths.study(study_name) / "mtlnet" / "scores.csv", dtype={"patient_id": str})
-        scores = sc[["patient_id", "set", "label", "prob"]].rename(columns={"prob": "mtlnet"})
-    test_sets = list(study.split.names[1:])
+        networks = [MTLNET]
+        sc = pd.read_csv(paths.job_scores(paths.mtlnet_job(study_name, MTLNET)), dtype={"patient_id": str})
+        scores = sc[["patient_id", "set", "label", "prob"]].rename(columns={"prob": MTLNET})
+    test_sets = list(study.split.test_names)
     index = index[index["patient_id"].isin(scores.loc[scores["set"].isin(test_sets), "patient_id"])]
-    features = image_summaries(index, hu_window=cfg["studies"][study_name]["preprocess"]["hu_window"])
+    features = image_summaries(index, hu_window=getattr(cfg.studies, study_name).preprocess.hu_window)
     out = summary_table(features, scores[["patient_id", "set", "label", *networks]], networks=networks, sets=test_sets)
     write_csv(out, paths.study(study_name) / "explain" / "image_summaries.csv")
     write_csv(_evidence_definition(study), paths.study(study_name) / "explain" / "evidence_definition.csv")

@@ -224,12 +224,13 @@ def proteomics_job(
     }, out["summary"])
 
 
-def chapter_claims(chapter: str, *, inputs: Mapping[str, Path], config: Mapping[str, Any], studies: Mapping[str, LoadedStudy]) -> list[dict[str, Any]]:
+def chapter_claims(chapter: str, *, inputs: Mapping[str, Path], config: Any, studies: Mapping[str, LoadedStudy]) -> list[dict[str, Any]]:
     """The claim rows one chapter reproduces, from the artefacts its claims job reads.
 
     ``01_cohort``: the loaded ``studies``; ``04_integrated_model``: the integrated model's
     ``auc`` and ``operating_points`` tables; ``07_proteomics``: its ``summary`` and
-    ``gsea`` table (none when the chapter was skipped for lack of proteomics).
+    ``gsea`` table (none when the chapter was skipped for lack of proteomics). ``config``: the claims
+    job's declared parameters (``ecrs_analysis.config.declared``; ``omics.fdr`` for chapter 07).
     """
     import json
 
@@ -245,6 +246,6 @@ def chapter_claims(chapter: str, *, inputs: Mapping[str, Path], config: Mapping[
             return []
         return C.proteomics_claims(
             patients=summary["patients"], dysregulated=summary["dysregulated"]["predicted"], gsea=pd.read_csv(inputs["gsea"]),
-            pathway=summary["pathway"], fdr=float(config["omics"]["fdr"]), synthetic=bool(summary["synthetic"]),
+            pathway=summary["pathway"], fdr=config.omics.fdr, synthetic=bool(summary["synthetic"]),
         )
     raise ValueError(f"no claims job for chapter {chapter!r}; chapters with one: 01_cohort, 04_integrated_model, 07_proteomics")

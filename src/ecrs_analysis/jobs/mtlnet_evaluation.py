@@ -17,6 +17,7 @@ import pandas as pd
 
 from ecrs_analysis.atomic import write_csv
 from ecrs_analysis.data.study import LoadedStudy
+from ecrs_analysis.training.mtl_settings import MULTITASK
 
 __all__ = ["MTLNET_TABLES", "CLAIMS_CHAPTER", "mtlnet_evaluation_job"]
 
@@ -51,7 +52,7 @@ def mtlnet_evaluation_job(
 
     sets = list(study.split.names)
     train_set = study.split.train_name
-    main = runs["multitask"]
+    main = runs[MULTITASK]
     learning = learning_of(main)
     learned = learning is None or learning.learned
     scores = main.scores

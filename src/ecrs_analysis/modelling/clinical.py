@@ -20,6 +20,8 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
+from ecrs_analysis.data.splits import TRAIN
+
 __all__ = ["Imputer", "univariable", "ClinicalSignature", "fit_signature", "jesrec_score", "JESREC_CUTOFF", "em_ratio", "LOG_COLUMNS", "signature_columns", "clinical_scores", "COMPARATORS", "unavailable_comparators"]
 
 JESREC_CUTOFF = 11.0
@@ -197,7 +199,7 @@ def signature_columns(columns: Sequence[str]) -> list[str]:
     return [c for c in columns if not c.startswith("lm_")]
 
 
-def clinical_scores(table: pd.DataFrame, columns: Sequence[str], *, train_set: str = "train", alpha: float = 0.05) -> tuple[pd.DataFrame, ClinicalSignature, pd.DataFrame]:
+def clinical_scores(table: pd.DataFrame, columns: Sequence[str], *, train_set: str = TRAIN, alpha: float = 0.05) -> tuple[pd.DataFrame, ClinicalSignature, pd.DataFrame]:
     """Per-patient clinical scores for every set, the signature fitted on ``train_set`` only.
 
     Returns

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ecrs_analysis.atomic import write_csv
+from ecrs_analysis.data.splits import TRAIN
 from ecrs_analysis.jobs.skip import ChapterSkipped
 from ecrs_analysis.omics.differential import differential_abundance, dysregulated, welch_test
 from ecrs_analysis.omics.enrichment import over_representation, prerank, ranking_from_table
@@ -39,7 +40,7 @@ class Calls:
     threshold: float
 
 
-def predicted_calls(scores: pd.DataFrame, *, rule: str = "youden", target: float | None = None, score: str = "integrated", train_set: str = "train") -> Calls:
+def predicted_calls(scores: pd.DataFrame, *, rule: str = "youden", target: float | None = None, score: str = "integrated", train_set: str = TRAIN) -> Calls:
     """Threshold ``scores[score]`` at the training-set operating point (``choose_threshold``).
 
     ``scores`` is ``scores_integrated.csv``: patient_id, set, label, integrated, ...

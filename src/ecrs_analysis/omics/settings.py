@@ -14,35 +14,35 @@ class SyntheticOmicsSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    n_patients: int = Field(34, ge=8, description="patients with proteomics, drawn (seeded) from the li2025 cohort")
-    batches: int = Field(2, ge=1, le=8, description="MS batches; each adds a protein-specific offset")
-    effect_scale: float = Field(1.0, ge=0.0, description="multiplies the planted log2 shifts per latent SD")
+    n_patients: int = Field(ge=8, description="patients with proteomics, drawn (seeded) from the li2025 cohort")
+    batches: int = Field(ge=1, le=8, description="MS batches; each adds a protein-specific offset")
+    effect_scale: float = Field(ge=0.0, description="multiplies the planted log2 shifts per latent SD")
 
 
 class OmicsSettings(BaseModel):
-    """Proteomics: data, pre-processing, differential abundance and enrichment."""
+    """Proteomics: data, pre-processing, differential abundance and enrichment (no values of its own: every profile sets every key)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    proteins: str | None = Field(None, description="MaxQuant proteinGroups.txt or a protein x sample CSV/TSV; null = synthetic")
-    sample_sheet: str | None = Field(None, description="CSV with columns sample, patient_id (+ optional batch)")
-    intensity_prefix: str = Field("LFQ intensity ", description="MaxQuant intensity column prefix")
-    synthetic: SyntheticOmicsSettings = SyntheticOmicsSettings()
-    min_valid_fraction: float = Field(0.7, gt=0.0, le=1.0, description="share of samples with a value, per group")
-    valid_in: Literal["any", "each"] = Field("any", description="the valid-value rule must hold in any group or in each group")
-    normalization: Literal["median", "quantile", "none"] = "median"
-    impute: bool = Field(False, description="Perseus-style down-shifted normal imputation before the tests")
-    impute_width: float = Field(0.3, gt=0.0, le=1.0)
-    impute_shift: float = Field(1.8, ge=0.0, le=5.0)
-    trend: bool = Field(True, description="limma eBayes(trend=TRUE): prior variance depends on abundance")
-    covariates: list[Literal["batch", "age", "sex_male"]] = Field(default_factory=list)
-    fdr: float = Field(0.05, gt=0.0, lt=1.0, description="BH FDR for a protein to count as dysregulated")
-    min_abs_log2_fc: float = Field(0.0, ge=0.0, description="and |log2 FC| at least this")
-    gene_sets: str | None = Field(None, description="a local .gmt file; null = the gene sets shipped with the package")
-    permutations: int = Field(1000, ge=10, description="GSEA preranked gene-set permutations")
-    min_size: int = Field(15, ge=1)
-    max_size: int = Field(500, ge=2)
-    top_n: int = Field(30, ge=5, description="proteins in the heatmap and labelled in the volcano")
+    proteins: str | None = Field(description="MaxQuant proteinGroups.txt or a protein x sample CSV/TSV; null = synthetic")
+    sample_sheet: str | None = Field(description="CSV with columns sample, patient_id (+ optional batch)")
+    intensity_prefix: str = Field(description="MaxQuant intensity column prefix")
+    synthetic: SyntheticOmicsSettings
+    min_valid_fraction: float = Field(gt=0.0, le=1.0, description="share of samples with a value, per group")
+    valid_in: Literal["any", "each"] = Field(description="the valid-value rule must hold in any group or in each group")
+    normalization: Literal["median", "quantile", "none"]
+    impute: bool = Field(description="Perseus-style down-shifted normal imputation before the tests")
+    impute_width: float = Field(gt=0.0, le=1.0)
+    impute_shift: float = Field(ge=0.0, le=5.0)
+    trend: bool = Field(description="limma eBayes(trend=TRUE): prior variance depends on abundance")
+    covariates: list[Literal["batch", "age", "sex_male"]]
+    fdr: float = Field(gt=0.0, lt=1.0, description="BH FDR for a protein to count as dysregulated")
+    min_abs_log2_fc: float = Field(ge=0.0, description="and |log2 FC| at least this")
+    gene_sets: str | None = Field(description="a local .gmt file; null = the gene sets shipped with the package")
+    permutations: int = Field(ge=10, description="GSEA preranked gene-set permutations")
+    min_size: int = Field(ge=1)
+    max_size: int = Field(ge=2)
+    top_n: int = Field(ge=5, description="proteins in the heatmap and labelled in the volcano")
 
     @model_validator(mode="after")
     def _check(self) -> "OmicsSettings":

@@ -20,35 +20,7 @@ from ecrs_analysis.atomic import write_json
 from ecrs_analysis.pipeline.record import KEY_PACKAGES, device_description, git_state, package_versions
 from ecrs_analysis.hashing import sha256_path
 
-__all__ = ["select", "params_json", "run_id", "write_provenance", "read_provenance", "provenance_closure"]
-
-
-def select(params: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
-    """The nested subset of ``params`` named by dotted ``keys`` (``"studies.li2025.split"``).
-
-    Raises
-    ------
-    KeyError
-        Naming the dotted key that the parameters do not have.
-    """
-    out: dict[str, Any] = {}
-    for dotted in keys:
-        node: Any = params
-        parts = dotted.split(".")
-        for i, part in enumerate(parts):
-            if not isinstance(node, Mapping) or part not in node:
-                raise KeyError(f"parameter {'.'.join(parts[: i + 1])!r} (needed as {dotted!r}) is not in the parameters")
-            node = node[part]
-        target = out
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = node
-    return out
-
-
-def params_json(params: Mapping[str, Any], keys: Iterable[str]) -> str:
-    """:func:`select` as canonical JSON: the form rules pass as a Snakemake ``params`` value."""
-    return json.dumps(select(params, keys), sort_keys=True, separators=(",", ":"), default=str)
+__all__ = ["run_id", "write_provenance", "read_provenance", "provenance_closure"]
 
 
 def run_id() -> str:

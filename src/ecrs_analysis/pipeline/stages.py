@@ -1,8 +1,9 @@
 """Entry point of every workflow job: ``python -m ecrs_analysis.pipeline.stages STAGE ...``.
 
-A thin dispatcher (the work is in the stage modules): it reads the parameters the rule
-declared (and only those), runs the stage with the threads Snakemake gave it, and writes
-the job's provenance file. Errors end the job with one readable message and exit code 1;
+A thin dispatcher (the work is in the stage modules): it parses the parameters the rule
+declared into the schema's models (:func:`ecrs_analysis.pipeline.workflow.job_params`: only
+those keys, so reading any other raises), runs the stage with the threads Snakemake gave it,
+and writes the job's provenance file. Errors end the job with one readable message and exit code 1;
 Snakemake then removes the job's outputs, so no half-written artefact is left behind.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,71 +18,81 @@ from typing import Any
 
 import yaml
 
+from ecrs_analysis.config.declared import parse_declared
 from ecrs_analysis.pipeline.provenance import write_provenance
 from ecrs_analysis.data import study as S
+from ecrs_analysis.data.splits import TRAIN
 
 __all__ = ["main", "STAGES"]
 
-
-def _cohort(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
-    S.prepare_cohort({**cfg, "n_jobs": a.threads}, a.study, paths)
-
-
-def _split(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
-    S.prepare_split(cfg, a.study, S.load_cohort(paths, a.study), paths)
+# ``cfg`` of every stage: the schema's models of exactly the keys its rule declared
+# (``ecrs_analysis.config.declared``); ``cfg.deep.lr`` raises AttributeError unless declared.
+Cfg = Any
 
 
-def _preprocess(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
-    S.prepare_inputs({**cfg, "n_jobs": a.threads}, a.study, S.load_cohort(paths, a.study), paths)
+def _study(cfg: Cfg, study: str) -> Any:
+    """The declared part of ``studies.<study>``."""
+    return getattr(cfg.studies, study)
 
 
-def _folds(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _cohort(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+    S.prepare_cohort(_study(cfg, a.study), a.study, paths, seed=cfg.seed, n_jobs=a.threads)
+
+
+def _split(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+    S.prepare_split(_study(cfg, a.study), a.study, S.load_cohort(paths, a.study), paths, seed=cfg.seed)
+
+
+def _preprocess(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+    S.prepare_inputs(_study(cfg, a.study), a.study, S.load_cohort(paths, a.study), paths, n_jobs=a.threads)
+
+
+def _folds(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.atomic import write_csv
     from ecrs_analysis.training.folds import assign_folds
 
     study = _loaded(paths, a.study)
-    write_csv(assign_folds(study.table, folds=int(cfg["deep"]["folds"]), seed=int(cfg["seed"]), train_set=study.split.train_name), paths.folds(a.study))
+    write_csv(assign_folds(study.table, folds=cfg.deep.folds, seed=cfg.seed, train_set=study.split.train_name), paths.folds(a.study))
 
 
-def _train(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _train(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     import pandas as pd
     import torch
 
-    from ecrs_analysis.training.folds import DeepSpec, fold_dir, train_fold
+    from ecrs_analysis.training.folds import fold_dir, train_fold
 
     torch.set_num_threads(max(1, a.threads))
-    folds = pd.read_csv(paths.study(a.study) / "folds.csv", dtype={"patient_id": str})
+    folds = pd.read_csv(paths.folds(a.study), dtype={"patient_id": str})
     index = pd.read_csv(paths.preprocessed_index(a.study), dtype={"patient_id": str})
-    spec = DeepSpec.from_dict({**cfg["deep"], "models": (a.model,)})
-    train_fold(folds, index, model=a.model, fold=a.fold, spec=spec, seed=int(cfg["seed"]), out_dir=fold_dir(paths.deep(a.study), a.model, a.fold))
+    train_fold(folds, index, model=a.model, fold=a.fold, spec=cfg.deep, seed=cfg.seed, out_dir=fold_dir(paths.deep(a.study), a.model, a.fold), train_set=TRAIN)
 
 
-def _deep_scores(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _deep_scores(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     import pandas as pd
 
     from ecrs_analysis.atomic import write_csv
     from ecrs_analysis.training.folds import collect_deep_scores, fold_dir
 
-    deep = cfg["deep"]
-    folds = pd.read_csv(paths.study(a.study) / "folds.csv", dtype={"patient_id": str})
-    dirs = {(m, k): fold_dir(paths.deep(a.study), m, k) for m in deep["models"] for k in range(int(deep["folds"]))}
-    scores, histories = collect_deep_scores(folds, dirs, test_scoring=deep["test_scoring"])
-    write_csv(scores, paths.study(a.study) / "scores_deep.csv")
-    write_csv(histories, paths.study(a.study) / "histories_deep.csv")
+    deep = cfg.deep
+    folds = pd.read_csv(paths.folds(a.study), dtype={"patient_id": str})
+    dirs = {(m, k): fold_dir(paths.deep(a.study), m, k) for m in deep.models for k in range(deep.folds)}
+    scores, histories = collect_deep_scores(folds, dirs, test_scoring=deep.test_scoring)
+    write_csv(scores, paths.scores(a.study, "deep"))
+    write_csv(histories, paths.histories(a.study))
 
 
-def _mtlnet(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _mtlnet(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     import pandas as pd
     import torch
 
-    from ecrs_analysis.pipeline.workflow import MTLNET_JOBS
-    from ecrs_analysis.training.mtl import fit_mtlnet, job_folder
+    from ecrs_analysis.training.mtl import fit_mtlnet, job_folder, variant_of_folder
 
-    variant = next(v for v, folder in MTLNET_JOBS.items() if folder == a.model)
+    variant = variant_of_folder(a.model)
     torch.set_num_threads(max(1, a.threads))
-    study = S.load_study(cfg, a.study, paths)
+    study = _loaded(paths, a.study)
     index = pd.read_csv(paths.preprocessed_index(a.study), dtype={"patient_id": str})
-    fit_mtlnet(study.table, index, settings=cfg["mtlnet"], seed=int(cfg["seed"]), out_dir=job_folder(paths.study(a.study), variant), variant=variant)
+    fit_mtlnet(study.table, index, settings=cfg.mtlnet, seed=cfg.seed, out_dir=job_folder(paths.study(a.study), variant), variant=variant,
+               train_set=study.split.train_name, validation_set=study.split.validation_name)
 
 
 def _loaded(paths: S.ResultPaths, study: str) -> S.LoadedStudy:
@@ -97,73 +107,72 @@ def _read_scores(path: Path | str) -> Any:
     return pd.read_csv(path, dtype={"patient_id": str})
 
 
-def _table1(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _table1(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.jobs.analysis import table_one_job
 
     table_one_job(_loaded(paths, a.study), out=a.out)
 
 
-def _clinical(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _clinical(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.jobs.analysis import clinical_job
 
-    st = cfg["stats"]
-    clinical_job(_loaded(paths, a.study), alpha=st["alpha"], n_resamples=st["n_resamples"], seed=cfg["seed"], rule=st["threshold_rule"], target=st["threshold_target"], out=a.out)
+    st = cfg.stats
+    clinical_job(_loaded(paths, a.study), alpha=st.alpha, n_resamples=st.n_resamples, seed=cfg.seed, rule=st.threshold_rule, target=st.threshold_target, out=a.out)
 
 
-def _integrated(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _integrated(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.jobs.analysis import integrated_job
 
     study = _loaded(paths, a.study)
     integrated_job(
-        _read_scores(a.inputs_by["clinical"]), _read_scores(a.inputs_by["deep"]), models=cfg["deep"]["models"], train_set=study.split.train_name,
-        seed=cfg["seed"], svm_folds=cfg["deep"]["svm_folds"], truth=study.cohort.truth, out=a.out,
+        _read_scores(a.inputs_by["clinical"]), _read_scores(a.inputs_by["deep"]), models=cfg.deep.models, train_set=study.split.train_name,
+        seed=cfg.seed, svm_folds=cfg.deep.svm_folds, truth=study.cohort.truth, out=a.out,
     )
 
 
-def _integrated_evaluation(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _integrated_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.jobs.analysis import integrated_evaluation_job
 
-    study, st = _loaded(paths, a.study), cfg["stats"]
+    study, st = _loaded(paths, a.study), cfg.stats
     integrated_evaluation_job(
-        _read_scores(a.inputs_by["scores"]), _read_scores(a.inputs_by["folds"]), models=cfg["deep"]["models"], sets=study.split.names,
-        train_set=study.split.train_name, seed=cfg["seed"], svm_folds=cfg["deep"]["svm_folds"], n_resamples=st["n_resamples"],
-        rule=st["threshold_rule"], target=st["threshold_target"], out=a.out,
+        _read_scores(a.inputs_by["scores"]), _read_scores(a.inputs_by["folds"]), models=cfg.deep.models, sets=study.split.names,
+        train_set=study.split.train_name, seed=cfg.seed, svm_folds=cfg.deep.svm_folds, n_resamples=st.n_resamples,
+        rule=st.threshold_rule, target=st.threshold_target, out=a.out,
     )
 
 
-def _proteomics(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _proteomics(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.jobs.analysis import proteomics_job
-    from ecrs_analysis.omics.settings import OmicsSettings
     from ecrs_analysis.paths import OMICS_COMPARISONS
 
-    st = cfg["stats"]
+    st = cfg.stats
     proteomics_job(
-        _loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), settings=OmicsSettings.model_validate(cfg["omics"]), seed=cfg["seed"],
-        rule=st["threshold_rule"], target=st["threshold_target"], out=a.out, comparisons=OMICS_COMPARISONS,
+        _loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), settings=cfg.omics, seed=cfg.seed,
+        rule=st.threshold_rule, target=st.threshold_target, out=a.out, comparisons=OMICS_COMPARISONS,
     )
 
 
-def _deep_evaluation(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _deep_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     import pandas as pd
 
     from ecrs_analysis.jobs.deep_evaluation import deep_evaluation_job
 
     deep_evaluation_job(
-        _loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), pd.read_csv(a.inputs_by["histories"]), models=cfg["deep"]["models"],
-        n_resamples=cfg["stats"]["n_resamples"], seed=cfg["seed"], out=a.out,
+        _loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), pd.read_csv(a.inputs_by["histories"]), models=cfg.deep.models,
+        n_resamples=cfg.stats.n_resamples, seed=cfg.seed, out=a.out,
     )
 
 
-def _mtlnet_evaluation(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _mtlnet_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.jobs.mtlnet_evaluation import mtlnet_evaluation_job
-    from ecrs_analysis.training.mtl import load_job
+    from ecrs_analysis.training.mtl import MULTITASK, load_job
 
-    runs = {variant: load_job(Path(path).parent) for variant, path in sorted(a.inputs_by.items(), key=lambda kv: kv[0] != "multitask")}
-    st = cfg["stats"]
-    mtlnet_evaluation_job(_loaded(paths, a.study), runs, n_resamples=st["n_resamples"], seed=cfg["seed"], rule=st["threshold_rule"], target=st["threshold_target"], out=a.out)
+    runs = {variant: load_job(Path(path).parent) for variant, path in sorted(a.inputs_by.items(), key=lambda kv: kv[0] != MULTITASK)}
+    st = cfg.stats
+    mtlnet_evaluation_job(_loaded(paths, a.study), runs, n_resamples=st.n_resamples, seed=cfg.seed, rule=st.threshold_rule, target=st.threshold_target, out=a.out)
 
 
-def _claims(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _claims(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.jobs.analysis import chapter_claims
     from ecrs_analysis.report.claims import write_claims
 
@@ -171,7 +180,7 @@ def _claims(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) ->
     write_claims(paths, a.chapter, rows, profile=a.profile, path=a.out["claims"])
 
 
-def _explain(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _explain(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     import torch
 
     from ecrs_analysis.explain.run import explain_network
@@ -180,36 +189,36 @@ def _explain(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -
     explain_network(cfg, paths, a.study, a.model)
 
 
-def _explain_summaries(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _explain_summaries(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.explain.summaries import write_image_summaries
 
     write_image_summaries(cfg, paths, a.study)
 
 
-def _chapter(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _chapter(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.pipeline.chapters import execute_chapter
     from ecrs_analysis.report.claims import claims_path, write_claims
 
-    execute_chapter(a.chapter, root=a.root, paths=paths, profile=a.profile, config=cfg)
+    execute_chapter(a.chapter, root=a.root, paths=paths, profile=a.profile, config=cfg.model_dump(mode="json"))  # papermill injects JSON
     claims = claims_path(paths, a.chapter)
     if str(claims) in a.outputs and not claims.exists():  # a chapter skipped for lack of data reproduces no claim
         write_claims(paths, a.chapter, [])
 
 
-def _appendix(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _appendix(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.pipeline.chapters import build_run_record, execute_chapter
 
     build_run_record(paths, root=a.root, chapters=a.chapter_names)
-    execute_chapter(a.chapter, root=a.root, paths=paths, profile=a.profile, config=cfg)
+    execute_chapter(a.chapter, root=a.root, paths=paths, profile=a.profile, config=cfg.model_dump(mode="json"))
 
 
-def _book(a: argparse.Namespace, cfg: dict[str, Any], paths: S.ResultPaths) -> None:
+def _book(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.report.publish import build_book
 
     build_book(root=a.root, paths=paths, chapters=[*a.chapter_names, a.appendix])
 
 
-STAGES: dict[str, Callable[[argparse.Namespace, dict[str, Any], S.ResultPaths], None]] = {
+STAGES: dict[str, Callable[[argparse.Namespace, Cfg, S.ResultPaths], None]] = {
     "cohort": _cohort, "split": _split, "preprocess": _preprocess, "folds": _folds, "train": _train,
     "deep_scores": _deep_scores, "mtlnet": _mtlnet, "chapter": _chapter, "appendix": _appendix, "book": _book,
     "table1": _table1, "clinical": _clinical, "integrated": _integrated, "integrated_evaluation": _integrated_evaluation,
@@ -249,6 +258,21 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _declared_keys(a: argparse.Namespace, chapters: tuple[Any, ...]) -> tuple[str, ...]:
+    """The dotted keys this job's rule declared: the same function the rule's ``params`` came from."""
+    from ecrs_analysis.pipeline.workflow import APPENDIX_PARAMS, job_keys
+
+    if a.stage == "chapter":
+        return next(c.params for c in chapters if c.name == a.chapter)
+    if a.stage == "appendix":
+        return APPENDIX_PARAMS
+    if a.stage == "book":
+        return ()
+    if a.stage == "claims":
+        return job_keys(f"claims-{a.chapter}", "")
+    return job_keys(a.stage, a.study or "")
+
+
 def main(argv: list[str] | None = None) -> int:
     a = _parser().parse_args(argv)
     a.out, a.inputs_by = _named(a.out, "out"), _named(a.named_inputs, "in")
@@ -258,7 +282,6 @@ def main(argv: list[str] | None = None) -> int:
 
     chapters, appendix = load_chapters(Path(wf["root"]) / "workflow" / "chapters.yaml")
     a.root, a.profile, a.chapter_names, a.appendix = Path(wf["root"]), wf["profile"], [c.name for c in chapters], appendix
-    cfg = json.loads(a.params)
     paths = S.ResultPaths(Path(wf["results"]))
     job = Path(a.prov).stem
     from ecrs_analysis.pipeline.progress import job_logging
@@ -266,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     job_logging()  # the training helper's epoch lines reach the job's log, which `ecrs run` relays
     print(f"[ecrs] {job}: started with {a.threads} thread(s); parameters {a.params}", flush=True)
     try:
+        cfg = parse_declared(a.params, _declared_keys(a, chapters))
         STAGES[a.stage](a, cfg, paths)
     except Exception as exc:  # the job's log and Snakemake show this line; the traceback stays in the log
         import traceback
@@ -274,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[ecrs] {job} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return 1
     outputs = [o for o in a.outputs if o != a.prov]
-    write_provenance(a.prov, stage=job, params=cfg, code=a.code, inputs=a.inputs, outputs=outputs, started=started, root=a.root)
+    write_provenance(a.prov, stage=job, params=cfg.model_dump(mode="json"), code=a.code, inputs=a.inputs, outputs=outputs, started=started, root=a.root)
     print(f"[ecrs] {job}: done", flush=True)
     return 0
 

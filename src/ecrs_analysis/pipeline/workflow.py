@@ -15,18 +15,18 @@ from typing import Any
 
 import yaml
 
+from ecrs_analysis.config.declared import fingerprint, parse_declared
 from ecrs_analysis.pipeline.fingerprint import code_fingerprint, module_closure, notebook_modules, software_versions
-from ecrs_analysis.pipeline.provenance import params_json
-from ecrs_analysis.training.mtl_settings import VARIANT_FOLDERS
+from ecrs_analysis.training.mtl_settings import CLASSIFICATION, MULTITASK, VARIANT_FOLDERS
 
 __all__ = [
-    "STAGE_PARAMS", "Chapter", "WorkflowConfig", "params_for", "params_json", "code", "model_code", "notebook_code",
+    "STAGE_PARAMS", "Chapter", "WorkflowConfig", "job_keys", "params_for", "params_json", "job_params", "code", "model_code", "notebook_code",
     "software", "stage_command", "manifest_inputs", "book_sources", "load_chapters", "claims_inputs",
 ]
 
 # The one place that says which parameters each stage reads ({s} = the study).
 STAGE_PARAMS: dict[str, tuple[str, ...]] = {
-    "cohort": ("seed", "studies.{s}.manifest", "studies.{s}.synthetic", "studies.{s}.masks", "studies.{s}.centers"),
+    "cohort": ("seed", "studies.{s}.manifest", "studies.{s}.dictionary", "studies.{s}.synthetic", "studies.{s}.masks", "studies.{s}.centers"),
     "split": ("seed", "studies.{s}.split", "studies.{s}.split_file"),
     "preprocess": ("studies.{s}.preprocess", "studies.{s}.masks"),
     "folds": ("seed", "deep.folds"),
@@ -45,6 +45,9 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "mtlnet_evaluation": ("seed", "mtlnet.ablation", "stats.n_resamples", "stats.threshold_rule", "stats.threshold_target"),
 }
 
+APPENDIX_PARAMS: tuple[str, ...] = ()
+"""The appendix (run record) reads no parameter: it shows the provenance files."""
+
 # Output folders of the MTLNet jobs, from the one table that names them (no torch import).
 MTLNET_JOBS = VARIANT_FOLDERS
 
@@ -52,7 +55,7 @@ MTLNET_JOBS = VARIANT_FOLDERS
 def mtlnet_jobs(params: Mapping[str, Any]) -> list[str]:
     """The MTLNet jobs a profile runs: the multitask network, and the two ablations when asked for."""
     m = params.get("mtlnet") or {}
-    return list(MTLNET_JOBS.values()) if m.get("ablation") else [MTLNET_JOBS["multitask"]]
+    return list(MTLNET_JOBS.values()) if m.get("ablation") else [MTLNET_JOBS[MULTITASK]]
 
 
 def expand_inputs(params: Mapping[str, Any], inputs: Sequence[str]) -> list[str]:
@@ -74,9 +77,30 @@ def expand_inputs(params: Mapping[str, Any], inputs: Sequence[str]) -> list[str]
     return out
 
 
+def job_keys(stage: str, study: str) -> tuple[str, ...]:
+    """The dotted keys one job declares: :data:`STAGE_PARAMS` of its stage for ``study``; the explanation
+    jobs' from :mod:`ecrs_analysis.explain.jobs` (a job of li2025 reads ``deep``, one of MTLNet ``mtlnet``)."""
+    from ecrs_analysis.explain import jobs as XJ
+
+    if stage == "explain":
+        return XJ.job_params(study)
+    if stage == "explain_summaries":
+        return XJ.summary_params(study)
+    return tuple(k.format(s=study) for k in STAGE_PARAMS[stage])
+
+
 def params_for(params: Mapping[str, Any], stage: str, study: str) -> str:
-    """The parameters one stage of one study uses, as canonical JSON (a rule's ``params``)."""
-    return params_json(params, [k.format(s=study) for k in STAGE_PARAMS[stage]])
+    """The parameter fingerprint of one stage of one study (a rule's ``params.cfg``): :func:`~ecrs_analysis.config.declared.fingerprint`."""
+    return fingerprint(params, job_keys(stage, study))
+
+
+params_json = fingerprint
+"""The parameter fingerprint of a job whose keys are listed elsewhere (a chapter's ``params`` in ``workflow/chapters.yaml``)."""
+
+
+def job_params(text: str, stage: str, study: str) -> Any:
+    """What a job of ``stage`` receives: the JSON its rule passed, parsed into the schema's models it declared."""
+    return parse_declared(text, job_keys(stage, study))
 
 
 @dataclass(frozen=True)
@@ -156,7 +180,7 @@ class WorkflowConfig:
 
     @property
     def appendix_params(self) -> tuple[str, ...]:
-        return ()
+        return APPENDIX_PARAMS
 
 
 def code(*modules: str) -> str:

@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from ecrs_analysis.data.splits import EXTERNAL, EXTERNAL_TEST, INTERNAL_TEST, TRAIN, VALIDATION
+
 __all__ = [
     "CI_DASH", "markdown_table", "LABELS", "label", "fmt_num", "fmt_ci", "fmt_p", "fmt_pct", "fmt_count",
     "auc_display", "operating_display", "performance_display", "delong_display", "frame_display", "subgroup_display",
@@ -23,8 +25,8 @@ LABELS: dict[str, str] = {
     "integrated": "integrated model", "clinical_signature": "clinical signature", "resnet3d": "3D-ResNet",
     "xception3d": "3D-Xception", "hrnet3d": "3D-HRNet", "true_prob": "latent ceiling (true probability)", "image_prob": "image-only ceiling (what the CT shows)",
     "jesrec": "JESREC score", "em_ratio": "E/M ratio", "blood_eos_pct": "blood eosinophils %",
-    "train": "training", "internal_test": "internal test", "external_test": "external test",
-    "validation": "validation", "external": "temporal external", "all": "all",
+    TRAIN: "training", INTERNAL_TEST: "internal test", EXTERNAL_TEST: "external test",
+    VALIDATION: "validation", EXTERNAL: "temporal external", "all": "all",
 }
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ecrs_analysis.data.splits import EXTERNAL, EXTERNAL_TEST, INTERNAL_TEST, TRAIN, VALIDATION
+
 __all__ = ["LI2025_REPORTED", "LI2025_PROTEOMICS", "MTLNET_REPORTED", "reported_table", "reported_vs_reproduced"]
 
 # Li et al., Int Forum Allergy Rhinol 2025 (doi 10.1002/alr.23595): integrated model.
 LI2025_REPORTED = {
-    "internal_test": {"AUC": 0.851, "CI low": 0.77, "CI high": 0.93},
-    "external_test": {"AUC": 0.821, "CI low": 0.78, "CI high": 0.86},
+    INTERNAL_TEST: {"AUC": 0.851, "CI low": 0.77, "CI high": 0.93},
+    EXTERNAL_TEST: {"AUC": 0.821, "CI low": 0.78, "CI high": 0.86},
 }
 # Same paper, proteomics of patients predicted eCRS vs non-eCRS by the integrated model.
 LI2025_PROTEOMICS = {
@@ -19,9 +21,9 @@ LI2025_PROTEOMICS = {
 }
 # MTLNet: training / validation / temporal external (172 / 41 / 44 patients); set names as the temporal split's.
 MTLNET_REPORTED = {
-    "train": {"Dice": 0.913, "AUC": 0.871},
-    "validation": {"Dice": 0.887, "AUC": 0.770},
-    "external": {"Dice": 0.898, "AUC": 0.818, "sensitivity": 0.727, "specificity": 0.788},
+    TRAIN: {"Dice": 0.913, "AUC": 0.871},
+    VALIDATION: {"Dice": 0.887, "AUC": 0.770},
+    EXTERNAL: {"Dice": 0.898, "AUC": 0.818, "sensitivity": 0.727, "specificity": 0.788},
 }
 
 

@@ -26,9 +26,8 @@ import shutil
 import tempfile
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -41,20 +40,19 @@ from ecrs_analysis.hashing import hash_params
 from ecrs_analysis.models import build_model
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
 from ecrs_analysis.training.resume import work_dir
+from ecrs_analysis.data.splits import TRAIN
+from ecrs_analysis.paths import CHECKPOINT, HISTORY, JOB_SCORES, LAST_CHECKPOINT
 
 __all__ = ["DeepSpec", "assign_folds", "fold_seed", "train_fold", "fit_network", "collect_deep_scores", "fold_dir"]
 
 
-@dataclass(frozen=True)
-class DeepSpec:
-    """How the CNNs are trained: the ``deep`` section of the validated parameters.
+class DeepSpec(Protocol):
+    """How the CNNs are trained: the part of the ``deep`` section a training job declared
+    (``config.schema.DeepSettings``; the workflow hands over ``ecrs_analysis.config.declared``'s model).
 
-    No defaults: every value comes from the schema (``book.schema.DeepSettings``) through the
-    parameters the training job declared, so a key the job was not handed fails instead of
-    silently taking a value of its own.
+    No values of its own: every one comes from the schema through the job's declared parameters.
     """
 
-    models: tuple[str, ...]
     width: float
     folds: int
     epochs: int
@@ -64,21 +62,7 @@ class DeepSpec:
     patience: int
     validation_fraction: float
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "DeepSpec":
-        """The spec from a ``deep`` mapping that must hold every field (others are ignored).
-
-        Raises
-        ------
-        KeyError
-            Naming the missing ``deep.*`` keys: declare them in the stage's parameters.
-        """
-        missing = [k for k in cls.__dataclass_fields__ if k not in d]
-        if missing:
-            raise KeyError(f"deep.{', deep.'.join(missing)} not among the parameters handed to this job; declare them in book.workflow.STAGE_PARAMS")
-        fields = {k: d[k] for k in cls.__dataclass_fields__}
-        fields["models"] = tuple(fields["models"])
-        return cls(**fields)
+    def model_dump(self, *, mode: str = ...) -> dict[str, Any]: ...
 
 
 def fold_seed(seed: int, model: str, fold: int) -> int:
@@ -90,7 +74,7 @@ def fold_dir(root: str | os.PathLike[str], model: str, fold: int) -> Path:
     return Path(root) / model / f"fold{fold}"
 
 
-def assign_folds(table: pd.DataFrame, *, folds: int, seed: int, train_set: str = "train") -> pd.DataFrame:
+def assign_folds(table: pd.DataFrame, *, folds: int, seed: int, train_set: str = TRAIN) -> pd.DataFrame:
     """``patient_id, set, label, fold``: stratified k folds of the training set, and of each test set.
 
     A test patient's fold names the fold model that scores it under ``test_scoring="single"``.
@@ -129,13 +113,15 @@ def fit_network(
     tr = make_loader(sub(tr_idx), batch_size=spec.batch_size, shuffle=True, seed=seed)
     va = make_loader(sub(val_idx), batch_size=spec.batch_size, shuffle=False, seed=seed, shard=False)
     opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
-    cfg = TrainConfig(epochs=spec.epochs, lr=spec.lr, weight_decay=spec.weight_decay, patience=spec.patience, seed=seed, checkpoint_dir=str(checkpoint_dir))
+    # One warm-up epoch and augmentation are fixed for the CNNs (the deep section has no key for them; the training helper had them as defaults).
+    cfg = TrainConfig(epochs=spec.epochs, lr=spec.lr, weight_decay=spec.weight_decay, warmup_epochs=1, patience=spec.patience, seed=seed, augment=True,
+                      checkpoint_dir=str(checkpoint_dir))
     loss = nn.CrossEntropyLoss(weight=class_weights(labels[tr_idx]))
     history = train(model, tr, va, optimizer=opt, loss_fn=loss, config=cfg, device=device, resume=resume)
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()  # rank 0 has written best.pt before anyone reads it
-    if (checkpoint_dir / "best.pt").exists():  # score with the early-stopping choice, not the last epoch
-        model.load_state_dict(load_checkpoint(checkpoint_dir / "best.pt")["model"])
+    if (checkpoint_dir / CHECKPOINT).exists():  # score with the early-stopping choice, not the last epoch
+        model.load_state_dict(load_checkpoint(checkpoint_dir / CHECKPOINT)["model"])
     return model, history
 
 
@@ -148,7 +134,7 @@ def train_fold(
     spec: DeepSpec,
     seed: int,
     out_dir: str | os.PathLike[str],
-    train_set: str = "train",
+    train_set: str = TRAIN,
     device: str | None = None,
 ) -> pd.DataFrame:
     """Train ``model`` on the training folds other than ``fold``; write its artefacts into ``out_dir``.
@@ -188,7 +174,7 @@ def train_fold(
     distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
     rank = torch.distributed.get_rank() if distributed else 0
     files = [(str(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in t["path"]]  # a re-made volume invalidates the state
-    key = hash_params(model, fold, seed, {k: v for k, v in spec.__dict__.items() if k != "models"}, t[["patient_id", "set", "label", "fold"]].astype(str).values.tolist(), files)
+    key = hash_params(model, fold, seed, {k: v for k, v in spec.model_dump(mode="json").items() if k != "models"}, t[["patient_id", "set", "label", "fold"]].astype(str).values.tolist(), files)
     work = work_dir(out_dir, key) if rank == 0 else Path(out_dir).parent / f".{Path(out_dir).name}.work"
     if distributed:
         torch.distributed.barrier()
@@ -204,11 +190,11 @@ def train_fold(
             rows.append(t.iloc[idx][["patient_id", "set", "label", "fold"]].assign(role=role, prob=predict_proba(net, loader)))
         scores = pd.concat(rows, ignore_index=True)
         if rank == 0:
-            for name in ("best.pt", "last.pt"):
+            for name in (CHECKPOINT, LAST_CHECKPOINT):
                 if (work / name).exists():
                     shutil.copyfile(work / name, ckpt / name)
-            write_csv(scores, ckpt / "scores.csv")
-            write_csv(history, ckpt / "history.csv")
+            write_csv(scores, ckpt / JOB_SCORES)
+            write_csv(history, ckpt / HISTORY)
     if rank == 0:
         shutil.rmtree(work, ignore_errors=True)
     return scores
@@ -240,9 +226,9 @@ def collect_deep_scores(
         for (mm, k), d in sorted(fold_dirs.items()):
             if mm != m:
                 continue
-            s = pd.read_csv(Path(d) / "scores.csv", dtype={"patient_id": str}).assign(model_fold=k)
+            s = pd.read_csv(Path(d) / JOB_SCORES, dtype={"patient_id": str}).assign(model_fold=k)
             parts.append(s)
-            histories.append(pd.read_csv(Path(d) / "history.csv").assign(model=m, fold=k))
+            histories.append(pd.read_csv(Path(d) / HISTORY).assign(model=m, fold=k))
         s = pd.concat(parts, ignore_index=True)
         oof = s[s["role"] == "oof"].set_index("patient_id")["prob"]
         test = s[s["role"] == "test"]

@@ -53,6 +53,7 @@ from torch.utils.data import Dataset, DistributedSampler
 
 from ecrs_analysis.atomic import atomic_path, write_csv
 from ecrs_analysis.data.preprocess import load_preprocessed
+from ecrs_analysis.paths import CHECKPOINT, HISTORY, LAST_CHECKPOINT
 
 _log = logging.getLogger(__name__)
 
@@ -62,21 +63,26 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    """Settings of one training run (all keyword-only in the notebooks' params)."""
+    """Settings of one training run, keyword-only.
 
-    epochs: int = 10
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    warmup_epochs: int = 1
+    What a study's parameters set (epochs, learning rate, weight decay, warm-up, patience,
+    seed, augmentation) has no value here: the caller passes it from the schema's models
+    (``deep``, ``mtlnet``); the engine's own switches keep theirs.
+    """
+
+    epochs: int
+    lr: float
+    weight_decay: float
+    warmup_epochs: int
+    patience: int
+    seed: int
+    augment: bool
     grad_clip: float = 1.0
-    patience: int = 5
-    seed: int = 0
     amp: bool = True
     channels_last: bool = True
     compile: bool = False
-    augment: bool = True
     checkpoint_dir: str | None = None
     progress: bool = False
 
@@ -328,8 +334,8 @@ def train(
     scheduler = WarmupCosineSchedule(optimizer, warmup_steps=config.warmup_epochs * steps_per_epoch, t_total=config.epochs * steps_per_epoch)
     history: list[dict[str, Any]] = []
     start, best, stale = 0, -math.inf, 0
-    if resume and ckpt_dir and (ckpt_dir / "last.pt").exists():
-        state = load_checkpoint(ckpt_dir / "last.pt")
+    if resume and ckpt_dir and (ckpt_dir / LAST_CHECKPOINT).exists():
+        state = load_checkpoint(ckpt_dir / LAST_CHECKPOINT)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -410,10 +416,10 @@ def train(
                 "rng": _rng_state(),
                 "config": {k: v for k, v in asdict(config).items() if v is not None},
             }
-            _save(state, ckpt_dir / "last.pt")
+            _save(state, ckpt_dir / LAST_CHECKPOINT)
             if improved:
-                _save({"model": state["model"], "epoch": epoch, task.monitor: sign * best}, ckpt_dir / "best.pt")
-            write_csv(pd.DataFrame(history), ckpt_dir / "history.csv")
+                _save({"model": state["model"], "epoch": epoch, task.monitor: sign * best}, ckpt_dir / CHECKPOINT)
+            write_csv(pd.DataFrame(history), ckpt_dir / HISTORY)
         ran += 1
         if stale >= config.patience or (stop_after is not None and ran >= stop_after):
             break

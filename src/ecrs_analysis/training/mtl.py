@@ -52,10 +52,12 @@ from ecrs_analysis.models.mtlnet import HEADS, MTLNet, filters_for_width
 from ecrs_analysis.stats.segmentation import dice_scores, segmentation_metrics
 from ecrs_analysis.stats.learning import LearningCheck, constant_loss, learning_check
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, augment, load_checkpoint, make_loader, seed_everything, train
-from ecrs_analysis.training.mtl_settings import VARIANT_FOLDERS, MTLNetSettings
+from ecrs_analysis.data.splits import TRAIN, VALIDATION
+from ecrs_analysis.training.mtl_settings import CLASSIFICATION, MULTITASK, SEGMENTATION, VARIANT_FOLDERS, MTLNetSettings, variant_of_folder
+from ecrs_analysis.paths import CHECKPOINT, HISTORY, JOB_INFO, JOB_SCORES, PREDICTED_MASKS
 
 __all__ = [
-    "MTLNetSettings", "VARIANTS", "Variant", "variants", "job_folder", "MultitaskLoss", "MultitaskTask", "MultitaskPrediction",
+    "MTLNetSettings", "MULTITASK", "CLASSIFICATION", "SEGMENTATION", "VARIANTS", "Variant", "variants", "job_folder", "variant_of_folder", "MultitaskLoss", "MultitaskTask", "MultitaskPrediction",
     "predict_multitask", "build_mtlnet", "fit_mtlnet", "MTLNetRun", "load_job", "load_jobs", "learning_of", "ablation_table", "segmentation_examples",
 ]
 
@@ -68,7 +70,7 @@ class _VariantSpec:
     heads: tuple[str, ...]
 
 
-_HEADS = {"multitask": HEADS, "classification": ("classification",), "segmentation": ("segmentation",)}
+_HEADS = {MULTITASK: HEADS, CLASSIFICATION: ("classification",), SEGMENTATION: ("segmentation",)}
 VARIANTS: dict[str, _VariantSpec] = {v: _VariantSpec(folder, _HEADS[v]) for v, folder in VARIANT_FOLDERS.items()}
 """Variant -> output folder (under ``results/<profile>/mtlnet2025/``) and the heads it trains."""
 
@@ -79,7 +81,7 @@ def _settings(settings: MTLNetSettings | Mapping[str, Any]) -> MTLNetSettings:
 
 def variants(settings: MTLNetSettings | Mapping[str, Any]) -> tuple[str, ...]:
     """The variants a profile trains: the multitask network, plus the two ablations when ``ablation`` is on."""
-    return tuple(VARIANTS) if _settings(settings).ablation else ("multitask",)
+    return tuple(VARIANTS) if _settings(settings).ablation else (MULTITASK,)
 
 
 def job_folder(study_dir: str | os.PathLike[str], variant: str) -> Path:
@@ -222,7 +224,7 @@ class MultitaskTask(nn.Module):
         return out
 
 
-def build_mtlnet(settings: MTLNetSettings | Mapping[str, Any], *, variant: str = "multitask") -> MTLNet:
+def build_mtlnet(settings: MTLNetSettings | Mapping[str, Any], *, variant: str = MULTITASK) -> MTLNet:
     """The network of a variant at the settings' width."""
     s = _settings(settings)
     if variant not in VARIANTS:
@@ -240,7 +242,7 @@ class MTLNetRun:
     info: dict[str, Any]
 
 
-def _job_table(table: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
+def _job_table(table: pd.DataFrame, index: pd.DataFrame, sets: tuple[str, str]) -> pd.DataFrame:
     missing = [c for c in ("patient_id", "set", "label") if c not in table]
     if missing:
         raise ValueError(f"fit_mtlnet: the study table lacks column(s) {missing}; it needs patient_id, set, label")
@@ -250,7 +252,7 @@ def _job_table(table: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
     lost = t.loc[t["path"].isna(), "patient_id"].tolist()
     if lost:
         raise ValueError(f"fit_mtlnet: {len(lost)} patient(s) have no preprocessed volume (e.g. {lost[:3]}); run study.prepare_inputs first")
-    for name in ("train", "validation"):
+    for name in sets:
         if not (t["set"] == name).any():
             raise ValueError(f"fit_mtlnet: no patient in the set {name!r}; sets present: {sorted(t['set'].dropna().unique())}")
     return t.reset_index(drop=True)
@@ -288,7 +290,9 @@ def fit_mtlnet(
     seed: int,
     out_dir: str | os.PathLike[str],
     device: str | torch.device | None = None,
-    variant: str = "multitask",
+    variant: str = MULTITASK,
+    train_set: str = TRAIN,
+    validation_set: str = VALIDATION,
 ) -> MTLNetRun:
     """Train one MTLNet variant, score every patient and write the job's artefacts (see the module docstring).
 
@@ -308,6 +312,8 @@ def fit_mtlnet(
         Default: CUDA if available, else CPU.
     variant : {"multitask", "classification", "segmentation"}
         The network and loss (the latter two are the ablation).
+    train_set, validation_set : str
+        The set it trains on and the one that chooses its epoch (``Split.train_name``, ``Split.validation_name``).
 
     Returns
     -------
@@ -318,11 +324,11 @@ def fit_mtlnet(
     if variant not in VARIANTS:
         raise ValueError(f"unknown MTLNet variant {variant!r}; valid: {', '.join(VARIANTS)}")
     out = Path(out_dir)
-    t = _job_table(table, index)
+    t = _job_table(table, index, (train_set, validation_set))
     data = CachedVolumes(t["path"].tolist(), t["label"].astype(int).tolist(), keys=("image", s.mask))
     spacing = _spacing(t["path"].tolist())
-    train_idx = np.flatnonzero(t["set"].to_numpy() == "train")
-    val_idx = np.flatnonzero(t["set"].to_numpy() == "validation")
+    train_idx = np.flatnonzero(t["set"].to_numpy() == train_set)
+    val_idx = np.flatnonzero(t["set"].to_numpy() == validation_set)
     labels = t["label"].to_numpy().astype(int)
 
     seed_everything(seed)
@@ -349,7 +355,7 @@ def fit_mtlnet(
     )
     bn_loader = make_loader(sub(train_idx), batch_size=s.batch_size, shuffle=False, seed=seed, shard=False)
     history = train(model, train_loader, val_loader, optimizer=optimizer, task=MultitaskTask(loss, bn_loader=bn_loader), config=config, device=device, resume=True)
-    best = load_checkpoint(work / "best.pt") if (work / "best.pt").exists() else None
+    best = load_checkpoint(work / CHECKPOINT) if (work / CHECKPOINT).exists() else None
     if best is not None:  # score with the early-stopping choice, not the last epoch
         model.load_state_dict(best["model"])
 
@@ -390,12 +396,12 @@ def fit_mtlnet(
     if rank == 0:
         with atomic_dir(out) as tmp:
             if best is not None:
-                shutil.copyfile(work / "best.pt", tmp / "best.pt")
-            write_csv(history, tmp / "history.csv")
-            write_csv(scores, tmp / "scores.csv")
+                shutil.copyfile(work / CHECKPOINT, tmp / CHECKPOINT)
+            write_csv(history, tmp / HISTORY)
+            write_csv(scores, tmp / JOB_SCORES)
             if pred.masks is not None:
-                np.savez_compressed(tmp / "masks.npz", masks=pred.masks, patient_id=t["patient_id"].to_numpy(dtype=str))
-            write_json(info, tmp / "job.json")
+                np.savez_compressed(tmp / PREDICTED_MASKS, masks=pred.masks, patient_id=t["patient_id"].to_numpy(dtype=str))
+            write_json(info, tmp / JOB_INFO)
         shutil.rmtree(work, ignore_errors=True)
     return MTLNetRun(out, history, scores, info)
 
@@ -403,7 +409,7 @@ def fit_mtlnet(
 def load_job(folder: str | os.PathLike[str]) -> MTLNetRun:
     """Read a finished job's folder (``history.csv``, ``scores.csv``, ``job.json``)."""
     f = Path(folder)
-    needed = [f / n for n in ("history.csv", "scores.csv", "job.json")]
+    needed = [f / n for n in (HISTORY, JOB_SCORES, JOB_INFO)]
     absent = [p.name for p in needed if not p.exists()]
     if absent:
         raise FileNotFoundError(f"{f}: no finished MTLNet job here (missing {absent}); run the workflow's mtlnet job first")
@@ -430,7 +436,7 @@ def ablation_table(runs: Mapping[str, MTLNetRun], *, sets: Sequence[str], n_resa
 
     rows = []
     for variant, run in runs.items():
-        h = headline_metrics(run.scores, threshold_set="train", sets=sets, n_resamples=n_resamples, seed=seed)
+        h = headline_metrics(run.scores, threshold_set=TRAIN, sets=sets, n_resamples=n_resamples, seed=seed)
         for (set_name, metric), r in h.iterrows():
             if metric in ("AUC", "Dice"):
                 rows.append({"set": set_name, "variant": variant, "metric": metric, "value": r["value"], "CI": f"{r['CI low']:.3f}–{r['CI high']:.3f}"})
@@ -447,13 +453,13 @@ def segmentation_examples(run: MTLNetRun, index: pd.DataFrame, *, set_name: str)
     Titled by rank and Dice, never by patient id.  Returns ``[(title, {"image", "truth",
     "prediction", "spacing_mm"}), ...]`` with 3-D arrays (X, Y, Z), RAS.
     """
-    if not (run.folder / "masks.npz").exists():
-        raise FileNotFoundError(f"{run.folder}: no masks.npz (a classification-only job has no segmentation)")
+    if not (run.folder / PREDICTED_MASKS).exists():
+        raise FileNotFoundError(f"{run.folder}: no {PREDICTED_MASKS} (a classification-only job has no segmentation)")
     part = run.scores[(run.scores["set"] == set_name) & run.scores["dice"].notna()].sort_values("dice", kind="stable")
     if part.empty:
         raise ValueError(f"no patient with a defined Dice in the set {set_name!r}")
     picks = {"worst": part.iloc[0], "median": part.iloc[(len(part) - 1) // 2], "best": part.iloc[-1]}
-    with np.load(run.folder / "masks.npz") as z:
+    with np.load(run.folder / PREDICTED_MASKS) as z:
         where = {pid: i for i, pid in enumerate(z["patient_id"].tolist())}
         masks = z["masks"]
         paths = index.set_index("patient_id")["path"]

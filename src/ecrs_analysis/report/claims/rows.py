@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ecrs_analysis.data.splits import EXTERNAL_TEST, INTERNAL_TEST
 from ecrs_analysis.report.claims.registry import BY_ID
 from ecrs_analysis.stats.learning import LearningCheck
 
@@ -76,7 +77,7 @@ def cohort_claims(studies: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def integrated_claims(aucs: pd.DataFrame, ops: pd.DataFrame, *, model: str = "integrated") -> list[dict[str, Any]]:
     """Claim rows of Li et al.'s integrated model: AUC, sensitivity, specificity, accuracy on both test sets."""
-    sets = ("internal_test", "external_test")
+    sets = (INTERNAL_TEST, EXTERNAL_TEST)
     rows = auc_claims(aucs, model=model, claims={s: f"li2025.auc.{s}" for s in sets}, ceiling_model="true_prob")
     rows += operating_claims(ops, model=model, claims={(m, s): f"li2025.{m}.{s}" for m in ("sensitivity", "specificity", "accuracy") for s in sets})
     return rows
