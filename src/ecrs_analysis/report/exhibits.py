@@ -121,7 +121,7 @@ class Exhibits:
             download keeps 300 dpi and full colour.
         interactive : str, optional
             A self-contained HTML page (e.g. an interactive 3D view) saved beside the PNG as
-            ``figure-6-3.html`` and linked from the caption; the page itself does not load it.
+            ``figure-<chapter>-<n>.html`` and linked from the caption; the page itself does not load it.
         """
         import matplotlib.pyplot as plt
         from IPython.display import Image, Markdown, display
