@@ -9,7 +9,7 @@ import pytest
 import SimpleITK as sitk
 import yaml
 
-from ecrs_analysis.explain.mesh import PLOTLY_JS, install_plotlyjs, surface, surfaces_html, surfaces_png
+from ecrs_analysis.explain.mesh import PLOTLY_JS, install_plotlyjs, surface, surfaces_html, surfaces_page, surfaces_png
 
 matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,3 +67,11 @@ def test_plotlyjs_is_shipped_with_the_book(tmp_path):
     sphinx = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["sphinx"]["config"]
     assert PLOTLY_JS in sphinx["html_js_files"] and "book/_static" in sphinx["html_static_path"]
     assert "book/_static/plotly.min.js" in (ROOT / ".gitignore").read_text(encoding="utf-8")  # copied at build time, not committed
+
+
+def test_the_interactive_download_is_one_self_contained_page():
+    vol, img, _ = _ball()
+    page = surfaces_page([surface(vol, img, name="ball", colour="red", max_faces=500)], title="t")
+    assert "<html>" in page[:100] and page.rstrip().endswith("</html>") and "Plotly.newPlot" in page
+    assert not re.search(r"<script[^>]+src=", page)  # plotly.js is inside: it opens offline
+    assert len(page) > 1_000_000  # ... which is why the chapter links it rather than showing it

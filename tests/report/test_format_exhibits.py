@@ -14,7 +14,7 @@ from PIL import Image
 
 from ecrs_analysis.report import format as F
 from ecrs_analysis.pipeline.chapters import tag_for_reading
-from ecrs_analysis.report.exhibits import DPI, Exhibits, chapter_number, check_references, clear_downloads, downloads_dir
+from ecrs_analysis.report.exhibits import DPI, Exhibits, chapter_number, check_references, clear_downloads, downloads_dir, uncaptioned
 from ecrs_analysis.stats import evaluate
 
 
@@ -117,3 +117,78 @@ def test_executed_cells_are_tagged_for_reading():
     assert [c.metadata.get("tags") for c in nb.cells] == [None, ["parameters", "remove-cell"], ["injected-parameters", "remove-cell"], ["hide-input"], ["show-input"]]
     tag_for_reading(nb)  # idempotent
     assert nb.cells[1].metadata["tags"] == ["parameters", "remove-cell"]
+
+
+def test_chapters_are_numbered_in_the_reading_order_of_the_toc(tmp_path):
+    toc = tmp_path / "_toc.yml"
+    toc.write_text("root: book/executed/00_claims\nparts:\n  - chapters:\n      - file: book/executed/01_cohort\n      - file: book/intro\n"
+                   "      - file: book/executed/07_proteomics\n      - file: book/executed/05_mtlnet\n      - file: book/executed/99_reproducibility\n")
+    assert [chapter_number(n, toc=toc) for n in ("01_cohort", "07_proteomics", "05_mtlnet", "00_claims", "99_reproducibility")] == [1, 2, 3, None, None]
+    assert chapter_number("06_explanation", toc=toc) == 6  # not in the TOC: its file prefix
+    assert chapter_number("05_mtlnet", toc=tmp_path / "absent.yml") == 5
+    # the book's own TOC: proteomics is read after the integrated model and before MTLNet
+    assert chapter_number("04_integrated_model") == 4 and chapter_number("07_proteomics") == 5 and chapter_number("06_explanation") == 7
+
+
+def _panel():
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.imshow(np.random.default_rng(0).random((200, 300)), cmap="magma")
+    return fig
+
+
+def test_a_figure_shown_at_screen_resolution_is_lighter_and_its_download_keeps_300_dpi(tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    ex = Exhibits(tmp_path, "06_explanation")
+    ex.figure(_panel(), "Full.")
+    ex.figure(_panel(), "Screen.", screen_dpi=72, interactive="<html><body>3D</body></html>")
+    from IPython.display import Image as IPImage
+
+    light = [o for o in shown if isinstance(o, IPImage)]
+    assert len(light) == 1 and len(light[0].data) < 0.6 * len(_panel_png(100))
+    folder = downloads_dir(tmp_path, "06_explanation")
+    number = chapter_number("06_explanation")
+    with Image.open(folder / f"figure-{number}-2.png") as im:
+        assert round(im.info["dpi"][0]) == DPI and im.mode == "RGBA"  # the download is not reduced
+    assert (folder / f"figure-{number}-2.html").read_text() == "<html><body>3D</body></html>"
+    caption = shown[-1].data
+    assert caption.startswith(f"**Figure {number}.2.** Screen.") and f"figure-{number}-2.html" in caption and f"figure-{number}-2.png" in caption
+
+
+def _panel_png(dpi):
+    import io
+
+    buf = io.BytesIO()
+    fig = _panel()
+    fig.savefig(buf, dpi=dpi, bbox_inches="tight", format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def test_several_figures_need_one_caption_each(tmp_path):
+    ex = Exhibits(tmp_path, "03_deep_models")
+    ex.figures([_panel(), _panel()], ["a", "b"])
+    assert ex.shown == ["Figure 3.1", "Figure 3.2"]
+    with pytest.raises(ValueError, match="2 figures but 1 captions"):
+        ex.figures([_panel(), _panel()], ["a"])
+
+
+def _outputs(*outs):
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("x")
+    code.outputs = [nbformat.v4.new_output("display_data", data=d) for d in outs]
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), code]
+    return nb
+
+
+FIG = {"image/png": "iVBOR"}
+TABLE = {"text/html": "<table><tr><td>1</td></tr></table>", "text/plain": "1"}
+
+
+def test_figures_and_tables_shown_outside_exhibits_are_found_in_an_executed_chapter():
+    fig_cap, tab_cap = {"text/markdown": "**Figure 7.1.** x"}, {"text/markdown": "**Table 7.1.** y"}
+    assert uncaptioned(_outputs(FIG, fig_cap, tab_cap, TABLE, tab_cap, {"text/markdown": "| a |\n|---|"})) == []
+    assert uncaptioned(_outputs(FIG, {"text/markdown": "words"})) == ["figure in cell 1"]
+    assert uncaptioned(_outputs(TABLE)) == ["table in cell 1"]
+    assert uncaptioned(_outputs(FIG, tab_cap, TABLE)) == ["figure in cell 1"]  # a table's caption does not caption a figure
+    assert uncaptioned(_outputs(fig_cap, {"text/html": "<div class='plotly-graph-div'></div><script>Plotly.newPlot()</script>"})) == ["figure in cell 1"]

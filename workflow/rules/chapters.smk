@@ -8,6 +8,7 @@ for _ch in CFG.chapters:
             f"chapter_{_ch.name}"
         input:
             notebook=f"{CFG.root}/notebooks/{_ch.name}.ipynb",
+            toc=f"{CFG.root}/_toc.yml",  # exhibit numbers follow its reading order (report.exhibits.chapter_number)
             artefacts=[f"{R}/{a}" for a in W.expand_inputs(P, _ch.inputs)],
             claims=[f"{R}/{a}" for a in W.claims_inputs(CFG.chapters)] if _ch.summary else [],
         output:

@@ -22,7 +22,7 @@ from ecrs_analysis.paths import PREDICTED_MASKS
 
 __all__ = [
     "StudyExplanation", "load_explanation", "status", "attention_table", "attention_controls", "attention_summary", "layers_table", "deletion_table", "outcome_table",
-    "sanity_table", "image_summary_table", "evidence_table", "example_views", "reconstruction",
+    "sanity_table", "image_summary_table", "evidence_table", "example_views", "example_captions", "reconstruction", "attention_verdict", "deletion_verdict",
 ]
 
 SURFACE_COLOURS = {"sinuses (ground truth)": "#f2c14e", "lesion ROI": "#4cc9f0", "attention": "#d62828"}
@@ -147,6 +147,59 @@ def attention_controls(expl: StudyExplanation, metric: str = "pointing game") ->
     return wide
 
 
+NETWORK_MAPS = ("Grad-CAM", "Grad-CAM++")
+NEGATIVE = ("random", "crop centre")
+POSITIVE = "perfect map (positive control)"
+
+
+def _against(net: pd.Series, control: pd.Series, metric: str) -> str:
+    if net[f"{metric} low"] > control[f"{metric} high"]:
+        return "above"
+    if net[f"{metric} high"] < control[f"{metric} low"]:
+        return "below"
+    return "level with"
+
+
+def attention_verdict(expl: StudyExplanation) -> str:
+    """In words, per network and region, from the attention table: is its map above, level with or below each control (95% CIs)?
+
+    A map is read as informative about a region only where its CI lies above both negative
+    controls' CIs; the positive control says how much of the layer's ceiling it reaches.
+    """
+    a = expl["attention"].set_index(["model", "region", "map"])
+    lines = []
+    for (model, region), g in a.groupby(level=["model", "region"], sort=False):
+        g = g.droplevel(["model", "region"])
+        net = next((g.loc[m] for m in NETWORK_MAPS if m in g.index), None)
+        if net is None or POSITIVE not in g.index or not all(c in g.index for c in NEGATIVE):
+            lines.append(f"- **{model}**, {region}: a control is missing from the attention table (rerun the explanation job)")
+            continue
+        parts = []
+        for metric in ("pointing game", "energy share"):
+            sides = {c: _against(net, g.loc[c], metric) for c in NEGATIVE}
+            informative = all(v == "above" for v in sides.values())
+            ceiling = g.loc[POSITIVE, metric]
+            share = f"; {net[metric] / ceiling:.0%} of the perfect map's {ceiling:.2f}" if ceiling > 0 else ""
+            parts.append(f"{metric} {net[metric]:.2f}: " + ", ".join(f"{v} {c}" for c, v in sides.items()) + share + (" — **informative**" if informative else ""))
+        lines.append(f"- **{model}**, {region}: " + "; ".join(parts))
+    return "\n".join(lines)
+
+
+def deletion_verdict(expl: StudyExplanation) -> str:
+    """In words, per network: does deleting the top of its map lower the probability more than deleting random voxels (95% CI of the difference)?"""
+    lines = []
+    for _, r in expl["deletion_area"].iterrows():
+        d, lo, hi = r["AOPC map - random"], r["AOPC map - random low"], r["AOPC map - random high"]
+        if lo > 0:
+            verdict = "deleting the top of the map lowers the probability more than deleting random voxels: evidence that the network uses what its map points at"
+        elif hi < 0:
+            verdict = "deleting the top of the map lowers the probability less than deleting random voxels: the map is not faithful (what it points at matters less to the network than an average voxel)"
+        else:
+            verdict = "the CI includes 0: not shown that the network uses what its map points at more than any other voxels"
+        lines.append(f"- **{r['model']}**: AOPC difference map − random {d:.3f} ({lo:.3f}–{hi:.3f}), {verdict}")
+    return "\n".join(lines)
+
+
 def attention_summary(expl: StudyExplanation) -> pd.DataFrame:
     """The attention table as numbers, indexed by model, region and map (for the forest plots)."""
     return expl["attention"].set_index(["model", "region", "map"])
@@ -218,6 +271,15 @@ def example_views(expl: StudyExplanation, model: str) -> list:
         mark = " — fails randomisation check" if bool(r.fails_randomisation) else ""
         views.append(case_view(expl, model, r.patient_id, title=f"{r.outcome} (P = {r.score:.2f}){mark}"))
     return views
+
+
+def example_captions(expl: StudyExplanation) -> list[str]:
+    """One caption per network for :func:`ecrs_analysis.plotting.explain.plot_network_examples`, in the same order."""
+    return [
+        f"{m}: its most confident explained TP, FP, FN and TN (rows); axial, coronal and sagittal slices through the map's maximum. "
+        "Map drawn above 0.2; evidence of the predicted class solid, lesion ROI dashed; a map failing the randomisation check says so in its row label."
+        for m in expl.models
+    ]
 
 
 def reconstruction(expl: StudyExplanation) -> tuple[list[Surface], str]:

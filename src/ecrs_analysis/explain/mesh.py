@@ -5,9 +5,12 @@ the sinus segmentation, the lesion ROI and the attention iso-surface of one pati
 Each surface is kept under a face budget by growing the marching-cubes step (its own
 decimation), which keeps a book page small.
 
-The book is offline: plotly.js is copied once from the installed plotly package into the
-book's static folder (:func:`install_plotlyjs`, loaded by ``html_js_files`` in _config.yml)
-and every figure is embedded with ``include_plotlyjs=False``.
+The book is offline. The chapter shows a still view and links the interactive one as a
+download (:func:`surfaces_page`: one self-contained HTML file with plotly.js inside, opened only
+by a reader who asks for it), so the page does not carry plotly.js (4.8 MB) and the meshes.
+A fragment for a page that already loads plotly.js (:func:`surfaces_html`) remains: the book
+copies plotly.js from the installed plotly package into its static folder
+(:func:`install_plotlyjs`) and loads it only on a page that draws with it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 import SimpleITK as sitk
 from numpy.typing import NDArray
 
-__all__ = ["Surface", "surface", "surfaces_png", "surfaces_html", "install_plotlyjs", "PLOTLY_JS"]
+__all__ = ["Surface", "surface", "surfaces_png", "surfaces_html", "surfaces_page", "install_plotlyjs", "PLOTLY_JS"]
 
 PLOTLY_JS = "plotly.min.js"
 
@@ -100,8 +103,7 @@ def surfaces_png(surfaces: list[Surface], *, title: str = "", ax=None):
     return fig
 
 
-def surfaces_html(surfaces: list[Surface], *, title: str = "", height: int = 520) -> str:
-    """An interactive 3D view as an HTML fragment that loads no script: plotly.js must already be on the page."""
+def _plotly_figure(surfaces: list[Surface], *, title: str, height: int):
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -112,8 +114,23 @@ def surfaces_html(surfaces: list[Surface], *, title: str = "", height: int = 520
         title=title, height=height, margin=dict(l=0, r=0, t=40 if title else 0, b=0),
         scene=dict(aspectmode="data", xaxis_title="x (mm, left)", yaxis_title="y (mm, posterior)", zaxis_title="z (mm, superior)"),
     )
-    # plotlyServerURL is only an "edit in Chart Studio" link target; empty it so the page names no server.
-    return fig.to_html(include_plotlyjs=False, full_html=False, config={"displaylogo": False, "plotlyServerURL": ""})
+    return fig
+
+
+# plotlyServerURL is only an "edit in Chart Studio" link target; empty it so the page names no server.
+_CONFIG = {"displaylogo": False, "plotlyServerURL": ""}
+
+
+def surfaces_html(surfaces: list[Surface], *, title: str = "", height: int = 520) -> str:
+    """An interactive 3D view as an HTML fragment that loads no script: plotly.js must already be on the page."""
+    fig = _plotly_figure(surfaces, title=title, height=height)
+    return fig.to_html(include_plotlyjs=False, full_html=False, config=_CONFIG)
+
+
+def surfaces_page(surfaces: list[Surface], *, title: str = "", height: int = 760) -> str:
+    """An interactive 3D view as a self-contained HTML page (plotly.js inside: it opens offline, from a download)."""
+    fig = _plotly_figure(surfaces, title=title, height=height)
+    return fig.to_html(include_plotlyjs=True, full_html=True, config=_CONFIG)
 
 
 def install_plotlyjs(static_dir: str | Path) -> Path:

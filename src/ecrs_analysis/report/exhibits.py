@@ -1,8 +1,11 @@
 """Numbered figures and tables of a chapter, each with a caption and a download.
 
-``Figure 4.2`` is the second figure of ``04_integrated_model``: the number comes from the
-notebook's name, so it is known when the chapter runs and the download can carry it
-(``figure-4-2.png`` at 300 dpi, ``table-4-1.csv``). Downloads are written to
+``Figure 4.2`` is the second figure of the fourth chapter in the reading order of the
+book's ``_toc.yml`` (numbered chapters only: notebooks ``01_`` to ``89_``). The reading order
+is not the order of the notebooks' names (``07_proteomics`` is read before ``05_mtlnet``), so
+the number comes from the TOC; it is known when the chapter runs and the download can carry
+it (``figure-4-2.png`` at 300 dpi, ``table-4-1.csv``). Heavy figures can be shown at a
+screen resolution (``screen_dpi``) and carry an interactive HTML view as a second download. Downloads are written to
 ``results/<profile>/downloads/<chapter>/``; the book copies that folder beside the page
 and links each file from its caption (Sphinx ``{download}`` role, checked by the build).
 Pages without a chapter number (the landing page, the checklist, the appendix) number
@@ -15,10 +18,12 @@ chapter does not show.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +31,7 @@ import pandas as pd
 
 from ecrs_analysis.atomic import atomic_path, write_csv
 
-__all__ = ["Exhibits", "downloads_dir", "chapter_number", "check_references", "clear_downloads", "DPI"]
+__all__ = ["Exhibits", "downloads_dir", "chapter_number", "reading_order", "check_references", "uncaptioned", "clear_downloads", "DPI"]
 
 DPI = 300  # print resolution of figure downloads
 _CAPTION = re.compile(r"^\*\*(Figure|Table) ([0-9.]+)\.\*\*")
@@ -48,13 +53,33 @@ def clear_downloads(results: Any, chapter: str) -> Path:
     return folder
 
 
-def chapter_number(chapter: str) -> int | None:
-    """``4`` for ``04_integrated_model``; None for unnumbered pages (``00_``, ``9x_``)."""
+TOC = Path(__file__).resolve().parents[3] / "_toc.yml"  # the checkout's book (the package is installed from src/)
+
+
+def _numbered(chapter: str) -> bool:
     m = re.match(r"(\d+)_", chapter)
-    if not m:
+    return bool(m) and 1 <= int(m.group(1)) < 90
+
+
+@lru_cache(maxsize=4)
+def reading_order(toc: Path = TOC) -> tuple[str, ...]:
+    """The numbered chapters (``01_`` to ``89_``) in the order ``_toc.yml`` lists them; empty without a TOC."""
+    if not Path(toc).exists():
+        return ()
+    names = re.findall(r"book/executed/(\w+)", Path(toc).read_text(encoding="utf-8"))
+    return tuple(n for n in names if _numbered(n))
+
+
+def chapter_number(chapter: str, *, toc: Path = TOC) -> int | None:
+    """The chapter's position among the numbered chapters of ``_toc.yml`` (1, 2, ...); None for unnumbered pages (``00_``, ``9x_``).
+
+    ``04_integrated_model`` is chapter 4 because it is the fourth numbered chapter read; a
+    numbered notebook the TOC does not list (or a checkout without a TOC) keeps its file prefix.
+    """
+    if not _numbered(chapter):
         return None
-    n = int(m.group(1))
-    return n if 1 <= n < 90 else None
+    order = reading_order(Path(toc))
+    return order.index(chapter) + 1 if chapter in order else int(chapter.split("_")[0])
 
 
 class Exhibits:
@@ -83,23 +108,49 @@ class Exhibits:
     def _link(self, path: Path, text: str) -> str:
         return f"{{download}}`{text} <downloads/{self.chapter}/{path.name}>`"
 
-    def figure(self, fig: Any, caption: str) -> None:
+    def figure(self, fig: Any, caption: str, *, screen_dpi: int | None = None, interactive: str | None = None) -> None:
         """Show a matplotlib figure with its numbered caption; save it at 300 dpi.
 
         The figure is closed afterwards, so it is not shown a second time.
+
+        Parameters
+        ----------
+        screen_dpi : int, optional
+            Show the figure at this resolution, as a 256-colour PNG (Pillow's quantiser), instead of
+            the notebook's default: for large panels of maps that would weigh down the page. The
+            download keeps 300 dpi and full colour.
+        interactive : str, optional
+            A self-contained HTML page (e.g. an interactive 3D view) saved beside the PNG as
+            ``figure-<chapter>-<n>.html`` and linked from the caption; the page itself does not load it.
         """
         import matplotlib.pyplot as plt
-        from IPython.display import Markdown, display
+        from IPython.display import Image, Markdown, display
 
         number, stem = self._next("Figure")
         target = self.folder / f"{stem}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(target) as tmp:
             fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
-        display(fig)
+        links = [self._link(target, "PNG, 300 dpi")]
+        if interactive is not None:
+            page = self.folder / f"{stem}.html"
+            with atomic_path(page) as tmp:
+                Path(tmp).write_text(interactive, encoding="utf-8")
+            links.append(self._link(page, "interactive view, HTML"))
+        if screen_dpi is None:
+            display(fig)
+        else:
+            display(Image(data=_screen_png(fig, dpi=screen_dpi)))
         plt.close(fig)
-        display(Markdown(f"**Figure {number}.** {caption.strip()} {self._link(target, 'PNG, 300 dpi')}"))
+        display(Markdown(f"**Figure {number}.** {caption.strip()} {'; '.join(links)}"))
         self.shown.append(f"Figure {number}")
+
+    def figures(self, figs: Sequence[Any], captions: Sequence[str], **options: Any) -> None:
+        """Several figures in a row (e.g. one per network), each numbered with its own caption; options as :meth:`figure`."""
+        if len(figs) != len(captions):
+            raise ValueError(f"{self.chapter}: {len(figs)} figures but {len(captions)} captions")
+        for fig, caption in zip(figs, captions):
+            self.figure(fig, caption, **options)
 
     def table(self, shown: pd.DataFrame | str, caption: str, *, data: pd.DataFrame | None = None, index: bool = True) -> None:
         """Show a table under its numbered caption; save ``data`` (default: ``shown``) as CSV.
@@ -117,6 +168,18 @@ class Exhibits:
         display(Markdown(f"**Table {number}.** {caption.strip()} {self._link(target, 'CSV')}"))
         display(Markdown(shown) if isinstance(shown, str) else shown)
         self.shown.append(f"Table {number}")
+
+
+def _screen_png(fig: Any, *, dpi: int) -> bytes:
+    """The figure as a 256-colour PNG at ``dpi`` (maps and curves keep their look at a fraction of the bytes)."""
+    from PIL import Image as PILImage
+
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=dpi, bbox_inches="tight", format="png")
+    image = PILImage.open(io.BytesIO(buf.getvalue())).convert("RGB").quantize(colors=256, method=PILImage.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def _texts(cells: Iterable[dict[str, Any]], kind: str) -> Iterable[str]:
@@ -150,3 +213,43 @@ def check_references(nb: dict[str, Any], chapter: str) -> list[str]:
             if mine and name not in shown and name not in missing:
                 missing.append(name)
     return missing
+
+
+def _kinds(nb: dict[str, Any]) -> list[tuple[int, str]]:
+    """(cell index, kind) of every displayed output: "figure", "table", "figure caption", "table caption" or "text"."""
+    out = []
+    for i, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        for o in cell.get("outputs", []):
+            data = o.get("data", {})
+            html = "".join(data.get("text/html", ""))
+            md = "".join(data.get("text/markdown", "")).strip()
+            if "image/png" in data or "image/svg+xml" in data or "image/jpeg" in data or "application/vnd.plotly.v1+json" in data or "plotly" in html:
+                out.append((i, "figure"))
+            elif "<table" in html:
+                out.append((i, "table"))
+            elif _CAPTION.match(md):
+                out.append((i, f"{_CAPTION.match(md).group(1).lower()} caption"))
+            elif md.startswith("|") or "\n|" in md:
+                out.append((i, "table"))
+            elif data or o.get("output_type") == "stream":
+                out.append((i, "text"))
+    return out
+
+
+def uncaptioned(nb: dict[str, Any]) -> list[str]:
+    """Figures and tables an executed notebook shows outside :class:`Exhibits`, as ``"figure in cell 12"``.
+
+    :meth:`Exhibits.figure` shows the figure, then its caption; :meth:`Exhibits.table` the
+    caption, then the table. A figure not followed by a caption, or a table not preceded by
+    one, was shown some other way (``plt.show()``, ``display(df)``, a cell's last value).
+    """
+    kinds = _kinds(nb)
+    found = []
+    for k, (cell, kind) in enumerate(kinds):
+        before = kinds[k - 1][1] if k > 0 else None
+        after = kinds[k + 1][1] if k + 1 < len(kinds) else None
+        if (kind == "figure" and after != "figure caption") or (kind == "table" and before != "table caption"):
+            found.append(f"{kind} in cell {cell}")
+    return found
