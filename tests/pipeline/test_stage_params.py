@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from ecrs_analysis.config.declared import declared, parse_declared
 from ecrs_analysis.config.params import load_params
