@@ -17,7 +17,7 @@ WRITING: set[str] = set()
 REWORKED: set[str] = set()
 # Chapters that still show tables outside Exhibits (display(df), a cell's last value, a markdown
 # table): strict, so the marker must go when they are reworked.
-UNNUMBERED: set[str] = {"07_proteomics", "99_reproducibility"}
+UNNUMBERED: set[str] = set()
 
 
 def _code(path):

@@ -1,0 +1,54 @@
+"""The appendix's tables, read from a run record (``run_record.json``, :mod:`ecrs_analysis.pipeline.record`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["run_table", "jobs_table", "packages_table"]
+
+
+def run_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """What was run, where and with which code: one row per item (profile, commit, Python, device, run, overrides, jobs).
+
+    Parameters
+    ----------
+    record : mapping
+        A run record (``run_record.json``).
+
+    Returns
+    -------
+    DataFrame
+        Index ``item``, one column ``value`` (text).
+    """
+    git, device, jobs = record["git"], record["device"], record["jobs"]
+    re_executed = sum(j["status"] == "re-executed" for j in jobs)
+    commit = git.get("commit") or "not a git checkout"
+    rows = {
+        "profile": record["profile"],
+        "code version (git commit)": commit + (" (with uncommitted changes)" if git.get("dirty") else ""),
+        "Python": record["python"],
+        "device": f"{device.get('cuda') or 'CPU'} ({device['cpu_count']} cores, {device['platform']})",
+        "run": f"{record['run']} (started {record['started']} UTC)",
+        "overrides": str(record["overrides"] or "none"),
+        "jobs": f"{len(jobs)}, of which {re_executed} re-executed in this run",
+    }
+    return pd.DataFrame({"value": list(rows.values())}, index=pd.Index(list(rows), name="item"))
+
+
+def jobs_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per job of a run record: status, the run it comes from, seconds, commit (10 digits, ``(dirty)``) and code fingerprint."""
+    jobs = pd.DataFrame(list(record["jobs"]))
+    missing = [c for c in ("job", "status", "run", "seconds", "commit", "dirty", "code") if c not in jobs.columns]
+    if missing:
+        raise ValueError(f"run_record.json: the jobs have no {missing}: rebuild the record with `ecrs run`")
+    dirty = jobs["dirty"].map(lambda d: " (dirty)" if d is True else "")
+    jobs = jobs.assign(commit=jobs["commit"].fillna("").astype(str).str[:10] + dirty)
+    return jobs[["job", "status", "run", "seconds", "commit", "code"]].set_index("job")
+
+
+def packages_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """The versions of the key packages a run used (None: not installed)."""
+    return pd.Series(record["packages"], name="version", dtype=object).rename_axis("package").to_frame()
