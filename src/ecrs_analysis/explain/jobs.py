@@ -28,16 +28,18 @@ def explain_jobs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def job_inputs(params: Mapping[str, Any], study: str, model: str) -> list[str]:
-    """Artefacts (relative to ``results/<profile>/``) a job reads; a fold job's scores.csv stands for its checkpoint."""
-    common = [f"{study}/cohort.json", f"{study}/split.json", f"{study}/preprocessed.csv"]
+    """Artefacts (relative to ``results/<profile>/``) a job reads: the study, the scores and every checkpoint it loads
+    (deleting a checkpoint re-trains it and re-explains the network)."""
+    common = [f"{study}/cohort.json", f"{study}/cohort.csv", f"{study}/split.json", f"{study}/preprocessed.csv"]
     if study == "mtlnet2025":
-        return common + ["mtlnet2025/mtlnet/scores.csv"]
+        return common + ["mtlnet2025/mtlnet/scores.csv", "mtlnet2025/mtlnet/best.pt"]
     folds = range(int(params["deep"]["folds"]))
-    return common + ["li2025/folds.csv", "li2025/scores_deep.csv"] + [f"li2025/deep/{model}/fold{k}/scores.csv" for k in folds]
+    return common + ["li2025/folds.csv", "li2025/scores_deep.csv"] + [f"li2025/deep/{model}/fold{k}/best.pt" for k in folds]
 
 
 def job_outputs(study: str, model: str) -> list[str]:
-    return [f"{study}/explain/{model}/{t}" for t in TABLES]
+    """The tables one job writes, and its ``maps/`` folder (a directory output)."""
+    return [f"{study}/explain/{model}/{t}" for t in TABLES] + [f"{study}/explain/{model}/maps"]
 
 
 def job_params(study: str) -> tuple[str, ...]:
@@ -48,7 +50,7 @@ def job_params(study: str) -> tuple[str, ...]:
 
 def summary_inputs(study: str) -> list[str]:
     scores = "li2025/scores_deep.csv" if study == "li2025" else "mtlnet2025/mtlnet/scores.csv"
-    return [f"{study}/cohort.json", f"{study}/split.json", f"{study}/preprocessed.csv", scores]
+    return [f"{study}/cohort.json", f"{study}/cohort.csv", f"{study}/split.json", f"{study}/preprocessed.csv", scores]
 
 
 def summary_params(study: str) -> tuple[str, ...]:
@@ -56,6 +58,6 @@ def summary_params(study: str) -> tuple[str, ...]:
 
 
 def chapter_inputs(params: Mapping[str, Any]) -> list[str]:
-    """Everything chapter 06 reads from the explanation jobs."""
+    """Everything chapter 06 reads from the explanation jobs: every job's tables and maps, and the summaries."""
     out = [f for study, model in explain_jobs(params) for f in job_outputs(study, model)]
     return out + [f"{s}/explain/{t}" for s in ("li2025", "mtlnet2025") for t in SUMMARY_TABLES]

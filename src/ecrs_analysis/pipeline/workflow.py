@@ -21,7 +21,7 @@ from ecrs_analysis.training.mtl_settings import VARIANT_FOLDERS
 
 __all__ = [
     "STAGE_PARAMS", "Chapter", "WorkflowConfig", "params_for", "params_json", "code", "model_code", "notebook_code",
-    "software", "stage_command", "manifest_inputs", "book_sources", "load_chapters", "claims_inputs",
+    "software", "stage_command", "manifest_inputs", "book_sources", "load_chapters", "claims_inputs", "kept_artefacts",
 ]
 
 # The one place that says which parameters each stage reads ({s} = the study).
@@ -72,6 +72,28 @@ def expand_inputs(params: Mapping[str, Any], inputs: Sequence[str]) -> list[str]
         else:
             out.append(item)
     return out
+
+
+def kept_artefacts(params: Mapping[str, Any]) -> list[str]:
+    """Declared outputs that no job reads, kept in the results folder for the reader (relative to ``results/<profile>/``).
+
+    The book requests them: Snakemake re-makes a missing output only when a job or the target
+    asks for it, so without this request deleting one of them would never re-make it. Every
+    other declared output is a declared input of some job (``tests/pipeline/test_workflow_contract.py``
+    checks this on a smoke build).
+    """
+    from ecrs_analysis.paths import OMICS_COMPARISONS
+
+    kept = ["run_record.json",  # the appendix writes it and shows it
+            # MTLNet's metrics and ceilings behind its reported-vs-reproduced table
+            "tables/mtlnet2025_mtlnet_headline.csv", "tables/mtlnet2025_mtlnet_ceilings.csv"]
+    # the proteomics of the true endotype (chapter 07 shows the predicted one, and the label's DE table)
+    kept += [f"li2025/omics/{t}_{c}.csv" for c in OMICS_COMPARISONS[1:] for t in ("ora", "gsea", "running")]
+    # the ablations' networks and masks: their scores are what chapter 05 and the evaluation read
+    for variant, folder in MTLNET_JOBS.items():
+        if variant != "multitask" and folder in mtlnet_jobs(params):
+            kept += [f"mtlnet2025/{folder}/best.pt"] + ([f"mtlnet2025/{folder}/masks.npz"] if variant != "classification" else [])
+    return kept
 
 
 def params_for(params: Mapping[str, Any], stage: str, study: str) -> str:
