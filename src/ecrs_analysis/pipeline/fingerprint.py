@@ -44,8 +44,29 @@ def _source(module: str) -> Path | None:
     return None
 
 
-def _imports(path: Path, module: str) -> set[str]:
-    """Package modules imported by one source file (absolute and relative imports)."""
+def _stamp(path: Path) -> tuple[str, int, int]:
+    """What identifies a version of a file within one process: its path, modification time and size."""
+    st = path.stat()
+    return str(path), st.st_mtime_ns, st.st_size
+
+
+def _imports(path: Path, module: str) -> frozenset[str]:
+    """Package modules imported by one source file (absolute and relative imports).
+
+    Parsed once per version of the file: the Snakefile asks for the closures of many rules,
+    which share most of their modules.
+    """
+    return _imports_of(_stamp(path), module)
+
+
+@lru_cache(maxsize=None)
+def _digest(stamp: tuple[str, int, int]) -> bytes:
+    return hashlib.sha256(Path(stamp[0]).read_bytes()).digest()
+
+
+@lru_cache(maxsize=None)
+def _imports_of(stamp: tuple[str, int, int], module: str) -> frozenset[str]:
+    path = Path(stamp[0])
     tree = ast.parse(path.read_text(encoding="utf-8"))
     is_pkg = path.name == "__init__.py"
     base = module.split(".") if is_pkg else module.split(".")[:-1]
@@ -69,7 +90,7 @@ def _imports(path: Path, module: str) -> set[str]:
     for m in list(found):
         parts = m.split(".")
         found.update(".".join(parts[:i]) for i in range(1, len(parts)))
-    return found
+    return frozenset(found)
 
 
 def module_closure(modules: Iterable[str], *, ignore: Iterable[str] = ()) -> tuple[str, ...]:
@@ -100,7 +121,7 @@ def code_fingerprint(*modules: str, ignore: Iterable[str] = (), length: int = 16
         path = _source(m)
         assert path is not None
         h.update(m.encode())
-        h.update(hashlib.sha256(path.read_bytes()).digest())
+        h.update(_digest(_stamp(path)))
     return h.hexdigest()[:length]
 
 
