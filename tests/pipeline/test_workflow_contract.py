@@ -43,12 +43,6 @@ SIDE_FILES = {
     "mtlnet2025/*/history.csv": "per-epoch history of an MTLNet job",
     "mtlnet2025/*/job.json": "settings and best epoch of an MTLNet job",
     "li2025/omics/synthetic/*": "the synthetic proteomics (a declared directory output)",
-    "*/explain/*": "Grad-CAM cache of chapter 06 (issue 16 makes it a stage)",
-    # Written by chapters 03, 05 and 06 until issue 16 turns their computations into stages:
-    "tables/li2025_deep_auc.csv": "chapter 03 (issue 16)",
-    "tables/mtlnet2025_*.csv": "chapter 05 (issue 16)",
-    "tables/*_attention*.csv": "chapter 06 (issue 16)",
-    "tables/*_cam_sanity.csv": "chapter 06 (issue 16)",
     "run.json": "the run's parameters, written by `ecrs run`",
     "workflow_config.yaml": "the workflow's config file, written by `ecrs run`",
     "failed/*": "a failed chapter kept for inspection",
@@ -160,7 +154,7 @@ def test_every_chapter_runs_as_jupyterlab_runs_it(smoke_results, tmp_path, monke
     from ecrs_analysis.pipeline.workflow import load_chapters
 
     # ECRS_RESULTS holds only this smoke build: the chapters' default (the profile built last) is it.
-    # A hard-linked copy: chapters 03, 05 and 06 still write (issue 16), and the shared build must stay as it was
+    # A hard-linked copy: a chapter that wrote would leave the shared build as it was
     # (every artefact is replaced by an atomic rename, never written through the link).
     shutil.copytree(smoke_results, tmp_path / "smoke", copy_function=os.link, symlinks=True)
     monkeypatch.setenv("ECRS_RESULTS", str(tmp_path))

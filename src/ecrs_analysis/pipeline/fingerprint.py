@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import json
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -126,16 +127,20 @@ def code_fingerprint(*modules: str, ignore: Iterable[str] = (), length: int = 16
 
 
 def notebook_modules(path: str | Path) -> tuple[str, ...]:
-    """Package modules that a notebook's code cells import."""
-    import nbformat
+    """Package modules that a notebook's code cells import.
 
-    nb = nbformat.read(str(path), as_version=4)
+    The notebook is read as the JSON it is (nbformat 4: a cell's ``source`` is a string or a list
+    of lines): nbformat's validator would import jsonschema, seconds of every workflow parse.
+    """
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
     found: set[str] = set()
-    for cell in nb.cells:
-        if cell.cell_type != "code":
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
             continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
         try:
-            tree = ast.parse("\n".join(ln for ln in cell.source.splitlines() if not ln.lstrip().startswith(("%", "!"))))
+            tree = ast.parse("\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))))
         except SyntaxError:
             continue
         for node in ast.walk(tree):
