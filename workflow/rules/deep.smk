@@ -22,7 +22,8 @@ rule train_fold:
         f"{R}/li2025/preprocessed.csv",
     output:
         scores=f"{R}/li2025/deep/{{model}}/fold{{fold}}/scores.csv",
-        best=str(RP.checkpoint(RP.fold("li2025", "{model}", "{fold}"))),  # read by the explanation chapter
+        best=str(RP.checkpoint(RP.fold("li2025", "{model}", "{fold}"))),  # read by the explanation jobs
+        history=f"{R}/li2025/deep/{{model}}/fold{{fold}}/history.csv",  # read by deep_scores (histories_deep.csv)
         prov=f"{R}/provenance/train-li2025-{{model}}-fold{{fold}}.json",
     params:
         cfg=W.params_for(P, "train", "li2025"),
@@ -44,7 +45,7 @@ rule train_fold:
 rule deep_scores:
     input:
         f"{R}/li2025/folds.csv",
-        expand(f"{R}/li2025/deep/{{model}}/fold{{fold}}/scores.csv", model=P["deep"]["models"], fold=range(P["deep"]["folds"])),
+        expand(f"{R}/li2025/deep/{{model}}/fold{{fold}}/{{table}}.csv", model=P["deep"]["models"], fold=range(P["deep"]["folds"]), table=("scores", "history")),
     output:
         scores=f"{R}/li2025/scores_deep.csv",
         histories=f"{R}/li2025/histories_deep.csv",

@@ -7,8 +7,10 @@ rule mtlnet:
         f"{R}/mtlnet2025/preprocessed.csv",
     output:
         scores=f"{R}/mtlnet2025/{{job}}/scores.csv",
-        best=f"{R}/mtlnet2025/{{job}}/best.pt",  # read by the explanation chapter
+        best=f"{R}/mtlnet2025/{{job}}/best.pt",  # read by the explanation job
         masks=f"{R}/mtlnet2025/{{job}}/masks.npz",  # predicted masks (variants with a segmentation head)
+        history=f"{R}/mtlnet2025/{{job}}/history.csv",  # per epoch; read with job.json by the evaluation and chapter 05
+        job=f"{R}/mtlnet2025/{{job}}/job.json",
         prov=f"{R}/provenance/mtlnet-{{job}}.json",
     params:
         cfg=W.params_for(P, "mtlnet", "mtlnet2025"),
@@ -34,6 +36,8 @@ use rule mtlnet as mtlnet_classification with:
     output:
         scores=f"{R}/mtlnet2025/{{job}}/scores.csv",
         best=f"{R}/mtlnet2025/{{job}}/best.pt",
+        history=f"{R}/mtlnet2025/{{job}}/history.csv",
+        job=f"{R}/mtlnet2025/{{job}}/job.json",
         prov=f"{R}/provenance/mtlnet-{{job}}.json",
     wildcard_constraints:
         job=W.MTLNET_JOBS["classification"],
