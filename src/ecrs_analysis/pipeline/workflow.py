@@ -87,8 +87,9 @@ def kept_artefacts(params: Mapping[str, Any]) -> list[str]:
     kept = ["run_record.json",  # the appendix writes it and shows it
             # MTLNet's metrics and ceilings behind its reported-vs-reproduced table
             "tables/mtlnet2025_mtlnet_headline.csv", "tables/mtlnet2025_mtlnet_ceilings.csv"]
-    # the proteomics of the true endotype (chapter 07 shows the predicted one, and the label's DE table)
-    kept += [f"li2025/omics/{t}_{c}.csv" for c in OMICS_COMPARISONS[1:] for t in ("ora", "gsea", "running")]
+    # the proteomics of the true endotype (chapter 07 shows the predicted one, and the label's DE table),
+    # and the synthetic proteomics the job generated and analysed (chapter 07 names the folder)
+    kept += [f"li2025/omics/{t}_{c}.csv" for c in OMICS_COMPARISONS[1:] for t in ("ora", "gsea", "running")] + ["li2025/omics/synthetic"]
     # the ablations' networks and masks: their scores are what chapter 05 and the evaluation read
     for variant, folder in MTLNET_JOBS.items():
         if variant != "multitask" and folder in mtlnet_jobs(params):
