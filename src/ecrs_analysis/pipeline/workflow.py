@@ -189,7 +189,8 @@ def code(*modules: str) -> str:
 
 def _network_modules() -> list[str]:
     """The modules of the individual networks behind the model registry."""
-    return [m for m in module_closure(["ecrs_analysis.models.registry"]) if m.startswith("ecrs_analysis.models.") and m != "ecrs_analysis.models.registry"]
+    shared = ("ecrs_analysis.models.registry", "ecrs_analysis.models.names")
+    return [m for m in module_closure(["ecrs_analysis.models.registry"]) if m.startswith("ecrs_analysis.models.") and m not in shared]
 
 
 def model_code(model: str) -> str:
