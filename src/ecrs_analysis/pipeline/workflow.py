@@ -77,10 +77,10 @@ def expand_inputs(params: Mapping[str, Any], inputs: Sequence[str]) -> list[str]
 def kept_artefacts(params: Mapping[str, Any]) -> list[str]:
     """Declared outputs that no job reads, kept in the results folder for the reader (relative to ``results/<profile>/``).
 
-    The book requests them: Snakemake re-makes a missing output only when a job or the target
-    asks for it, so without this request deleting one of them would never re-make it. Every
-    other declared output is a declared input of some job (``tests/pipeline/test_workflow_contract.py``
-    checks this on a smoke build).
+    The book requests them, so that every declared output is some job's declared input
+    (``tests/pipeline/test_workflow_contract.py`` checks this on a smoke build) and the book is
+    re-made when one of them changes. Note: on an up-to-date build Snakemake re-makes a deleted
+    intermediate only when it is a target (issue 17, open).
     """
     from ecrs_analysis.paths import OMICS_COMPARISONS
 
