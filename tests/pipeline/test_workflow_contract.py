@@ -130,13 +130,9 @@ def test_the_shared_build_is_up_to_date(smoke_results):
     assert _dry_run(smoke_results) == collections.Counter()
 
 
-# Known failing (issue 17, open): on an up-to-date build Snakemake 9 leaves a missing output of a job alone
-# unless that job is a target or a job downstream of it has to run anyway (dag.update_needrun checks missing
-# outputs of target jobs only; the BFS from needrun jobs finds the rest) -- it treats a deleted intermediate
-# like a temp() file. Declaring every read (this branch) is necessary, not sufficient: with the artefact passed
-# as a target (`ecrs run --dry-run --target book --target file:li2025/deep/resnet3d/fold1/best.pt`) the plan is
-# its job and everything downstream. The fix left: the runner passes every declared output as a target.
-@pytest.mark.xfail(reason="Snakemake re-makes a deleted intermediate only when it is a target (open, issue 17)", strict=False)
+# Snakemake 9 re-makes a missing output on an up-to-date build only when it is a target (DAG.update_needrun
+# checks target jobs; other jobs only when something downstream runs anyway): the runner passes every declared
+# output of the planned jobs as a target (pipeline.snakemake._every_output), and every reader declares its inputs.
 @pytest.mark.parametrize("artefact", ARTEFACTS)
 def test_deleting_an_artefact_plans_exactly_its_job_and_whats_downstream(smoke_results, artefact, monkeypatch):
     monkeypatch.chdir(ROOT)
