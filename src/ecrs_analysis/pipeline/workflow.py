@@ -79,8 +79,8 @@ def kept_artefacts(params: Mapping[str, Any]) -> list[str]:
 
     The book requests them, so that every declared output is some job's declared input
     (``tests/pipeline/test_workflow_contract.py`` checks this on a smoke build) and the book is
-    re-made when one of them changes. Note: on an up-to-date build Snakemake re-makes a deleted
-    intermediate only when it is a target (issue 17, open).
+    re-made when one of them changes. (A deleted artefact is re-made because the runner passes
+    every declared output as a Snakemake target: ``pipeline.snakemake._every_output``.)
     """
     from ecrs_analysis.paths import OMICS_COMPARISONS
 
