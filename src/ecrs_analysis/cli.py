@@ -245,7 +245,7 @@ def _from_dicom(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from ecrs_analysis.config.params import PROFILES
-    from ecrs_analysis.data.synth.cohort import DESIGNS
+    from ecrs_analysis.data.synth.designs import DESIGNS
 
     p = argparse.ArgumentParser(prog="ecrs", description="Reproducible eCRS analysis book.")
     sub = p.add_subparsers(dest="command", required=True)

@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_one_job_per_study_and_network():
     cfg = load_params("smoke")
     assert explain_jobs(cfg) == [("li2025", m) for m in cfg["deep"]["models"]] + [("mtlnet2025", "mtlnet")]
-    # a CNN job reads every fold's training output (its checkpoint) and the fold of each patient
+    # a CNN job declares every fold checkpoint it loads and the fold of each patient
     ins = job_inputs(cfg, "li2025", "hrnet3d")
-    assert "li2025/folds.csv" in ins and all(f"li2025/deep/hrnet3d/fold{k}/scores.csv" in ins for k in range(cfg["deep"]["folds"]))
-    assert "mtlnet2025/mtlnet/scores.csv" in job_inputs(cfg, "mtlnet2025", "mtlnet")
+    assert "li2025/folds.csv" in ins and all(f"li2025/deep/hrnet3d/fold{k}/best.pt" in ins for k in range(cfg["deep"]["folds"]))
+    assert {"mtlnet2025/mtlnet/scores.csv", "mtlnet2025/mtlnet/best.pt"} <= set(job_inputs(cfg, "mtlnet2025", "mtlnet"))
     assert "mtlnet" in job_params("mtlnet2025") and "deep" in job_params("li2025") and "explain" in job_params("li2025")
 
 
@@ -28,6 +28,7 @@ def test_chapter_06_reads_every_table_the_jobs_write():
     assert set(chapter_inputs(cfg)) <= set(inputs)
     for study, model in explain_jobs(cfg):
         assert all(f"{study}/explain/{model}/{t}" in inputs for t in TABLES)
+        assert f"{study}/explain/{model}/maps" in inputs  # the maps the chapter draws
     assert all(f"li2025/explain/{t}" in inputs for t in SUMMARY_TABLES)
     assert {"explain", "explain_summaries"} <= set(STAGES)
     rule = (ROOT / "workflow" / "rules" / "explain.smk").read_text()

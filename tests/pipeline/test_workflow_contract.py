@@ -38,17 +38,8 @@ SIDE_FILES = {
     "*/truth.csv": "the generator's ground truth (synthetic cohorts only), beside cohort.json",
     "*/identifiers.json": "patient identifiers for the privacy check, beside cohort.json",
     "*/inputs.json": "sha256 of the study's input files, beside cohort.json",
-    "li2025/deep/*/fold*/history.csv": "per-epoch history of a training job, read through scores.csv's job",
-    "li2025/deep/*/fold*/last.pt": "the last epoch's checkpoint (resume)",
-    "mtlnet2025/*/history.csv": "per-epoch history of an MTLNet job",
-    "mtlnet2025/*/job.json": "settings and best epoch of an MTLNet job",
+    "li2025/deep/*/fold*/last.pt": "the last epoch's checkpoint: a killed training job resumes from it",
     "li2025/omics/synthetic/*": "the synthetic proteomics (a declared directory output)",
-    "*/explain/*": "Grad-CAM cache of chapter 06 (issue 16 makes it a stage)",
-    # Written by chapters 03, 05 and 06 until issue 16 turns their computations into stages:
-    "tables/li2025_deep_auc.csv": "chapter 03 (issue 16)",
-    "tables/mtlnet2025_*.csv": "chapter 05 (issue 16)",
-    "tables/*_attention*.csv": "chapter 06 (issue 16)",
-    "tables/*_cam_sanity.csv": "chapter 06 (issue 16)",
     "run.json": "the run's parameters, written by `ecrs run`",
     "workflow_config.yaml": "the workflow's config file, written by `ecrs run`",
     "failed/*": "a failed chapter kept for inspection",
@@ -73,6 +64,18 @@ def test_every_job_wrote_its_declared_outputs_and_nothing_undeclared_lies_around
         if not any(fnmatch.fnmatch(rel, pattern) for pattern in SIDE_FILES):
             undeclared.append(rel)
     assert undeclared == [], f"written by no rule's declared outputs: {undeclared}"
+
+
+def test_every_declared_output_is_read_by_a_job_or_requested_by_the_book(smoke_results):
+    """Snakemake re-makes a missing output only when a job's input or the target requests it: an
+    output nobody reads would stay deleted (or a hidden input would be read stale)."""
+    prov = _provenance(smoke_results)
+    final = prov["book"]
+    made = {o: job for job, rec in prov.items() if job != "book" for o in rec["outputs"]}
+    read = {i for rec in prov.values() for i in rec["inputs"]}
+    assert set(final["outputs"]) == {str(smoke_results / "book" / "html")}  # the final target: nothing reads the book
+    unread = sorted(f"{Path(o).relative_to(smoke_results).as_posix()} ({job})" for o, job in made.items() if o not in read)
+    assert unread == [], f"declared outputs no job reads and the book does not request: {unread}"
 
 
 def _rule(job: str, appendix: str = "99_reproducibility") -> str:
@@ -127,10 +130,9 @@ def test_the_shared_build_is_up_to_date(smoke_results):
     assert _dry_run(smoke_results) == collections.Counter()
 
 
-# Known failing: after a declared artefact is deleted, `ecrs run --dry-run` does not plan the job that
-# makes it (seen by hand too: with li2025/integrated_model.json moved aside the plan omits `integrated`).
-# Not strict: the finding is open in issue 17 and the test must pass, not be removed, once it is fixed.
-@pytest.mark.xfail(reason="a deleted declared artefact is not re-planned by the dry run (open finding, issue 17)", strict=False)
+# Snakemake 9 re-makes a missing output on an up-to-date build only when it is a target (DAG.update_needrun
+# checks target jobs; other jobs only when something downstream runs anyway): the runner passes every declared
+# output of the planned jobs as a target (pipeline.snakemake._every_output), and every reader declares its inputs.
 @pytest.mark.parametrize("artefact", ARTEFACTS)
 def test_deleting_an_artefact_plans_exactly_its_job_and_whats_downstream(smoke_results, artefact, monkeypatch):
     monkeypatch.chdir(ROOT)
@@ -152,7 +154,7 @@ def test_every_chapter_runs_as_jupyterlab_runs_it(smoke_results, tmp_path, monke
     from ecrs_analysis.pipeline.workflow import load_chapters
 
     # ECRS_RESULTS holds only this smoke build: the chapters' default (the profile built last) is it.
-    # A hard-linked copy: chapters 03, 05 and 06 still write (issue 16), and the shared build must stay as it was
+    # A hard-linked copy: a chapter that wrote would leave the shared build as it was
     # (every artefact is replaced by an atomic rename, never written through the link).
     shutil.copytree(smoke_results, tmp_path / "smoke", copy_function=os.link, symlinks=True)
     monkeypatch.setenv("ECRS_RESULTS", str(tmp_path))

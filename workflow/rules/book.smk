@@ -5,6 +5,7 @@ rule book:
     input:
         chapters=[f"{R}/executed/{c}.ipynb" for c in CFG.chapter_names + [CFG.appendix]],
         sources=W.book_sources(CFG.root),
+        kept=[f"{R}/{a}" for a in W.kept_artefacts(P)],  # what no job reads: the book requests it (workflow.kept_artefacts)
     output:
         html=directory(f"{R}/book/html"),
         prov=f"{R}/provenance/book.json",

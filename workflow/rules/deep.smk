@@ -1,4 +1,6 @@
 # The first study's CNNs: fold assignment, one training job per (model, fold), the score table.
+from ecrs_analysis.paths import HISTORY
+
 FOLD_JOB = RP.fold("li2025", "{model}", "{fold}")  # deep/<model>/fold<k>/, with the wildcards
 
 
@@ -24,7 +26,8 @@ rule train_fold:
         str(RP.preprocessed_index("li2025")),
     output:
         scores=str(RP.job_scores(FOLD_JOB)),
-        best=str(RP.checkpoint(FOLD_JOB)),  # read by the explanation chapter
+        best=str(RP.checkpoint(FOLD_JOB)),  # read by the explanation jobs
+        history=str(FOLD_JOB / HISTORY),  # read by deep_scores (histories_deep.csv)
         prov=str(RP.prov("train-li2025-{model}-fold{fold}")),
     params:
         cfg=W.params_for(P, "train", "li2025"),
@@ -47,6 +50,7 @@ rule deep_scores:
     input:
         str(RP.folds("li2025")),
         expand(str(RP.job_scores(FOLD_JOB)), model=P["deep"]["models"], fold=range(P["deep"]["folds"])),
+        expand(str(FOLD_JOB / HISTORY), model=P["deep"]["models"], fold=range(P["deep"]["folds"])),
     output:
         scores=str(RP.scores("li2025", "deep")),
         histories=str(RP.histories("li2025")),

@@ -29,6 +29,7 @@ MTLNET_VARIANT_SCORES = {v: str(RP.job_scores(RP.mtlnet_job("mtlnet2025", folder
 rule mtlnet_evaluation:
     input:
         **MTLNET_VARIANT_SCORES,
+        runs=[f"{R}/mtlnet2025/{folder}/{f}" for folder in W.mtlnet_jobs(P) for f in ("history.csv", "job.json")],  # training.mtl.load_jobs reads them
         cohort=str(RP.cohort_meta("mtlnet2025")),
         split=str(RP.split("mtlnet2025")),
     output:

@@ -1,6 +1,6 @@
 # The second study: one MTLNet training job per variant (the multitask network; with
 # mtlnet.ablation also its classification-only and segmentation-only versions).
-from ecrs_analysis.paths import PREDICTED_MASKS
+from ecrs_analysis.paths import HISTORY, JOB_INFO, PREDICTED_MASKS
 
 MTLNET_JOB = RP.mtlnet_job("mtlnet2025", "{job}")  # the variant's folder (training.mtl_settings.VARIANT_FOLDERS), as a wildcard
 
@@ -11,8 +11,10 @@ rule mtlnet:
         str(RP.preprocessed_index("mtlnet2025")),
     output:
         scores=str(RP.job_scores(MTLNET_JOB)),
-        best=str(RP.checkpoint(MTLNET_JOB)),  # read by the explanation chapter
+        best=str(RP.checkpoint(MTLNET_JOB)),  # read by the explanation job
         masks=str(MTLNET_JOB / PREDICTED_MASKS),  # predicted masks (variants with a segmentation head)
+        history=str(MTLNET_JOB / HISTORY),  # per epoch; read with job.json by the evaluation and chapter 05
+        job=str(MTLNET_JOB / JOB_INFO),
         prov=str(RP.prov("mtlnet-{job}")),
     params:
         cfg=W.params_for(P, "mtlnet", "mtlnet2025"),
@@ -38,6 +40,8 @@ use rule mtlnet as mtlnet_classification with:
     output:
         scores=str(RP.job_scores(MTLNET_JOB)),
         best=str(RP.checkpoint(MTLNET_JOB)),
+        history=str(MTLNET_JOB / HISTORY),
+        job=str(MTLNET_JOB / JOB_INFO),
         prov=str(RP.prov("mtlnet-{job}")),
     wildcard_constraints:
         job=W.MTLNET_JOBS[W.CLASSIFICATION],

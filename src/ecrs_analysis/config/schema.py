@@ -2,7 +2,7 @@
 
 Types are strict (``epochs: 3.5`` or ``seed: true`` are errors, not silently converted);
 choices come from the one place that defines them: study designs from
-``data.synth.cohort.DESIGNS``, model names from ``models.registry.MODEL_NAMES``.
+``data.synth.designs.DESIGNS``, model names from ``models.names.MODEL_NAMES``.
 Rules between fields raise :func:`problems`, one entry per offending key, so that
 ``book.params`` can report every error as one line naming the dotted key.
 
@@ -22,7 +22,7 @@ from ecrs_analysis.training.mtl_settings import MTLNetSettings
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from ecrs_analysis.data.synth.cohort import DESIGNS
+from ecrs_analysis.data.synth.designs import DESIGNS
 
 __all__ = [
     "RULE_ERROR", "problems", "StatsSettings", "DeepSettings", "SyntheticSettings", "SplitSettings",
@@ -81,8 +81,7 @@ class DeepSettings(_Section):
     @field_validator("models")
     @classmethod
     def _registered(cls, names: list[str]) -> list[str]:
-        # Imported here: the registry pulls in torch, which `ecrs --help` should not wait for.
-        from ecrs_analysis.models.registry import MODEL_NAMES
+        from ecrs_analysis.models.names import MODEL_NAMES  # the registry's names, without torch
 
         issues = [(f"[{i}]", f"unknown model {n!r}; valid: {', '.join(MODEL_NAMES)}") for i, n in enumerate(names) if n not in MODEL_NAMES]
         issues += [("", f"{n!r} is listed twice") for n in _duplicates(names)]

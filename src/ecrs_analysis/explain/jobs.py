@@ -34,7 +34,8 @@ _REL = ResultPaths(Path())  # paths relative to results/<profile>/, as the rules
 
 
 def _data(study: str) -> list[str]:
-    return [str(_REL.cohort_meta(study)), str(_REL.split(study)), str(_REL.preprocessed_index(study))]
+    # load_study reads the cohort table beside cohort.json
+    return [str(_REL.cohort_meta(study)), str(_REL.cohort_table(study)), str(_REL.split(study)), str(_REL.preprocessed_index(study))]
 
 
 def explain_jobs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -43,16 +44,19 @@ def explain_jobs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def job_inputs(params: Mapping[str, Any], study: str, model: str) -> list[str]:
-    """Artefacts (relative to ``results/<profile>/``) a job reads; a fold job's scores.csv stands for its checkpoint."""
+    """Artefacts (relative to ``results/<profile>/``) a job reads: the study, the scores and every checkpoint it loads
+    (deleting a checkpoint re-trains it and re-explains the network)."""
     common = _data(study)
     if study == "mtlnet2025":
-        return common + [str(_REL.job_scores(_REL.mtlnet_job(study, MTLNET)))]
+        job = _REL.mtlnet_job(study, MTLNET)
+        return common + [str(_REL.job_scores(job)), str(_REL.checkpoint(job))]
     folds = range(int(params["deep"]["folds"]))
-    return common + [str(_REL.folds(study)), str(_REL.scores(study, "deep"))] + [str(_REL.job_scores(_REL.fold(study, model, k))) for k in folds]
+    return common + [str(_REL.folds(study)), str(_REL.scores(study, "deep"))] + [str(_REL.checkpoint(_REL.fold(study, model, k))) for k in folds]
 
 
 def job_outputs(study: str, model: str) -> list[str]:
-    return [f"{study}/explain/{model}/{t}" for t in TABLES]
+    """The tables one job writes, and its ``maps/`` folder (a directory output)."""
+    return [f"{study}/explain/{model}/{t}" for t in TABLES] + [f"{study}/explain/{model}/maps"]
 
 
 def job_params(study: str) -> tuple[str, ...]:
@@ -71,6 +75,6 @@ def summary_params(study: str) -> tuple[str, ...]:
 
 
 def chapter_inputs(params: Mapping[str, Any]) -> list[str]:
-    """Everything chapter 06 reads from the explanation jobs."""
+    """Everything chapter 06 reads from the explanation jobs: every job's tables and maps, and the summaries."""
     out = [f for study, model in explain_jobs(params) for f in job_outputs(study, model)]
     return out + [f"{s}/explain/{t}" for s in ("li2025", "mtlnet2025") for t in SUMMARY_TABLES]

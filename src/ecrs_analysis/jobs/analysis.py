@@ -11,13 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ecrs_analysis.atomic import write_csv, write_json
-from ecrs_analysis.data.study import LoadedStudy
+
+if TYPE_CHECKING:  # the workflow's rules import this module's names: no imaging stack at parse time
+    from ecrs_analysis.data.study import LoadedStudy
 
 __all__ = [
     "TABLE1_BY", "table_one_job", "clinical_job", "integrated_job", "integrated_evaluation_job", "proteomics_job",

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ecrs_analysis.atomic import write_csv
-from ecrs_analysis.data.study import LoadedStudy
 from ecrs_analysis.training.mtl_settings import MULTITASK
+
+if TYPE_CHECKING:  # the workflow's rules import this module's names: no imaging stack at parse time
+    from ecrs_analysis.data.study import LoadedStudy
 
 __all__ = ["MTLNET_TABLES", "CLAIMS_CHAPTER", "mtlnet_evaluation_job"]
 

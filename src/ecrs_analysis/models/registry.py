@@ -13,6 +13,7 @@ from torch import nn
 
 from ecrs_analysis.models.hrnet3d import HRNet3D
 from ecrs_analysis.models.mtlnet import MTLNet, filters_for_width
+from ecrs_analysis.models.names import MODEL_NAMES
 from ecrs_analysis.models.xception3d import Xception3D
 
 __all__ = ["MODEL_NAMES", "CAM_LAYERS", "cam_layer", "build_model", "count_parameters", "count_flops", "size_table"]
@@ -37,7 +38,8 @@ _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     # A binary endotype (num_classes=2) gets one logit for a (class-balanced) BCE loss.
     "mtlnet": lambda *, in_channels, num_classes, width: MTLNet(in_channels, 1 if num_classes == 2 else num_classes, init_filters=filters_for_width(width)),
 }
-MODEL_NAMES = tuple(_REGISTRY)
+if tuple(_REGISTRY) != MODEL_NAMES:  # the schema validates deep.models against names.py, without torch
+    raise ImportError(f"models/names.py lists {MODEL_NAMES}, the registry builds {tuple(_REGISTRY)}: make them agree")
 
 # Default Grad-CAM layer of each network (a name of ``model.named_modules()``).  Not the last
 # convolution: at the book's input sizes (24-64 voxels) the last stages are 1-2 voxels wide and

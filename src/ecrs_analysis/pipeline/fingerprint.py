@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import json
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -44,8 +45,29 @@ def _source(module: str) -> Path | None:
     return None
 
 
-def _imports(path: Path, module: str) -> set[str]:
-    """Package modules imported by one source file (absolute and relative imports)."""
+def _stamp(path: Path) -> tuple[str, int, int]:
+    """What identifies a version of a file within one process: its path, modification time and size."""
+    st = path.stat()
+    return str(path), st.st_mtime_ns, st.st_size
+
+
+def _imports(path: Path, module: str) -> frozenset[str]:
+    """Package modules imported by one source file (absolute and relative imports).
+
+    Parsed once per version of the file: the Snakefile asks for the closures of many rules,
+    which share most of their modules.
+    """
+    return _imports_of(_stamp(path), module)
+
+
+@lru_cache(maxsize=None)
+def _digest(stamp: tuple[str, int, int]) -> bytes:
+    return hashlib.sha256(Path(stamp[0]).read_bytes()).digest()
+
+
+@lru_cache(maxsize=None)
+def _imports_of(stamp: tuple[str, int, int], module: str) -> frozenset[str]:
+    path = Path(stamp[0])
     tree = ast.parse(path.read_text(encoding="utf-8"))
     is_pkg = path.name == "__init__.py"
     base = module.split(".") if is_pkg else module.split(".")[:-1]
@@ -69,7 +91,7 @@ def _imports(path: Path, module: str) -> set[str]:
     for m in list(found):
         parts = m.split(".")
         found.update(".".join(parts[:i]) for i in range(1, len(parts)))
-    return found
+    return frozenset(found)
 
 
 def module_closure(modules: Iterable[str], *, ignore: Iterable[str] = ()) -> tuple[str, ...]:
@@ -100,21 +122,25 @@ def code_fingerprint(*modules: str, ignore: Iterable[str] = (), length: int = 16
         path = _source(m)
         assert path is not None
         h.update(m.encode())
-        h.update(hashlib.sha256(path.read_bytes()).digest())
+        h.update(_digest(_stamp(path)))
     return h.hexdigest()[:length]
 
 
 def notebook_modules(path: str | Path) -> tuple[str, ...]:
-    """Package modules that a notebook's code cells import."""
-    import nbformat
+    """Package modules that a notebook's code cells import.
 
-    nb = nbformat.read(str(path), as_version=4)
+    The notebook is read as the JSON it is (nbformat 4: a cell's ``source`` is a string or a list
+    of lines): nbformat's validator would import jsonschema, seconds of every workflow parse.
+    """
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
     found: set[str] = set()
-    for cell in nb.cells:
-        if cell.cell_type != "code":
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
             continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
         try:
-            tree = ast.parse("\n".join(ln for ln in cell.source.splitlines() if not ln.lstrip().startswith(("%", "!"))))
+            tree = ast.parse("\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))))
         except SyntaxError:
             continue
         for node in ast.walk(tree):

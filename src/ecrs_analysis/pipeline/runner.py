@@ -30,10 +30,9 @@ from ecrs_analysis.atomic import write_json, write_text
 from ecrs_analysis.pipeline.checkout import checkout_root
 from ecrs_analysis.pipeline.cluster import ClusterProfileError, ClusterSettings, read_cluster_profile
 from ecrs_analysis.config.params import load_params
-from ecrs_analysis.report.publish import publish_book
 from ecrs_analysis.pipeline.runlock import RunBusyError, acquire_run_lock
 from ecrs_analysis.pipeline.workflow import load_chapters
-from ecrs_analysis.data.study import ResultPaths, default_results_dir
+from ecrs_analysis.paths import ResultPaths, default_results_dir
 
 if TYPE_CHECKING:
     from ecrs_analysis.pipeline.progress import RunProgress
@@ -222,6 +221,8 @@ def _run_locked(
         record.update(stage_times=watch.stage_times(), elapsed_s=round(watch.clock() - watch.started_at, 1), snakemake_log=str(watch.run_log))
     record["executed_jobs"] = sorted(name for name, rec in read_provenance(paths.provenance).items() if rec.get("run_id") == run)
     if opts.build and str(results / "book" / "html") in targets:
+        from ecrs_analysis.report.publish import publish_book
+
         publish_book(results / "book" / "html", root)
         record["published"] = str(root / "_build" / "html" / "index.html")
     return record

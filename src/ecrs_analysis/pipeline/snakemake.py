@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ecrs_analysis.pipeline.cluster import ClusterSettings
 
@@ -107,7 +107,8 @@ def run_workflow(
                 workdir=workdir,
             )
             # force_incomplete: a job killed mid-way (SIGKILL, preemption) is re-made, never trusted
-            dag = wf.dag(DAGSettings(targets=frozenset(targets), forcerun=frozenset(force), force_incomplete=True))
+            every = _every_output(wf, DAGSettings, targets)
+            dag = wf.dag(DAGSettings(targets=frozenset([*targets, *every]), forcerun=frozenset(force), force_incomplete=True))
             try:
                 dag.execute_workflow(
                     executor=executor, pseudo_executor="dryrun" if dry_run else None, executor_settings=executor_settings,
@@ -121,6 +122,21 @@ def run_workflow(
         if progress:
             progress.detach(sm_logger)
     return WorkflowOutcome(True, planned=_job_stats(stream.getvalue()))
+
+
+def _every_output(wf: Any, dag_settings: Any, targets: Sequence[str]) -> list[str]:
+    """Every declared output of the jobs that ``targets`` need.
+
+    They are passed to Snakemake as targets too: on an up-to-date build Snakemake 9 re-makes a
+    deleted intermediate only when it is a target (``DAG.update_needrun`` checks the missing
+    outputs of target jobs; others only when a job downstream runs anyway), so without this a
+    deleted checkpoint or table would stay deleted.
+    """
+    probe = wf.dag(dag_settings(targets=frozenset(targets)))
+    workflow = probe.workflow_api._workflow  # the DAG's jobs are not part of Snakemake's public API
+    workflow._prepare_dag(forceall=False, ignore_incomplete=True, lock_warn_only=True, nolock=True)
+    workflow._build_dag()
+    return sorted({str(f) for job in workflow.dag.jobs for f in job.output})
 
 
 ERROR_LINE = re.compile(r"(Error|Exception|error:|Traceback|Killed|CANCELLED|TIMEOUT|OUT_OF_MEMORY)")

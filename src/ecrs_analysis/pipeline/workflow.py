@@ -17,11 +17,11 @@ import yaml
 
 from ecrs_analysis.config.declared import fingerprint, parse_declared
 from ecrs_analysis.pipeline.fingerprint import code_fingerprint, module_closure, notebook_modules, software_versions
-from ecrs_analysis.training.mtl_settings import CLASSIFICATION, MULTITASK, VARIANT_FOLDERS
+from ecrs_analysis.training.mtl_settings import CLASSIFICATION, MULTITASK, VARIANT_FOLDERS  # noqa: F401 (CLASSIFICATION: for the rules)
 
 __all__ = [
     "STAGE_PARAMS", "Chapter", "WorkflowConfig", "job_keys", "params_for", "params_json", "job_params", "code", "model_code", "notebook_code",
-    "software", "stage_command", "manifest_inputs", "book_sources", "load_chapters", "claims_inputs",
+    "software", "stage_command", "manifest_inputs", "book_sources", "load_chapters", "claims_inputs", "kept_artefacts",
 ]
 
 # The one place that says which parameters each stage reads ({s} = the study).
@@ -87,6 +87,29 @@ def job_keys(stage: str, study: str) -> tuple[str, ...]:
     if stage == "explain_summaries":
         return XJ.summary_params(study)
     return tuple(k.format(s=study) for k in STAGE_PARAMS[stage])
+
+
+def kept_artefacts(params: Mapping[str, Any]) -> list[str]:
+    """Declared outputs that no job reads, kept in the results folder for the reader (relative to ``results/<profile>/``).
+
+    The book requests them, so that every declared output is some job's declared input
+    (``tests/pipeline/test_workflow_contract.py`` checks this on a smoke build) and the book is
+    re-made when one of them changes. (A deleted artefact is re-made because the runner passes
+    every declared output as a Snakemake target: ``pipeline.snakemake._every_output``.)
+    """
+    from ecrs_analysis.paths import OMICS_COMPARISONS
+
+    kept = ["run_record.json",  # the appendix writes it and shows it
+            # MTLNet's metrics and ceilings behind its reported-vs-reproduced table
+            "tables/mtlnet2025_mtlnet_headline.csv", "tables/mtlnet2025_mtlnet_ceilings.csv"]
+    # the proteomics of the true endotype (chapter 07 shows the predicted one, and the label's DE table),
+    # and the synthetic proteomics the job generated and analysed (chapter 07 names the folder)
+    kept += [f"li2025/omics/{t}_{c}.csv" for c in OMICS_COMPARISONS[1:] for t in ("ora", "gsea", "running")] + ["li2025/omics/synthetic"]
+    # the ablations' networks and masks: their scores are what chapter 05 and the evaluation read
+    for variant, folder in MTLNET_JOBS.items():
+        if variant != MULTITASK and folder in mtlnet_jobs(params):
+            kept += [f"mtlnet2025/{folder}/best.pt"] + ([f"mtlnet2025/{folder}/masks.npz"] if variant != "classification" else [])
+    return kept
 
 
 def params_for(params: Mapping[str, Any], stage: str, study: str) -> str:
@@ -190,7 +213,8 @@ def code(*modules: str) -> str:
 
 def _network_modules() -> list[str]:
     """The modules of the individual networks behind the model registry."""
-    return [m for m in module_closure(["ecrs_analysis.models.registry"]) if m.startswith("ecrs_analysis.models.") and m != "ecrs_analysis.models.registry"]
+    shared = ("ecrs_analysis.models.registry", "ecrs_analysis.models.names")
+    return [m for m in module_closure(["ecrs_analysis.models.registry"]) if m.startswith("ecrs_analysis.models.") and m not in shared]
 
 
 def model_code(model: str) -> str:

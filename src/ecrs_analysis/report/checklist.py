@@ -40,7 +40,7 @@ class StudyFacts:
 
 
 def integrated_model_path(paths: S.ResultPaths) -> Any:
-    """``li2025/integrated_model.json``: the integrated SVM's chosen settings (written by chapter 04)."""
+    """``li2025/integrated_model.json``: the integrated SVM's chosen settings (written by the workflow's integrated job)."""
     return paths.study("li2025") / "integrated_model.json"
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ecrs_analysis.report.privacy import find_identifiers, identifiers_of, unverifiable
 from ecrs_analysis.explain.mesh import install_plotlyjs
-from ecrs_analysis.data.study import ResultPaths
+from ecrs_analysis.paths import ResultPaths
 
 __all__ = ["BookError", "build_book", "publish_book", "study_identifiers"]
 

@@ -1,5 +1,21 @@
-"""Embedded synthetic sinus-CT cohort with the two studies' designs and a known ground truth."""
+"""Embedded synthetic sinus-CT cohort with the two studies' designs and a known ground truth.
 
-from ecrs_analysis.data.synth.cohort import DESIGNS, generate_cohort
+``designs`` holds the designs (light); ``cohort`` generates a cohort (imports the imaging stack).
+The names below are loaded on first use, so importing ``data.synth.designs`` stays light.
+"""
+
+from typing import Any
 
 __all__ = ["DESIGNS", "generate_cohort"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DESIGNS":
+        from ecrs_analysis.data.synth.designs import DESIGNS
+
+        return DESIGNS
+    if name == "generate_cohort":
+        from ecrs_analysis.data.synth.cohort import generate_cohort
+
+        return generate_cohort
+    raise AttributeError(name)

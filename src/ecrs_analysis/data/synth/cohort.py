@@ -23,7 +23,7 @@ import datetime as dt
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ import yaml
 from ecrs_analysis.atomic import atomic_dir, write_csv, write_json, write_text
 from ecrs_analysis.data.dictionary import synthetic_dictionary
 from ecrs_analysis.data.imageio import write_image
+from ecrs_analysis.data.synth.designs import DESIGNS, CenterDesign, Design
 from ecrs_analysis.data.synth.anatomy import anatomical_grid, render, sample_anatomy
 from ecrs_analysis.data.synth.ceiling import RENDERED_FEATURES, fit_image_ceiling, rendered_features
 from ecrs_analysis.data.synth.patients import CLINICAL_COLUMNS, MISSING_ALLOWED, draw_patient, lund_mackay
@@ -41,62 +42,6 @@ from ecrs_analysis.data.synth.scanners import SCANNERS, acquire, grid_for
 __all__ = ["CenterDesign", "Design", "DESIGNS", "generate_cohort", "GENERATOR_VERSION"]
 
 GENERATOR_VERSION = "4"  # 2: evidence maps and data dictionary; 3: MTLNet temporal cut-off 2024-05-01 (the paper's); 4: measured Lund-Mackay, rendered quantities and image_prob in truth.csv, aerated compartments in the evidence maps; bump when the output changes for the same parameters
-
-
-@dataclass(frozen=True)
-class CenterDesign:
-    """One hospital of a design."""
-
-    name: str
-    scanner: str
-    fraction: float
-    latent_mean: float
-    first_date: str
-    last_date: str
-
-
-@dataclass(frozen=True)
-class Design:
-    """A study design: sample size, hospitals, scan dates."""
-
-    name: str
-    n_patients: int
-    centers: tuple[CenterDesign, ...]
-    all_polyps: bool
-    id_prefix: str
-    temporal_cutoff: str | None = None
-    """Scans on or after this date form the temporal external set (MTLNet)."""
-    n_after_cutoff: int = 0
-    split_modes: tuple[str, ...] = ("random",)
-    """The cohort splits the design supports (``split.mode`` in the parameters)."""
-
-
-DESIGNS = {
-    # Li et al. 2025: 1098 patients, two hospitals; hospital A -> training + internal test, B -> external.
-    "li2025": Design(
-        name="li2025",
-        n_patients=1098,
-        centers=(
-            CenterDesign("hospital_A", "hospital_A", 0.71, 0.0, "2015-01-01", "2022-12-31"),
-            CenterDesign("hospital_B", "hospital_B", 0.29, -0.1, "2016-06-01", "2022-12-31"),
-        ),
-        all_polyps=False,
-        id_prefix="LI",
-        split_modes=("center", "random"),
-    ),
-    # MTLNet: 257 CRSwNP patients, one hospital, 2020-01-01..2024-11-30; the 44 scanned from 2024-05-01 on
-    # are the temporal external set, the 213 before it were split 172/41 into training and validation.
-    "mtlnet2025": Design(
-        name="mtlnet2025",
-        n_patients=257,
-        centers=(CenterDesign("hospital_C", "hospital_A", 1.0, 0.0, "2020-01-01", "2024-11-30"),),
-        all_polyps=True,
-        id_prefix="MT",
-        temporal_cutoff="2024-05-01",
-        n_after_cutoff=44,
-        split_modes=("temporal", "random"),
-    ),
-}
 
 
 def _dates(rng: np.random.Generator, n: int, first: str, last: str) -> list[str]:

@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from ecrs_analysis.data.synth.anatomy import AERATED_OFFSET, OPACIFIED_LABELS, SIDES
-from ecrs_analysis.data.synth.cohort import DESIGNS
+from ecrs_analysis.data.synth.designs import DESIGNS
 from ecrs_analysis.data.synth.patients import PatientDraw, draw_patient
 
 __all__ = ["compartment_burden", "compartment_auc", "endotype_evidence", "describe_evidence", "DEFAULT_MARGIN"]
