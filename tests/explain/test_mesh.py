@@ -67,3 +67,11 @@ def test_plotlyjs_is_shipped_with_the_book(tmp_path):
     sphinx = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["sphinx"]["config"]
     assert PLOTLY_JS in sphinx["html_js_files"] and "book/_static" in sphinx["html_static_path"]
     assert "book/_static/plotly.min.js" in (ROOT / ".gitignore").read_text(encoding="utf-8")  # copied at build time, not committed
+
+
+def test_the_same_interactive_view_renders_to_the_same_bytes():
+    vol, img, _ = _ball()
+    views = [surfaces_html([surface(vol, img, name="ball", colour=c, max_faces=500)], title="t") for c in ("red", "red", "blue")]
+    assert views[0] == views[1]  # no random element id: two builds give the same chapter
+    ids = [re.search(r'<div id="([^"]+)"', v).group(1) for v in views]
+    assert ids[0] != ids[2]  # another view on the same page gets another id

@@ -12,6 +12,7 @@ and every figure is embedded with ``include_plotlyjs=False``.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,8 +113,10 @@ def surfaces_html(surfaces: list[Surface], *, title: str = "", height: int = 520
         title=title, height=height, margin=dict(l=0, r=0, t=40 if title else 0, b=0),
         scene=dict(aspectmode="data", xaxis_title="x (mm, left)", yaxis_title="y (mm, posterior)", zaxis_title="z (mm, superior)"),
     )
+    # the element's id from the figure itself (plotly's default is random): the same view renders to the same bytes
+    div_id = "mesh-" + hashlib.sha256(fig.to_json().encode()).hexdigest()[:16]
     # plotlyServerURL is only an "edit in Chart Studio" link target; empty it so the page names no server.
-    return fig.to_html(include_plotlyjs=False, full_html=False, config={"displaylogo": False, "plotlyServerURL": ""})
+    return fig.to_html(include_plotlyjs=False, full_html=False, div_id=div_id, config={"displaylogo": False, "plotlyServerURL": ""})
 
 
 def install_plotlyjs(static_dir: str | Path) -> Path:
