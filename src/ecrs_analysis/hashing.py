@@ -1,14 +1,16 @@
-"""Content hashes: of files (inputs recorded in the run record) and of parameters (cache keys)."""
+"""Content hashes: of files (inputs recorded in the run record), of parameters (cache keys) and of network weights."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-__all__ = ["sha256_file", "hash_params", "sha256_path"]
+__all__ = ["sha256_file", "hash_params", "sha256_path", "weights_sha256"]
 
 
 def sha256_path(path: str | os.PathLike[str]) -> str:
@@ -39,3 +41,20 @@ def hash_params(*parts: object, length: int = 16) -> str:
     """A short, stable hash of JSON-serialisable parameters."""
     text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def weights_sha256(state: Mapping[str, Any]) -> str:
+    """sha256 of a network's weights (a ``state_dict``: names, dtypes, shapes and values, in order).
+
+    Names a trained network by what it computes: unlike the checkpoint file's hash it does not
+    change with what else the checkpoint holds (the training history, whose timings differ
+    from run to run).
+    """
+    import torch
+
+    h = hashlib.sha256()
+    for name, tensor in state.items():
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update((t.float() if t.dtype == torch.bfloat16 else t).numpy().tobytes())
+    return h.hexdigest()

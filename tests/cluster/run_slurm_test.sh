@@ -2,18 +2,22 @@
 # The smoke book on a real one-node SLURM cluster set up on this machine (`make cluster-test`).
 #
 # 1. installs Debian's slurm-wlm daemons, munge and mariadb (apt-get), as root;
-# 2. writes /etc/slurm/slurm.conf and slurmdbd.conf (an earlier file is kept as *.before-ecrs-test: a job's
-#    srun finds the configuration only there), state, logs and a fresh accounting database under $WORK,
-#    and starts munged (unless one already answers), mariadbd, slurmdbd, slurmctld and slurmd directly
-#    (no systemd);
-# 3. runs `ecrs run --profile smoke --executor slurm --jobs 4` into $WORK/slurm, and a local smoke
-#    build into $WORK/local (or uses LOCAL_RESULTS=<an existing smoke results folder>);
+# 2. writes /etc/slurm/slurm.conf and slurmdbd.conf for the run (a job's srun finds the configuration only
+#    there; files of the site's own are moved aside to *.before-ecrs-test and put back at the end), state,
+#    logs and a fresh accounting database under $WORK, and starts munged (unless one already answers),
+#    mariadbd, slurmdbd, slurmctld and slurmd directly (no systemd);
+# 3. runs `ecrs run --profile smoke --executor slurm --jobs 4` into $WORK/slurm, and a local smoke build
+#    into $WORK/local -- or, with LOCAL_RESULTS=<an existing smoke results folder>, no local build: the
+#    SLURM build then takes that build's --set overrides (from its run.json) so that both have the same
+#    parameters (the same code is assumed: build LOCAL_RESULTS from this checkout);
 # 4. checks that every job sacct knows of is COMPLETED and that the claims and score tables of the
 #    two builds are equal;
-# 5. stops the daemons it started (also when a step fails).
+# 5. on exit (also when a step fails or the script is interrupted): stops the daemons it started and
+#    removes its /etc/slurm files (restoring the site's own).
 #
 # Environment: ECRS (default .venv/bin/ecrs), WORK (default results/cluster-test), LOCAL_RESULTS,
-# SMOKE_SET (extra --set options for both builds, e.g. "deep.epochs=1"). CPU heavy: minutes.
+# SMOKE_SET (extra --set options for both builds, e.g. "deep.epochs=1"; not with LOCAL_RESULTS).
+# CPU heavy: minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -36,7 +40,37 @@ stop_daemons() {
     fi
   done
 }
-trap stop_daemons EXIT
+MARK='tests/cluster/run_slurm_test.sh'  # in the first line of the configuration files this script writes
+restore_config() {
+  for f in slurm.conf slurmdbd.conf; do
+    if [ -e "/etc/slurm/$f" ] && grep -q "$MARK" "/etc/slurm/$f"; then rm -f "/etc/slurm/$f"; fi
+    if [ -e "/etc/slurm/$f.before-ecrs-test" ]; then mv "/etc/slurm/$f.before-ecrs-test" "/etc/slurm/$f"; fi
+  done
+  log "removed the test's /etc/slurm configuration"
+}
+cleanup() { stop_daemons; restore_config; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM  # interrupted: the EXIT trap still cleans up
+
+LOCAL=${LOCAL_RESULTS:-$WORK/local}
+SETS=()
+for s in ${SMOKE_SET:-}; do SETS+=(--set "$s"); done
+if [ -n "${LOCAL_RESULTS:-}" ]; then
+  [ -z "${SMOKE_SET:-}" ] || { echo "SMOKE_SET with LOCAL_RESULTS: the SLURM build takes the local build's own --set options" >&2; exit 1; }
+  [ -f "$LOCAL/run.json" ] && compgen -G "$LOCAL/claims/*.csv" >/dev/null || { echo "LOCAL_RESULTS=$LOCAL holds no finished build (run.json, claims/*.csv)" >&2; exit 1; }
+  LOCAL=$(realpath "$LOCAL")
+  opts=$("$(dirname "$ECRS")/python" -c '
+import json, sys
+run = json.load(open(sys.argv[1]))
+profile = run.get("profile")
+if profile != "smoke":
+    sys.exit(f"{sys.argv[1]}: profile {profile!r}, not smoke")
+for key, value in run.get("overrides", {}).items():
+    print("--set"); print(f"{key}={json.dumps(value)}")
+' "$LOCAL/run.json")
+  [ -z "$opts" ] || mapfile -t SETS <<< "$opts"
+  log "local build: $LOCAL (its options: ${SETS[*]:-none})"
+fi
 
 # -- 1. packages ------------------------------------------------------------------------------------
 PKGS="slurmctld slurmd slurmdbd slurm-client munge mariadb-server"
@@ -54,8 +88,8 @@ CPUS=$(nproc)
 MEM=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 2048 ))  # MB, leaving 2 GB to the system
 DBPORT=${DBPORT:-3307}
 export SLURM_CONF=/etc/slurm/slurm.conf
-for f in slurm.conf slurmdbd.conf; do
-  if [ -e "/etc/slurm/$f" ] && ! grep -q 'tests/cluster/run_slurm_test.sh' "/etc/slurm/$f"; then mv "/etc/slurm/$f" "/etc/slurm/$f.before-ecrs-test"; fi
+for f in slurm.conf slurmdbd.conf; do  # a file left by an earlier, killed run of this script is simply replaced
+  if [ -e "/etc/slurm/$f" ] && ! grep -q "$MARK" "/etc/slurm/$f"; then mv "/etc/slurm/$f" "/etc/slurm/$f.before-ecrs-test"; fi
 done
 sed -e "s|@HOST@|$HOST|g" -e "s|@CPUS@|$CPUS|g" -e "s|@MEM@|$MEM|g" -e "s|@WORK@|$WORK|g" "$HERE/slurm.conf.in" > /etc/slurm/slurm.conf
 sed -e "s|@WORK@|$WORK|g" -e "s|@DBPORT@|$DBPORT|g" "$HERE/slurmdbd.conf.in" > /etc/slurm/slurmdbd.conf
@@ -99,14 +133,11 @@ sbatch --wait --account=ecrs --output="$WORK/log/sbatch-check.out" --wrap 'true'
 log "sbatch --wait and sacct answer"
 
 # -- 3. the smoke book through SLURM, and locally -----------------------------------------------------
-SETS=()
-for s in ${SMOKE_SET:-}; do SETS+=(--set "$s"); done
 since=$(date +%Y-%m-%dT%H:%M:%S)
 t0=$(date +%s)
 log "ecrs run --profile smoke --executor slurm --jobs 4 --cluster-profile tests/cluster/slurm-test.yaml"
 "$ECRS" run --profile smoke --executor slurm --jobs 4 --cluster-profile "$HERE/slurm-test.yaml" --results "$WORK/slurm" --no-build "${SETS[@]}"
 log "SLURM build: $(( $(date +%s) - t0 )) s"
-LOCAL=${LOCAL_RESULTS:-$WORK/local}
 if [ -z "${LOCAL_RESULTS:-}" ]; then
   t0=$(date +%s)
   "$ECRS" run --profile smoke --results "$LOCAL" --no-build "${SETS[@]}"

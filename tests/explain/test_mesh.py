@@ -75,3 +75,11 @@ def test_the_interactive_download_is_one_self_contained_page():
     assert "<html>" in page[:100] and page.rstrip().endswith("</html>") and "Plotly.newPlot" in page
     assert not re.search(r"<script[^>]+src=", page)  # plotly.js is inside: it opens offline
     assert len(page) > 1_000_000  # ... which is why the chapter links it rather than showing it
+
+
+def test_the_same_interactive_view_renders_to_the_same_bytes():
+    vol, img, _ = _ball()
+    views = [surfaces_html([surface(vol, img, name="ball", colour=c, max_faces=500)], title="t") for c in ("red", "red", "blue")]
+    assert views[0] == views[1]  # no random element id: two builds give the same chapter
+    ids = [re.search(r'<div id="([^"]+)"', v).group(1) for v in views]
+    assert ids[0] != ids[2]  # another view on the same page gets another id

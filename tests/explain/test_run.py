@@ -13,7 +13,8 @@ from ecrs_analysis.data import study as S
 from ecrs_analysis.explain import chapter
 from ecrs_analysis.explain.run import choose_patients, deep_networks, label_outcomes, mtlnet_network
 from ecrs_analysis.explain.settings import ExplainSettings
-from ecrs_analysis.hashing import sha256_path
+from ecrs_analysis.hashing import weights_sha256
+from ecrs_analysis.training.helper import load_checkpoint
 
 
 def test_outcomes_follow_the_training_operating_point():
@@ -73,7 +74,7 @@ def test_each_patient_is_explained_by_the_fold_model_that_scored_it(fake_explain
         with np.load(folder / "maps" / f"{r.patient_id}.npz") as z:
             prov = json.loads(str(z["provenance"]))
             cam = z["cam"]
-        assert prov["checkpoint_sha256"] == [sha256_path(dict(net.checkpoints)[k])] and prov["layer"] == "layer1"
+        assert prov["weights_sha256"] == [weights_sha256(load_checkpoint(dict(net.checkpoints)[k])["model"])] and prov["layer"] == "layer1"
         # the same map, computed here from that fold's checkpoint alone
         volume = load_preprocessed(index[r.patient_id])["image"][0]
         ref = CamExplainer(load_network(net, dict(net.checkpoints)[k]), layer="layer1")(volume, class_idx=r.class_idx).cam

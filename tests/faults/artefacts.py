@@ -7,9 +7,13 @@ the same parameters — is listed here and nowhere else:
   absolute paths), ``run.json``, ``run_record.json``, ``workflow_config.yaml`` (absolute paths),
   ``logs/``, Snakemake's ``.snakemake/`` state and the run lock;
 - inside artefacts: the ``run`` column of the claims tables, the ``seconds`` and
-  ``volumes_per_s`` columns of training histories (timings), notebook execution metadata
-  (papermill's and Jupyter's timestamps and durations), ``last.pt``'s timing history, and the
-  results folder's absolute path and the run id wherever an artefact quotes them;
+  ``volumes_per_s`` columns of training histories and the throughput table's column derived
+  from them (timings), notebook execution metadata (papermill's and Jupyter's timestamps and
+  durations), the outputs of notebook cells tagged ``run-metadata`` (chapter 03's training
+  throughput), ``last.pt``'s timing history, and the results folder's absolute path and the
+  run id wherever an artefact quotes them;
+- the executed appendix ``executed/99_reproducibility.ipynb``: it shows ``run_record.json``
+  (start time, each job's seconds, the run id);
 - the staged book (``book/``), rendered from the executed notebooks compared here.
 """
 
@@ -23,7 +27,9 @@ from pathlib import Path
 import pandas as pd
 
 SKIP_TOP = {"provenance", "logs", ".snakemake", "book", "failed", "run.json", "run_record.json", "workflow_config.yaml", ".ecrs-run.lock"}
-TIMING_COLUMNS = ["seconds", "volumes_per_s"]
+SKIP_FILES = {"executed/99_reproducibility.ipynb"}
+TIMING_COLUMNS = ["seconds", "volumes_per_s", "training volumes/s (median epoch)"]
+METADATA_TAG = "run-metadata"
 RUN_COLUMNS = ["run"]
 
 
@@ -32,7 +38,7 @@ def artefacts(results: Path) -> dict[str, Path]:
     out = {}
     for f in sorted(results.rglob("*")):
         rel = f.relative_to(results)
-        if f.is_file() and rel.parts[0] not in SKIP_TOP and not any(p.endswith(".work") for p in rel.parts):
+        if f.is_file() and rel.parts[0] not in SKIP_TOP and str(rel) not in SKIP_FILES and not any(p.endswith(".work") for p in rel.parts):
             out[str(rel)] = f
     return out
 
@@ -58,6 +64,8 @@ def _notebook(f: Path, results: Path) -> str:
         meta = cell.get("metadata", {})
         meta.pop("papermill", None)
         meta.pop("execution", None)
+        if METADATA_TAG in meta.get("tags", []):
+            cell["outputs"] = []
     return json.dumps(nb, sort_keys=True)
 
 

@@ -140,12 +140,3 @@ def test_a_fold_job_killed_mid_training_resumes_from_its_last_epoch_and_ends_as_
     assert started_from == [2]  # the resumed job trained epochs 3 and 4 only
     assert len(pd.read_csv(cut / "history.csv")) == 4
     assert not work.exists()  # removed once the job is complete
-
-
-def test_resume_state_of_other_settings_is_not_used(tmp_path):
-    from ecrs_analysis.training.resume import work_dir
-
-    w = work_dir(tmp_path / "fold0", "key-a")
-    (w / "last.pt").write_text("old")
-    assert (work_dir(tmp_path / "fold0", "key-a") / "last.pt").exists()
-    assert not (work_dir(tmp_path / "fold0", "key-b") / "last.pt").exists()

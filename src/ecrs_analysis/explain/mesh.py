@@ -15,6 +15,7 @@ copies plotly.js from the installed plotly package into its static folder
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,16 +122,21 @@ def _plotly_figure(surfaces: list[Surface], *, title: str, height: int):
 _CONFIG = {"displaylogo": False, "plotlyServerURL": ""}
 
 
+def _div_id(fig) -> str:
+    """The element's id from the figure itself (plotly's default is random): the same view renders to the same bytes."""
+    return "mesh-" + hashlib.sha256(fig.to_json().encode()).hexdigest()[:16]
+
+
 def surfaces_html(surfaces: list[Surface], *, title: str = "", height: int = 520) -> str:
     """An interactive 3D view as an HTML fragment that loads no script: plotly.js must already be on the page."""
     fig = _plotly_figure(surfaces, title=title, height=height)
-    return fig.to_html(include_plotlyjs=False, full_html=False, config=_CONFIG)
+    return fig.to_html(include_plotlyjs=False, full_html=False, div_id=_div_id(fig), config=_CONFIG)
 
 
 def surfaces_page(surfaces: list[Surface], *, title: str = "", height: int = 760) -> str:
     """An interactive 3D view as a self-contained HTML page (plotly.js inside: it opens offline, from a download)."""
     fig = _plotly_figure(surfaces, title=title, height=height)
-    return fig.to_html(include_plotlyjs=True, full_html=True, config=_CONFIG)
+    return fig.to_html(include_plotlyjs=True, full_html=True, div_id=_div_id(fig), config=_CONFIG)
 
 
 def install_plotlyjs(static_dir: str | Path) -> Path:

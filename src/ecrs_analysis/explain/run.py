@@ -47,7 +47,7 @@ from ecrs_analysis.explain.inverse import InputGrid
 from ecrs_analysis.explain.jobs import MTLNET
 from ecrs_analysis.explain.metrics import centre_map, distance_to, energy_share, pointing_hit, random_map, spearman_maps
 from ecrs_analysis.explain.settings import ExplainSettings
-from ecrs_analysis.hashing import hash_params, sha256_path
+from ecrs_analysis.hashing import hash_params, sha256_path, weights_sha256
 from ecrs_analysis.models import build_model
 from ecrs_analysis.stats.threshold import choose_threshold
 from ecrs_analysis.training.helper import load_checkpoint
@@ -291,7 +291,7 @@ def explain_network(cfg: Any, paths: ResultPaths, study_name: str, model: str) -
     wrap = SingleLogit.layer if net.multitask else (lambda name: name)
     explainers = {fold: CamExplainer(m, layer=wrap(layer), method=settings.method) for fold, m in models.items()}
     randomised: dict[int, CamExplainer] = {}
-    ckpt_sha = {fold: sha256_path(p) for fold, p in net.checkpoints}
+    weights_sha = {fold: weights_sha256(load_checkpoint(p)["model"]) for fold, p in net.checkpoints}  # not the file's: it holds timings
     input_shape = tuple(int(n) for n in pre.input_size)
     first = models[net.checkpoints[0][0]]
     candidates = {**candidate_layers(model), "explained": layer}
@@ -320,7 +320,7 @@ def explain_network(cfg: Any, paths: ResultPaths, study_name: str, model: str) -
             sanity_rows.append({"model": model, "patient_id": p.patient_id, "comparison": "scoring fold vs another fold (both trained)", "spearman": spearman_maps(cam, explainers[other](volume, class_idx=class_idx).cam)})
         _save_maps(folder / "maps" / f"{p.patient_id}.npz", cam=cam, randomised=random_weights, class_idx=class_idx, prob=float(p.score), provenance={
             "method": settings.method, "layer": layer, "class_idx": class_idx, "folds": list(used), "test_scoring": test_scoring,
-            "checkpoint_sha256": [ckpt_sha[f] for f in used], "input_sha256": sha256_path(npz), "randomised_seed": seed,
+            "weights_sha256": [weights_sha[f] for f in used], "input_sha256": sha256_path(npz), "randomised_seed": seed,
         })
 
         curve = deletion_curve(_prob_of([models[f] for f in used], class_idx), volume, cam, fractions=settings.deletion_fractions, fill=fill, seed=seed)

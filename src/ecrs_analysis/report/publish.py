@@ -1,18 +1,22 @@
 """Building the book from the executed chapters, checking it for identifiers, and publishing it.
 
 The book is assembled and rendered inside the results folder (``<results>/book/``); the
-privacy check runs on that staged copy; only then does :func:`publish_book` swap it into
-``_build/html`` — so a failed run, or a book that shows an identifier, never replaces the
-last good book.
+privacy check runs on that staged copy; only then does :func:`publish_book` switch
+``_build/html`` (a link) onto a complete copy of it — so a failed run, or a book that shows an
+identifier, never replaces the last good book, and a reader never finds the path missing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ecrs_analysis.report.privacy import find_identifiers, identifiers_of, unverifiable
@@ -87,21 +91,91 @@ def build_book(*, root: str | Path, paths: ResultPaths, chapters: Sequence[str])
     return final
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _switch(target: Path, version: str) -> str | None:
+    """Point ``target`` at the sibling folder ``version``; the path never goes missing for a reader.
+
+    Returns the name of the sibling folder that now holds the previous book (None when there was none).
+    """
+    link = target.with_name(f".html.link-{os.getpid()}")
+    if link.is_symlink() or link.exists():
+        _remove(link)
+    os.symlink(version, link)  # relative: the checkout can move
+    if target.is_symlink() or not target.exists():
+        previous = os.readlink(target) if target.is_symlink() else None
+        os.replace(link, target)  # one rename swaps a link for a link
+        return previous
+    # a real folder (a book published before books were links): swap it out in one step where the system can
+    previous = f".html-replaced-{os.getpid()}"
+    if _exchange(link, target):
+        os.replace(link, target.with_name(previous))  # the old folder, now under the link's name
+    else:  # elsewhere: a moment without a book, once
+        os.replace(target, target.with_name(previous))
+        os.replace(link, target)
+    return previous
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _publishing(build: Path) -> Iterator[None]:
+    """One publication at a time per checkout (two profiles' runs may finish together)."""
+    fd = os.open(build, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def publish_book(staged: str | Path, root: str | Path) -> Path:
-    """Swap a staged, checked book in as ``<root>/_build/html`` (the old one is removed only after)."""
-    staged, target = Path(staged), Path(root) / "_build" / "html"
+    """Publish a staged, checked book as ``<root>/_build/html`` without a moment when readers find no book.
+
+    ``_build/html`` is a symbolic link to a complete sibling folder ``_build/.html-<stamp>``: the
+    new book is copied whole into a folder of its own, the link is switched onto it with one
+    rename. The previous book's folder stays until the next publication (a reader that
+followed the link just before the switch still finds its files); older ones, and whatever a
+killed publication left, are removed.
+    A ``_build/html`` that is still a real folder is swapped for the link in one step as well
+    (``renameat2`` exchange on Linux).
+
+    Parameters
+    ----------
+    staged
+        The rendered, privacy-checked book (``<results>/book/html``).
+    root
+        The checkout whose ``_build/html`` is replaced.
+
+    Returns
+    -------
+    Path
+        ``<root>/_build/html``.
+    """
+    staged, build = Path(staged), Path(root) / "_build"
+    target = build / "html"
     if not (staged / "index.html").exists():
         raise BookError(f"no built book at {staged}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(".html.new")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    shutil.copytree(staged, tmp)
-    old = target.with_name(".html.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
+    build.mkdir(parents=True, exist_ok=True)
+    with _publishing(build):
+        version = f".html-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{time.time_ns() % 10**9:09d}-{os.getpid()}"
+        shutil.copytree(staged, build / version)
+        previous = _switch(target, version)
+        for old in build.glob(".html*"):  # older books, and leftovers of killed publications
+            if old.name not in (version, previous):
+                _remove(old)
     return target

@@ -36,10 +36,9 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from torch import nn
 
 from ecrs_analysis.atomic import atomic_dir, write_csv
-from ecrs_analysis.hashing import hash_params
 from ecrs_analysis.models import build_model
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
-from ecrs_analysis.training.resume import work_dir
+from ecrs_analysis.training.resume import resume_key, work_dir
 from ecrs_analysis.data.splits import TRAIN
 from ecrs_analysis.paths import CHECKPOINT, HISTORY, JOB_SCORES, LAST_CHECKPOINT
 
@@ -173,11 +172,8 @@ def train_fold(
     test_idx = np.flatnonzero(~is_train)
     distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
     rank = torch.distributed.get_rank() if distributed else 0
-    files = [(str(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in t["path"]]  # a re-made volume invalidates the state
-    key = hash_params(model, fold, seed, {k: v for k, v in spec.model_dump(mode="json").items() if k != "models"}, t[["patient_id", "set", "label", "fold"]].astype(str).values.tolist(), files)
-    work = work_dir(out_dir, key) if rank == 0 else Path(out_dir).parent / f".{Path(out_dir).name}.work"
-    if distributed:
-        torch.distributed.barrier()
+    key = resume_key(model, fold, seed, {k: v for k, v in spec.model_dump(mode="json").items() if k != "models"}, t[["patient_id", "set", "label", "fold"]].astype(str).values.tolist(), files=t["path"])
+    work = work_dir(out_dir, key)
     # one process (rank 0 under torchrun) writes the job's folder; the others work in scratch space
     with tempfile.TemporaryDirectory() as scratch, (atomic_dir(out_dir) if rank == 0 else contextlib.nullcontext(scratch)) as tmp:
         ckpt = Path(tmp)

@@ -22,7 +22,8 @@ with one head and that head's loss alone.  Early stopping minimises the validati
 :class:`MultitaskTask` for why not the validation AUC).
 
 Interrupted jobs resume: checkpoints live in ``.<out_dir name>.work/`` beside the output folder
-until the job finishes, and a rerun with the same inputs and settings continues from them.
+until the job finishes, and a rerun with the same inputs and settings continues from them
+(:mod:`ecrs_analysis.training.resume`, shared with the fold jobs).
 """
 
 from __future__ import annotations
@@ -47,11 +48,11 @@ from torch import nn
 
 from ecrs_analysis.atomic import atomic_dir, write_csv, write_json
 from ecrs_analysis.data.preprocess import load_preprocessed
-from ecrs_analysis.hashing import hash_params
 from ecrs_analysis.models.mtlnet import HEADS, MTLNet, filters_for_width
 from ecrs_analysis.stats.segmentation import dice_scores, segmentation_metrics
 from ecrs_analysis.stats.learning import LearningCheck, constant_loss, learning_check
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, augment, load_checkpoint, make_loader, seed_everything, train
+from ecrs_analysis.training.resume import resume_key, work_dir
 from ecrs_analysis.data.splits import TRAIN, VALIDATION
 from ecrs_analysis.training.mtl_settings import CLASSIFICATION, MULTITASK, SEGMENTATION, VARIANT_FOLDERS, MTLNetSettings, variant_of_folder
 from ecrs_analysis.paths import CHECKPOINT, HISTORY, JOB_INFO, JOB_SCORES, PREDICTED_MASKS
@@ -341,15 +342,9 @@ def fit_mtlnet(
     val_loader = make_loader(sub(val_idx), batch_size=s.batch_size, shuffle=False, seed=seed, shard=False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
 
-    work = out.parent / f".{out.name}.work"
-    key = hash_params(s.model_dump(), seed, variant, t[["patient_id", "set", "label", "path"]].astype(str).values.tolist())
+    key = resume_key(s.model_dump(), seed, variant, t[["patient_id", "set", "label", "path"]].astype(str).values.tolist(), files=t["path"])
+    work = work_dir(out, key)
     rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
-    key_file = work / "job_key.json"
-    if rank == 0 and (not key_file.exists() or json.loads(key_file.read_text(encoding="utf-8")).get("key") != key):
-        shutil.rmtree(work, ignore_errors=True)  # checkpoints of other settings or inputs: start afresh
-        write_json({"key": key}, key_file)
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
     config = TrainConfig(
         epochs=s.epochs, lr=s.lr, weight_decay=s.weight_decay, warmup_epochs=s.warmup_epochs, patience=s.patience, seed=seed, augment=s.augment, checkpoint_dir=str(work)
     )
