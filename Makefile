@@ -38,7 +38,7 @@ test-workflow: $(VENV)/.installed-test
 
 # The published book (_build/html, e.g. after `make smoke`) in headless Chromium; screenshots in _build/screenshots/.
 browser: $(VENV)/.installed-browser $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -m browser tests/book/test_browser.py
+	$(BIN)/python -m pytest -q -m browser tests/report/test_browser.py
 
 # Crash-safety and reproducibility: builds killed at each stage resume to the same results; two builds
 # give identical artefacts (minutes: not part of `make test`).

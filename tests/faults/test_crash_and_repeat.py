@@ -29,7 +29,7 @@ from .artefacts import differences
 pytestmark = pytest.mark.faults
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = [  # the sizes of tests/book/test_book_end_to_end.py, which builds the whole book; 4 epochs to kill one mid-way
+SMALL = [  # the sizes of tests/pipeline/test_book_end_to_end.py, which builds the whole book; 4 epochs to kill one mid-way
     "studies.li2025.synthetic.n_patients=72", "studies.li2025.synthetic.spacing_scale=6.0",
     "studies.mtlnet2025.synthetic.n_patients=30", "studies.mtlnet2025.synthetic.spacing_scale=6.0",
     "deep.models=[resnet3d]", "deep.folds=2", "deep.epochs=4",

@@ -5,7 +5,7 @@ sphinx-thebe adds its configuration script (``const THEBE_JS_URL = ...``) each t
 Sphinx reads the sources, and Jupyter Book's build reads them twice, so every page
 declared the same ``const`` twice: a JavaScript error on every page. Thebe is off in this
 book; the extension keeps the first copy of each identical inline script, so the pages
-load without errors (checked in a browser by tests/book/test_browser.py).
+load without errors (checked in a browser by tests/report/test_browser.py).
 """
 
 from __future__ import annotations

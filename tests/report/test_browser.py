@@ -2,7 +2,7 @@
 
 Runs on a book that `ecrs run` published (default ``_build/html``; ``ECRS_BOOK_HTML``
 points elsewhere), after it was built — in CI: ``make smoke`` then
-``pytest -m browser tests/book/test_browser.py``. It is excluded from the default test run
+``pytest -m browser tests/report/test_browser.py``. It is excluded from the default test run
 (``-m "not browser"`` in pyproject's addopts) and skips, saying why, without a built book,
 Playwright or a Chromium binary (Debian: ``apt-get install chromium``).
 
