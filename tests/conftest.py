@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,26 @@ import SimpleITK as sitk
 from ecrs_analysis.data.synth.cohort import generate_cohort
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def _copy_book_sources(dst: Path) -> Path:
+    """Copy the book's sources (configuration, notebooks, workflow, profiles, prose) into ``dst``: a run
+    there (cwd = ``dst``) leaves the checkout's own results and _build untouched."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(CHECKOUT / name, dst / name)
+    for folder in ("notebooks", "workflow", "params", "book"):
+        shutil.copytree(CHECKOUT / folder, dst / folder, ignore=shutil.ignore_patterns("executed", "_build"))
+    return dst
+
+
+@pytest.fixture
+def copy_book_sources():
+    """:func:`_copy_book_sources`, for tests that run the workflow in a folder of their own."""
+    return _copy_book_sources
 
 
 @pytest.fixture(scope="session")

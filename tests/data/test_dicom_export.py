@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -242,16 +241,10 @@ def test_export_to_manifest_to_validate(exported_cohort, tmp_path, monkeypatch, 
 
 
 @pytest.mark.slow
-def test_export_to_manifest_to_a_run(exported_cohort, tmp_path, monkeypatch):
+def test_export_to_manifest_to_a_run(exported_cohort, tmp_path, monkeypatch, copy_book_sources):
     from ecrs_analysis.pipeline.runner import RunOptions, run_book
 
-    root = Path(__file__).resolve().parents[2]
-    checkout = tmp_path / "checkout"
-    checkout.mkdir()
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy(root / name, checkout / name)
-    for folder in ("notebooks", "workflow", "params", "book"):
-        shutil.copytree(root / folder, checkout / folder, ignore=shutil.ignore_patterns("executed", "_build"))
+    checkout = copy_book_sources(tmp_path / "checkout")
     monkeypatch.chdir(checkout)
     c = exported_cohort
     out = tmp_path / "manifest"

@@ -1,7 +1,5 @@
 """The whole smoke book on a 'real' cohort given as a manifest: same code path, and no patient id in the pages."""
 
-import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,11 +8,10 @@ from ecrs_analysis.report.privacy import find_identifiers
 from ecrs_analysis.pipeline.runner import RunOptions, run_book
 from ecrs_analysis.data.synth.cohort import generate_cohort
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_real_manifest_builds_the_book_without_showing_identifiers(tmp_path, monkeypatch):
+def test_real_manifest_builds_the_book_without_showing_identifiers(tmp_path, monkeypatch, copy_book_sources):
     # A hospital's cohort: our generator's files, but hospital-style identifiers in the manifest.
     cohort = generate_cohort(tmp_path / "hospital", design="li2025", seed=5, n_patients=72, spacing_scale=6.0, n_jobs=2)
     m = pd.read_csv(cohort / "manifest.csv")
@@ -23,12 +20,7 @@ def test_real_manifest_builds_the_book_without_showing_identifiers(tmp_path, mon
     for synthetic_only in ("truth.csv", "generator.json"):  # a real cohort has no ground truth
         (cohort / synthetic_only).unlink(missing_ok=True)
 
-    book = tmp_path / "book_root"  # a copy of the book sources, so the checkout's _build stays untouched
-    book.mkdir()
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy(ROOT / name, book / name)
-    for folder in ("notebooks", "params", "workflow", "book"):
-        shutil.copytree(ROOT / folder, book / folder, ignore=shutil.ignore_patterns("executed", "_build"))
+    book = copy_book_sources(tmp_path / "book_root")  # so the checkout's _build stays untouched
     monkeypatch.chdir(book)
     record = run_book(
         RunOptions(

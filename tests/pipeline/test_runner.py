@@ -33,14 +33,6 @@ def _li(params):
     return declared(params, ["studies.li2025"]).studies.li2025
 
 
-def _copy_checkout(dst: Path) -> Path:
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy(ROOT / name, dst / name)
-    for folder in ("notebooks", "workflow", "params", "book"):
-        shutil.copytree(ROOT / folder, dst / folder, ignore=shutil.ignore_patterns("executed", "_build"))
-    return dst
-
-
 @pytest.mark.parametrize("profile", ["smoke", "demo", "full"])
 def test_dry_run_plans_every_stage_once_and_one_job_per_model_and_fold(profile, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
@@ -112,9 +104,9 @@ def _check_run_output(out: str, err: str, record: dict, results: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_tiny_run_prints_its_jobs_and_then_only_what_depends_on_a_change_runs_again(tmp_path, monkeypatch, capfd):
+def test_a_tiny_run_prints_its_jobs_and_then_only_what_depends_on_a_change_runs_again(tmp_path, monkeypatch, capfd, copy_book_sources):
     # one tiny build serves both checks (each costs a build of its own otherwise)
-    root = _copy_checkout(tmp_path)
+    root = copy_book_sources(tmp_path)
     monkeypatch.chdir(root)
     opts = dict(profile="smoke", results_dir=tmp_path / "results")
     first = run_book(RunOptions(**opts, overrides=TINY, targets=("02_clinical", "deep_scores")))
@@ -189,8 +181,8 @@ def test_a_failed_chapter_is_kept_without_patient_identifiers(tmp_path, tiny_coh
 
 
 @pytest.mark.slow
-def test_a_failed_chapter_is_named_shown_with_its_log_tail_kept_and_the_last_good_book_survives(tmp_path, monkeypatch, capfd):
-    root = _copy_checkout(tmp_path)
+def test_a_failed_chapter_is_named_shown_with_its_log_tail_kept_and_the_last_good_book_survives(tmp_path, monkeypatch, capfd, copy_book_sources):
+    root = copy_book_sources(tmp_path)
     nb = nbformat.read(root / "notebooks" / "02_clinical.ipynb", as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell('raise ValueError("boom in the clinical chapter")'))
     nbformat.write(nb, root / "notebooks" / "02_clinical.ipynb")
