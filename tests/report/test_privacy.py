@@ -82,3 +82,23 @@ def test_scrub_removes_ids_from_outputs_and_errors_only(tmp_path):
     assert "LI0042'" not in text and "2021-03-04" not in text and "LI00421" in text and "[redacted]" in text
     assert "LI0042" in out["cells"][0]["source"]
     assert scrub_text("id LI0042.", ["LI0042"]) == ("id [redacted].", 1)
+
+
+def test_the_prefix_tree_pattern_finds_what_a_plain_alternation_finds():
+    """Reference: the plain ``a|b|c`` alternation, longest first (what the prefix tree replaced for speed)."""
+    import random
+    import re
+
+    from ecrs_analysis.report.privacy import identifier_pattern
+
+    def alternation(ids):
+        body = "|".join(re.escape(i) for i in sorted(set(ids), key=len, reverse=True))
+        return re.compile(r"(?<![A-Za-z0-9])(?<![0-9][.,])(" + body + r")(?![A-Za-z0-9])(?![.,][0-9])")
+
+    rng = random.Random(7)
+    for _ in range(400):  # small alphabets: many shared prefixes, ids inside ids, boundaries of every kind
+        ids = {"".join(rng.choice("12aB-., ") for _ in range(rng.randint(1, 6))).strip() for _ in range(rng.randint(1, 15))} - {""}
+        if not ids:
+            continue
+        text = "".join(rng.choice("12aB-., x") for _ in range(400))
+        assert identifier_pattern(ids).findall(text) == alternation(ids).findall(text), (sorted(ids), text)
