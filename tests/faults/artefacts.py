@@ -10,8 +10,9 @@ the same parameters — is listed here and nowhere else:
   ``volumes_per_s`` columns of training histories and the throughput table's column derived
   from them (timings), notebook execution metadata (papermill's and Jupyter's timestamps and
   durations), the outputs of notebook cells tagged ``run-metadata`` (chapter 03's training
-  throughput), ``last.pt``'s timing history, and the results folder's absolute path and the
-  run id wherever an artefact quotes them;
+  throughput), ``last.pt``'s timing history, and the results folder's absolute path, the
+  run id and the run's start time wherever an artefact quotes them (e.g. the appendix's table of
+  the run);
 - the executed appendix ``executed/99_reproducibility.ipynb``: it shows ``run_record.json``
   (start time, each job's seconds, the run id);
 - the staged book (``book/``), rendered from the executed notebooks compared here.
@@ -43,18 +44,23 @@ def artefacts(results: Path) -> dict[str, Path]:
     return out
 
 
-def _run_id(results: Path) -> str | None:
-    try:
-        return json.loads((results / "run.json").read_text(encoding="utf-8"))["run"]
-    except (OSError, ValueError, KeyError):
-        return None
+def _run_stamps(results: Path) -> dict[str, str]:
+    """The run id and the run's start time (``run.json``, ``run_record.json``) -> their placeholders."""
+    stamps = {}
+    for name, key, placeholder in (("run.json", "run", "<run>"), ("run_record.json", "started", "<started>")):
+        try:
+            stamps[str(json.loads((results / name).read_text(encoding="utf-8"))[key])] = placeholder
+        except (OSError, ValueError, KeyError):
+            pass
+    return stamps
 
 
 def _text(f: Path, results: Path) -> str:
     text = f.read_text(encoding="utf-8")
     text = text.replace(str(results), "<results>")
-    run = _run_id(results)
-    return text.replace(run, "<run>") if run else text
+    for stamp, placeholder in _run_stamps(results).items():
+        text = text.replace(stamp, placeholder)
+    return text
 
 
 def _notebook(f: Path, results: Path) -> str:

@@ -121,4 +121,5 @@ def test_a_build_killed_at_every_stage_resumes_to_the_uninterrupted_results(clea
     assert "stopped without finishing" in proc.stderr and "resuming" in proc.stderr  # the one line of the recovery
     assert not list(r.glob("li2025/deep/*/.fold*.work"))  # resume state removed once the jobs completed
     assert (html / "index.html").read_text(encoding="utf-8") != "last good book"  # the new book, whole
-    assert differences(clean_build, r, only=r"^(claims/.*\.csv|[^/]+/scores_.*\.csv)$") == []
+    # the claims, the score tables, and every training job's weights and history (the resumed one included)
+    assert differences(clean_build, r, only=r"^(claims/.*\.csv|[^/]+/scores_.*\.csv|.*/history\.csv|.*histories.*\.csv|.*\.pt)$") == []

@@ -55,6 +55,10 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path):
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
     assert len(hist) == 4 and hist["epoch"].tolist() == [1, 2, 3, 4]
+    # the written history equals the uninterrupted one's, timings aside (the epoch column included: "1", not "1.0")
+    timings = ["volumes_per_s", "seconds"]
+    written = [pd.read_csv(tmp_path / run / "history.csv", dtype=str).drop(columns=timings) for run in ("full", "cut")]
+    assert written[0].equals(written[1]), (written[0].head(), written[1].head())
 
 
 def test_checkpoints_history_and_early_stopping(tmp_path):

@@ -341,6 +341,8 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         start, best, stale = int(state["epoch"]) + 1, float(state["best_score"]), int(state["stale"])
         history = [dict(zip(state["history_keys"], row)) for row in state["history"].tolist()]
+        for row in history:  # stored as float64 with the rest: the epoch column is written as an integer, as in an uninterrupted run
+            row["epoch"] = int(row["epoch"])
         _set_rng_state(state["rng"])
     net: nn.Module = model
     if dist.is_available() and dist.is_initialized():
