@@ -50,3 +50,8 @@ def test_hrnet_keeps_parallel_resolutions():
             xs = xs + [net.transitions[k - 1](xs[-1])]
         xs = stage(xs)
     assert [t.shape[2] for t in xs] == [16, 8, 4] and [t.shape[1] for t in xs] == [4, 8, 16]
+
+
+def test_hrnet_depth_scales_with_width_like_the_published_w32_at_full_width():
+    blocks = lambda w: len(build_model("hrnet3d", width=w).stages[0].branches[0])  # noqa: E731
+    assert [blocks(w) for w in (1.0, 0.5, 0.25, 0.125)] == [4, 2, 1, 1]

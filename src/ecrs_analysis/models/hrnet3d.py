@@ -86,7 +86,8 @@ class HRNet3D(nn.Module):
     width : int
         Channels of the highest-resolution branch (32 in HRNet-W32); branch k has ``width·2^k``.
     blocks : int
-        Residual blocks per branch in every stage.
+        Residual blocks per branch in every stage (4 in HRNet-W32; :func:`ecrs_analysis.models.build_model`
+        scales it with the width).
     """
 
     def __init__(self, in_channels: int, num_classes: int, *, width: int = 32, branches: int = 4, blocks: int = 2) -> None:
