@@ -40,6 +40,16 @@ def test_editing_one_network_changes_only_its_training_jobs(package_copy):
     assert W.code("ecrs_analysis.modelling.fusion") == svm
 
 
+def test_editing_a_module_a_network_imports_changes_that_networks_jobs_only(package_copy):
+    before = {m: W.model_code(m) for m in ("resnet3d", "xception3d", "hrnet3d")}
+    f = package_copy / "models" / "depthwise.py"  # imported by xception3d alone
+    f.write_text(f.read_text(encoding="utf-8") + "\n# a change\n", encoding="utf-8")
+    F._source.cache_clear()
+    after = {m: W.model_code(m) for m in ("resnet3d", "xception3d", "hrnet3d")}
+    assert after["xception3d"] != before["xception3d"]
+    assert after["resnet3d"] == before["resnet3d"] and after["hrnet3d"] == before["hrnet3d"]
+
+
 def test_editing_the_training_helper_changes_every_training_job(package_copy):
     before = {m: W.model_code(m) for m in ("resnet3d", "hrnet3d")}
     f = package_copy / "training" / "helper.py"

@@ -16,10 +16,10 @@ import fnmatch
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 
 pytestmark = pytest.mark.slow
 
@@ -160,14 +160,19 @@ def test_every_chapter_runs_as_jupyterlab_runs_it(smoke_results, tmp_path, monke
     monkeypatch.setenv("ECRS_RESULTS", str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     chapters, appendix = load_chapters(ROOT / "workflow" / "chapters.yaml")
-    failed = {}
-    for name in [c.name for c in chapters] + [appendix]:
+
+    def error(name: str) -> str | None:
         nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
         try:
             nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
         except nbclient.exceptions.CellExecutionError as exc:
-            failed[name] = str(exc).strip().splitlines()[-1]
-    assert failed == {}
+            return str(exc).strip().splitlines()[-1]
+        return None
+
+    names = [c.name for c in chapters] + [appendix]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two kernels at a time (each a process of its own): the chapters only read
+        errors = dict(zip(names, pool.map(error, names)))
+    assert {n: e for n, e in errors.items() if e} == {}
 
 
 def test_plotly_js_is_loaded_only_by_pages_that_draw_with_it(smoke_results):

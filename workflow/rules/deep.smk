@@ -37,6 +37,7 @@ rule train_fold:
         model="|".join(P["deep"]["models"]),
         fold=r"\d+",
     threads: CFG.threads_per_training_job
+    priority: lambda w: W.training_priority(w.model)  # longest networks first (pipeline/workflow.py)
     resources:
         gpu=CFG.gpus_per_training_job,
         mem_mb=CFG.mem_mb_per_training_job,
