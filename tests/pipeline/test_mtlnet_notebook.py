@@ -32,7 +32,8 @@ def test_mtlnet_chapter_executes_on_a_tiny_results_folder(tmp_path, monkeypatch)
     out_files = {t: paths.performance("mtlnet2025", "mtlnet", t) for t in MTLNET_TABLES} | {"claims": paths.claims("05_mtlnet")}
     st = cfg["stats"]
     mtlnet_evaluation_job(study, load_jobs(paths.study("mtlnet2025"), cfg["mtlnet"]), n_resamples=st["n_resamples"], seed=cfg["seed"],
-                          rule=st["threshold_rule"], target=st["threshold_target"], out=out_files)
+                          rule=st["threshold_rule"], target=st["threshold_target"], width=cfg["mtlnet"]["width"],
+                          input_size=cfg["studies"]["mtlnet2025"]["preprocess"]["input_size"], out=out_files)
     assert all(p.exists() for p in out_files.values())  # the job writes exactly what its rule declares
     before = sorted(p.name for p in paths.tables.iterdir())
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))

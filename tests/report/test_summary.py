@@ -49,8 +49,8 @@ def test_deep_evaluation_of_networks_that_all_failed_writes_an_empty_table_with_
     scores = pd.DataFrame({"patient_id": [f"P{i}" for i in range(20)], "set": "train", "label": y, "resnet3d": 0.5})
     hist = pd.DataFrame({"model": "resnet3d", "fold": 0, "epoch": [1], "train_loss": [0.8], "volumes_per_s": [3.0]})
     study = SimpleNamespace(split=SimpleNamespace(train_name="train", names=("train",)), cohort=SimpleNamespace(truth=None))
-    out = {k: tmp_path / f"{k}.csv" for k in ("learning", "auc", "throughput")}
-    deep_evaluation_job(study, scores, hist, models=["resnet3d"], n_resamples=50, seed=0, out=out)
+    out = {k: tmp_path / f"{k}.csv" for k in ("learning", "auc", "throughput", "sizes")}
+    deep_evaluation_job(study, scores, hist, models=["resnet3d"], n_resamples=50, seed=0, width=0.25, input_size=(16, 16, 16), out=out)
     assert read_indexed(out["learning"]).loc["resnet3d", "learned"] == "NO"
     aucs = read_indexed(out["auc"], levels=2)
     assert aucs.empty and "AUC" in aucs.columns

@@ -2,7 +2,7 @@
 # metrics beside the ceilings, and chapter 05's claims. The chapters only read these tables.
 from ecrs_analysis.jobs.mtlnet_evaluation import MTLNET_TABLES
 
-DEEP_TABLES = ("learning", "auc", "throughput")
+DEEP_TABLES = ("learning", "auc", "throughput", "sizes")
 
 
 rule deep_evaluation:
@@ -16,7 +16,7 @@ rule deep_evaluation:
         prov=str(RP.prov("deep_evaluation-li2025")),
     params:
         cfg=W.params_for(P, "deep_evaluation", "li2025"),
-        code=W.code("ecrs_analysis.jobs.deep_evaluation", "ecrs_analysis.stats.learning", "ecrs_analysis.stats.evaluate"),
+        code=W.code("ecrs_analysis.jobs.deep_evaluation", "ecrs_analysis.stats.learning", "ecrs_analysis.stats.evaluate", "ecrs_analysis.models.registry"),
     log:
         str(RP.log("deep_evaluation-li2025")),
     shell:
@@ -38,7 +38,7 @@ rule mtlnet_evaluation:
         prov=str(RP.prov("mtlnet_evaluation-mtlnet2025")),
     params:
         cfg=W.params_for(P, "mtlnet_evaluation", "mtlnet2025"),
-        code=W.code("ecrs_analysis.jobs.mtlnet_evaluation", "ecrs_analysis.stats.learning", "ecrs_analysis.stats.evaluate", "ecrs_analysis.report.claims"),
+        code=W.code("ecrs_analysis.jobs.mtlnet_evaluation", "ecrs_analysis.stats.learning", "ecrs_analysis.stats.evaluate", "ecrs_analysis.report.claims", "ecrs_analysis.models.registry"),
     log:
         str(RP.log("mtlnet_evaluation-mtlnet2025")),
     shell:

@@ -8,7 +8,9 @@
   a synthetic cohort the two ceilings as rows of the same table: ``image_prob`` (P(label |
   what the CT shows), the most a CT-only network could reach) and ``true_prob`` (P(label |
   latent inflammation));
-- ``throughput``: training volumes per second of each network (median epoch).
+- ``throughput``: training volumes per second of each network (median epoch);
+- ``sizes``: parameters and GFLOPs of each network at the run's width and at the published
+  width, for the run's input size (``models.size_table``; computed here so that the chapter only reads).
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ CEILING_MODELS = ("image_prob", "true_prob")
 
 
 def deep_evaluation_job(
-    study: LoadedStudy, scores: pd.DataFrame, histories: pd.DataFrame, *, models: Sequence[str], n_resamples: int, seed: int, out: Mapping[str, Path],
+    study: LoadedStudy, scores: pd.DataFrame, histories: pd.DataFrame, *, models: Sequence[str], n_resamples: int, seed: int,
+    width: float, input_size: Sequence[int], out: Mapping[str, Path],
 ) -> None:
-    """Check that each CNN learned, then its AUCs per set beside the ceilings."""
+    """Check that each CNN learned, then its AUCs per set beside the ceilings, its throughput and its size."""
     from ecrs_analysis.stats import evaluate
     from ecrs_analysis.stats.learning import check_fold_models, learning_table
 
@@ -52,3 +55,6 @@ def deep_evaluation_job(
     write_csv(aucs, out["auc"], index=True)
     throughput = histories.groupby("model")["volumes_per_s"].median().rename("training volumes/s (median epoch)").to_frame()
     write_csv(throughput, out["throughput"], index=True)
+    from ecrs_analysis.models import size_table
+
+    write_csv(size_table(tuple(models), widths=tuple(sorted({float(width), 1.0})), input_size=tuple(input_size)), out["sizes"], index=True)

@@ -9,7 +9,7 @@ written as missing, with the reason, never as numbers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +26,13 @@ __all__ = ["MTLNET_TABLES", "CLAIMS_CHAPTER", "mtlnet_evaluation_job"]
 CLAIMS_CHAPTER = "05_mtlnet"
 """The chapter whose claims (``claims/05_mtlnet.csv``) this job writes."""
 
-MTLNET_TABLES = ("segmentation", "auc", "operating_point", "unpaired_delong", "ablation", "headline", "reported_vs_reproduced", "ceilings", "learning")
+MTLNET_TABLES = ("segmentation", "auc", "operating_point", "unpaired_delong", "ablation", "headline", "reported_vs_reproduced", "ceilings", "learning", "sizes")
 """Tables the job writes (``<name>.csv``), besides the claims."""
 
 
 def mtlnet_evaluation_job(
-    study: LoadedStudy, runs: Mapping[str, Any], *, n_resamples: int, seed: int, rule: str, target: float | None, out: Mapping[str, Path],
+    study: LoadedStudy, runs: Mapping[str, Any], *, n_resamples: int, seed: int, rule: str, target: float | None, width: float, input_size: Sequence[int],
+    out: Mapping[str, Path],
 ) -> None:
     """Evaluate the MTLNet jobs of a profile and write the chapter's tables and claims.
 
@@ -43,6 +44,9 @@ def mtlnet_evaluation_job(
         Variant -> :class:`~ecrs_analysis.training.mtl.MTLNetRun` (``"multitask"`` first).
     n_resamples, seed, rule, target
         The ``stats`` settings: bootstrap resamples, seed, the operating-point rule and its target.
+    width, input_size
+        ``mtlnet.width`` and the study's input size: the ``sizes`` table (parameters and GFLOPs
+        at this width and at the published one).
     out : mapping
         Output name -> path: each of :data:`MTLNET_TABLES` and ``claims``.
     """
@@ -101,6 +105,9 @@ def mtlnet_evaluation_job(
         "best epoch": main.info.get("best_epoch"), "epochs run": main.info.get("epochs_run"), "early stopping on": main.info.get("monitor"),
         "not computable": not_computable,
     }]), out["learning"])
+    from ecrs_analysis.models import size_table
+
+    write_csv(size_table(("mtlnet",), widths=tuple(sorted({float(width), 1.0})), input_size=tuple(input_size)), out["sizes"], index=True)
     # MTLNet sees only the CT: its AUC is compared with the image-only ceiling, not the latent one
     image_ceiling = None if ceiling is None else ceiling[IMAGE_CEILING if IMAGE_CEILING in ceiling else LATENT_CEILING]
     note = "bootstrap 95% CI; ceiling: the image-only ceiling (what the CT shows)" if ceiling is not None else "bootstrap 95% CI"

@@ -159,7 +159,7 @@ def _deep_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> N
 
     deep_evaluation_job(
         _loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), pd.read_csv(a.inputs_by["histories"]), models=cfg.deep.models,
-        n_resamples=cfg.stats.n_resamples, seed=cfg.seed, out=a.out,
+        n_resamples=cfg.stats.n_resamples, seed=cfg.seed, width=cfg.deep.width, input_size=_study(cfg, a.study).preprocess.input_size, out=a.out,
     )
 
 
@@ -169,7 +169,10 @@ def _mtlnet_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) ->
 
     runs = {variant: load_job(Path(path).parent) for variant, path in sorted(a.inputs_by.items(), key=lambda kv: kv[0] != MULTITASK)}
     st = cfg.stats
-    mtlnet_evaluation_job(_loaded(paths, a.study), runs, n_resamples=st.n_resamples, seed=cfg.seed, rule=st.threshold_rule, target=st.threshold_target, out=a.out)
+    mtlnet_evaluation_job(
+        _loaded(paths, a.study), runs, n_resamples=st.n_resamples, seed=cfg.seed, rule=st.threshold_rule, target=st.threshold_target,
+        width=cfg.mtlnet.width, input_size=_study(cfg, a.study).preprocess.input_size, out=a.out,
+    )
 
 
 def _claims(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:

@@ -41,8 +41,8 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "claims-01_cohort": (),
     "claims-04_integrated_model": (),
     "claims-07_proteomics": ("omics.fdr",),
-    "deep_evaluation": ("seed", "deep.models", "stats.n_resamples"),
-    "mtlnet_evaluation": ("seed", "mtlnet.ablation", "stats.n_resamples", "stats.threshold_rule", "stats.threshold_target"),
+    "deep_evaluation": ("seed", "deep.models", "deep.width", "stats.n_resamples", "studies.{s}.preprocess.input_size"),
+    "mtlnet_evaluation": ("seed", "mtlnet.ablation", "mtlnet.width", "stats.n_resamples", "stats.threshold_rule", "stats.threshold_target", "studies.{s}.preprocess.input_size"),
 }
 
 APPENDIX_PARAMS: tuple[str, ...] = ()
