@@ -52,18 +52,17 @@ def main() -> None:
         ours = DepthwiseConv3d(c, 3).to(memory_format=CL)
         stock = lambda a, w=ours.weight, c=c: F.conv3d(a, w, padding=1, groups=c)  # noqa: E731
         rows.append((f"depthwise layer {c} ch, {s}^3, batch 16", _seconds(lambda: stock(x).sum().backward()), _seconds(lambda: ours(x).sum().backward())))
-    for name in ("xception3d",):
-        x = torch.randn(16, 1, 32, 32, 32).contiguous(memory_format=CL)
-        y = torch.randint(0, 2, (16,))
+    x = torch.randn(16, 1, 32, 32, 32).contiguous(memory_format=CL)
+    y = torch.randint(0, 2, (16,))
 
-        def step(model: nn.Module) -> None:
-            model.zero_grad(set_to_none=True)
-            F.cross_entropy(model(x), y).backward()
+    def step(model: nn.Module) -> None:
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
 
-        model = build_model(name, width=0.25).to(memory_format=CL)
-        t_ours = _seconds(lambda: step(model))
-        t_stock = _seconds(lambda: step(_stock(model)))
-        rows.append((f"{name} training step (demo: width 0.25, 32^3, batch 16)", t_stock, t_ours))
+    model = build_model("xception3d", width=0.25).to(memory_format=CL)
+    t_ours = _seconds(lambda: step(model))
+    t_stock = _seconds(lambda: step(_stock(model)))
+    rows.append(("xception3d training step (demo: width 0.25, 32^3, batch 16)", t_stock, t_ours))
     print(f"{'forward + backward':<58} {'stock ms':>9} {'ours ms':>8} {'x faster':>9}")
     for what, stock_s, ours_s in rows:
         print(f"{what:<58} {stock_s * 1e3:>9.1f} {ours_s * 1e3:>8.1f} {stock_s / ours_s:>9.1f}")

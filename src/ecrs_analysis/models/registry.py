@@ -29,15 +29,20 @@ def _resnet(depth: int) -> Callable[..., nn.Module]:
     return make
 
 
+def _depth(published: int, width: float) -> int:
+    """Repeated blocks at a width: the published count at 1.0 (and above), scaled down with it, at least 1."""
+    return max(1, int(round(published * min(width, 1.0))))
+
+
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "resnet3d": _resnet(18),
     "resnet3d10": _resnet(10),
     "resnet3d34": _resnet(34),
-    "xception3d": lambda *, in_channels, num_classes, width: Xception3D(in_channels, num_classes, width=width, middle_blocks=max(1, int(round(8 * min(width, 1.0))))),
+    "xception3d": lambda *, in_channels, num_classes, width: Xception3D(in_channels, num_classes, width=width, middle_blocks=_depth(8, width)),
     # HRNet-W32 has 4 residual blocks per branch in a stage; like Xception's middle flow, the depth
     # scales with the width: 4 at 1.0 (full), 1 at the demo's 0.25.  Chosen on the demo's training
     # folds only (out-of-fold AUC 0.774 with 1 block vs 0.786 with 2, within noise; 0.6x the time).
-    "hrnet3d": lambda *, in_channels, num_classes, width: HRNet3D(in_channels, num_classes, width=max(4, int(round(32 * width))), blocks=max(1, int(round(4 * min(width, 1.0))))),
+    "hrnet3d": lambda *, in_channels, num_classes, width: HRNet3D(in_channels, num_classes, width=max(4, int(round(32 * width))), blocks=_depth(4, width)),
     # A binary endotype (num_classes=2) gets one logit for a (class-balanced) BCE loss.
     "mtlnet": lambda *, in_channels, num_classes, width: MTLNet(in_channels, 1 if num_classes == 2 else num_classes, init_filters=filters_for_width(width)),
 }
