@@ -8,17 +8,17 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def maxquant(shared_reference: Path) -> tuple[Path, Path]:
+def maxquant(shared_reference: Path, reference_missing) -> tuple[Path, Path]:
     folder = shared_reference / "proteomics"
     pg, meta = folder / "proteinGroups.txt.gz", folder / "metadata.csv"
     if not pg.exists() or not meta.exists():
-        pytest.skip(f"MaxQuant reference data not found in {folder}")
+        reference_missing(f"MaxQuant reference data not found in {folder}")
     return pg, meta
 
 
 @pytest.fixture(scope="session")
-def reactome_gmt(shared_reference: Path) -> Path:
+def reactome_gmt(shared_reference: Path, reference_missing) -> Path:
     p = shared_reference / "genesets" / "ReactomePathways_2024-09-18.gmt"
     if not p.exists():
-        pytest.skip(f"Reactome release file not found at {p}")
+        reference_missing(f"Reactome release file not found at {p}")
     return p
