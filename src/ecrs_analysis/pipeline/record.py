@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecrs_analysis.pipeline.checkout import CheckoutError, checkout_root
+from ecrs_analysis.pipeline.cpu_kernels import kernel_settings
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["KEY_PACKAGES", "git_state", "package_versions", "device_description", "inputs_table"]
+__all__ = ["KEY_PACKAGES", "git_state", "package_versions", "cpu_model", "device_description", "inputs_table"]
 
 KEY_PACKAGES = (
     "ecrs-analysis", "torch", "monai", "SimpleITK", "nibabel", "numpy", "scipy", "pandas", "scikit-learn",
@@ -55,13 +56,27 @@ def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str | N
     return out
 
 
+def cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo``; the platform's processor string elsewhere): numbers
+    trained on two machines are compared with it (``ecrs_analysis.pipeline.cpu_kernels``)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_description() -> dict[str, Any]:
     """CPU and, when present, CUDA device that the run used."""
-    info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(), "cpu_count": os.cpu_count()}
+    info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(), "cpu_count": os.cpu_count(), "cpu_model": cpu_model(),
+                            "cpu_kernels": kernel_settings()}
     try:
         import torch
 
         info["torch_threads"] = torch.get_num_threads()
+        info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()  # the kernels ATen dispatched to (AVX2 when pinned)
         info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     except ImportError:  # pragma: no cover - torch is a hard dependency
         info["cuda"] = None

@@ -28,6 +28,7 @@ import yaml
 
 from ecrs_analysis.atomic import write_json, write_text
 from ecrs_analysis.pipeline.checkout import checkout_root
+from ecrs_analysis.pipeline.cpu_kernels import kernel_settings, pin_cpu_kernels
 from ecrs_analysis.pipeline.cluster import ClusterProfileError, ClusterSettings, read_cluster_profile
 from ecrs_analysis.config.params import load_params
 from ecrs_analysis.pipeline.runlock import RunBusyError, acquire_run_lock
@@ -128,6 +129,10 @@ def run_book(opts: RunOptions) -> dict[str, Any]:
         ``_build/`` stays as it was.
     """
     root = repo_root()
+    try:
+        pin_cpu_kernels()  # before any job (or this process) loads PyTorch's kernels: see cpu_kernels
+    except ValueError as exc:
+        raise RunError(str(exc)) from None
     base = load_params(opts.profile)
     overrides = dict(opts.overrides)
     overrides.update(_data_overrides(opts.data, sorted(base["studies"])))
@@ -203,7 +208,7 @@ def _run_locked(
     """The run itself, while this process holds the results folder."""
     config_file = Path(wf_config["config_file"])
     write_text(yaml.safe_dump(wf_config, sort_keys=False), config_file)
-    write_json({"run": run, "profile": opts.profile, "overrides": overrides, "params": params, "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "python": sys.version.split()[0]}, results / "run.json")
+    write_json({"run": run, "profile": opts.profile, "overrides": overrides, "params": params, "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "python": sys.version.split()[0], "cpu_kernels": kernel_settings()}, results / "run.json")
     os.environ["ECRS_RUN_ID"] = run
     from ecrs_analysis.pipeline.snakemake import run_workflow
 
