@@ -195,6 +195,7 @@ def mtlnet_evaluation_job(
     from ecrs_analysis.training.mtl import ablation_table, held_out_of, learning_of
 
     sets = list(study.split.names)
+    train_set = study.split.train_name
     threshold_set = study.split.validation_name  # held out from training: the training scores are in-sample
     main = runs[MULTITASK]
     learning = learning_of(main)
@@ -261,5 +262,8 @@ def mtlnet_evaluation_job(
     write_csv(size_table(("mtlnet",), widths=tuple(sorted({float(width), 1.0})), input_size=tuple(input_size)), out["sizes"], index=True)
     # MTLNet sees only the CT: its AUC is compared with the image-only ceiling, not the latent one
     image_ceiling = None if ceiling is None else ceiling[IMAGE_CEILING if IMAGE_CEILING in ceiling else LATENT_CEILING]
-    note = "bootstrap 95% CI; ceiling: the image-only ceiling (what the CT shows)" if ceiling is not None else "bootstrap 95% CI"
+    note = ("Dice (CT grid) and AUC: bootstrap 95% CI; sensitivity, specificity, accuracy: Wilson 95% CI at the validation-set threshold; "
+            f"{train_set} rows in-sample")
+    if ceiling is not None:
+        note += "; ceiling: the image-only ceiling (what the CT shows), an estimate, not a bound"
     write_claims(Path(out["claims"]).parents[1], CLAIMS_CHAPTER, metric_claims(headline, study="mtlnet2025", note=note, auc_ceiling=image_ceiling, learning=learning), path=out["claims"])

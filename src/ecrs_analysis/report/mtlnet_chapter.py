@@ -97,7 +97,7 @@ def kept_epoch_text(info: Mapping[str, Any], history: pd.DataFrame, *, max_epoch
     names = {"val_cls_loss": "the validation classification loss (class-balanced BCE of the endotype)", "val_loss": "the whole validation loss (classification + segmentation)"}
     if kept is None:
         return f"No epoch was kept by {names.get(monitor, monitor)}: the last epoch ({len(history)}) is scored."
-    text = f"**Kept epoch: {int(kept)}** of {len(history)} run (at most {max_epochs}), the lowest {names.get(monitor, monitor)}."
+    text = f"**Kept epoch: {int(kept)}** of {len(history)} run (at most {max_epochs}): the epoch with the lowest value of {names.get(monitor, monitor)}."
     if monitor != "val_loss" and "val_loss" in history and history["val_loss"].notna().any():
         other = int(history["val_loss"].to_numpy().argmin()) + 1
         text += (f" The whole validation loss, dominated by its segmentation term, would have kept epoch {other}"
