@@ -65,3 +65,39 @@ def test_real_reference_ct_loads_and_preprocesses(reference_ct):
     assert img.shape == (1, 48, 48, 40)
     # cropped to the head: a large share is tissue or bone (> -100 HU), bone reaches the top of the window
     assert 0.25 < (img > 0.45).mean() < 0.9 and img.max() > 0.9
+
+
+def test_head_box_cuts_its_fractions_of_the_heads_bounding_box():
+    from ecrs_analysis.data.preprocess import HeadBox
+
+    img = torch.full((1, 20, 10, 40), -1000.0)
+    img[0, 2:12, 0:10, 10:30] = 40.0  # the head: x 2..11, y 0..9, z 10..29
+    box = HeadBox([[0.1, 0.0, 0.25], [0.9, 0.5, 1.0]])(img)
+    idx = [torch.nonzero(box[0].any(dim=tuple(a for a in range(3) if a != k))).flatten() for k in range(3)]
+    # by hand: x 2 + floor(1.0) = 3 .. 2 + ceil(9.0) = 11 (exclusive); y 0 .. 5; z 10 + 5 = 15 .. 30
+    assert [(int(i[0]), int(i[-1]) + 1) for i in idx] == [(3, 11), (0, 5), (15, 30)]
+    assert int(box.sum()) == 8 * 5 * 15
+    with pytest.raises(ValueError, match="lower < upper"):
+        HeadBox([[0.5, 0.0, 0.0], [0.4, 1.0, 1.0]])
+    with pytest.raises(ValueError, match="no head"):
+        HeadBox([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])(torch.full((1, 4, 4, 4), -1000.0))
+
+
+def test_a_head_box_crop_is_the_same_whatever_the_mask(tmp_path):
+    """MTLNet's input must not depend on the mask it segments: two different masks, one image."""
+    ct = np.full((40, 40, 40), -1000, dtype=np.int16)
+    ct[4:36, 6:34, 8:32] = 40
+    ct[18:22, 15:20, 20:25] = 600
+    write_image(ct, tmp_path / "ct.nii.gz", spacing=(1, 1, 1), origin=(0, 0, 0))
+    for name, where in (("a", np.s_[18:22, 15:20, 20:25]), ("b", np.s_[5:9, 7:12, 9:14])):
+        mask = np.zeros_like(ct, dtype=np.uint8)
+        mask[where] = 1
+        write_image(mask, tmp_path / f"{name}.nii.gz", spacing=(1, 1, 1), origin=(0, 0, 0))
+    p = PreprocessSettings(spacing_mm=[2, 2, 2], hu_window=[-1000, 1000], margin_mm=2, input_size=[8, 8, 8], crop_to="head_box",
+                           head_box=[[0.1, 0.1, 0.1], [0.9, 0.9, 0.9]])
+    a = preprocess_patient(tmp_path / "ct.nii.gz", {"sinus_mask": tmp_path / "a.nii.gz"}, p)
+    b = preprocess_patient(tmp_path / "ct.nii.gz", {"sinus_mask": tmp_path / "b.nii.gz"}, p)
+    assert np.array_equal(a["image"], b["image"]) and np.array_equal(a["spacing_mm"], b["spacing_mm"])
+    assert not np.array_equal(a["sinus_mask"], b["sinus_mask"])
+    with pytest.raises(Exception, match="head_box"):
+        PreprocessSettings(spacing_mm=[2, 2, 2], hu_window=[-1000, 1000], margin_mm=2, input_size=[8, 8, 8], crop_to="head_box")

@@ -1,33 +1,80 @@
-"""Chapter 05 says whether MTLNet's Dice reaches the target, from the segmentation table's numbers."""
+"""Chapter 05's sentences come from its tables: the Dice against the target and the grid's bound, the kept epoch, the ceiling."""
 
 import pandas as pd
 import pytest
 
-from ecrs_analysis.report.mtlnet_chapter import DICE_TARGET, dice_against_target
+from ecrs_analysis.report.mtlnet_chapter import (
+    DICE_TARGET, IN_SAMPLE, calibration_text, ceiling_text, crop_coverage_text, dice_against_target, in_sample, kept_epoch_text,
+)
+
+SETS = ("train", "validation", "external")
 
 
 def _seg(*dice):
-    rows = [{"set": s, "metric": "dice", "statistic": "mean", "value": v, "CI low": v - 0.005, "CI high": v + 0.005} for s, v in zip(("train", "validation", "external"), dice)]
+    rows = [{"set": s, "metric": "dice", "statistic": "mean", "value": v, "CI low": v - 0.005, "CI high": v + 0.005} for s, v in zip(SETS, dice)]
     rows.append({"set": "train", "metric": "hd95", "statistic": "median", "value": 6.0, "CI low": 5.0, "CI high": 7.0})
     return pd.DataFrame(rows).set_index("set")
+
+
+def _grid(bound, model=0.9):
+    rows = [{"set": s, "measure": m, "mean": v, "CI low": v - 0.01, "CI high": v + 0.01} for s in SETS
+            for m, v in (("model grid Dice", model), ("native Dice", 0.7), ("grid upper bound Dice", bound))]
+    return pd.DataFrame(rows).set_index(["set", "measure"])
 
 
 GRID = dict(spacing_mm=[2.0, 2.0, 2.0], input_size=[48, 48, 32], deep_supervision=False)
 
 
-def test_a_dice_below_the_target_on_every_set_is_called_missed_with_the_reason():
-    text = dice_against_target(_seg(0.813, 0.8126, 0.8134), **GRID)
+def test_a_miss_under_a_low_grid_bound_is_blamed_on_the_grid_with_its_numbers():
+    text = dice_against_target(_seg(0.713, 0.7126, 0.7134), _grid(0.78), **GRID)
     assert f"Target Dice {DICE_TARGET:.2f}" in text and "**missed** on every set" in text
-    assert "train 0.813 (0.808–0.818)" in text and "2 × 2 × 2 mm" in text and "not overfitting" in text
+    assert "train 0.713 (0.708–0.718)" in text and "2 × 2 × 2 mm" in text
+    assert "train 0.780 (0.770–0.790)" in text and "the grid limits the Dice" in text
+    assert "train 0.067" in text  # bound minus native Dice, computed from the two tables
+    assert "train 0.900" in text  # the resized-grid Dice, reported beside
+
+
+def test_a_miss_above_the_grid_bound_is_not_blamed_on_the_grid():
+    text = dice_against_target(_seg(0.7, 0.7, 0.7), _grid(0.95), **GRID)
+    assert "the grid limits" not in text and "does not explain the miss" in text
 
 
 def test_reached_partly_missed_and_undecided_are_told_apart():
-    assert "reached on every set" in dice_against_target(_seg(0.9, 0.9, 0.9), **GRID)
-    partly = dice_against_target(_seg(0.9, 0.8, 0.9), **GRID)
-    assert "**missed** on validation" in partly and "not overfitting" not in partly
-    assert "not shown to be reached on train" in dice_against_target(_seg(DICE_TARGET, 0.9, 0.9), **GRID)
+    assert "reached on every set" in dice_against_target(_seg(0.9, 0.9, 0.9), _grid(0.95), **GRID)
+    partly = dice_against_target(_seg(0.9, 0.8, 0.9), _grid(0.95), **GRID)
+    assert "**missed** on validation" in partly and "no sign of overfitting" not in partly
+    assert "not shown to be reached on train" in dice_against_target(_seg(DICE_TARGET, 0.9, 0.9), _grid(0.95), **GRID)
 
 
 def test_a_table_without_dice_is_a_clear_error():
     with pytest.raises(ValueError, match="no `dice` rows"):
-        dice_against_target(_seg()[lambda t: t["metric"] != "dice"], **GRID)
+        dice_against_target(_seg()[lambda t: t["metric"] != "dice"], _grid(0.9), **GRID)
+
+
+def test_training_rows_are_labelled_in_sample_in_flat_and_multi_indexed_tables():
+    assert in_sample(_seg(0.8, 0.8, 0.8), train_set="train").index[0] == IN_SAMPLE
+    relabelled = in_sample(_grid(0.8), train_set="train")
+    assert IN_SAMPLE in relabelled.index.get_level_values("set") and "train" not in relabelled.index.get_level_values("set")
+
+
+def test_the_kept_epoch_and_the_epoch_the_whole_loss_would_keep():
+    history = pd.DataFrame({"val_loss": [1.0, 0.8, 0.6, 0.5], "val_cls_loss": [0.7, 0.5, 0.6, 0.65]})
+    text = kept_epoch_text({"monitor": "val_cls_loss", "best_epoch": 2}, history, max_epochs=6)
+    assert "**Kept epoch: 2** of 4 run (at most 6)" in text and "classification loss" in text and "would have kept epoch 4" in text
+
+
+def test_the_ceiling_is_a_difference_in_the_right_direction_never_a_bound():
+    idx = pd.MultiIndex.from_tuples([("external", "AUC"), ("external", "Dice")], names=["set", "metric"])
+    comp = pd.DataFrame({"reproduced": [0.88, 0.7], "95% CI": ["0.78–0.97", "0.69–0.71"], "reported": [0.818, 0.898], "image ceiling": [0.861, None]}, index=idx)
+    text = ceiling_text(comp, set_name="external", learned=True)
+    assert "lies 0.019 above it" in text and "not a bound" in text
+    assert "cannot exceed" not in text and "best any model" not in text
+
+
+def test_coverage_and_calibration_sentences_quote_their_tables():
+    cov = pd.DataFrame({"patients": [10, 3], "mean share inside": [0.998, 0.99], "lowest share inside": [0.95, 0.98], "patients below 0.99": [1, 1]},
+                       index=pd.Index(["train", "external"], name="set"))
+    text = crop_coverage_text(cov, train_set="train")
+    assert f"{IN_SAMPLE}: mean 99.8%, lowest 95.0%, 1 of 10 below 99%" in text and "only partly for 1 patient" in text
+    cal = pd.DataFrame({"Brier": [0.2], "calibration intercept": [0.1], "calibration slope": [0.6]}, index=pd.Index(["external"], name="set"))
+    assert "external: Brier 0.200, intercept +0.10, slope 0.60 (predictions too extreme)" in calibration_text(cal)

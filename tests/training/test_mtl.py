@@ -16,7 +16,8 @@ from ecrs_analysis.training.mtl import (
 
 # The settings these tests train with: every key written out (the schema gives no values of its own).
 SETTINGS = dict(width=0.25, epochs=10, batch_size=8, lr=1e-3, weight_decay=1e-4, warmup_epochs=1, patience=5, seg_weight=1.0,
-                deep_supervision=False, ablation=False, mask="sinus_mask", surface_tolerance_mm=2.0, augment=True)
+                deep_supervision=False, ablation=False, mask="sinus_mask", surface_tolerance_mm=2.0, augment=True,
+                early_stopping="classification_loss")
 
 
 def _s(**changes):
@@ -160,6 +161,11 @@ def test_fit_mtlnet_writes_the_jobs_artefacts(tmp_path):
     assert back.scores["prob"].between(0, 1).all() and back.scores["dice"].between(0, 1).all()
     assert back.history["epoch"].tolist() == [1, 2] and {"train_seg_loss", "train_cls_loss"} <= set(back.history.columns)
     assert back.info["variant"] == "multitask" and back.info["best_epoch"] in (1, 2)
+    # the kept epoch is the one of lowest validation *classification* loss, as the settings ask
+    assert back.info["monitor"] == "val_cls_loss" and back.info["best_epoch"] == int(back.history["val_cls_loss"].to_numpy().argmin()) + 1
+    rec = back.info["learning"]
+    assert {"learned_on_validation", "validation_cls_loss", "constant_validation_cls_loss", "validation_auc"} <= set(rec)
+    assert rec["learned"] == (rec["learned_in_training"] and rec["learned_on_validation"])
     state = load_checkpoint(out / "best.pt")
     model = build_mtlnet(_s(width=0.125))
     model.load_state_dict(state["model"])
@@ -213,7 +219,7 @@ def test_every_profile_has_valid_mtlnet_settings_for_its_inputs(profile):
     s = MTLNetSettings.model_validate(cfg["mtlnet"])
     assert set(cfg["mtlnet"]) == set(MTLNetSettings.model_fields)  # every key written out in every profile
     study = cfg["studies"]["mtlnet2025"]
-    assert s.mask in study["masks"] and study["preprocess"]["crop_to"] == "sinus_mask"
+    assert s.mask in study["masks"] and study["preprocess"]["crop_to"] == "head_box"  # never the mask it segments
     levels = build_mtlnet(s).levels
     assert all(n % 2 ** (levels - 1) == 0 for n in study["preprocess"]["input_size"])
 
@@ -237,3 +243,27 @@ def test_the_classification_head_learns_a_tiny_separable_problem():
     check = learning_check(prob, train_losses=hist["train_cls_loss"], constant_train_loss=constant_loss(y.numpy(), class_weights=(1.0, 1.0), weighted_mean=False))
     assert check.learned, check.reason
     assert roc_auc_score(y.numpy(), prob) > 0.9
+
+
+def test_monitor_follows_the_setting_and_the_variant():
+    from ecrs_analysis.training.mtl import monitor_of
+
+    assert monitor_of(_s(), "multitask") == "val_cls_loss" and monitor_of(_s(), "classification") == "val_cls_loss"
+    assert monitor_of(_s(), "segmentation") == "val_loss"  # no classification head: its own loss
+    assert monitor_of(_s(early_stopping="loss"), "multitask") == "val_loss"
+
+
+def test_held_out_check_against_a_brute_force_constant():
+    """The constant reference is the best constant BCE (with pos_weight) of the validation labels, found here by a grid search."""
+    from ecrs_analysis.training.mtl import held_out_check
+
+    y = np.array([0, 0, 0, 1, 1, 0, 1, 0, 0, 0])
+    w = 2.5
+    q = np.linspace(0.001, 0.999, 9999)
+    brute = float(np.min(-(w * y.sum() * np.log(q) + (y.size - y.sum()) * np.log(1 - q)) / y.size))
+    flat = held_out_check(y, np.full(y.size, 0.4) + 1e-9 * np.arange(y.size), validation_loss=brute + 0.01, pos_weight=w)
+    assert flat.constant_validation_loss == pytest.approx(brute, abs=1e-4)
+    assert not flat.learned and "not below the constant" in flat.reason  # worse than the constant and an AUC CI covering 0.5
+    good = held_out_check(y, y * 0.8 + 0.1, validation_loss=brute + 0.01, pos_weight=w)
+    assert good.learned and good.auc == 1.0  # a loss above the constant's, but an AUC CI above 0.5
+    assert held_out_check(y, np.full(y.size, 0.4) + 1e-9 * np.arange(y.size), validation_loss=brute - 0.01, pos_weight=w).learned

@@ -31,6 +31,8 @@ __all__ = [
 
 RULE_ERROR = "ecrs_rules"
 
+HEAD_BOX = "head_box"
+"""``preprocess.crop_to`` value: crop a fixed, head-relative box found from the image alone (no mask)."""
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 Positive = Annotated[float, Field(gt=0)]
 Names = Annotated[list[str], Field(min_length=1)]
@@ -125,6 +127,19 @@ class PreprocessSettings(_Section):
     margin_mm: float = Field(ge=0)
     input_size: Annotated[list[Annotated[int, Field(ge=8)]], Field(min_length=3, max_length=3)]
     crop_to: str | None
+    head_box: Annotated[list[Annotated[list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=3, max_length=3)]], Field(min_length=2, max_length=2)] | None = None
+    """With ``crop_to: head_box``: [[x0, y0, z0], [x1, y1, z1]], the sub-box of the head's bounding box (fractions, RAS
+    index order) that holds the paranasal sinuses; chosen on training anatomy only (``data.preprocess.head_box_select``)."""
+
+    @model_validator(mode="after")
+    def _box(self) -> PreprocessSettings:
+        issues = []
+        if self.crop_to == HEAD_BOX and self.head_box is None:
+            issues.append(("head_box", "crop_to: head_box needs head_box: [[x0, y0, z0], [x1, y1, z1]] (fractions of the head's bounding box)"))
+        if self.head_box is not None and not all(lo < hi for lo, hi in zip(*self.head_box)):
+            issues.append(("head_box", f"each lower fraction must be below its upper one; got {self.head_box}"))
+        problems(issues)
+        return self
 
     @field_validator("hu_window")
     @classmethod
@@ -155,8 +170,8 @@ class StudySettings(_Section):
         issues = [("centers", f"{c!r} is listed twice") for c in _duplicates(self.centers)]
         issues += [("masks", f"{m!r} is listed twice") for m in _duplicates(self.masks)]
         crop = self.preprocess.crop_to
-        if crop is not None and crop not in self.masks:
-            issues.append(("preprocess.crop_to", f"{crop!r} is not one of the study's masks {self.masks}; use one of them or null (the whole head)"))
+        if crop is not None and crop != HEAD_BOX and crop not in self.masks:
+            issues.append(("preprocess.crop_to", f"{crop!r} is not one of the study's masks {self.masks}; use one of them, head_box (a fixed sub-box of the head) or null (the whole head)"))
         if self.split.mode == "center" and self.split.train_centers:
             unknown = [c for c in self.split.train_centers if c not in self.centers]
             if unknown:

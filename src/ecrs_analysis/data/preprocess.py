@@ -6,8 +6,11 @@ Pipeline (one convention for every cohort, real or synthetic):
    ``MetaTensor`` with a RAS affine;
 2. ``Orientationd`` to RAS; ``Spacingd`` to the target spacing (linear for CT,
    nearest for masks);
-3. ``CropForegroundd`` around the crop mask (the lesion ROI or the sinus region) with a
-   margin in millimetres; without a mask, around the head (HU > -500);
+3. ``CropForegroundd`` around the crop mask (the lesion ROI of the first study, whose input
+   is the paper's design) with a margin in millimetres; ``crop_to: head_box``: around a
+   fixed sub-box of the head's bounding box (HU > -500), found from the image alone
+   (:class:`HeadBox`; MTLNet, which must not be shown the mask it segments); ``null``:
+   around the whole head;
 4. ``ScaleIntensityRanged``: clip to the HU window and scale to [0, 1];
 5. ``Resized`` to the model's input size.
 
@@ -38,9 +41,11 @@ from ecrs_analysis.data.masks import load_mask
 if TYPE_CHECKING:  # the schema's model (its values are the profile's; this module has none of its own)
     from ecrs_analysis.config.schema import PreprocessSettings
 
-__all__ = ["to_metatensor", "pipeline", "preprocess_patient", "preprocess_cohort", "load_preprocessed", "PREPROCESS_VERSION"]
+__all__ = ["HEAD_HU", "HeadBox", "to_metatensor", "pipeline", "preprocess_patient", "preprocess_cohort", "load_preprocessed", "PREPROCESS_VERSION"]
 
 PREPROCESS_VERSION = "2"  # 2: the voxel size of the model grid is stored ("spacing_mm")
+HEAD_HU = -500.0
+"""Voxels above this HU are the head (tissue and bone, not air)."""
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
@@ -54,13 +59,55 @@ def to_metatensor(image: sitk.Image, *, dtype: np.dtype = np.float32) -> MetaTen
     return MetaTensor(torch.from_numpy(np.ascontiguousarray(arr))[None], affine=torch.as_tensor(_LPS_TO_RAS @ affine))
 
 
+class HeadBox:
+    """``select_fn`` of MONAI's ``CropForegroundd``: a fixed sub-box of the head's bounding box, from the CT alone.
+
+    The head is every voxel above :data:`HEAD_HU`; its bounding box (array axes, RAS after
+    ``Orientationd``) is cut to ``box = [[x0, y0, z0], [x1, y1, z1]]`` (fractions of its
+    extent). ``CropForegroundd`` then crops to that box with its margin, so the crop and its
+    affine stay MONAI's own (``explain.inverse`` maps back through it).
+
+    Why a fixed head-relative box and not a first low-resolution pass that predicts one: the
+    sinuses sit at a near-constant place in the head (their extent varies by a few percent of
+    it), so a box a little larger than their span on training anatomy covers them at the same
+    grid cost, with nothing learned that could fail silently on a new patient; the coverage
+    is checked per patient, not assumed (``jobs.mtlnet_evaluation``: share of sinus voxels
+    inside the box).
+    """
+
+    def __init__(self, box: list[list[float]] | tuple[tuple[float, ...], ...]) -> None:
+        lo, hi = (np.asarray(b, dtype=float) for b in box)
+        if lo.shape != (3,) or hi.shape != (3,) or not ((0 <= lo) & (lo < hi) & (hi <= 1)).all():
+            raise ValueError(f"head box must be [[x0, y0, z0], [x1, y1, z1]] with 0 <= lower < upper <= 1; got {box}")
+        self.lo, self.hi = lo, hi
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        head = torch.as_tensor(image) > HEAD_HU
+        spatial = head.any(dim=0)
+        if not bool(spatial.any()):
+            raise ValueError(f"no voxel above {HEAD_HU:g} HU: no head to place the sinus box in (is this a CT in Hounsfield units?)")
+        starts, stops = [], []
+        for axis in range(3):
+            present = torch.nonzero(spatial.any(dim=tuple(a for a in range(3) if a != axis))).flatten()
+            first, extent = int(present[0]), int(present[-1]) + 1 - int(present[0])
+            starts.append(first + int(np.floor(self.lo[axis] * extent)))
+            stops.append(max(first + int(np.ceil(self.hi[axis] * extent)), starts[-1] + 1))
+        out = torch.zeros_like(head)
+        out[:, starts[0]:stops[0], starts[1]:stops[1], starts[2]:stops[2]] = True
+        return out
+
+
 def pipeline(p: PreprocessSettings, mask_keys: tuple[str, ...]) -> Compose:
     """The MONAI transforms of the module docstring, for ``image`` and the mask keys (invertible: see ``explain.inverse``)."""
     keys = ("image",) + mask_keys
     modes = ("bilinear",) + ("nearest",) * len(mask_keys)
     margin = [int(np.ceil(p.margin_mm / s)) for s in p.spacing_mm]
     source = p.crop_to if p.crop_to in mask_keys else "image"
-    select = (lambda x: x > 0.5) if source != "image" else (lambda x: x > -500.0)
+    if p.crop_to == "head_box":
+        assert p.head_box is not None  # the schema requires it with crop_to: head_box
+        select = HeadBox(p.head_box)
+    else:
+        select = (lambda x: x > 0.5) if source != "image" else (lambda x: x > HEAD_HU)
     return Compose(
         [
             Orientationd(keys=keys, axcodes="RAS", labels=(("L", "R"), ("P", "A"), ("I", "S"))),
@@ -97,7 +144,7 @@ def preprocess_patient(image_path: str | os.PathLike[str], masks: dict[str, str 
 
 def _cache_key(image: str, masks: dict[str, str], params: PreprocessSettings, segments: dict[str, str] | None = None) -> str:
     chosen = {k: v for k, v in sorted((segments or {}).items()) if k in masks}
-    return hash_params(PREPROCESS_VERSION, params.model_dump(mode="json"), sha256_path(image), {k: sha256_path(v) for k, v in sorted(masks.items())}, *([chosen] if chosen else []), length=24)
+    return hash_params(PREPROCESS_VERSION, params.model_dump(mode="json", exclude_none=True), sha256_path(image), {k: sha256_path(v) for k, v in sorted(masks.items())}, *([chosen] if chosen else []), length=24)
 
 
 def preprocess_cohort(table: pd.DataFrame, *, mask_columns: tuple[str, ...], params: PreprocessSettings, cache_dir: str | os.PathLike[str], n_jobs: int = 2,

@@ -167,11 +167,15 @@ def _mtlnet_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) ->
     from ecrs_analysis.jobs.mtlnet_evaluation import mtlnet_evaluation_job
     from ecrs_analysis.training.mtl import MULTITASK, load_job
 
+    import pandas as pd
+
     runs = {variant: load_job(Path(path).parent) for variant, path in sorted(a.inputs_by.items(), key=lambda kv: kv[0] != MULTITASK)}
-    st = cfg.stats
+    st, study = cfg.stats, _study(cfg, a.study)
     mtlnet_evaluation_job(
         _loaded(paths, a.study), runs, n_resamples=st.n_resamples, seed=cfg.seed, rule=st.threshold_rule, target=st.threshold_target,
-        width=cfg.mtlnet.width, input_size=_study(cfg, a.study).preprocess.input_size, out=a.out,
+        width=cfg.mtlnet.width, input_size=study.preprocess.input_size, index=pd.read_csv(paths.preprocessed_index(a.study), dtype={"patient_id": str}),
+        preprocess=study.preprocess, mask_columns=tuple(study.masks), segmentation_target=cfg.mtlnet.mask, tolerance_mm=cfg.mtlnet.surface_tolerance_mm,
+        n_jobs=a.threads, out=a.out,
     )
 
 

@@ -42,7 +42,8 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "claims-04_integrated_model": (),
     "claims-07_proteomics": ("omics.fdr",),
     "deep_evaluation": ("seed", "deep.models", "deep.width", "stats.n_resamples", "studies.{s}.preprocess.input_size"),
-    "mtlnet_evaluation": ("seed", "mtlnet.ablation", "mtlnet.width", "stats.n_resamples", "stats.threshold_rule", "stats.threshold_target", "studies.{s}.preprocess.input_size"),
+    "mtlnet_evaluation": ("seed", "mtlnet.ablation", "mtlnet.width", "mtlnet.mask", "mtlnet.surface_tolerance_mm", "stats.n_resamples", "stats.threshold_rule",
+                          "stats.threshold_target", "studies.mtlnet2025.preprocess", "studies.mtlnet2025.masks"),  # one study only: MTLNet's
 }
 
 APPENDIX_PARAMS: tuple[str, ...] = ()

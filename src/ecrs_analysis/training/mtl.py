@@ -10,16 +10,20 @@ set with the best epoch and writes its artefacts into one folder, atomically::
                              seconds, val_loss, val_seg_loss, val_cls_loss, val_auc, val_dice, val_score
     <out_dir>/scores.csv     per patient: patient_id, set, label, prob, dice, hd95, surface_dice
     <out_dir>/masks.npz      predicted masks of every patient: "masks" (n, X, Y, Z) uint8, "patient_id"
-    <out_dir>/job.json       settings, variant, seed, best epoch, early-stopping metric, and whether the
-                             classifier learned (``stats.learning.learning_check`` on training and
-                             validation patients: scores that vary, a training loss below the
-                             constant predictor's)
+    <out_dir>/job.json       settings, variant, seed, the kept epoch and its early-stopping criterion,
+                             and whether the classifier learned: ``stats.learning.learning_check`` on
+                             training and validation patients (scores that vary, a training loss below
+                             the constant predictor's) *and* learned on held-out patients
+                             (:func:`held_out_check`: the validation classification loss below the
+                             best constant predictor's, or a validation AUC whose DeLong 95% CI
+                             excludes 0.5)
 
 Loss: ``BCE_cls + seg_weight · DiceCE_seg`` — MONAI ``DiceCELoss(sigmoid=True)`` on the mask and a
 class-balanced ``BCEWithLogitsLoss`` (``pos_weight`` = ratio of scikit-learn's balanced class
 weights of the training labels) on the endotype.  The ablation variants train the same network
-with one head and that head's loss alone.  Early stopping minimises the validation loss (see
-:class:`MultitaskTask` for why not the validation AUC).
+with one head and that head's loss alone.  Early stopping minimises a validation loss chosen by
+``mtlnet.early_stopping`` (:func:`monitor_of`): the classification loss by default, since the whole
+loss is dominated by its segmentation term (see :class:`MultitaskTask` for why not the validation AUC).
 
 Interrupted jobs resume: checkpoints live in ``.<out_dir name>.work/`` beside the output folder
 until the job finishes, and a rerun with the same inputs and settings continues from them
@@ -49,6 +53,7 @@ from torch import nn
 from ecrs_analysis.atomic import atomic_dir, write_csv, write_json
 from ecrs_analysis.data.preprocess import load_preprocessed
 from ecrs_analysis.models.mtlnet import HEADS, MTLNet, filters_for_width
+from ecrs_analysis.stats.delong import delong_ci
 from ecrs_analysis.stats.segmentation import dice_scores, segmentation_metrics
 from ecrs_analysis.stats.learning import LearningCheck, constant_loss, learning_check
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, augment, load_checkpoint, make_loader, seed_everything, train
@@ -59,7 +64,7 @@ from ecrs_analysis.paths import CHECKPOINT, HISTORY, JOB_INFO, JOB_SCORES, PREDI
 
 __all__ = [
     "MTLNetSettings", "MULTITASK", "CLASSIFICATION", "SEGMENTATION", "VARIANTS", "Variant", "variants", "job_folder", "variant_of_folder", "MultitaskLoss", "MultitaskTask", "MultitaskPrediction",
-    "predict_multitask", "build_mtlnet", "fit_mtlnet", "MTLNetRun", "load_job", "load_jobs", "learning_of", "ablation_table", "segmentation_examples",
+    "monitor_of", "HeldOutCheck", "held_out_check", "predict_multitask", "build_mtlnet", "fit_mtlnet", "MTLNetRun", "load_job", "load_jobs", "learning_of", "held_out_of", "ablation_table", "segmentation_examples",
 ]
 
 Variant = Literal["multitask", "classification", "segmentation"]
@@ -180,7 +185,7 @@ class MultitaskTask(nn.Module):
     ``val_dice`` (mean over patients with a non-empty mask) and ``val_score`` (the mean of
     AUC and Dice, or the one of them a single-head variant has).
 
-    Early stopping minimises ``val_loss``, the training objective on the validation set.  Not
+    Early stopping minimises :attr:`monitor` (``val_cls_loss`` or ``val_loss``: :func:`monitor_of`).  Not
     the AUC: on 41 validation patients an AUC moves by ±0.1 from epoch to epoch by chance, so
     the epoch it picks is picked by noise (seen on the demo: 0.29 → 0.67 → 0.70 → 0.51 → 0.39
     for a network whose scores did not vary); a loss averages over every patient and voxel
@@ -190,8 +195,9 @@ class MultitaskTask(nn.Module):
     monitor = "val_loss"
     maximise = False
 
-    def __init__(self, loss: MultitaskLoss, *, bn_loader: torch.utils.data.DataLoader | None = None) -> None:
+    def __init__(self, loss: MultitaskLoss, *, bn_loader: torch.utils.data.DataLoader | None = None, monitor: str = "val_loss") -> None:
         super().__init__()
+        self.monitor = monitor
         self.loss_fn = loss
         self.bn_loader = bn_loader
 
@@ -223,6 +229,53 @@ class MultitaskTask(nn.Module):
             parts.append(out["val_dice"])
         out["val_score"] = float(np.mean(parts))
         return out
+
+
+def monitor_of(settings: MTLNetSettings | Mapping[str, Any], variant: str) -> str:
+    """The validation metric whose lowest value keeps an epoch: ``val_cls_loss`` when ``early_stopping`` is
+    ``classification_loss`` and the variant classifies, else ``val_loss`` (the segmentation-only ablation's is its Dice-CE)."""
+    s = _settings(settings)
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown MTLNet variant {variant!r}; valid: {', '.join(VARIANTS)}")
+    return "val_cls_loss" if s.early_stopping == "classification_loss" and "classification" in VARIANTS[variant].heads else "val_loss"
+
+
+@dataclass(frozen=True)
+class HeldOutCheck:
+    """Did the classifier learn on held-out (validation) patients?"""
+
+    learned: bool
+    validation_loss: float
+    """Class-balanced BCE of the kept network on the validation patients."""
+    constant_validation_loss: float
+    """The same loss of the best constant predictor of the validation labels (``stats.learning.constant_loss``)."""
+    auc: float
+    auc_low: float
+    auc_high: float
+    """Validation AUC and its DeLong 95% CI."""
+    reason: str
+
+
+def held_out_check(labels: np.ndarray, prob: np.ndarray, *, validation_loss: float, pos_weight: float) -> HeldOutCheck:
+    """Learned on held-out patients: the validation classification loss below the best constant predictor's,
+    or a validation AUC whose DeLong 95% CI excludes 0.5.
+
+    The constant is the best one *for the validation labels* (a stricter reference than the training
+    prevalence), with the training loss's class weights (``BCEWithLogitsLoss(pos_weight)``: a mean over patients).
+    """
+    y = np.asarray(labels).astype(int)
+    const = constant_loss(y, class_weights=(1.0, pos_weight), weighted_mean=False)
+    if np.unique(y).size == 2:
+        d = delong_ci(y, np.asarray(prob, dtype=float), name="validation probabilities")
+        auc, low, high = d.auc, d.ci_low, d.ci_high
+    else:
+        auc = low = high = float("nan")
+    by_loss = bool(validation_loss < const)
+    by_auc = bool(low > 0.5)
+    reason = "" if by_loss or by_auc else (
+        f"on validation patients its classification loss is not below the constant predictor's ({validation_loss:.3f} ≥ {const:.3f}) "
+        f"and its AUC's 95% CI includes 0.5 ({auc:.3f}, {low:.3f}–{high:.3f})")
+    return HeldOutCheck(by_loss or by_auc, float(validation_loss), float(const), float(auc), float(low), float(high), reason)
 
 
 def build_mtlnet(settings: MTLNetSettings | Mapping[str, Any], *, variant: str = MULTITASK) -> MTLNet:
@@ -349,7 +402,8 @@ def fit_mtlnet(
         epochs=s.epochs, lr=s.lr, weight_decay=s.weight_decay, warmup_epochs=s.warmup_epochs, patience=s.patience, seed=seed, augment=s.augment, checkpoint_dir=str(work)
     )
     bn_loader = make_loader(sub(train_idx), batch_size=s.batch_size, shuffle=False, seed=seed, shard=False)
-    history = train(model, train_loader, val_loader, optimizer=optimizer, task=MultitaskTask(loss, bn_loader=bn_loader), config=config, device=device, resume=True)
+    monitor = monitor_of(s, variant)
+    history = train(model, train_loader, val_loader, optimizer=optimizer, task=MultitaskTask(loss, bn_loader=bn_loader, monitor=monitor), config=config, device=device, resume=True)
     best = load_checkpoint(work / CHECKPOINT) if (work / CHECKPOINT).exists() else None
     if best is not None:  # score with the early-stopping choice, not the last epoch
         model.load_state_dict(best["model"])
@@ -372,17 +426,26 @@ def fit_mtlnet(
             pred.prob[seen], train_losses=history.get("train_cls_loss", history["train_loss"]),
             constant_train_loss=constant_loss(labels[train_idx], class_weights=(1.0, w), weighted_mean=False),
         )
-        learning = {"learned": check.learned, "reason": check.reason, "score_sd": check.score_sd,
-                    "best_train_cls_loss": check.best_train_loss, "constant_train_cls_loss": check.constant_train_loss}
+        # ... and on held-out patients: the kept network's validation loss (its batch-norm statistics are the
+        # ones saved with it, recomputed on the training images) against the best constant's
+        val_pred = predict_multitask(model, val_loader, loss=loss)
+        held = held_out_check(labels[val_idx], pred.prob[val_idx], validation_loss=val_pred.losses["cls_loss"], pos_weight=w)
+        learning = {"learned": check.learned and held.learned, "reason": "; ".join(r for r in (check.reason, held.reason) if r),
+                    "learned_in_training": check.learned, "score_sd": check.score_sd,
+                    "best_train_cls_loss": check.best_train_loss, "constant_train_cls_loss": check.constant_train_loss,
+                    "learned_on_validation": held.learned, "validation_cls_loss": held.validation_loss,
+                    "constant_validation_cls_loss": held.constant_validation_loss,
+                    "validation_auc": held.auc, "validation_auc_low": held.auc_low, "validation_auc_high": held.auc_high}
     info = {
         "variant": variant,
         "learning": learning,
         "heads": list(heads),
         "seed": seed,
         "settings": s.model_dump(),
-        "monitor": MultitaskTask.monitor,
+        "monitor": monitor,
+        "early_stopping": s.early_stopping,
         "best_epoch": int(best["epoch"]) + 1 if best is not None else None,
-        "best_score": float(best[MultitaskTask.monitor]) if best is not None else None,
+        "best_score": float(best[monitor]) if best is not None else None,
         "epochs_run": len(history),
         "parameters": sum(p.numel() for p in model.parameters()),
         "input_size": list(data.x.shape[2:]),
@@ -412,12 +475,25 @@ def load_job(folder: str | os.PathLike[str]) -> MTLNetRun:
 
 
 def learning_of(run: MTLNetRun) -> LearningCheck | None:
-    """The did-it-learn verdict a job recorded for its classifier (None for a segmentation-only job)."""
+    """The did-it-learn verdict a job recorded for its classifier (None for a segmentation-only job).
+
+    ``learned`` is the whole verdict: in training and on the held-out validation patients (:func:`held_out_check`).
+    """
     rec = run.info.get("learning")
     if rec is None:
         return None
     return LearningCheck(learned=bool(rec["learned"]), reason=str(rec["reason"]), score_sd=float(rec["score_sd"]),
                          best_train_loss=float(rec["best_train_cls_loss"]), constant_train_loss=float(rec["constant_train_cls_loss"]))
+
+
+def held_out_of(run: MTLNetRun) -> HeldOutCheck | None:
+    """The held-out check a job recorded (None for a segmentation-only job, or a job written before it existed)."""
+    rec = run.info.get("learning")
+    if rec is None or "learned_on_validation" not in rec:
+        return None
+    return HeldOutCheck(bool(rec["learned_on_validation"]), float(rec["validation_cls_loss"]), float(rec["constant_validation_cls_loss"]),
+                        float(rec["validation_auc"]), float(rec["validation_auc_low"]), float(rec["validation_auc_high"]),
+                        "" if rec["learned_on_validation"] else str(rec["reason"]))
 
 
 def load_jobs(study_dir: str | os.PathLike[str], settings: MTLNetSettings | Mapping[str, Any]) -> dict[str, MTLNetRun]:

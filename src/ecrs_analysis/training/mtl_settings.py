@@ -33,7 +33,10 @@ class MTLNetSettings(BaseModel):
     lr: float = Field(gt=0)
     weight_decay: float = Field(ge=0)
     warmup_epochs: int = Field(ge=0, description="linear warm-up of the learning rate, then cosine decay")
-    patience: int = Field(ge=1, description="epochs without a fall of the validation loss before stopping")
+    patience: int = Field(ge=1, description="epochs without a fall of the early-stopping criterion before stopping")
+    early_stopping: Literal["classification_loss", "loss"] = Field(
+        description="the validation criterion that keeps an epoch: the validation classification loss (BCE of the endotype), "
+        "or the whole validation loss (dominated by the segmentation term); the segmentation-only ablation always uses its loss")
     seg_weight: float = Field(ge=0, description="loss = BCE_cls + seg_weight * DiceCE_seg")
     deep_supervision: bool
     ablation: bool = Field(description="also train the classification-only and segmentation-only variants")
