@@ -53,7 +53,9 @@ def test_a_failing_positive_control_is_said_and_voids_the_verdict():
     assert "no positive control" in deletion_verdict(_area(0.01, 0.1, control=None))
     t = deletion_table(_area(0.01, 0.1, control=(-0.02, 0.03)))
     assert t.loc[("m", "eCRS"), "positive control works"] == "no" and t.loc[("m", "eCRS"), "map faithful"] == "yes"
-    assert t.loc[("m", "eCRS"), "AOPC perfect map − random"] == "0.005 (-0.020–0.030)"
+    assert t.loc[("m", "eCRS"), "AOPC perfect map − random"] == "0.005 (-0.020 to 0.030)"
+    assert "0.00040 (0.00010 to 0.00070)" in deletion_verdict(_area(0.0001, 0.0007))  # small falls get the decimals their CI needs
+    assert "0.0092 (0.0004 to 0.0180)" in deletion_verdict(_area(0.0004, 0.018))  # a CI above 0 does not print as starting at 0.000
 
 
 def test_the_evidence_prose_names_what_is_excluded_and_what_only_the_conditional_fit_keeps():

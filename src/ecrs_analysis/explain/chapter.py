@@ -117,7 +117,14 @@ def _ci(v: float, lo: float, hi: float) -> str:
 
 
 def _ci3(v: float, lo: float, hi: float) -> str:
-    return f"{v:.3f} ({lo:.3f}–{hi:.3f})" if pd.notna(v) else "–"
+    """Three decimals, more (up to six) until the largest of the three shows two significant digits and no bound
+    that is not 0 prints as 0: a fall of 0.0004 is not 0.000 (0.000 to 0.001), a CI above 0 does not start at 0.000."""
+    if pd.isna(v):
+        return "–"
+    d, top = 3, max(abs(v), abs(lo), abs(hi))
+    while d < 6 and (top < 10.0 ** (1 - d) or any(x != 0 and round(x, d) == 0 for x in (lo, hi))):
+        d += 1
+    return f"{v:.{d}f} ({lo:.{d}f} to {hi:.{d}f})"
 
 
 def attention_table(expl: StudyExplanation) -> pd.DataFrame:
@@ -168,7 +175,7 @@ def attention_verdict(expl: StudyExplanation) -> str:
     """In words, per network and region, from the attention table: is its map above, level with or below each control (95% CIs)?
 
     A map is read as informative about a region only where its CI lies above both negative
-    controls' CIs; the positive control says how much of the layer's ceiling it reaches.
+    controls' CIs; the positive control (a reference at the layer's resolution, not a bound: a map can score above it) says how its score compares.
     """
     a = expl["attention"].set_index(["model", "region", "map"])
     lines = []
@@ -182,8 +189,8 @@ def attention_verdict(expl: StudyExplanation) -> str:
         for metric in ("pointing game", "energy share"):
             sides = {c: _against(net, g.loc[c], metric) for c in NEGATIVE}
             informative = all(v == "above" for v in sides.values())
-            ceiling = g.loc[POSITIVE, metric]
-            share = f"; {net[metric] / ceiling:.0%} of the perfect map's {ceiling:.2f}" if ceiling > 0 else ""
+            reference = g.loc[POSITIVE, metric]
+            share = f"; {net[metric] / reference:.0%} of the perfect map's {reference:.2f}" if reference > 0 else ""
             parts.append(f"{metric} {net[metric]:.2f}: " + ", ".join(f"{v} {c}" for c, v in sides.items()) + share + (" — **informative**" if informative else ""))
         lines.append(f"- **{model}**, {region}: " + "; ".join(parts))
     return "\n".join(lines)
@@ -212,7 +219,7 @@ def deletion_verdict(expl: StudyExplanation) -> str:
             if "AOPC perfect map - random" in r and pd.notna(r["AOPC perfect map - random"]):
                 pd_, plo, phi = r["AOPC perfect map - random"], r["AOPC perfect map - random low"], r["AOPC perfect map - random high"]
                 works = plo > 0
-                control = f"perfect map − random {pd_:.3f} ({plo:.3f}–{phi:.3f}), " + ("the positive control works" if works else f"the positive control does **not** work (CI {_side(plo, phi)})")
+                control = f"perfect map − random {_ci3(pd_, plo, phi)}, " + ("the positive control works" if works else f"the positive control does **not** work (CI {_side(plo, phi)})")
             else:
                 works, control = None, "no positive control (no evidence region)"
             if lo > 0:
@@ -223,7 +230,7 @@ def deletion_verdict(expl: StudyExplanation) -> str:
                 verdict = "the CI includes 0: not shown that the network uses what its map points at more than any other voxels"
             if works is False:
                 verdict += "; with a positive control that fails, this test cannot show faithfulness for this class"
-            parts.append(f"  - {cls} ({int(r['patients'])} patients): {control}; map − random {d:.3f} ({lo:.3f}–{hi:.3f}), {verdict}")
+            parts.append(f"  - {cls} ({int(r['patients'])} patients): {control}; map − random {_ci3(d, lo, hi)}, {verdict}")
         lines.append(f"- **{model}**\n" + "\n".join(parts))
     return "\n".join(lines)
 
@@ -287,7 +294,7 @@ def evidence_table(expl: StudyExplanation) -> pd.DataFrame:
     if not len(t):
         return t
     out = pd.DataFrame({"compartment": t["compartment"], "AUC of its opacification alone": t["AUC of its opacification alone"].round(3)})
-    out["log-odds per SD given the others (95% CI)"] = [_ci(v, lo, hi) for v, lo, hi in zip(t["log-odds per SD given the others"], t["low"], t["high"])]
+    out["log-odds per SD given the others (95% CI)"] = [f"{v:.2f} ({lo:.2f} to {hi:.2f})" if pd.notna(v) else "–" for v, lo, hi in zip(t["log-odds per SD given the others"], t["low"], t["high"])]
     out["opacified argues for"] = t["opacified argues for"]
     out["aerated argues for"] = t["aerated argues for"]
     return out.set_index("compartment")

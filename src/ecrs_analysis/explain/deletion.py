@@ -47,12 +47,11 @@ def training_mean(paths: Iterable[str | PathLike[str]]) -> NDArray[np.float32]:
 
     Raises a ValueError naming the file whose input grid differs from the first one's, and when there is none.
     """
-    from ecrs_analysis.data.preprocess import load_preprocessed
-
     total: NDArray[np.float64] | None = None
     first, n = "", 0
     for p in paths:
-        image = np.asarray(load_preprocessed(p)["image"], dtype=np.float64)
+        with np.load(p) as z:  # the image only: the cached masks are not decompressed
+            image = np.asarray(z["image"], dtype=np.float64)
         image = image.reshape(image.shape[-3:])
         if total is None:
             total, first = np.zeros_like(image), str(p)

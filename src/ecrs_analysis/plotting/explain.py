@@ -86,9 +86,16 @@ def plot_deletion_curves(curve: pd.DataFrame) -> Figure:
     """
     models = list(dict.fromkeys(curve["model"]))
     classes = [c for c in ("eCRS", "non-eCRS") if c in set(curve["explained class"])] or list(dict.fromkeys(curve["explained class"]))
-    fig, axes = plt.subplots(len(classes), len(models), figsize=(3.2 * len(models), 2.8 * len(classes)), squeeze=False, sharey=True)
+    # each panel its own y-axis: the falls differ by orders of magnitude between networks
+    fig, axes = plt.subplots(len(classes), len(models), figsize=(3.2 * len(models), 2.8 * len(classes)), squeeze=False)
     for i, cls in enumerate(classes):
         for ax, model in zip(axes[i], models):
+            ax.set_title(f"{model} · explained {cls}", fontsize=9)
+            if not ((curve["model"] == model) & (curve["explained class"] == cls)).any():
+                ax.text(0.5, 0.5, f"no patient explained as {cls}", ha="center", va="center", fontsize=8, transform=ax.transAxes)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                continue
             for order, (colour, label) in DELETION_STYLE.items():
                 g = curve[(curve["model"] == model) & (curve["explained class"] == cls) & (curve["order"] == order)].sort_values("fraction")
                 if g.empty:
@@ -97,7 +104,6 @@ def plot_deletion_curves(curve: pd.DataFrame) -> Figure:
                 ax.plot(x, np.r_[0.0, g["drop"].to_numpy()], "o-", color=colour, label=label, ms=3)
                 ax.fill_between(x, np.r_[0.0, g["low"].to_numpy()], np.r_[0.0, g["high"].to_numpy()], color=colour, alpha=0.2, lw=0)
             ax.axhline(0, color="black", lw=0.5)
-            ax.set_title(f"{model} · explained {cls}", fontsize=9)
             if i == len(classes) - 1:
                 ax.set_xlabel("share of the input deleted")
         axes[i, 0].set_ylabel("fall of P(explained class)\n(mean, 95% bootstrap CI)")
