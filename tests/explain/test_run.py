@@ -83,11 +83,23 @@ def test_each_patient_is_explained_by_the_fold_model_that_scored_it(fake_explain
     assert set(m["region"]) == {"lesion ROI", "evidence"}
     assert set(m["map"]) == {"Grad-CAM", "random", "crop centre", "perfect map (positive control)"}
     assert m["pointing"].dropna().between(0, 1).all() and m["energy"].dropna().between(0, 1).all()
-    assert m["hit zone share of crop"].between(0, 1).all()
+    assert m["hit zone share of crop"].between(0, 1).all() and m["region share of crop"].between(0, 1).all()
+    # the energy share's chance is the region's share of the crop, never more than the pointing game's hit zone (which contains the region)
+    assert (m["region share of crop"] <= m["hit zone share of crop"] + 1e-12).all()
+    a = pd.read_csv(folder / "attention.csv")
+    assert {"pointing game chance", "energy share chance"} <= set(a.columns) and "chance" not in a.columns
     layers = pd.read_csv(folder / "layers.csv")
     assert list(layers["scale"]) == ["1/8", "1/4", "explained"] and list(layers["layer grid"]) == ["3×3×3", "6×6×6", "6×6×6"]
     d = pd.read_csv(folder / "deletion.csv")
-    assert set(d["order"]) == {"none", "map", "random"} and len(d) == len(explained) * (1 + 2 * len(cfg["explain"]["deletion_fractions"]))
+    assert set(d["order"]) == {"none", "map", "random", "perfect map"} and set(d["perfect map of"]) == {"evidence"}
+    n_fractions = len(cfg["explain"]["deletion_fractions"])
+    assert len(d) == len(explained) * (1 + 3 * n_fractions)  # every explained patient here has evidence on its input grid
+    cls = explained.set_index("patient_id")["class_idx"].map({1: "eCRS", 0: "non-eCRS"})
+    assert (d["explained class"] == d["patient_id"].map(cls)).all()
+    area = pd.read_csv(folder / "deletion_area.csv")
+    assert area["explained class"].iloc[0] == "both classes" and set(area["explained class"]) <= {"both classes", "eCRS", "non-eCRS"}
+    assert {"AOPC perfect map", "AOPC perfect map - random low"} <= set(area.columns)
+    assert area.groupby("explained class")["patients"].sum()["both classes"] == len(explained)
     assert chapter.load_explanation(cfg, paths, "mtlnet2025").missing is not None
 
 

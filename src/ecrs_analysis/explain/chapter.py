@@ -22,7 +22,7 @@ from ecrs_analysis.paths import PREDICTED_MASKS
 
 __all__ = [
     "StudyExplanation", "load_explanation", "status", "attention_table", "attention_controls", "attention_summary", "layers_table", "deletion_table", "outcome_table",
-    "sanity_table", "image_summary_table", "evidence_table", "example_views", "example_captions", "reconstruction", "attention_verdict", "deletion_verdict",
+    "sanity_table", "image_summary_table", "evidence_table", "evidence_tables", "evidence_prose", "example_views", "example_captions", "reconstruction", "attention_verdict", "deletion_verdict",
 ]
 
 SURFACE_COLOURS = {"sinuses (ground truth)": "#f2c14e", "lesion ROI": "#4cc9f0", "attention": "#d62828"}
@@ -77,15 +77,18 @@ def load_explanation(cfg: dict[str, Any], paths: S.ResultPaths, study: str) -> S
     loaded = S.load_study(cfg, study, paths)
     s = cfg["studies"][study]
     from ecrs_analysis.config.schema import PreprocessSettings
-    from ecrs_analysis.explain.run import _evidence_files, evidence_definition
+    from ecrs_analysis.explain.evidence import evidence_labels
+    from ecrs_analysis.explain.run import _evidence_files
 
+    evidence = _evidence_files(loaded)
+    defined = out.tables.get("evidence_definition", pd.DataFrame())
     out.context = {
         "table": loaded.table,
         "index": pd.read_csv(paths.preprocessed_index(study), dtype={"patient_id": str}),
         "pre": PreprocessSettings.model_validate(s["preprocess"]),
         "mask_cols": tuple(m for m in loaded.cohort.mask_columns if m in s["masks"]),
-        "evidence": _evidence_files(loaded),
-        "definition": evidence_definition(loaded),
+        "evidence": evidence,
+        "definition": evidence_labels(defined) if evidence and len(defined) else None,  # as the summaries job wrote it
         "settings": ExplainSettings.from_params(cfg),
         "masks_npz": paths.mtlnet_job(study, MTLNET) / PREDICTED_MASKS,
     }
@@ -114,7 +117,14 @@ def _ci(v: float, lo: float, hi: float) -> str:
 
 
 def _ci3(v: float, lo: float, hi: float) -> str:
-    return f"{v:.3f} ({lo:.3f}–{hi:.3f})" if pd.notna(v) else "–"
+    """Three decimals, more (up to six) until the largest of the three shows two significant digits and no bound
+    that is not 0 prints as 0: a fall of 0.0004 is not 0.000 (0.000 to 0.001), a CI above 0 does not start at 0.000."""
+    if pd.isna(v):
+        return "–"
+    d, top = 3, max(abs(v), abs(lo), abs(hi))
+    while d < 6 and (top < 10.0 ** (1 - d) or any(x != 0 and round(x, d) == 0 for x in (lo, hi))):
+        d += 1
+    return f"{v:.{d}f} ({lo:.{d}f} to {hi:.{d}f})"
 
 
 def attention_table(expl: StudyExplanation) -> pd.DataFrame:
@@ -125,7 +135,8 @@ def attention_table(expl: StudyExplanation) -> pd.DataFrame:
     out = pd.DataFrame({"model": a["model"], "region": a["region"], "map": a["map"]})
     for m in ("pointing game", "energy share"):
         out[m] = [_ci(v, lo, hi) for v, lo, hi in zip(a[m], a[f"{m} low"], a[f"{m} high"])]
-    out["chance"] = a["chance"].round(2)
+    for m in ("pointing game", "energy share"):
+        out[f"{m} chance"] = a[f"{m} chance"].round(2)
     out["patients"] = a["patients"]
     out["empty maps"] = a["empty maps"]
     out["maps failing randomisation"] = a["maps failing randomisation"]
@@ -140,7 +151,7 @@ def attention_controls(expl: StudyExplanation, metric: str = "pointing game") ->
     names = {"Grad-CAM": "network's map", "Grad-CAM++": "network's map", "perfect map (positive control)": "perfect map (+ control)", "random": "random (− control)", "crop centre": "crop centre (− control)"}
     wide = wide[[m for m in MAP_ORDER if m in wide.columns]].rename(columns=names)
     nets = a[a["map"].isin(["Grad-CAM", "Grad-CAM++"])].set_index(["model", "region"])
-    wide["chance"] = nets["chance"].round(2)
+    wide["chance"] = nets[f"{metric} chance"].round(2)
     wide["patients"] = nets["patients"]
     wide["maps failing randomisation"] = nets["maps failing randomisation"]
     wide.columns.name = metric
@@ -164,7 +175,7 @@ def attention_verdict(expl: StudyExplanation) -> str:
     """In words, per network and region, from the attention table: is its map above, level with or below each control (95% CIs)?
 
     A map is read as informative about a region only where its CI lies above both negative
-    controls' CIs; the positive control says how much of the layer's ceiling it reaches.
+    controls' CIs; the positive control (a reference at the layer's resolution, not a bound: a map can score above it) says how its score compares.
     """
     a = expl["attention"].set_index(["model", "region", "map"])
     lines = []
@@ -178,25 +189,49 @@ def attention_verdict(expl: StudyExplanation) -> str:
         for metric in ("pointing game", "energy share"):
             sides = {c: _against(net, g.loc[c], metric) for c in NEGATIVE}
             informative = all(v == "above" for v in sides.values())
-            ceiling = g.loc[POSITIVE, metric]
-            share = f"; {net[metric] / ceiling:.0%} of the perfect map's {ceiling:.2f}" if ceiling > 0 else ""
+            reference = g.loc[POSITIVE, metric]
+            share = f"; {net[metric] / reference:.0%} of the perfect map's {reference:.2f}" if reference > 0 else ""
             parts.append(f"{metric} {net[metric]:.2f}: " + ", ".join(f"{v} {c}" for c, v in sides.items()) + share + (" — **informative**" if informative else ""))
         lines.append(f"- **{model}**, {region}: " + "; ".join(parts))
     return "\n".join(lines)
 
 
+def _side(lo: float, hi: float) -> str:
+    return "above 0" if lo > 0 else ("below 0" if hi < 0 else "includes 0")
+
+
 def deletion_verdict(expl: StudyExplanation) -> str:
-    """In words, per network: does deleting the top of its map lower the probability more than deleting random voxels (95% CI of the difference)?"""
+    """In words, per network and explained class, from the AOPC table: does the positive control work, and does the map beat random (95% CIs of the paired differences)?
+
+    The perfect map (the explained class's evidence) must lower the probability more than random
+    deletion before a map can be judged by this test: where it does not, the fill does not remove
+    what the network uses from that class's evidence, and the map's result says nothing either
+    way.  The pooled row mixes the two classes, whose probabilities deletion moves for different
+    reasons; it is reported, and read after the per-class rows.
+    """
+    a = expl["deletion_area"]
     lines = []
-    for _, r in expl["deletion_area"].iterrows():
-        d, lo, hi = r["AOPC map - random"], r["AOPC map - random low"], r["AOPC map - random high"]
-        if lo > 0:
-            verdict = "deleting the top of the map lowers the probability more than deleting random voxels: evidence that the network uses what its map points at"
-        elif hi < 0:
-            verdict = "deleting the top of the map lowers the probability less than deleting random voxels: the map is not faithful (what it points at matters less to the network than an average voxel)"
-        else:
-            verdict = "the CI includes 0: not shown that the network uses what its map points at more than any other voxels"
-        lines.append(f"- **{r['model']}**: AOPC difference map − random {d:.3f} ({lo:.3f}–{hi:.3f}), {verdict}")
+    for model, g in a.groupby("model", sort=False):
+        parts = []
+        for _, r in g.iterrows():
+            cls = r["explained class"]
+            d, lo, hi = r["AOPC map - random"], r["AOPC map - random low"], r["AOPC map - random high"]
+            if "AOPC perfect map - random" in r and pd.notna(r["AOPC perfect map - random"]):
+                pd_, plo, phi = r["AOPC perfect map - random"], r["AOPC perfect map - random low"], r["AOPC perfect map - random high"]
+                works = plo > 0
+                control = f"perfect map − random {_ci3(pd_, plo, phi)}, " + ("the positive control works" if works else f"the positive control does **not** work (CI {_side(plo, phi)})")
+            else:
+                works, control = None, "no positive control (no evidence region)"
+            if lo > 0:
+                verdict = "deleting the top of the map lowers the probability more than deleting random voxels: evidence that the network uses what its map points at"
+            elif hi < 0:
+                verdict = "deleting the top of the map lowers the probability less than deleting random voxels: what it points at matters less to the network than an average voxel"
+            else:
+                verdict = "the CI includes 0: not shown that the network uses what its map points at more than any other voxels"
+            if works is False:
+                verdict += "; with a positive control that fails, this test cannot show faithfulness for this class"
+            parts.append(f"  - {cls} ({int(r['patients'])} patients): {control}; map − random {_ci3(d, lo, hi)}, {verdict}")
+        lines.append(f"- **{model}**\n" + "\n".join(parts))
     return "\n".join(lines)
 
 
@@ -218,14 +253,17 @@ def layers_table(expl: StudyExplanation) -> pd.DataFrame:
 
 
 def deletion_table(expl: StudyExplanation) -> pd.DataFrame:
-    """Area over the deletion curve (mean fall of P(explained class)) of the map, of random deletion, and their difference."""
+    """Area over the deletion curve (mean fall of P(explained class)) per network and explained class: the map, random deletion, the perfect map, and the paired differences."""
     a = expl["deletion_area"]
-    out = pd.DataFrame({"model": a["model"]})
-    for name in ("map", "random", "map - random"):
-        out[f"AOPC {name}"] = [_ci3(v, lo, hi) for v, lo, hi in zip(a[f"AOPC {name}"], a[f"AOPC {name} low"], a[f"AOPC {name} high"])]
-    out["faithful"] = np.where(a["AOPC map - random low"] > 0, "yes", np.where(a["AOPC map - random high"] < 0, "no (less than random)", "not shown"))
+    out = pd.DataFrame({"model": a["model"], "explained class": a["explained class"]})
+    for name in ("map", "random", "perfect map", "map - random", "perfect map - random"):
+        if f"AOPC {name}" in a:
+            out[f"AOPC {name.replace(' - ', ' − ')}"] = [_ci3(v, lo, hi) for v, lo, hi in zip(a[f"AOPC {name}"], a[f"AOPC {name} low"], a[f"AOPC {name} high"])]
+    out["map faithful"] = np.where(a["AOPC map - random low"] > 0, "yes", np.where(a["AOPC map - random high"] < 0, "no (less than random)", "not shown"))
+    if "AOPC perfect map - random" in a:
+        out["positive control works"] = np.where(a["AOPC perfect map - random low"] > 0, "yes", np.where(a["AOPC perfect map - random"].isna(), "–", "no"))
     out["patients"] = a["patients"]
-    return out.set_index("model")
+    return out.set_index(["model", "explained class"])
 
 
 def outcome_table(expl: StudyExplanation) -> pd.DataFrame:
@@ -251,15 +289,54 @@ def image_summary_table(expl: StudyExplanation) -> pd.DataFrame:
 
 
 def evidence_table(expl: StudyExplanation) -> pd.DataFrame:
-    """The per-class evidence definition the generator implies (synthetic cohorts only)."""
+    """The per-class evidence definition the generator implies (synthetic cohorts only), for reading."""
     t = expl["evidence_definition"]
-    return t.set_index("compartment") if len(t) else t
+    if not len(t):
+        return t
+    out = pd.DataFrame({"compartment": t["compartment"], "AUC of its opacification alone": t["AUC of its opacification alone"].round(3)})
+    out["log-odds per SD given the others (95% CI)"] = [f"{v:.2f} ({lo:.2f} to {hi:.2f})" if pd.notna(v) else "–" for v, lo, hi in zip(t["log-odds per SD given the others"], t["low"], t["high"])]
+    out["opacified argues for"] = t["opacified argues for"]
+    out["aerated argues for"] = t["aerated argues for"]
+    return out.set_index("compartment")
 
 
 def evidence_tables(*expls: StudyExplanation) -> pd.DataFrame:
     """The evidence definitions of several studies in one table (indexed by study and compartment); empty for a real cohort."""
     parts = {e.study: evidence_table(e) for e in expls if e.ok and len(evidence_table(e))}
     return pd.concat(parts, names=["study"]) if parts else pd.DataFrame()
+
+
+def _names(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else (items[0] if items else "nothing")
+
+
+def evidence_prose(*expls: StudyExplanation, margin: float = 0.05) -> str:
+    """The evidence definition in words, per study, from its table: what argues for each class, what is excluded and why.
+
+    A compartment whose opacification alone is within ``margin`` of AUC 0.5 but whose
+    coefficient given the others is not 0 is named: a marginal definition would have left it out.
+    """
+    lines = []
+    for e in expls:
+        t = e["evidence_definition"] if e.ok else pd.DataFrame()
+        if not len(t):
+            continue
+        n = int(t["simulated patients"].iloc[0])
+        per_class = []
+        for cls in ("eCRS", "non-eCRS"):
+            items = [f"{state} {c}" for state in ("opacified", "aerated") for c, v in zip(t["compartment"], t[f"{state} argues for"]) if v == cls]
+            per_class.append(f"for {cls}: {_names(items)}")
+        text = f"- **{e.study}** ({n:,} simulated patients): the evidence " + "; ".join(per_class) + "."
+        for r in t.to_dict("records"):
+            c, auc, coef, lo, hi = r["compartment"], r["AUC of its opacification alone"], r["log-odds per SD given the others"], r["low"], r["high"]
+            if r["opacified argues for"] == "neither":
+                why = "its burden is the same in every simulated patient" if pd.isna(coef) else f"given the other compartments its coefficient is {coef:.2f} ({lo:.2f} to {hi:.2f}) log-odds per SD, a CI that includes 0"
+                text += f" Excluded: the {c} ({why}); its voxels argue for neither class."
+            elif pd.notna(auc) and abs(auc - 0.5) <= margin:
+                text += (f" The {c}'s opacification alone has AUC {auc:.3f}, within {margin} of 0.5, but given the other compartments its coefficient is "
+                         f"{coef:.2f} ({lo:.2f} to {hi:.2f}) log-odds per SD: opacified {c} argues for {r['opacified argues for']}, aerated {c} for {r['aerated argues for']}.")
+        lines.append(text)
+    return "\n".join(lines)
 
 
 def example_views(expl: StudyExplanation, model: str) -> list:

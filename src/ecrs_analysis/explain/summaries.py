@@ -97,11 +97,10 @@ def write_image_summaries(cfg: Any, paths: ResultPaths, study_name: str) -> pd.D
 
 
 def _evidence_definition(study: Any) -> pd.DataFrame:
-    """The per-class evidence definition of a synthetic study (``data.synth.evidence``); empty for a real cohort."""
+    """The per-class evidence definition of a synthetic study (:func:`~ecrs_analysis.explain.evidence.conditional_evidence`); empty for a real cohort."""
+    from ecrs_analysis.explain.evidence import COLUMNS, conditional_evidence
     from ecrs_analysis.explain.run import evidence_definition
 
     if evidence_definition(study) is None:
-        return pd.DataFrame(columns=["compartment"])
-    from ecrs_analysis.data.synth.evidence import describe_evidence
-
-    return describe_evidence(study.name).reset_index()
+        return pd.DataFrame(columns=list(COLUMNS))
+    return conditional_evidence(study.name)

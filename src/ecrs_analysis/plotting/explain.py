@@ -75,20 +75,38 @@ def plot_network_examples(expl: "StudyExplanation") -> list[Figure]:
     return [plot_case_overlays(example_views(expl, m), title=m) for m in expl.models]
 
 
+DELETION_STYLE = {"map": ("#d62828", "top of the map first"), "random": ("#8d99ae", "random voxels"), "perfect map": ("#2a9d8f", "perfect map of the evidence (+ control)")}
+
+
 def plot_deletion_curves(curve: pd.DataFrame) -> Figure:
-    """Mean fall of P(explained class) against the share of the input deleted, map order vs random, one panel per model."""
+    """Mean fall of P(explained class) against the share of the input deleted: one panel per model (columns) and explained class (rows).
+
+    Lines: the map's order, random order and the perfect map's order (positive control), each
+    with its 95% bootstrap CI band; the rows pooled over both classes are left to the table.
+    """
     models = list(dict.fromkeys(curve["model"]))
-    fig, axes = plt.subplots(1, len(models), figsize=(3.2 * len(models), 3.0), squeeze=False, sharey=True)
-    for ax, model in zip(axes[0], models):
-        for order, colour in (("map", "#d62828"), ("random", "#8d99ae")):
-            g = curve[(curve["model"] == model) & (curve["order"] == order)].sort_values("fraction")
-            x = np.r_[0.0, g["fraction"].to_numpy()]
-            ax.plot(x, np.r_[0.0, g["drop"].to_numpy()], "o-", color=colour, label="top of the map first" if order == "map" else "random voxels", ms=3)
-            ax.fill_between(x, np.r_[0.0, g["low"].to_numpy()], np.r_[0.0, g["high"].to_numpy()], color=colour, alpha=0.2, lw=0)
-        ax.axhline(0, color="black", lw=0.5)
-        ax.set_title(model, fontsize=9)
-        ax.set_xlabel("share of the input deleted")
-    axes[0, 0].set_ylabel("fall of P(explained class)\n(mean, 95% bootstrap CI)")
+    classes = [c for c in ("eCRS", "non-eCRS") if c in set(curve["explained class"])] or list(dict.fromkeys(curve["explained class"]))
+    # each panel its own y-axis: the falls differ by orders of magnitude between networks
+    fig, axes = plt.subplots(len(classes), len(models), figsize=(3.2 * len(models), 2.8 * len(classes)), squeeze=False)
+    for i, cls in enumerate(classes):
+        for ax, model in zip(axes[i], models):
+            ax.set_title(f"{model} · explained {cls}", fontsize=9)
+            if not ((curve["model"] == model) & (curve["explained class"] == cls)).any():
+                ax.text(0.5, 0.5, f"no patient explained as {cls}", ha="center", va="center", fontsize=8, transform=ax.transAxes)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                continue
+            for order, (colour, label) in DELETION_STYLE.items():
+                g = curve[(curve["model"] == model) & (curve["explained class"] == cls) & (curve["order"] == order)].sort_values("fraction")
+                if g.empty:
+                    continue
+                x = np.r_[0.0, g["fraction"].to_numpy()]
+                ax.plot(x, np.r_[0.0, g["drop"].to_numpy()], "o-", color=colour, label=label, ms=3)
+                ax.fill_between(x, np.r_[0.0, g["low"].to_numpy()], np.r_[0.0, g["high"].to_numpy()], color=colour, alpha=0.2, lw=0)
+            ax.axhline(0, color="black", lw=0.5)
+            if i == len(classes) - 1:
+                ax.set_xlabel("share of the input deleted")
+        axes[i, 0].set_ylabel("fall of P(explained class)\n(mean, 95% bootstrap CI)")
     axes[0, 0].legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
