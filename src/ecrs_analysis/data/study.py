@@ -192,9 +192,9 @@ def example_cases(study: LoadedStudy, *, seed: int) -> list[tuple[str, sitk.Imag
 
 
 LATENT_CEILING = "ceiling AUC"
-"""Column of :func:`ceiling_auc`: AUC of P(label | latent inflammation), the best any model could do."""
+"""Column of :func:`ceiling_auc`: AUC of P(label | latent inflammation) — a population bound estimated on a finite set (it has its own CI)."""
 IMAGE_CEILING = "image ceiling AUC"
-"""Column of :func:`ceiling_auc`: AUC of P(label | what is rendered into the CT), the best a CT-only model could do."""
+"""Column of :func:`ceiling_auc`: AUC of P(label | what is rendered into the CT): the population bound of a CT-only model, estimated on a finite set."""
 
 
 def ceiling_auc(study: LoadedStudy) -> pd.DataFrame | None:

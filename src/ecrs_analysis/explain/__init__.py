@@ -4,7 +4,8 @@
 - :mod:`~ecrs_analysis.explain.inverse`: maps from the network's input grid back onto the CT;
 - :mod:`~ecrs_analysis.explain.metrics`: pointing game, energy share, baselines, sanity check;
 - :mod:`~ecrs_analysis.explain.control`: layer grids and the positive control (a perfect map at a layer's resolution);
-- :mod:`~ecrs_analysis.explain.deletion`: faithfulness (deletion curves against random deletion);
+- :mod:`~ecrs_analysis.explain.deletion`: faithfulness (deletion curves against random deletion and the perfect map, per explained class);
+- :mod:`~ecrs_analysis.explain.evidence`: which compartments carry the label given the others (the evidence regions);
 - :mod:`~ecrs_analysis.explain.summaries`: what simple image summaries predict beside the networks;
 - :mod:`~ecrs_analysis.explain.run`: one workflow job per (study, network): each patient's map from the model that scored it;
 - :mod:`~ecrs_analysis.explain.jobs`: the jobs, their inputs and outputs, for the workflow rules;

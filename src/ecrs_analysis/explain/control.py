@@ -4,7 +4,8 @@ Grad-CAM weighs the activations of one layer and upsamples them to the input, so
 be sharper than that layer's grid (4×4×4 for a 1/8 layer at a 32³ input).  The positive
 control is the region itself, average-pooled to the layer's grid and upsampled the way MONAI
 upsamples a Grad-CAM (``monai.visualize.visualizer.default_upsampler``, then scaled to [0, 1]):
-the best any map of that layer could score in the pointing game and the energy share.
+a reference for the pointing game, the energy share and the deletion test at that grid (not a
+bound: a map that ignores the region's edges can score higher on the energy share).
 """
 
 from __future__ import annotations
