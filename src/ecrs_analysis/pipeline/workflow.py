@@ -24,18 +24,19 @@ __all__ = [
     "software", "stage_command", "training_priority", "TRAINING_PRIORITY", "manifest_inputs", "book_sources", "load_chapters", "claims_inputs", "kept_artefacts",
 ]
 
-# The one place that says which parameters each stage reads ({s} = the study).
+# The one place that says which parameters each stage reads ({s} = the study). The training jobs
+# (folds, train, mtlnet, integrated) also read ``training_seed``: their seed is ``config.seeds.training_seed``.
 STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "cohort": ("seed", "studies.{s}.manifest", "studies.{s}.dictionary", "studies.{s}.synthetic", "studies.{s}.masks", "studies.{s}.centers"),
     "split": ("seed", "studies.{s}.split", "studies.{s}.split_file"),
     "preprocess": ("studies.{s}.preprocess", "studies.{s}.masks"),
-    "folds": ("seed", "deep.folds"),
-    "train": ("seed", "deep.width", "deep.folds", "deep.epochs", "deep.batch_size", "deep.lr", "deep.weight_decay", "deep.patience", "deep.validation_fraction"),
+    "folds": ("seed", "training_seed", "deep.folds"),
+    "train": ("seed", "training_seed", "deep.width", "deep.folds", "deep.epochs", "deep.batch_size", "deep.lr", "deep.weight_decay", "deep.patience", "deep.validation_fraction"),
     "deep_scores": ("deep.models", "deep.folds", "deep.test_scoring"),
-    "mtlnet": ("seed", "mtlnet"),
+    "mtlnet": ("seed", "training_seed", "mtlnet"),
     "table1": (),
     "clinical": ("seed", "stats.alpha", "stats.n_resamples", "stats.threshold_rule", "stats.threshold_target"),
-    "integrated": ("seed", "deep.models", "deep.svm_folds"),
+    "integrated": ("seed", "training_seed", "deep.models", "deep.svm_folds"),
     "integrated_evaluation": ("seed", "deep.models", "deep.svm_folds", "stats.n_resamples", "stats.threshold_rule", "stats.threshold_target"),
     "proteomics": ("seed", "omics", "stats.threshold_rule", "stats.threshold_target"),
     "claims-01_cohort": (),
