@@ -22,6 +22,7 @@ from ecrs_analysis.training.mtl_settings import CLASSIFICATION, MULTITASK, VARIA
 __all__ = [
     "STAGE_PARAMS", "Chapter", "WorkflowConfig", "job_keys", "params_for", "params_json", "job_params", "code", "model_code", "notebook_code",
     "software", "stage_command", "training_priority", "TRAINING_PRIORITY", "manifest_inputs", "book_sources", "load_chapters", "claims_inputs", "kept_artefacts",
+    "seed_spread_inputs",
 ]
 
 # The one place that says which parameters each stage reads ({s} = the study). The training jobs
@@ -279,6 +280,21 @@ def manifest_inputs(params: Mapping[str, Any]) -> Callable[[Any], list[str]]:
         return [m] if m else []
 
     return inputs
+
+
+def seed_spread_inputs(paths: Any) -> list[str]:
+    """The appendix's optional inputs: ``ecrs spread``'s table and record, and the headline tables shown beside them, when the table exists as the workflow is planned.
+
+    A file that may be absent cannot be a plain input: Snakemake would look for a rule to make it, and
+    making it means training every network k times. Listed only when present, a new, re-made or removed
+    spread re-runs the appendix (Snakemake's input-set and mtime triggers), and a build without one never
+    waits for it (``report.spread``).
+    """
+    from ecrs_analysis.pipeline.spread import headline_tables
+
+    if not paths.seed_spread.exists():
+        return []
+    return [str(paths.seed_spread), str(paths.seed_spread_record), *(str(p) for p in headline_tables(paths))]
 
 
 def book_sources(root: str | Path = ".") -> list[str]:
