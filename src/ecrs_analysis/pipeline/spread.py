@@ -137,6 +137,7 @@ def run_spread(opts: SpreadOptions) -> SpreadRuns:
         raise RunError(f"{exc} (`ecrs spread` shares the profile's cohort and cache with its build: run it after the build ends)") from None
     folders: dict[int, Path] = {}
     seconds: dict[int, float] = {}
+    stages: dict[int, list[Any]] = {}
     try:
         for offset in range(opts.seeds):
             folder = paths.spread_run(offset)
@@ -145,9 +146,14 @@ def run_spread(opts: SpreadOptions) -> SpreadRuns:
             if opts.progress:
                 print(f"[ecrs] spread: training seed {offset + 1} of {opts.seeds} (training_seed={offset}) -> {folder}", flush=True)
             t0 = time.perf_counter()
-            run_book(RunOptions(profile=opts.profile, overrides={**opts.overrides, "training_seed": offset}, targets=targets, results_dir=folder,
-                                build=False, cores=opts.cores, progress=opts.progress))
+            out = run_book(RunOptions(profile=opts.profile, overrides={**opts.overrides, "training_seed": offset}, targets=targets, results_dir=folder,
+                                      build=False, cores=opts.cores, progress=opts.progress))
             folders[offset], seconds[offset] = folder, round(time.perf_counter() - t0, 1)
+            stages[offset] = out.get("stage_times") or []
+            if opts.progress:
+                from ecrs_analysis.pipeline.progress import summary_text
+
+                print(summary_text(out), flush=True)
     finally:
         lock.release()
     params = load_params(opts.profile, dict(opts.overrides))
@@ -160,6 +166,7 @@ def run_spread(opts: SpreadOptions) -> SpreadRuns:
         "params": {k: v for k, v in params.items() if k != "training_seed"},
         "runs": {str(k): str(f.relative_to(results)) for k, f in folders.items()},
         "seconds": {str(k): s for k, s in seconds.items()},
+        "stage_times": {str(k): t for k, t in stages.items()},  # per run: each stage's jobs, wall and job time (what a spread costs)
         "git": git_state(repo_root()),
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
