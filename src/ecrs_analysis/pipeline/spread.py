@@ -135,6 +135,7 @@ def run_spread(opts: SpreadOptions) -> SpreadRuns:
         lock = acquire_run_lock(results, profile=opts.profile, run=stamp)
     except RunBusyError as exc:
         raise RunError(f"{exc} (`ecrs spread` shares the profile's cohort and cache with its build: run it after the build ends)") from None
+    git = git_state(repo_root())  # the code the runs start from
     folders: dict[int, Path] = {}
     seconds: dict[int, float] = {}
     stages: dict[int, list[Any]] = {}
@@ -167,7 +168,7 @@ def run_spread(opts: SpreadOptions) -> SpreadRuns:
         "runs": {str(k): str(f.relative_to(results)) for k, f in folders.items()},
         "seconds": {str(k): s for k, s in seconds.items()},
         "stage_times": {str(k): t for k, t in stages.items()},  # per run: each stage's jobs, wall and job time (what a spread costs)
-        "git": git_state(repo_root()),
+        "git": git,
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         **_torch_cpu(),

@@ -167,6 +167,7 @@ def seed_spread_view(paths: ResultPaths, *, record: Mapping[str, Any] | None = N
     cpu = made.get("cpu", "an unrecorded CPU")
     where = f"measured on {cpu} ({made.get('cpu_count', '?')} cores; torch {made.get('torch', '?')}, {made.get('cpu_capability', '?')} kernels)"
     commit = (made.get("git") or {}).get("commit") or "an unknown commit"
+    dirty = " (with uncommitted changes)" if (made.get("git") or {}).get("dirty") else ""
     notes = []
     this_commit = ((record or {}).get("git") or {}).get("commit")
     if this_commit and this_commit != commit:
@@ -175,7 +176,7 @@ def seed_spread_view(paths: ResultPaths, *, record: Mapping[str, Any] | None = N
         notes.append("the spread was made with other parameters than this build: re-run `" + SPREAD_COMMAND + "`")
     caption = (f"Each headline metric of this build beside its mean (min{CI_DASH}max) and SD over {k_all} training seeds "
                f"(offsets {', '.join(str(s) for s in made.get('seeds', []))}: `training_seed`; same cohort, split and preprocessed volumes), "
-               f"{where}, commit {commit[:10]}, `{made.get('command', SPREAD_COMMAND)}`."
+               f"{where}, commit {commit[:10]}{dirty}, `{made.get('command', SPREAD_COMMAND)}`."
                + (" **Note:** " + "; ".join(notes) + "." if notes else ""))
     text = ("**Seed spread.** Training randomness alone (weight initialisation, batch order, augmentation, CV folds, the SVM's shuffles) "
             "moves each headline metric over the range below, on the cohort and split of this build. It is the yardstick for a difference "
