@@ -130,12 +130,12 @@ def run_spread(opts: SpreadOptions) -> SpreadRuns:
     _check(opts)
     results = Path(opts.results_dir or default_results_dir(opts.profile)).resolve()
     paths = ResultPaths(results)
+    git = git_state(repo_root())  # the code the runs start from
     stamp = f"spread-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}"
     try:
         lock = acquire_run_lock(results, profile=opts.profile, run=stamp)
     except RunBusyError as exc:
         raise RunError(f"{exc} (`ecrs spread` shares the profile's cohort and cache with its build: run it after the build ends)") from None
-    git = git_state(repo_root())  # the code the runs start from
     folders: dict[int, Path] = {}
     seconds: dict[int, float] = {}
     stages: dict[int, list[Any]] = {}
