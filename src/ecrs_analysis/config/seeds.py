@@ -4,7 +4,9 @@
 synthetic proteomics, the bootstrap resamples and which patients an explanation shows.
 ``training_seed`` (an offset, 0 by default) moves only the randomness of *training*: the CNN
 folds of the training set, each fold's early-stopping share, weight initialisation, batch order,
-augmentation, and the integrated SVM's cross-validation shuffles. ``ecrs spread`` trains the
+augmentation, and the integrated SVM's cross-validation shuffles (the jobs ``folds``, ``train``, ``mtlnet``
+and ``integrated``; the held-out threshold check of ``integrated_evaluation``, which refits the SVM
+without each fold, keeps ``seed``, as do the bootstrap CIs). ``ecrs spread`` trains the
 networks under offsets 0, 1, ..., k-1 on the same cohort and split, and so measures how much a
 headline metric moves with the training randomness alone.
 """
