@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PROFILE ?= demo
 STAMP := $(VENV)/.installed
 
-.PHONY: book test test-workflow smoke browser env clean lab bench faults cluster-test
+.PHONY: book test test-workflow smoke browser env clean lab bench faults cluster-test spread
 
 # What `make book` needs; each other target adds its extra of pyproject.toml (test, lab, browser, cluster).
 $(STAMP): pyproject.toml requirements.lock
@@ -27,6 +27,13 @@ book: $(STAMP)
 
 smoke: $(STAMP)
 	$(BIN)/ecrs run --profile smoke
+
+# Every network trained under SEEDS training seeds on the same cohort and split (results/$(PROFILE)/spread/);
+# each headline metric's mean and range over them -> results/$(PROFILE)/tables/seed_spread.csv, which the next
+# `make book` shows in the appendix.
+SEEDS ?= 3
+spread: $(STAMP)
+	$(BIN)/ecrs spread --profile $(PROFILE) --seeds $(SEEDS)
 
 # Fast unit tests; the workflow tests (marked slow) share one smoke build: `make test-workflow`
 # builds it (or reuses results/smoke from `make smoke`).

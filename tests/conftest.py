@@ -125,3 +125,25 @@ def smoke_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         os.chdir(here)
     return target
+
+
+def _write_headline_tables(root: Path) -> Path:
+    """The five evaluation tables ``report.summary.evidence_summary`` reads, as a finished build writes them (one CNN, the integrated model, MTLNet)."""
+    import pandas as pd
+
+    tables = root / "tables"
+    tables.mkdir(parents=True, exist_ok=True)
+    auc = lambda rows: pd.DataFrame(rows, columns=["set", "model", "n", "AUC", "DeLong low", "DeLong high"])  # noqa: E731
+    pd.DataFrame({"model": ["resnet3d"], "learned": ["yes"]}).to_csv(tables / "li2025_deep_learning.csv", index=False)
+    auc([("internal_test", "resnet3d", 50, 0.77, 0.66, 0.88), ("internal_test", "image_prob", 50, 0.88, 0.8, 0.95)]).to_csv(tables / "li2025_deep_auc.csv", index=False)
+    auc([("internal_test", "integrated", 50, 0.86, 0.8, 0.92), ("internal_test", "true_prob", 50, 0.92, 0.85, 0.97)]).to_csv(tables / "li2025_integrated_auc.csv", index=False)
+    pd.DataFrame({"set": ["external"] * 2, "metric": ["AUC", "Dice"], "reproduced": [0.75, 0.81], "95% CI": ["0.600–0.880", "0.800–0.820"], "image ceiling": [0.86, None]}).to_csv(
+        tables / "mtlnet2025_mtlnet_reported_vs_reproduced.csv", index=False)
+    pd.DataFrame({"learned": [True]}).to_csv(tables / "mtlnet2025_mtlnet_learning.csv", index=False)
+    return root
+
+
+@pytest.fixture
+def write_headline_tables():
+    """Writes a finished build's headline tables into a folder (a function, see :func:`_write_headline_tables`)."""
+    return _write_headline_tables

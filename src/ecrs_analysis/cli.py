@@ -3,6 +3,7 @@
     ecrs run --profile {smoke,demo,full} [--set key=value ...] [--target NAME ...] [--data [STUDY=]MANIFEST]
              [--dry-run] [--cores N] [--executor slurm --jobs 30]
     ecrs train --profile full --study li2025 --model resnet3d --fold 3
+    ecrs spread --profile demo --seeds 3 [--set key=value ...] [--cores N]
     ecrs synth --design li2025 --out DIR [--n 200] [--seed 1] [--spacing-scale 3]
     ecrs validate MANIFEST [--study {li2025,mtlnet2025}] [--profile P] [--set key=value ...] [--dictionary YAML]
                   [--masks roi_mask sinus_mask] [--centers A B] [--anticipated-auc 0.8]
@@ -68,6 +69,32 @@ def _train(args: argparse.Namespace) -> int:
     target = f"li2025/deep/{args.model}/fold{args.fold}/scores.csv"
     run_book(RunOptions(profile=args.profile, overrides=parse_set(args.set or []), targets=(f"file:{target}",), build=False, results_dir=Path(args.results) if args.results else None))
     print(f"[ecrs] trained {args.model} fold {args.fold}: results/{args.profile}/{target}")
+    return 0
+
+
+def _seeds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"a number of training seeds of at least 2 (a spread of one seed is no spread), e.g. 3; got {text!r}")
+    return value
+
+
+def _spread(args: argparse.Namespace) -> int:
+    """The workflow once per training seed (same cohort and split), then each headline metric's spread over the seeds."""
+    from ecrs_analysis.config.params import parse_set
+    from ecrs_analysis.paths import ResultPaths
+    from ecrs_analysis.pipeline.spread import SpreadOptions, run_spread
+    from ecrs_analysis.report.spread import collect_seed_spread, write_seed_spread
+
+    opts = SpreadOptions(profile=args.profile, seeds=args.seeds, overrides=parse_set(args.set or []), results_dir=Path(args.results) if args.results else None, cores=args.cores)
+    runs = run_spread(opts)
+    table = collect_seed_spread(runs.folders)
+    csv, _ = write_seed_spread(ResultPaths(runs.results), table, runs.record)
+    print(table.round(3).to_string(index=False))
+    print(f"[ecrs] seed spread over {len(runs.folders)} training seeds on {runs.record['cpu']}: {csv} (the next `ecrs run --profile {args.profile}` shows it in the appendix)")
     return 0
 
 
@@ -271,6 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", metavar="KEY=VALUE")
     t.add_argument("--results", metavar="DIR")
     t.set_defaults(func=_train)
+    sp = sub.add_parser("spread", help="train every network under k training seeds on the same cohort and split; write each headline metric's spread (tables/seed_spread.csv)")
+    sp.add_argument("--profile", default="demo", choices=PROFILES)
+    sp.add_argument("--seeds", type=_seeds, default=3, metavar="K", help="training seeds 0 ... K-1 (training_seed; default 3; K >= 2)")
+    sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a parameter (not training_seed: the spread sets it), repeatable")
+    sp.add_argument("--results", metavar="DIR", help="the profile's results folder (default results/<profile>); the runs go to DIR/spread/seed-<k>/")
+    sp.add_argument("--cores", type=int, help="local cores to use (default: all)")
+    sp.set_defaults(func=_spread)
     s = sub.add_parser("synth", help="write a synthetic cohort (manifest + images) to a folder")
     s.add_argument("--design", required=True, choices=tuple(DESIGNS))
     s.add_argument("--out", required=True)
@@ -328,10 +362,12 @@ def main(argv: list[str] | None = None) -> int:
     expected: tuple[type[Exception], ...] = (CheckoutError, ManifestError, ParamsError, SplitError, DicomExportError)
     if args.command == "summary":
         expected += (FileNotFoundError,)
-    if args.command in ("run", "train"):  # the runner pulls in Snakemake, which `validate` does not need
+    if args.command in ("run", "train", "spread"):  # the runner pulls in Snakemake, which `validate` does not need
         from ecrs_analysis.pipeline.runner import RunError
 
         expected += (RunError,)
+    if args.command == "spread":  # --set training_seed=..., a run without a headline table
+        expected += (ValueError, FileNotFoundError)
     try:
         return int(args.func(args))
     except expected as exc:

@@ -17,6 +17,8 @@
         provenance/<job>.json          one per workflow job
         book/html                      the staged book
         run_record.json
+        spread/seed-<k>/               `ecrs spread`: one workflow run per training seed (headline tables only)
+        tables/seed_spread.csv, .json  their headline metrics over the seeds, and how they were made
 """
 
 from __future__ import annotations
@@ -203,6 +205,20 @@ class ResultPaths:
     @property
     def figures(self) -> Path:
         return self.root / "figures"
+
+    def spread_run(self, offset: int) -> Path:
+        """The results folder of one run of ``ecrs spread``: the workflow under training seed ``offset``."""
+        return self.root / "spread" / f"seed-{int(offset)}"
+
+    @property
+    def seed_spread(self) -> Path:
+        """``ecrs spread``'s table: each headline metric's mean, SD and range over the training seeds."""
+        return self.tables / "seed_spread.csv"
+
+    @property
+    def seed_spread_record(self) -> Path:
+        """How the spread table was made: seeds, commit, CPU, torch."""
+        return self.tables / "seed_spread.json"
 
 
 def find_reference_ct() -> Path | None:

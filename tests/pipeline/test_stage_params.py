@@ -100,6 +100,29 @@ def test_changing_a_declared_key_changes_exactly_the_jobs_that_declare_it():
     assert _changed({"stats.roc_band_resamples": 50}) == {("explain", s) for s in STUDIES} | _chapters_declaring("stats")
 
 
+def test_the_training_seed_moves_the_training_jobs_and_leaves_the_data_alone():
+    """``training_seed`` (the offset ``ecrs spread`` varies) re-runs the training jobs only: the cohort, split and
+    preprocessing jobs keep their fingerprints (same cohort, same split), and so do the chapters (they re-run on new inputs)."""
+    both = lambda stage: {(stage, s) for s in STUDIES}  # noqa: E731
+    assert _changed({"training_seed": 1}) == both("folds") | both("train") | both("mtlnet") | both("integrated")
+    params = load_params("smoke")
+    for offset in (0, 1):  # the training jobs receive the offset; the data jobs never see it
+        cfg = job_params(params_for(load_params("smoke", {"training_seed": offset}), "train", "li2025"), "train", "li2025")
+        assert (cfg.seed, cfg.training_seed) == (params["seed"], offset)
+        with pytest.raises(AttributeError, match="training_seed"):
+            job_params(params_for(params, "cohort", "li2025"), "cohort", "li2025").training_seed  # noqa: B018
+
+
+def test_the_default_training_seed_leaves_every_training_job_with_the_seed_it_had():
+    """Offset 0 hands every training job the profile's ``seed`` itself: the book's numbers do not move."""
+    from ecrs_analysis.config.seeds import training_seed
+
+    for profile in ("smoke", "demo", "full"):
+        params = load_params(profile)
+        assert params["training_seed"] == 0
+        assert training_seed(params["seed"], params["training_seed"]) == params["seed"]
+
+
 def test_an_undeclared_key_changes_no_job():
     assert _changed({"n_jobs": 1}) == set()
 

@@ -43,6 +43,8 @@ SIDE_FILES = {
     "run.json": "the run's parameters, written by `ecrs run`",
     "workflow_config.yaml": "the workflow's config file, written by `ecrs run`",
     "failed/*": "a failed chapter kept for inspection",
+    "spread/*": "`ecrs spread`'s runs, one results folder per training seed (pipeline.spread)",
+    "tables/seed_spread.*": "`ecrs spread`'s table and record: an optional input of the appendix, made by no rule (report.spread)",
 }
 
 

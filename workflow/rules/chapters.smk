@@ -29,6 +29,7 @@ rule appendix:
     input:
         notebook=f"{CFG.root}/notebooks/{CFG.appendix}.ipynb",
         chapters=[f"{R}/executed/{c.name}.ipynb" for c in CFG.chapters],
+        spread=W.seed_spread_inputs(RP),  # `make spread`'s table when it exists at planning time (an optional input: workflow.seed_spread_inputs)
     output:
         record=str(RP.run_record),
         notebook=f"{R}/executed/{CFG.appendix}.ipynb",

@@ -22,6 +22,7 @@ from ecrs_analysis.training.mtl_settings import MTLNetSettings
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from ecrs_analysis.config.seeds import MAX_TRAINING_SEED
 from ecrs_analysis.data.synth.designs import DESIGNS
 
 __all__ = [
@@ -196,6 +197,7 @@ class Params(_Section):
     """A whole profile.  Sections of other modules are added as optional fields, e.g. ``omics: OmicsSettings | None = None``."""
 
     seed: int = Field(ge=0)
+    training_seed: int = Field(default=0, ge=0, le=MAX_TRAINING_SEED)  # offset of the training randomness only (config.seeds); 0 = the book's numbers
     n_jobs: int = Field(ge=1)
     stats: StatsSettings
     deep: DeepSettings

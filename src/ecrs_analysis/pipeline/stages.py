@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from ecrs_analysis.config.declared import parse_declared
+from ecrs_analysis.config.seeds import training_seed
 from ecrs_analysis.pipeline.provenance import write_provenance
 from ecrs_analysis.data import study as S
 from ecrs_analysis.data.splits import TRAIN
@@ -33,6 +34,11 @@ Cfg = Any
 def _study(cfg: Cfg, study: str) -> Any:
     """The declared part of ``studies.<study>``."""
     return getattr(cfg.studies, study)
+
+
+def _training_seed(cfg: Cfg) -> int:
+    """The seed of a training job: ``seed`` moved by the ``training_seed`` offset (``config.seeds``; the data keep ``seed``)."""
+    return training_seed(cfg.seed, cfg.training_seed)
 
 
 def _cohort(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
@@ -52,7 +58,7 @@ def _folds(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.training.folds import assign_folds
 
     study = _loaded(paths, a.study)
-    write_csv(assign_folds(study.table, folds=cfg.deep.folds, seed=cfg.seed, train_set=study.split.train_name), paths.folds(a.study))
+    write_csv(assign_folds(study.table, folds=cfg.deep.folds, seed=_training_seed(cfg), train_set=study.split.train_name), paths.folds(a.study))
 
 
 def _train(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
@@ -64,7 +70,7 @@ def _train(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     torch.set_num_threads(max(1, a.threads))
     folds = pd.read_csv(paths.folds(a.study), dtype={"patient_id": str})
     index = pd.read_csv(paths.preprocessed_index(a.study), dtype={"patient_id": str})
-    train_fold(folds, index, model=a.model, fold=a.fold, spec=cfg.deep, seed=cfg.seed, out_dir=fold_dir(paths.deep(a.study), a.model, a.fold), train_set=TRAIN)
+    train_fold(folds, index, model=a.model, fold=a.fold, spec=cfg.deep, seed=_training_seed(cfg), out_dir=fold_dir(paths.deep(a.study), a.model, a.fold), train_set=TRAIN)
 
 
 def _deep_scores(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
@@ -91,7 +97,7 @@ def _mtlnet(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     torch.set_num_threads(max(1, a.threads))
     study = _loaded(paths, a.study)
     index = pd.read_csv(paths.preprocessed_index(a.study), dtype={"patient_id": str})
-    fit_mtlnet(study.table, index, settings=cfg.mtlnet, seed=cfg.seed, out_dir=job_folder(paths.study(a.study), variant), variant=variant,
+    fit_mtlnet(study.table, index, settings=cfg.mtlnet, seed=_training_seed(cfg), out_dir=job_folder(paths.study(a.study), variant), variant=variant,
                train_set=study.split.train_name, validation_set=study.split.validation_name)
 
 
@@ -126,7 +132,7 @@ def _integrated(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     study = _loaded(paths, a.study)
     integrated_job(
         _read_scores(a.inputs_by["clinical"]), _read_scores(a.inputs_by["deep"]), models=cfg.deep.models, train_set=study.split.train_name,
-        seed=cfg.seed, svm_folds=cfg.deep.svm_folds, truth=study.cohort.truth, out=a.out,
+        seed=_training_seed(cfg), svm_folds=cfg.deep.svm_folds, truth=study.cohort.truth, out=a.out,
     )
 
 

@@ -22,20 +22,22 @@ from ecrs_analysis.training.mtl_settings import CLASSIFICATION, MULTITASK, VARIA
 __all__ = [
     "STAGE_PARAMS", "Chapter", "WorkflowConfig", "job_keys", "params_for", "params_json", "job_params", "code", "model_code", "notebook_code",
     "software", "stage_command", "training_priority", "TRAINING_PRIORITY", "manifest_inputs", "book_sources", "load_chapters", "claims_inputs", "kept_artefacts",
+    "seed_spread_inputs",
 ]
 
-# The one place that says which parameters each stage reads ({s} = the study).
+# The one place that says which parameters each stage reads ({s} = the study). The training jobs
+# (folds, train, mtlnet, integrated) also read ``training_seed``: their seed is ``config.seeds.training_seed``.
 STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "cohort": ("seed", "studies.{s}.manifest", "studies.{s}.dictionary", "studies.{s}.synthetic", "studies.{s}.masks", "studies.{s}.centers"),
     "split": ("seed", "studies.{s}.split", "studies.{s}.split_file"),
     "preprocess": ("studies.{s}.preprocess", "studies.{s}.masks"),
-    "folds": ("seed", "deep.folds"),
-    "train": ("seed", "deep.width", "deep.folds", "deep.epochs", "deep.batch_size", "deep.lr", "deep.weight_decay", "deep.patience", "deep.validation_fraction"),
+    "folds": ("seed", "training_seed", "deep.folds"),
+    "train": ("seed", "training_seed", "deep.width", "deep.folds", "deep.epochs", "deep.batch_size", "deep.lr", "deep.weight_decay", "deep.patience", "deep.validation_fraction"),
     "deep_scores": ("deep.models", "deep.folds", "deep.test_scoring"),
-    "mtlnet": ("seed", "mtlnet"),
+    "mtlnet": ("seed", "training_seed", "mtlnet"),
     "table1": (),
     "clinical": ("seed", "stats.alpha", "stats.n_resamples", "stats.threshold_rule", "stats.threshold_target"),
-    "integrated": ("seed", "deep.models", "deep.svm_folds"),
+    "integrated": ("seed", "training_seed", "deep.models", "deep.svm_folds"),
     "integrated_evaluation": ("seed", "deep.models", "deep.svm_folds", "stats.n_resamples", "stats.threshold_rule", "stats.threshold_target"),
     "proteomics": ("seed", "omics", "stats.threshold_rule", "stats.threshold_target"),
     "claims-01_cohort": (),
@@ -279,6 +281,21 @@ def manifest_inputs(params: Mapping[str, Any]) -> Callable[[Any], list[str]]:
         return [m] if m else []
 
     return inputs
+
+
+def seed_spread_inputs(paths: Any) -> list[str]:
+    """The appendix's optional inputs: ``ecrs spread``'s table and record, and the headline tables shown beside them, when the table exists as the workflow is planned.
+
+    A file that may be absent cannot be a plain input: Snakemake would look for a rule to make it, and
+    making it means training every network k times. Listed only when present, a new, re-made or removed
+    spread re-runs the appendix (Snakemake's input-set and mtime triggers), and a build without one never
+    waits for it (``report.spread``).
+    """
+    from ecrs_analysis.pipeline.spread import headline_tables
+
+    if not paths.seed_spread.exists():
+        return []
+    return [str(paths.seed_spread), str(paths.seed_spread_record), *(str(p) for p in headline_tables(paths))]
 
 
 def book_sources(root: str | Path = ".") -> list[str]:
