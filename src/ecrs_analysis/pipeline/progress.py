@@ -19,7 +19,10 @@ a terminal (CI) only whole lines are written, with no control characters, and ep
 job at most every :data:`PLAIN_EPOCH_INTERVAL_S` seconds.
 
 The remaining time is estimated from how long jobs of the same stage took, in this run and
-in the provenance files that earlier runs left in ``results/<profile>/provenance/``.
+in the provenance files that earlier runs left in ``results/<profile>/provenance/``. A stage with
+neither (a fresh build) takes its expected cost from :data:`EXPECTED_SECONDS` (a measured build of
+the profile), scaled by how fast this machine ran the stages that did finish; a stage that has none
+of these leaves the estimate open: the overall line says ``estimating…`` rather than guess.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from typing import Any, TextIO
 
 __all__ = [
     "EPOCH_PREFIX",
+    "EXPECTED_SECONDS",
     "JobTiming",
     "RunProgress",
     "job_logging",
@@ -50,6 +54,17 @@ EPOCH_PREFIX = "[ecrs] epoch "
 PLAIN_EPOCH_INTERVAL_S = 30.0
 """Without a terminal, a running job's epochs are relayed at most this often (a short CI log)."""
 TAIL_LINES = 12
+ESTIMATING = "estimating…"
+"""The overall line's last part while some stage still to run has no expected time."""
+EXPECTED_SECONDS: dict[str, dict[str, float]] = {
+    # Seconds of one job of each stage (stage_key) in a fresh build of the profile on a 2-core machine,
+    # from the provenance files of the builds named. Only the ratios between stages matter: a run
+    # scales them by how long its own finished stages took (RunProgress.speed).
+    # smoke: FILL
+    "smoke": {},
+    # demo: FILL
+    "demo": {},
+}
 _EPOCH = re.compile(r"^\[ecrs\] epoch (\d+)/(\d+)(.*)$")
 _CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")  # colours first, then lone controls
 
@@ -160,6 +175,9 @@ class RunProgress:
     cores : int
         Jobs that can run at once (local cores, or ``--jobs`` on a cluster): bounds the
         concurrency the estimate assumes.
+    priors : mapping, optional
+        Expected seconds of one job per stage key for a stage with no time of its own yet;
+        default: :data:`EXPECTED_SECONDS` of the profile the results folder is named after.
     live : bool, optional
         Status bar and redraws; default: whether ``stream`` is a terminal.
     clock : callable
@@ -176,6 +194,7 @@ class RunProgress:
     planned: dict[str, int] = field(default_factory=dict)
     jobs: dict[int, JobTiming] = field(default_factory=dict)
     previous: dict[str, list[float]] = field(default_factory=dict)
+    priors: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
         self.results = Path(self.results).resolve()
@@ -192,6 +211,8 @@ class RunProgress:
         self._thread: threading.Thread | None = None
         if not self.previous:
             self.previous = _previous_durations(self.results / "provenance")
+        if self.priors is None:
+            self.priors = EXPECTED_SECONDS.get(self.results.name, {})
 
     @property
     def started_at(self) -> float:
@@ -267,17 +288,45 @@ class RunProgress:
             self._refresh()
 
     # -- estimate ----------------------------------------------------------------------
-    def expected(self, rule: str) -> float | None:
-        """Seconds a job of ``rule`` is expected to take: this run's jobs of that stage, then
-        earlier runs' provenance, then any job's median."""
-        key = stage_key(rule)
+    def _measured(self, key: str) -> float | None:
+        """The median seconds of a stage's jobs: this run's, else earlier runs' provenance."""
         mine = [j.seconds for j in self.jobs.values() if j.seconds is not None and not j.failed and stage_key(j.rule) == key]
         if mine:
             return statistics.median(mine)
         if self.previous.get(key):
             return statistics.median(self.previous[key])
-        every = [s for v in self.previous.values() for s in v] + [j.seconds for j in self.jobs.values() if j.seconds is not None]
-        return statistics.median(every) if every else None
+        return None
+
+    def speed(self) -> float:
+        """How long this machine takes for a stage over its expected cost (:attr:`priors`): the median
+        ratio over the stages measured so far (1 before any is)."""
+        ratios = []
+        for key, prior in (self.priors or {}).items():
+            seen = self._measured(key)
+            if seen is not None and prior > 0:
+                ratios.append(seen / prior)
+        return statistics.median(ratios) if ratios else 1.0
+
+    def _known(self, key: str) -> float | None:
+        """A stage's measured time, else its expected cost scaled to this machine; ``None`` if neither."""
+        seen = self._measured(key)
+        if seen is not None:
+            return seen
+        prior = (self.priors or {}).get(key)
+        return None if prior is None else prior * self.speed()
+
+    def expected(self, rule: str) -> float | None:
+        """Seconds a job of ``rule`` is expected to take: this run's jobs of that stage, then earlier
+        runs' provenance, then the profile's expected cost scaled by :meth:`speed`; a chapter with
+        none of these takes the median of the chapters that have one. ``None`` when nothing is known:
+        a guess from other stages' times (a cohort job's for a training job) can be off tenfold."""
+        key = stage_key(rule)
+        known = self._known(key)
+        if known is None and key.startswith("chapter"):
+            keys = {stage_key(j.rule) for j in self.jobs.values()} | set(self.previous) | set(self.priors or {})
+            others = [x for k in sorted(keys) if k.startswith("chapter") and k != key and (x := self._known(k)) is not None]
+            known = statistics.median(others) if others else None
+        return known
 
     def remaining(self) -> float | None:
         """Seconds left: the expected work of waiting and running jobs over the observed concurrency."""
@@ -307,9 +356,9 @@ class RunProgress:
         """``[12/35 jobs · 6 min elapsed · ~5 min left]``."""
         done = sum(1 for j in self.jobs.values() if j.finished is not None and not j.failed)
         parts = [f"{done}/{self.total or len(self.jobs)} jobs", f"{format_duration(self.clock() - self._t0)} elapsed"]
-        left = self.remaining()
-        if left is not None and done < self.total and not any(j.failed for j in self.jobs.values()):  # a failure stops the run
-            parts.append(f"~{format_duration(left)} left")
+        if done < self.total and not any(j.failed for j in self.jobs.values()):  # a failure stops the run
+            left = self.remaining()
+            parts.append(ESTIMATING if left is None else f"~{format_duration(left)} left")
         return "[" + " · ".join(parts) + "]"
 
     # -- end -------------------------------------------------------------------------
