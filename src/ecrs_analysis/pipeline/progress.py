@@ -41,6 +41,7 @@ from typing import Any, TextIO
 __all__ = [
     "EPOCH_PREFIX",
     "EXPECTED_SECONDS",
+    "expected_seconds",
     "JobTiming",
     "RunProgress",
     "job_logging",
@@ -470,6 +471,12 @@ class RunProgress:
             return str(path)
 
 
+def expected_seconds(folder: Path) -> dict[str, float]:
+    """One row of :data:`EXPECTED_SECONDS` from a fresh build's provenance folder: the median
+    seconds of each stage's jobs (``python -m ecrs_analysis.pipeline.progress results/demo/provenance``)."""
+    return {k: round(statistics.median(v), 1) for k, v in sorted(_previous_durations(Path(folder)).items())}
+
+
 def _previous_durations(folder: Path) -> dict[str, list[float]]:
     """Seconds of each stage's jobs in the provenance files earlier runs left (stage key -> list)."""
     from ecrs_analysis.pipeline.provenance import read_provenance
@@ -524,3 +531,7 @@ def summary_text(record: Mapping[str, Any]) -> str:
     if record.get("published"):
         out.append(f"[ecrs] book at {record['published']}")
     return "\n".join(out)
+
+
+if __name__ == "__main__":  # print a row of EXPECTED_SECONDS from a build's provenance folder
+    print(expected_seconds(Path(sys.argv[1])))

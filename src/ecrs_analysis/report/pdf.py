@@ -54,7 +54,11 @@ body { margin: 0; }
 .ecrs-pdf-cover h1 { font-size: 2rem; }
 section.ecrs-pdf-page { break-before: page; }
 section.ecrs-pdf-page:first-of-type { break-before: auto; }
-.headerlink, .toggle-button, .copybtn, button, .tag_hide-input > .cell_input { display: none !important; }
+/* The theme's print style hides each page's first title (it prints it elsewhere): here every page keeps its own. */
+.bd-main .bd-content .bd-article h1:first-of-type { display: block !important; }
+.bd-main .bd-content { margin-left: 0 !important; }
+.headerlink, .toggle-button, .copybtn, button { display: none !important; }
+details > summary { display: none !important; }
 figure, .cell_output img, table, .admonition { break-inside: avoid; }
 h1, h2, h3, h4 { break-after: avoid; }
 img { max-width: 100% !important; height: auto !important; }
@@ -144,8 +148,10 @@ def _rewrite(article: Tag, html: Path, page: BookPage, anchors: dict[PurePosixPa
         el["id"] = prefix + el["id"]
     for el in article.find_all(["script", "noscript"]):
         el.decompose()
-    for el in article.select(".headerlink"):
+    for el in article.select(".headerlink, details.above-input"):  # hidden code cells are not printed
         el.decompose()
+    for el in article.find_all("details"):  # hidden outputs are: a closed <details> prints closed
+        el["open"] = ""
     for name, attr in RESOURCE_ATTRS.items():
         for el in article.find_all(name):
             ref = el.get(attr)
