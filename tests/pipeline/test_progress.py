@@ -136,6 +136,17 @@ def test_a_measured_stage_replaces_its_expected_cost(tmp_path):
     assert p.remaining() == pytest.approx(2 * 100)
 
 
+def test_a_tiny_stage_does_not_read_as_a_slow_machine(tmp_path):
+    # a 0.2 s split takes 10 s as a job (starting Python): it must not scale the training 50 times
+    p, out, clock = _progress(tmp_path, priors={"cohort": 60, "split": 0.2, "train": 300}, cores=1)
+    handle_event(p, _record(LogEvent.RUN_INFO, stats={"cohort": 1, "split": 1, "train_fold": 2, "total": 4}))
+    _run_job(p, clock, 1, "split", 10)
+    assert p.speed() == 1.0
+    _run_job(p, clock, 2, "cohort", 90)
+    assert p.speed() == pytest.approx(1.5)
+    assert p.remaining() == pytest.approx(2 * 300 * 1.5)
+
+
 def test_without_expected_costs_a_stage_with_no_time_says_estimating_until_a_job_of_it_ends(tmp_path):
     p, out, clock = _progress(tmp_path, priors={}, cores=1)
     handle_event(p, _record(LogEvent.RUN_INFO, stats={"cohort": 1, "train_fold": 3, "total": 4}))

@@ -56,14 +56,23 @@ PLAIN_EPOCH_INTERVAL_S = 30.0
 """Without a terminal, a running job's epochs are relayed at most this often (a short CI log)."""
 TAIL_LINES = 12
 ESTIMATING = "estimating…"
+SPEED_MIN_PRIOR_S = 5.0
 """The overall line's last part while some stage still to run has no expected time."""
 EXPECTED_SECONDS: dict[str, dict[str, float]] = {
-    # Seconds of one job of each stage (stage_key) in a fresh build of the profile on a 2-core machine,
-    # from the provenance files of the builds named. Only the ratios between stages matter: a run
-    # scales them by how long its own finished stages took (RunProgress.speed).
-    # smoke: FILL
-    "smoke": {},
-    # demo: FILL
+    # Seconds of one job of each stage (stage_key) in a fresh build of the profile, the median of its
+    # jobs' provenance records (`python -m ecrs_analysis.pipeline.progress results/<profile>/provenance`
+    # prints a row). Only the ratios between stages matter: a run scales them by how long its own
+    # finished stages took (RunProgress.speed). "appendix" is the rule of chapter 99.
+    # smoke: a fresh smoke build of 2026-12-06 on a 2-core machine shared with other builds.
+    "smoke": {
+        "cohort": 24.2, "split": 0.2, "preprocess": 12.7, "folds": 24.1, "table1": 1.6, "train": 76.2,
+        "deep": 58.3, "mtlnet": 59.6, "clinical": 38.9, "integrated": 59.5, "proteomics": 60.2,
+        "explain": 57.0, "claims": 0.8, "book": 16.4, "appendix": 6.0,
+        "chapter_00_claims": 20.2, "chapter_01_cohort": 53.1, "chapter_02_clinical": 43.9,
+        "chapter_03_deep_models": 29.8, "chapter_04_integrated_model": 57.4, "chapter_05_mtlnet": 54.4,
+        "chapter_06_explanation": 108.0, "chapter_07_proteomics": 38.3, "chapter_98_checklist": 16.5,
+    },
+    # demo: DEMO_SOURCE
     "demo": {},
 }
 _EPOCH = re.compile(r"^\[ecrs\] epoch (\d+)/(\d+)(.*)$")
@@ -299,14 +308,17 @@ class RunProgress:
         return None
 
     def speed(self) -> float:
-        """How long this machine takes for a stage over its expected cost (:attr:`priors`): the median
-        ratio over the stages measured so far (1 before any is)."""
-        ratios = []
+        """How long this machine takes for a stage over its expected cost (:attr:`priors`): measured
+        over expected seconds, summed over the stages measured so far (1 before any is). Stages
+        expected to take under :data:`SPEED_MIN_PRIOR_S` are left out: a job's measured time includes
+        starting Python (seconds), its provenance record does not, and a 0.2 s split would read as a
+        machine 50 times slower."""
+        seen = expected = 0.0
         for key, prior in (self.priors or {}).items():
-            seen = self._measured(key)
-            if seen is not None and prior > 0:
-                ratios.append(seen / prior)
-        return statistics.median(ratios) if ratios else 1.0
+            measured = self._measured(key)
+            if measured is not None and prior >= SPEED_MIN_PRIOR_S:
+                seen, expected = seen + measured, expected + prior
+        return seen / expected if expected else 1.0
 
     def _known(self, key: str) -> float | None:
         """A stage's measured time, else its expected cost scaled to this machine; ``None`` if neither."""
@@ -323,7 +335,7 @@ class RunProgress:
         a guess from other stages' times (a cohort job's for a training job) can be off tenfold."""
         key = stage_key(rule)
         known = self._known(key)
-        if known is None and key.startswith("chapter"):
+        if known is None and (key.startswith("chapter") or key == "appendix"):
             keys = {stage_key(j.rule) for j in self.jobs.values()} | set(self.previous) | set(self.priors or {})
             others = [x for k in sorted(keys) if k.startswith("chapter") and k != key and (x := self._known(k)) is not None]
             known = statistics.median(others) if others else None
