@@ -136,6 +136,31 @@ def test_a_measured_stage_replaces_its_expected_cost(tmp_path):
     assert p.remaining() == pytest.approx(2 * 100)
 
 
+# A fresh demo build (Snakemake's job stats: 52 jobs); after the first nine (cohorts, preprocessing, splits, a claims
+# job, Table 1s; their job times from that build's log) the line read "~16 min left" with all training ahead.
+DEMO_PLAN = {"cohort": 2, "preprocess": 2, "split": 2, "claims_01_cohort": 1, "table1": 2, "folds": 1, "train_fold": 15,
+             "mtlnet": 1, "mtlnet_evaluation": 1, "deep_scores": 1, "deep_evaluation": 1, "clinical": 1, "integrated": 1,
+             "integrated_evaluation": 1, "proteomics": 1, "claims_04_integrated_model": 1, "claims_07_proteomics": 1,
+             "explain": 4, "explain_summaries": 2, "chapter_00_claims": 1, "chapter_01_cohort": 1, "chapter_02_clinical": 1,
+             "chapter_03_deep_models": 1, "chapter_04_integrated_model": 1, "chapter_05_mtlnet": 1, "chapter_06_explanation": 1,
+             "chapter_07_proteomics": 1, "chapter_98_checklist": 1, "appendix": 1, "book": 1}
+DEMO_FIRST_NINE = [("cohort", 23), ("preprocess", 18), ("cohort", 73), ("preprocess", 120), ("split", 29), ("split", 31),
+                   ("claims_01_cohort", 28), ("table1", 36), ("table1", 32)]
+
+
+def test_a_fresh_demo_build_at_job_9_of_52_counts_the_training_ahead(tmp_path):
+    assert sum(DEMO_PLAN.values()) == 52
+    p, out, clock = _progress(tmp_path, folder="demo", cores=2)
+    handle_event(p, _record(LogEvent.RUN_INFO, stats={**DEMO_PLAN, "total": 52}))
+    for jobid, (rule, seconds) in enumerate(DEMO_FIRST_NINE, start=1):
+        _run_job(p, clock, jobid, rule, seconds)  # one after the other: the estimate assumes no more than one at a time
+    table = EXPECTED_SECONDS["demo"]
+    # the fifteen folds and the MTLNet job alone at this machine's measured speed
+    training = (15 * table["train"] + table["mtlnet"]) * p.speed()
+    assert p.remaining() > training > 4 * (16 * 60)  # that build said ~16 min
+    assert re.search(r"\[9/52 jobs · \d+ min elapsed · ~\d h \d\d min left\]$", _lines(out)[-1])
+
+
 def test_a_tiny_stage_does_not_read_as_a_slow_machine(tmp_path):
     # a 0.2 s split takes 10 s as a job (starting Python): it must not scale the training 50 times
     p, out, clock = _progress(tmp_path, priors={"cohort": 60, "split": 0.2, "train": 300}, cores=1)
