@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PROFILE ?= demo
 STAMP := $(VENV)/.installed
 
-.PHONY: book test test-workflow smoke browser env clean lab bench faults cluster-test spread
+.PHONY: book test test-workflow smoke browser pdf test-pdf env clean lab bench faults cluster-test spread
 
 # What `make book` needs; each other target adds its extra of pyproject.toml (test, lab, browser, cluster).
 $(STAMP): pyproject.toml requirements.lock
@@ -46,6 +46,15 @@ test-workflow: $(VENV)/.installed-test
 # The published book (_build/html, e.g. after `make smoke`) in headless Chromium; screenshots in _build/screenshots/.
 browser: $(VENV)/.installed-browser $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m browser tests/report/test_browser.py
+
+# The published book (_build/html) as one PDF, printed offline by Debian's Chromium: every page in the
+# order of _toc.yml, each chapter from a new page, figures and tables numbered as on the web pages.
+pdf: $(STAMP)
+	$(BIN)/python -m ecrs_analysis.report.pdf --html _build/html --out _build/pdf/ecrs-book.pdf
+
+# Prints the published book to _build/pdf/ecrs-book.pdf and checks it (chapters, captions; needs pdftotext).
+test-pdf: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m browser tests/report/test_pdf.py
 
 # Crash-safety and reproducibility: builds killed at each stage resume to the same results; two builds
 # give identical artefacts (minutes: not part of `make test`).

@@ -19,7 +19,10 @@ a terminal (CI) only whole lines are written, with no control characters, and ep
 job at most every :data:`PLAIN_EPOCH_INTERVAL_S` seconds.
 
 The remaining time is estimated from how long jobs of the same stage took, in this run and
-in the provenance files that earlier runs left in ``results/<profile>/provenance/``.
+in the provenance files that earlier runs left in ``results/<profile>/provenance/``. A stage with
+neither (a fresh build) takes its expected cost from :data:`EXPECTED_SECONDS` (a measured build of
+the profile), scaled by how fast this machine ran the stages that did finish; a stage that has none
+of these leaves the estimate open: the overall line says ``estimating…`` rather than guess.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from typing import Any, TextIO
 
 __all__ = [
     "EPOCH_PREFIX",
+    "EXPECTED_SECONDS",
+    "expected_seconds",
     "JobTiming",
     "RunProgress",
     "job_logging",
@@ -50,6 +55,36 @@ EPOCH_PREFIX = "[ecrs] epoch "
 PLAIN_EPOCH_INTERVAL_S = 30.0
 """Without a terminal, a running job's epochs are relayed at most this often (a short CI log)."""
 TAIL_LINES = 12
+ESTIMATING = "estimating…"
+SPEED_MIN_PRIOR_S = 5.0
+"""The overall line's last part while some stage still to run has no expected time."""
+EXPECTED_SECONDS: dict[str, dict[str, float]] = {
+    # Seconds of one job of each stage (stage_key) in a fresh build of the profile, the median of its
+    # jobs' provenance records (`python -m ecrs_analysis.pipeline.progress results/<profile>/provenance`
+    # prints a row). Only the ratios between stages matter: a run scales them by how long its own
+    # finished stages took (RunProgress.speed). "appendix" is the rule of chapter 99.
+    # smoke: a fresh smoke build of 2026-12-06 on a 2-core machine shared with other builds.
+    "smoke": {
+        "cohort": 24.2, "split": 0.2, "preprocess": 12.7, "folds": 24.1, "table1": 1.6, "train": 76.2,
+        "deep": 58.3, "mtlnet": 59.6, "clinical": 38.9, "integrated": 59.5, "proteomics": 60.2,
+        "explain": 57.0, "claims": 0.8, "book": 16.4, "appendix": 6.0,
+        "chapter_00_claims": 20.2, "chapter_01_cohort": 53.1, "chapter_02_clinical": 43.9,
+        "chapter_03_deep_models": 29.8, "chapter_04_integrated_model": 57.4, "chapter_05_mtlnet": 54.4,
+        "chapter_06_explanation": 108.0, "chapter_07_proteomics": 38.3, "chapter_98_checklist": 16.5,
+    },
+    # demo: the stages a fresh demo build of 2026-12-06 finished on the same shared machine (two
+    # training folds); MTLNet from 8 of its 12 epochs (1,692 s) times 12/8; the stages that build did
+    # not reach take their smoke times. Replace with a complete demo build's row when there is one.
+    "demo": {
+        "cohort": 43.8, "split": 0.4, "preprocess": 75.7, "folds": 69.8, "table1": 1.2, "train": 1017.3,
+        "mtlnet": 2537.0, "claims": 1.0, "chapter_01_cohort": 46.3,
+        "deep": 58.3, "clinical": 38.9, "integrated": 59.5, "proteomics": 60.2, "explain": 57.0,
+        "book": 16.4, "appendix": 6.0,
+        "chapter_00_claims": 20.2, "chapter_02_clinical": 43.9, "chapter_03_deep_models": 29.8,
+        "chapter_04_integrated_model": 57.4, "chapter_05_mtlnet": 54.4, "chapter_06_explanation": 108.0,
+        "chapter_07_proteomics": 38.3, "chapter_98_checklist": 16.5,
+    },
+}
 _EPOCH = re.compile(r"^\[ecrs\] epoch (\d+)/(\d+)(.*)$")
 _CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")  # colours first, then lone controls
 
@@ -160,6 +195,9 @@ class RunProgress:
     cores : int
         Jobs that can run at once (local cores, or ``--jobs`` on a cluster): bounds the
         concurrency the estimate assumes.
+    priors : mapping, optional
+        Expected seconds of one job per stage key for a stage with no time of its own yet;
+        default: :data:`EXPECTED_SECONDS` of the profile the results folder is named after.
     live : bool, optional
         Status bar and redraws; default: whether ``stream`` is a terminal.
     clock : callable
@@ -176,6 +214,7 @@ class RunProgress:
     planned: dict[str, int] = field(default_factory=dict)
     jobs: dict[int, JobTiming] = field(default_factory=dict)
     previous: dict[str, list[float]] = field(default_factory=dict)
+    priors: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
         self.results = Path(self.results).resolve()
@@ -192,6 +231,8 @@ class RunProgress:
         self._thread: threading.Thread | None = None
         if not self.previous:
             self.previous = _previous_durations(self.results / "provenance")
+        if self.priors is None:
+            self.priors = EXPECTED_SECONDS.get(self.results.name, {})
 
     @property
     def started_at(self) -> float:
@@ -267,17 +308,48 @@ class RunProgress:
             self._refresh()
 
     # -- estimate ----------------------------------------------------------------------
-    def expected(self, rule: str) -> float | None:
-        """Seconds a job of ``rule`` is expected to take: this run's jobs of that stage, then
-        earlier runs' provenance, then any job's median."""
-        key = stage_key(rule)
+    def _measured(self, key: str) -> float | None:
+        """The median seconds of a stage's jobs: this run's, else earlier runs' provenance."""
         mine = [j.seconds for j in self.jobs.values() if j.seconds is not None and not j.failed and stage_key(j.rule) == key]
         if mine:
             return statistics.median(mine)
         if self.previous.get(key):
             return statistics.median(self.previous[key])
-        every = [s for v in self.previous.values() for s in v] + [j.seconds for j in self.jobs.values() if j.seconds is not None]
-        return statistics.median(every) if every else None
+        return None
+
+    def speed(self) -> float:
+        """How long this machine takes for a stage over its expected cost (:attr:`priors`): measured
+        over expected seconds, summed over the stages measured so far (1 before any is). Stages
+        expected to take under :data:`SPEED_MIN_PRIOR_S` are left out: a job's measured time includes
+        starting Python (seconds), its provenance record does not, and a 0.2 s split would read as a
+        machine 50 times slower."""
+        seen = expected = 0.0
+        for key, prior in (self.priors or {}).items():
+            measured = self._measured(key)
+            if measured is not None and prior >= SPEED_MIN_PRIOR_S:
+                seen, expected = seen + measured, expected + prior
+        return seen / expected if expected else 1.0
+
+    def _known(self, key: str) -> float | None:
+        """A stage's measured time, else its expected cost scaled to this machine; ``None`` if neither."""
+        seen = self._measured(key)
+        if seen is not None:
+            return seen
+        prior = (self.priors or {}).get(key)
+        return None if prior is None else prior * self.speed()
+
+    def expected(self, rule: str) -> float | None:
+        """Seconds a job of ``rule`` is expected to take: this run's jobs of that stage, then earlier
+        runs' provenance, then the profile's expected cost scaled by :meth:`speed`; a chapter with
+        none of these takes the median of the chapters that have one. ``None`` when nothing is known:
+        a guess from other stages' times (a cohort job's for a training job) can be off tenfold."""
+        key = stage_key(rule)
+        known = self._known(key)
+        if known is None and (key.startswith("chapter") or key == "appendix"):
+            keys = {stage_key(j.rule) for j in self.jobs.values()} | set(self.previous) | set(self.priors or {})
+            others = [x for k in sorted(keys) if k.startswith("chapter") and k != key and (x := self._known(k)) is not None]
+            known = statistics.median(others) if others else None
+        return known
 
     def remaining(self) -> float | None:
         """Seconds left: the expected work of waiting and running jobs over the observed concurrency."""
@@ -307,9 +379,9 @@ class RunProgress:
         """``[12/35 jobs · 6 min elapsed · ~5 min left]``."""
         done = sum(1 for j in self.jobs.values() if j.finished is not None and not j.failed)
         parts = [f"{done}/{self.total or len(self.jobs)} jobs", f"{format_duration(self.clock() - self._t0)} elapsed"]
-        left = self.remaining()
-        if left is not None and done < self.total and not any(j.failed for j in self.jobs.values()):  # a failure stops the run
-            parts.append(f"~{format_duration(left)} left")
+        if done < self.total and not any(j.failed for j in self.jobs.values()):  # a failure stops the run
+            left = self.remaining()
+            parts.append(ESTIMATING if left is None else f"~{format_duration(left)} left")
         return "[" + " · ".join(parts) + "]"
 
     # -- end -------------------------------------------------------------------------
@@ -421,6 +493,12 @@ class RunProgress:
             return str(path)
 
 
+def expected_seconds(folder: Path) -> dict[str, float]:
+    """One row of :data:`EXPECTED_SECONDS` from a fresh build's provenance folder: the median
+    seconds of each stage's jobs (``python -m ecrs_analysis.pipeline.progress results/demo/provenance``)."""
+    return {k: round(statistics.median(v), 1) for k, v in sorted(_previous_durations(Path(folder)).items())}
+
+
 def _previous_durations(folder: Path) -> dict[str, list[float]]:
     """Seconds of each stage's jobs in the provenance files earlier runs left (stage key -> list)."""
     from ecrs_analysis.pipeline.provenance import read_provenance
@@ -475,3 +553,7 @@ def summary_text(record: Mapping[str, Any]) -> str:
     if record.get("published"):
         out.append(f"[ecrs] book at {record['published']}")
     return "\n".join(out)
+
+
+if __name__ == "__main__":  # print a row of EXPECTED_SECONDS from a build's provenance folder
+    print(expected_seconds(Path(sys.argv[1])))
