@@ -263,7 +263,8 @@ def tripod_ai_items(facts: Mapping[str, Any]) -> pd.DataFrame:
         train = li.per_set.iloc[0]
         add("21", "Participants and events in each analysis", f"Model development: {int(train.patients)} patients, {int(train.cases)} with eCRS; evaluation sets as in item 10.", ref("integrated-model"))
     add("22", "Model specification", "The clinical signature's coefficients; the SVM's kernel and settings (item 12c).", ref("clinical-signature"))
-    add("23a", "Performance with CIs, also in subgroups", "Every claim of both studies, reported against reproduced, on the first page; the full table in chapter 04; AUC by sex and age band below.", "{doc}`00_claims`")
+    add("23a", "Performance with CIs, also in subgroups", "Every claim of both studies, reported against reproduced, on the first page; the full table in chapter 04; AUC by sex, centre and age band below.",
+        "{doc}`00_claims`; " + ref("integrated-performance") + "; " + ref("checklist-subgroups"))
     add("23b", "Heterogeneity across clusters (centres)", "AUC of the integrated model per centre, with DeLong 95% CIs, below.", ref("checklist-subgroups"))
     add("25–26", "Interpretation and limitations", "What a synthetic cohort can and cannot show.", ref("synthetic-limits"))
     add("27a", "Poor-quality or missing input data", "Each input file is validated before any job runs (ecrs validate): a bad value is refused with the file, row and column named; missing clinical values are filled from the training set.", "{doc}`../data_format`")
