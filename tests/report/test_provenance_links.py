@@ -62,7 +62,7 @@ def test_a_source_is_traced_to_the_job_that_wrote_it(run):
     assert "{ref}`integrated_evaluation-li2025 <prov-integrated-evaluation-li2025>`" in line
     assert "rule `integrated_evaluation`" in line and f"parameters `{PL.params_fingerprint(rec['params'])}`" in line
     assert "code `abcdef012345`" in line and "commit `0123456789`" in line
-    assert "cell [7] of `notebooks/04_integrated_model.ipynb`" in line
+    assert "cell [7] of `executed/04_integrated_model.ipynb`" in line
     assert "{ref}`chapter-04_integrated_model <prov-chapter-04-integrated-model>`" in line
     assert "differs" not in line
 
@@ -136,3 +136,16 @@ def test_every_link_a_caption_makes_lands_on_a_record_the_appendix_shows(run):
     block = page.split("(prov-integrated-evaluation-li2025)=")[1].split("\n(")[0]
     assert "**Job `integrated_evaluation-li2025`**" in block and "rule `integrated_evaluation` in `workflow/rules/analysis.smk`" in block
     assert "`li2025/scores_integrated.csv`" in block and "commit `0123456789abcdef0123456789abcdef01234567`" in block
+
+
+def test_the_caption_names_the_cell_by_its_execution_count():
+    """The number IPython shows as ``In [n]`` and stores in the executed notebook, not the next one."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("x = 1", store_history=True)
+        result = shell.run_cell("from ecrs_analysis.report.exhibits import _cell\nseen = _cell()", store_history=True)
+        assert shell.user_ns["seen"] == result.execution_count
+    finally:
+        InteractiveShell.clear_instance()

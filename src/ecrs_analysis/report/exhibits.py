@@ -211,7 +211,12 @@ def _cell() -> int | None:
     except ImportError:  # pragma: no cover - IPython comes with the notebooks' kernel
         return None
     shell = get_ipython()
-    return getattr(shell, "execution_count", None) if shell is not None else None
+    if shell is None:
+        return None
+    # The running cell's input is stored in the history before it runs, under its own count; the shell's
+    # execution_count is already the next one in IPython 9 (and still this one in older versions).
+    history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
+    return len(history) - 1 if history else getattr(shell, "execution_count", None)
 
 
 def _screen_png(fig: Any, *, dpi: int) -> bytes:

@@ -145,7 +145,8 @@ def caption_line(
     chapter : str
         The notebook's name (``04_integrated_model``); its own job is ``chapter-<chapter>``.
     cell : int, optional
-        The execution count of the notebook cell that shows the exhibit (``In [7]`` of the executed notebook).
+        The execution count of the notebook cell that shows the exhibit (``In [7]`` of the executed notebook,
+        ``results/<profile>/executed/<chapter>.ipynb``; paths are shown relative to the results folder).
     sources : sequence of paths
         The artefacts the exhibit shows (e.g. ``tables/li2025_integrated_auc.csv``). Each is named with
         its sha256 and linked to the record of the job that wrote it. Empty: the exhibit links its
@@ -162,7 +163,8 @@ def caption_line(
         only show what a workflow job wrote; run ``ecrs run`` to write it).
     """
     root = Path(results_root)
-    where = f"cell [{cell}] of `notebooks/{chapter}.ipynb`" if cell is not None else f"`notebooks/{chapter}.ipynb`"
+    # the executed notebook (results/<profile>/executed/) numbers its cells; the page shows the cell's code just above the exhibit
+    where = f"cell [{cell}] of `executed/{chapter}.ipynb`" if cell is not None else f"`executed/{chapter}.ipynb`"
     chapter_job = f"chapter-{chapter}"
     own = f"{{ref}}`{chapter_job} <{anchor(chapter_job)}>`"
     if not sources:
