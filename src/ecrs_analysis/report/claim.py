@@ -83,7 +83,8 @@ def claim_items(facts: Mapping[str, Any]) -> pd.DataFrame:
     add("Data", "De-identification", ("Synthetic: no patients. " if synthetic else "") + "A real cohort enters with pseudonymous patient ids; the book is checked for every patient id before it is published, "
         "and scan dates are shown by month only.", "{doc}`../data_format`")
     for f in studies:
-        add("Data", f"Missing data ({_tag(f.name)})", C._missing(f) + "; clinical values filled from the training set.", ref("clinical-missing") if f.name == "li2025" else "{doc}`01_cohort`")
+        fill = "; clinical values filled from the training set" if f.name == "li2025" else "; MTLNet reads no clinical values"
+        add("Data", f"Missing data ({_tag(f.name)})", C._missing(f) + fill + ".", ref("clinical-missing") if f.name == "li2025" else "{doc}`01_cohort`")
 
     add("Reference standard", "Definition", "eCRS by histology (tissue eosinophils), as in both papers; MTLNet also segments the "
         f"`{mtl.get('mask', 'sinus_mask')}`. Synthetic: the label is drawn from a latent type-2 inflammation the generator knows, so the best possible AUC (the ceiling) is known.",
@@ -97,11 +98,13 @@ def claim_items(facts: Mapping[str, Any]) -> pd.DataFrame:
     for f in studies:
         add("Data partitions", f"Sample size ({_tag(f.name)})", f"{C._sets(f)}. No calculation chose these sizes: the design copies the study's set sizes. {C._precision(f)}", "{doc}`01_cohort`")
     if li is not None:
-        add("Data partitions", "Assignment to partitions (Li 2025)", f"Split by centre ({li.split_mode}): one centre's patients stratified into training and internal test, the other centre's "
-            "patients form the external test set; the CNNs' folds are stratified inside the training set.", ref("cohort-li2025"))
+        how = ("by centre: the training centres' patients stratified into training and internal test, the other centre's patients form the external test set"
+               if li.split_mode == "center" else f"`{li.split_mode}` (`studies.li2025.split`)")
+        add("Data partitions", "Assignment to partitions (Li 2025)", f"Split {how}; the CNNs' folds are stratified inside the training set. Sizes: {C._sets(li)}.", ref("cohort-li2025"))
     if mt is not None:
-        add("Data partitions", "Assignment to partitions (MTLNet)", f"Split {mt.split_mode}: scans on or after the cut-off form the external set; earlier scans are split at random (stratified, seeded) into training and validation.",
-            "{doc}`05_mtlnet`")
+        how = ("by scan date: scans on or after the cut-off form the external set; earlier scans are split at random (stratified, seeded) into training and validation"
+               if mt.split_mode == "temporal" else f"`{mt.split_mode}` (`studies.mtlnet2025.split`)")
+        add("Data partitions", "Assignment to partitions (MTLNet)", f"Split {how}. Sizes: {C._sets(mt)}.", "{doc}`05_mtlnet`")
     add("Data partitions", "Level at which partitions are disjoint", "Patient: each patient is in exactly one set (and one CNN fold); Li 2025's external set is also another centre, MTLNet's a later period.",
         "{doc}`01_cohort`")
 
@@ -115,7 +118,7 @@ def claim_items(facts: Mapping[str, Any]) -> pd.DataFrame:
         f"MTLNet: up to {mtl.get('epochs')} epochs, learning rate {mtl.get('lr')}, loss = class-balanced BCE + {mtl.get('seg_weight')} × DiceCE, augmentation {'on' if mtl.get('augment') else 'off'}.",
         ref("deep-training") + "; {doc}`05_mtlnet`")
     svm_text = f"the SVM's settings by {deep.get('svm_folds')}-fold CV AUC on the training set ({svm['best_params']})" if svm else "the SVM's settings by CV on the training set"
-    add("Training", "Selection of the final model", f"CNNs: early stopping on a validation share inside each fold's training patients; MTLNet: the epoch of lowest validation loss; {svm_text}. No test patient enters any choice.",
+    add("Training", "Selection of the final model", f"CNNs: early stopping on a validation share inside each fold's training patients; MTLNet: the epoch its early-stopping criterion picks on the validation set (chapter 05 names the criterion and the epoch kept); {svm_text}. No test patient enters any choice.",
         ref("integrated-model"))
     add("Training", "Ensembling", f"The integrated SVM stacks the three CNN scores and the clinical signature; test patients get CNN scores from "
         f"{'the one fold model each is assigned to' if deep.get('test_scoring', 'single') == 'single' else 'the mean of the fold models'}.", ref("integrated-model"))
