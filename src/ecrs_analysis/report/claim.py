@@ -118,7 +118,7 @@ def claim_items(facts: Mapping[str, Any]) -> pd.DataFrame:
         f"MTLNet: up to {mtl.get('epochs')} epochs, learning rate {mtl.get('lr')}, loss = class-balanced BCE + {mtl.get('seg_weight')} × DiceCE, augmentation {'on' if mtl.get('augment') else 'off'}.",
         ref("deep-training") + "; {doc}`05_mtlnet`")
     svm_text = f"the SVM's settings by {deep.get('svm_folds')}-fold CV AUC on the training set ({svm['best_params']})" if svm else "the SVM's settings by CV on the training set"
-    add("Training", "Selection of the final model", f"CNNs: early stopping on a validation share inside each fold's training patients; MTLNet: the epoch its early-stopping criterion picks on the validation set (chapter 05 names the criterion and the epoch kept); {svm_text}. No test patient enters any choice.",
+    add("Training", "Selection of the final model", f"CNNs: early stopping on a validation share inside each fold's training patients; MTLNet: the epoch its early-stopping criterion picks on the validation set (chapter 05 says which); {svm_text}. No test patient enters any choice.",
         ref("integrated-model"))
     add("Training", "Ensembling", f"The integrated SVM stacks the three CNN scores and the clinical signature; test patients get CNN scores from "
         f"{'the one fold model each is assigned to' if deep.get('test_scoring', 'single') == 'single' else 'the mean of the fold models'}.", ref("integrated-model"))
