@@ -154,4 +154,6 @@ def test_item_7_words_each_studys_crop_from_its_parameters():
     assert "oracle crop" in checklist.crop_text(pp, masks=["sinus_mask", "roi_mask"], target="sinus_mask")
     assert "oracle" not in checklist.crop_text({"crop_to": "roi_mask", "margin_mm": 6}, masks=["sinus_mask", "roi_mask"], target="sinus_mask")
     assert checklist.crop_text({"crop_to": None}, masks=["sinus_mask"]) == "not cropped (the whole head)"
-    assert "ground-truth" not in checklist.crop_text({"crop_to": "head_box"}, masks=["sinus_mask"], target="sinus_mask")
+    head = checklist.crop_text({"crop_to": "head_box", "head_box": [[0.2, 0.3, 0.4], [0.8, 0.9, 0.7]]}, masks=["sinus_mask"], target="sinus_mask")
+    assert "ground-truth" not in head and "no mask" in head and "[[0.2, 0.3, 0.4], [0.8, 0.9, 0.7]]" in head
+    assert "ground-truth" not in checklist.crop_text({"crop_to": "other_box"}, masks=["sinus_mask"], target="sinus_mask")

@@ -27,7 +27,10 @@ def test_answers_carry_the_run_facts():
     assert "11 values missing in 2 of 3 clinical columns" in items.loc["Missing data (Li 2025)", "answer"]
     seed = _facts()["params"]["seed"]
     assert f"seed {seed}" in items.loc["Initialisation", "answer"]
-    assert "ground-truth `sinus_mask`" in items.loc["Preprocessing", "answer"]
+    mt = _facts()["params"]["studies"]["mtlnet2025"]
+    crop = checklist.crop_text(mt["preprocess"], masks=mt["masks"], target=_facts()["params"]["mtlnet"]["mask"])
+    assert f"MTLNet: resampled to {mt['preprocess']['spacing_mm']} mm" in items.loc["Preprocessing", "answer"] and crop in items.loc["Preprocessing", "answer"]
+    assert ("ground-truth" in crop) == (mt["preprocess"]["crop_to"] in mt["masks"])
 
 
 def test_what_the_run_cannot_answer_says_so_and_links_nothing():

@@ -71,6 +71,9 @@ def crop_text(preprocess: Mapping[str, Any], *, masks: Iterable[str], target: st
             text += (f": the mask the network is asked to segment, so every set, the external one included, is cropped with the answer "
                      f"(an oracle crop: a deployed model would not have this mask)")
         return text
+    if crop == "head_box":
+        return (f"cropped to a fixed sub-box of the head's bounding box (`head_box` {preprocess.get('head_box')}, fractions chosen on training anatomy only), "
+                "found from the image alone: no mask shapes the input")
     return f"cropped by `{crop}` (from the image alone)"
 
 
