@@ -94,7 +94,7 @@ def test_changing_a_declared_key_changes_exactly_the_jobs_that_declare_it():
     both = lambda stage: {(stage, s) for s in STUDIES}  # noqa: E731 - a stage without {s} in its keys is the same job for either study
     assert _changed({"deep.lr": 0.002}) == both("train") | {("explain", "li2025")} | _chapters_declaring("deep")
     assert _changed({"studies.li2025.preprocess.margin_mm": 7.0}) == {("preprocess", "li2025"), ("explain", "li2025"), ("explain_summaries", "li2025")} | {
-        ("chapter", "01_cohort"), ("chapter", "06_explanation"), ("chapter", "98_checklist")}
+        ("chapter", "01_cohort"), ("chapter", "06_explanation"), ("chapter", "98_checklist"), ("chapter", "97_claim")}
     assert _changed({"omics.fdr": 0.1}) == both("proteomics") | both("claims-07_proteomics") | _chapters_declaring("omics")
     assert _changed({"mtlnet.lr": 0.01}) == both("mtlnet") | {("explain", "mtlnet2025")} | _chapters_declaring("mtlnet")
     assert _changed({"stats.roc_band_resamples": 50}) == {("explain", s) for s in STUDIES} | _chapters_declaring("stats")

@@ -11,6 +11,12 @@ localhost, no broken image or blank figure, no internal link or download that 40
 table wider than the text column; the landing page must have one row per claim and the
 appendix must show the commit the run recorded. A full-page screenshot of every page goes
 to ``_build/screenshots/``; a page over ~5 MB is reported with a warning.
+
+Two checks follow links: on every page with exhibits, one caption's provenance link is followed to
+the appendix, whose anchor must exist and name the job the link names (with its rule and commit);
+on the two checklist pages (TRIPOD+AI, CLAIM 2024) every link of every answer is followed, its
+target must exist, and an answer about calibration, performance or subgroups must land on a section
+that shows such an exhibit.
 """
 
 from __future__ import annotations
@@ -221,3 +227,85 @@ def test_every_page_of_the_book_in_chromium(book, server, browser):
         if rec.get("run") and rec["run"] in report[appendix]["text"] and rec["git"]["commit"]:
             assert rec["git"]["commit"] in commits, f"the appendix shows {commits}, the run recorded {rec['git']['commit']}"
     assert sorted(p.stem for p in SHOTS.glob("*.png")) == sorted({Path(n).name for n in pages} | {"index"})
+
+
+# What the section a link lands on holds: its text and whether it shows a numbered exhibit.
+TARGET = """(id) => {
+  const el = id ? document.getElementById(id) : document.querySelector('article.bd-article') || document.body;
+  if (!el) return null;
+  const sec = el.tagName === 'SECTION' ? el : (el.closest('section') || el.parentElement);
+  const text = sec.innerText || '';
+  return {own: el.innerText || '', text: text, exhibits: (text.match(/\\b(Table|Figure) [0-9]+(\\.[0-9]+)?\\./g) || []).length};
+}"""
+# Links from the checklists' answers: what the target must show, by the item's topic (or, for calibration, the link's label).
+MUST_SHOW = [
+    (re.compile(r"^(Performance measures|Metrics|Performance on all partitions|Diagnostic accuracy)", re.I), "AUC", "a performance table"),
+    (re.compile(r"subgroup|Fairness|Heterogeneity", re.I), "sex", "the subgroup table"),
+    (re.compile(r"characteristics", re.I), "Table 1", "Table 1"),
+]
+CLAIMS_CALIBRATION = re.compile(r"\bcalibration (\(plot|and decision curves)", re.I)
+
+def _target(page, url: str) -> dict | None:
+    parsed = urlparse(url)
+    if page.url.split("#")[0] != url.split("#")[0]:
+        page.goto(url.split("#")[0], wait_until="load", timeout=60_000)
+    return page.evaluate(TARGET, parsed.fragment or None)
+
+
+def test_one_caption_per_page_links_its_provenance_record(book, server, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    followed = {}
+    for name in toc_pages(ROOT / "_toc.yml"):
+        if name.endswith("99_reproducibility") or not name.startswith("book/executed/"):
+            continue
+        page.goto(urljoin(server, f"{name}.html"), wait_until="load", timeout=60_000)
+        # a caption is a paragraph that opens with its bold number ("**Table 4.1.**"); prose that names a table is not one
+        captions = page.evaluate("""() => Array.from(document.querySelectorAll('.cell_output p')).filter(p => p.firstElementChild
+                && p.firstElementChild.tagName === 'STRONG' && /^(Table|Figure) [0-9]+(\\.[0-9]+)?\\.$/.test(p.firstElementChild.innerText.trim()))
+            .map(p => Array.from(p.querySelectorAll('a[href*="99_reproducibility.html#prov-"]')).map(a => ({href: a.href, text: a.innerText})))""")
+        if not captions:
+            continue
+        assert all(captions), f"{name}: a caption without a provenance link"
+        link = captions[0][0]
+        target = _target(page, link["href"])
+        assert target is not None, f"{name}: the caption links {link['href']}, but the appendix has no such anchor"
+        assert f"Job {link['text']}" in target["own"] and "rule" in target["own"] and "commit" in target["own"], \
+            f"{name}: {link['href']} lands on {target['own'][:200]!r}, which does not name the job {link['text']}"
+        followed[name] = link["text"]
+    context.close()
+    assert followed, "no page of the book has a caption with a provenance link"
+    assert any("04_integrated_model" in n for n in followed), followed
+
+
+def test_every_checklist_answer_links_an_exhibit_that_holds_it(book, server, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    checked = 0
+    for name in [n for n in toc_pages(ROOT / "_toc.yml") if n.endswith(("98_checklist", "97_claim"))]:
+        url = urljoin(server, f"{name}.html")
+        page.goto(url, wait_until="load", timeout=60_000)
+        rows = page.evaluate("""() => Array.from(document.querySelector('article table').querySelectorAll('tbody tr')).map(tr => {
+            const td = tr.querySelectorAll('td');
+            return {item: td[0].innerText, topic: td[1].innerText, answer: td[2].innerText,
+                    links: Array.from(td[3].querySelectorAll('a')).map(a => ({href: a.href, text: a.innerText}))};
+        })""")
+        assert rows, f"{name}: no checklist table"
+        for row in rows:
+            what = f"{name} {row['item']} ({row['topic']})"
+            targets = []
+            for link in row["links"]:
+                target = _target(page, link["href"])
+                assert target is not None, f"{what}: {link['href']}: no such anchor"
+                if "calibration" in link["href"]:
+                    assert "calibration" in target["text"].lower() and target["exhibits"], f"{what}: {link['href']} should land on a calibration exhibit"
+                targets.append(target)
+                checked += 1
+            for pattern, word, exhibit in MUST_SHOW:  # one of the answer's links must hold the exhibit its topic asks for
+                if pattern.search(row["topic"]):
+                    assert any(word.lower() in t["text"].lower() and t["exhibits"] for t in targets), f"{what}: no link lands on {exhibit}"
+            claims = [seg for seg in row["answer"].split(";") if CLAIMS_CALIBRATION.search(seg) and "not reported" not in seg]
+            if claims:
+                assert any("calibration" in link["href"] for link in row["links"]), f"{what}: claims calibration without linking a calibration exhibit"
+    context.close()
+    assert checked > 20, f"only {checked} links followed"

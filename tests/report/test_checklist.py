@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from ecrs_analysis.report import checklist
 from ecrs_analysis.config.params import load_params
@@ -80,3 +81,79 @@ def test_every_row_is_an_item_of_the_published_checklist_and_blinding_is_8c():
     topic = dict(zip(items["item"], items["topic"]))
     assert "Blind" in topic["8c"] and "assessor" in topic["8b"].lower() and "clusters" in topic["23b"]
     assert {"18c", "18e", "18f"} <= set(items["item"])
+
+
+# --- every answer points at an exhibit that exists (issue 24) -------------------------------------------------
+
+def _source_labels():
+    """The labels the committed notebooks and book pages declare: what a build of this checkout can link."""
+    return checklist.declared_labels(sorted((ROOT / "notebooks").glob("*.ipynb")))
+
+
+def _links(where):
+    docs = [d for w in where for d in re.findall(r"\{doc\}`([^`]+)`", w)]
+    refs = [r for w in where for r in re.findall(r"\{ref\}`([^`]+)`", w)]
+    return docs, refs
+
+
+def test_declared_labels_reads_notebook_cells_and_book_pages():
+    labels = _source_labels()
+    assert {"integrated-performance", "clinical-missing", "checklist-subgroups", "synthetic-limits"} <= labels
+    # a label in a code cell or mid-line is no MyST target
+    assert not any(" " in label for label in labels)
+
+
+def test_every_ref_of_both_checklists_is_a_label_a_chapter_declares():
+    from ecrs_analysis.report.claim import claim_items
+
+    chapters, appendix = load_chapters(ROOT / "workflow" / "chapters.yaml")
+    pages = {c.name for c in chapters} | {appendix} | {f"../{p.stem}" for p in (ROOT / "book").glob("*.md")}
+    facts = {**_facts(), "labels": _source_labels()}  # with labels, the builders themselves refuse an undeclared one
+    for items in (checklist.tripod_ai_items(facts), claim_items(facts)):
+        docs, refs = _links(items["where"])
+        assert set(docs) <= pages, set(docs) - pages
+        assert set(refs) <= facts["labels"], set(refs) - facts["labels"]
+
+
+def test_a_link_to_an_undeclared_label_is_an_error_naming_it():
+    facts = {**_facts(), "labels": _source_labels() - {"clinical-missing"}}
+    with pytest.raises(ValueError, match="clinical-missing"):
+        checklist.tripod_ai_items(facts)
+
+
+def test_12e_claims_calibration_only_where_a_calibration_exhibit_exists():
+    base = _source_labels() - set(checklist.CALIBRATION_LABELS)
+    row = lambda labels: checklist.tripod_ai_items({**_facts(), "labels": labels}).set_index("item").loc["12e"]  # noqa: E731
+    none = row(base)
+    assert "calibration and decision curves of the integrated model and MTLNet: not reported" in none.answer
+    assert "calibration" not in none["where"]
+    both = row(base | set(checklist.CALIBRATION_LABELS))
+    assert "not reported" not in both.answer and "{ref}`integrated-calibration`" in both["where"] and "{ref}`mtlnet-calibration`" in both["where"]
+    one = row(base | {"integrated-calibration"})
+    assert "decision curves of the integrated model" in one.answer and "of the MTLNet: not reported" in one.answer
+    assert "integrated-calibration" in one["where"] and "mtlnet-calibration" not in one["where"]
+
+
+def test_12g_says_which_training_predictions_are_in_sample():
+    answer = checklist.tripod_ai_items(_facts()).set_index("item").loc["12g", "answer"]
+    assert "only the CNN scores are out-of-fold" in answer
+    assert "the SVM's, the clinical signature's and MTLNet's training predictions are in-sample" in answer
+
+
+def test_item_7_words_each_studys_crop_from_its_parameters():
+    facts = _facts()
+    answer = checklist.tripod_ai_items(facts).set_index("item").loc["7", "answer"]
+    mtl = facts["params"]["studies"]["mtlnet2025"]["preprocess"]["crop_to"]
+    assert "MTLNet:" in answer and "Li 2025:" in answer
+    assert checklist.crop_text(facts["params"]["studies"]["mtlnet2025"]["preprocess"], masks=facts["params"]["studies"]["mtlnet2025"]["masks"],
+                               target=facts["params"]["mtlnet"]["mask"]) in answer
+    assert f"`{mtl}`" in answer
+    # the wording follows the value: a ground-truth mask, the segmentation target, no crop, a crop from the image
+    pp = {"crop_to": "sinus_mask", "margin_mm": 6}
+    assert "ground-truth `sinus_mask`" in checklist.crop_text(pp, masks=["sinus_mask", "roi_mask"], target="sinus_mask")
+    assert "oracle crop" in checklist.crop_text(pp, masks=["sinus_mask", "roi_mask"], target="sinus_mask")
+    assert "oracle" not in checklist.crop_text({"crop_to": "roi_mask", "margin_mm": 6}, masks=["sinus_mask", "roi_mask"], target="sinus_mask")
+    assert checklist.crop_text({"crop_to": None}, masks=["sinus_mask"]) == "not cropped (the whole head)"
+    head = checklist.crop_text({"crop_to": "head_box", "head_box": [[0.2, 0.3, 0.4], [0.8, 0.9, 0.7]]}, masks=["sinus_mask"], target="sinus_mask")
+    assert "ground-truth" not in head and "no mask" in head and "[[0.2, 0.3, 0.4], [0.8, 0.9, 0.7]]" in head
+    assert "ground-truth" not in checklist.crop_text({"crop_to": "other_box"}, masks=["sinus_mask"], target="sinus_mask")

@@ -49,8 +49,11 @@ class OpenChapter:
     exhibits: Exhibits
 
 
-def open_chapter(name: str, *, profile: str | None = None, results_dir: str | Path | None = None, config: Mapping[str, Any] | None = None) -> OpenChapter:
+def open_chapter(name: str, *, profile: str | None = None, results_dir: str | Path | None = None, config: Mapping[str, Any] | None = None,
+                 provenance: bool = True) -> OpenChapter:
     """The profile, parameters, results folder and exhibits of chapter ``name``.
+
+    ``provenance=False``: no provenance line under the captions (the appendix, which shows the records).
 
     Raises
     ------
@@ -65,4 +68,4 @@ def open_chapter(name: str, *, profile: str | None = None, results_dir: str | Pa
             f"`make book` (demo) or `ecrs run --profile {profile}`, or set `profile` in the parameters cell to a profile you built"
         )
     paths = ResultPaths(root)
-    return OpenChapter(name, profile, notebook_params(profile, config), paths, Exhibits(paths, name))
+    return OpenChapter(name, profile, notebook_params(profile, config), paths, Exhibits(paths, name, provenance=provenance))

@@ -11,6 +11,12 @@ and links each file from its caption (Sphinx ``{download}`` role, checked by the
 Pages without a chapter number (the landing page, the checklist, the appendix) number
 their exhibits 1, 2, ...
 
+Under each caption a provenance line links what made the exhibit (:mod:`ecrs_analysis.report.provenance_links`):
+the notebook cell, the artefacts it shows (``source=``) with their sha256 and the job that wrote each
+one, and that job's record in the appendix (rule, parameter and code fingerprints, commit, input
+sha256s); an exhibit without ``source`` links its chapter's own record. Nothing is linked when the
+results folder holds no provenance (no workflow run wrote it) or the chapter opts out.
+
 Prose may refer to an exhibit by its number ("Figure 4.2"); :func:`check_references`
 (run on every executed chapter) fails the chapter when the prose names one that the
 chapter does not show.
@@ -30,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from ecrs_analysis.atomic import atomic_path, write_csv
+from ecrs_analysis.report import provenance_links as PL
 
 __all__ = ["Exhibits", "downloads_dir", "chapter_number", "reading_order", "check_references", "uncaptioned", "clear_downloads", "DPI"]
 
@@ -91,11 +98,17 @@ class Exhibits:
         The run's results (the notebook's ``paths``).
     chapter : str
         The notebook's name, e.g. ``"04_integrated_model"``.
+    provenance : bool
+        Put a provenance line under each caption (default) when the results folder holds the jobs'
+        provenance files; the appendix, which shows the records themselves, turns it off.
     """
 
-    def __init__(self, results: Any, chapter: str) -> None:
+    def __init__(self, results: Any, chapter: str, *, provenance: bool = True) -> None:
         self.chapter = chapter
         self.folder = downloads_dir(results, chapter)
+        self.root = Path(results) if isinstance(results, (str, os.PathLike)) else Path(results.root)
+        self.provenance = provenance and (self.root / "provenance").is_dir()
+        self._records: dict[str, dict[str, Any]] | None = None
         self._prefix = f"{chapter_number(chapter)}." if chapter_number(chapter) is not None else ""
         self._count = {"Figure": 0, "Table": 0}
         self.shown: list[str] = []  # "Figure 4.1", "Table 4.1", ... in the order shown
@@ -108,7 +121,22 @@ class Exhibits:
     def _link(self, path: Path, text: str) -> str:
         return f"{{download}}`{text} <downloads/{self.chapter}/{path.name}>`"
 
-    def figure(self, fig: Any, caption: str, *, screen_dpi: int | None = None, interactive: str | None = None) -> None:
+    def provenance_line(self, source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None) -> str:
+        """The caption's provenance line (MyST) for an exhibit showing ``source``; empty when provenance is off."""
+        if not self.provenance:
+            return ""
+        sources = [] if source is None else [source] if isinstance(source, (str, os.PathLike)) else list(source)
+        if sources and self._records is None:
+            self._records = PL.read_records(self.root / "provenance")
+        return PL.caption_line(chapter=self.chapter, cell=_cell(), sources=sources, records=self._records or {}, results_root=self.root)
+
+    def _caption(self, kind: str, number: str, caption: str, links: str, source: Any) -> str:
+        line = self.provenance_line(source)
+        text = f"**{kind} {number}.** {caption.strip()} {links}"
+        return f"{text}\\\n{line}" if line else text
+
+    def figure(self, fig: Any, caption: str, *, screen_dpi: int | None = None, interactive: str | None = None,
+               source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None) -> None:
         """Show a matplotlib figure with its numbered caption; save it at 300 dpi.
 
         The figure is closed afterwards, so it is not shown a second time.
@@ -122,6 +150,10 @@ class Exhibits:
         interactive : str, optional
             A self-contained HTML page (e.g. an interactive 3D view) saved beside the PNG as
             ``figure-<chapter>-<n>.html`` and linked from the caption; the page itself does not load it.
+        source : path or paths, optional
+            The artefact(s) under ``results/<profile>/`` the figure draws: the caption links the job
+            that wrote each one (its provenance record in the appendix) and shows its sha256.
+            Without it the caption links the chapter's own record.
         """
         import matplotlib.pyplot as plt
         from IPython.display import Image, Markdown, display
@@ -142,7 +174,7 @@ class Exhibits:
         else:
             display(Image(data=_screen_png(fig, dpi=screen_dpi)))
         plt.close(fig)
-        display(Markdown(f"**Figure {number}.** {caption.strip()} {'; '.join(links)}"))
+        display(Markdown(self._caption("Figure", number, caption, "; ".join(links), source)))
         self.shown.append(f"Figure {number}")
 
     def figures(self, figs: Sequence[Any], captions: Sequence[str], **options: Any) -> None:
@@ -152,12 +184,14 @@ class Exhibits:
         for fig, caption in zip(figs, captions):
             self.figure(fig, caption, **options)
 
-    def table(self, shown: pd.DataFrame | str, caption: str, *, data: pd.DataFrame | None = None, index: bool = True) -> None:
+    def table(self, shown: pd.DataFrame | str, caption: str, *, data: pd.DataFrame | None = None, index: bool = True,
+              source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None) -> None:
         """Show a table under its numbered caption; save ``data`` (default: ``shown``) as CSV.
 
         ``shown`` is the table for reading: formatted strings (:mod:`ecrs_analysis.report.format`),
         or MyST markdown text (a table whose cells link to other pages); ``data`` holds the
-        raw numbers behind it, which the download carries (required with markdown).
+        raw numbers behind it, which the download carries (required with markdown). ``source``: the
+        artefact(s) the table shows, as in :meth:`figure`.
         """
         from IPython.display import Markdown, display
 
@@ -165,9 +199,24 @@ class Exhibits:
             raise ValueError(f"{self.chapter}: a table shown as markdown needs `data` for its CSV download")
         number, stem = self._next("Table")
         target = write_csv(data if data is not None else shown, self.folder / f"{stem}.csv", index=index)
-        display(Markdown(f"**Table {number}.** {caption.strip()} {self._link(target, 'CSV')}"))
+        display(Markdown(self._caption("Table", number, caption, self._link(target, "CSV"), source)))
         display(Markdown(shown) if isinstance(shown, str) else shown)
         self.shown.append(f"Table {number}")
+
+
+def _cell() -> int | None:
+    """The execution count of the notebook cell running now (``In [7]``); None outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the notebooks' kernel
+        return None
+    shell = get_ipython()
+    if shell is None:
+        return None
+    # The running cell's input is stored in the history before it runs, under its own count; the shell's
+    # execution_count is already the next one in IPython 9 (and still this one in older versions).
+    history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
+    return len(history) - 1 if history else getattr(shell, "execution_count", None)
 
 
 def _screen_png(fig: Any, *, dpi: int) -> bytes:

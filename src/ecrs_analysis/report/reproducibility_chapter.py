@@ -7,7 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["run_table", "jobs_table", "packages_table"]
+from ecrs_analysis.report import provenance_links as PL
+
+__all__ = ["run_table", "jobs_table", "packages_table", "job_records"]
 
 
 def run_table(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -52,3 +54,19 @@ def jobs_table(record: Mapping[str, Any]) -> pd.DataFrame:
 def packages_table(record: Mapping[str, Any]) -> pd.DataFrame:
     """The versions of the key packages a run used (None: not installed)."""
     return pd.Series(record["packages"], name="version", dtype=object).rename_axis("package").to_frame()
+
+
+def job_records(record: Mapping[str, Any], results_root: Any) -> str:
+    """Every job's provenance record as MyST blocks, each under the label its exhibits' captions link (``prov-<job>``).
+
+    Parameters
+    ----------
+    record : mapping
+        The run record (``run_record.json``): which jobs, in which order, and their status.
+    results_root : path
+        ``results/<profile>``: the provenance files (``provenance/<job>.json``) add each job's outputs.
+    """
+    from pathlib import Path
+
+    records = PL.read_records(Path(results_root) / "provenance")
+    return PL.record_blocks(record["jobs"], records, results_root=results_root)
