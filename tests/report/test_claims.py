@@ -234,3 +234,13 @@ def test_claims_of_a_model_that_did_not_learn_carry_no_value_and_say_why(tmp_pat
 def test_a_claim_of_a_model_that_did_not_learn_needs_its_reason(tmp_path):
     with pytest.raises(C.ClaimError, match="note must say why"):
         C.write_claims(tmp_path, "05_mtlnet", [{"claim": "mtlnet2025.auc.external", "value": 0.5, "learned": False}], profile="smoke")
+
+
+def test_the_verdict_shows_our_ci_width_and_in_sample_claims_are_marked():
+    from ecrs_analysis.report.claims import verdicts as V
+    from ecrs_analysis.report.claims.registry import BY_ID
+
+    assert V.verdict_mark("inside", ci_low=0.70, ci_high=0.95) == "✓ inside our CI (width 0.25)"
+    assert V.verdict_mark("outside", ci_low=0.80, ci_high=0.85) == "✗ outside our CI (width 0.05)"
+    assert V.verdict_mark("equal") == "= same"
+    assert BY_ID["mtlnet2025.auc.train"].in_sample and not BY_ID["mtlnet2025.auc.external"].in_sample
