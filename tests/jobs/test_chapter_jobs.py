@@ -142,3 +142,26 @@ def test_integrated_evaluation_writes_held_out_thresholds_ceiling_paired_and_cal
     cal = read_indexed(out["calibration"])
     assert list(cal.index) == ["train", "internal_test", "external_test"] and cal.loc["train", "scores"] == "out-of-fold"
     assert set(pd.read_csv(out["decision_curve"])["set"]) == set(cal.index)
+
+
+def test_mtlnet_is_tested_against_its_image_ceiling_with_training_rows_in_sample():
+    from types import SimpleNamespace
+
+    from ecrs_analysis.jobs.mtlnet_evaluation import mtlnet_ceiling_test
+    from ecrs_analysis.stats.delong import delong_test
+
+    rng = np.random.default_rng(1)
+    n = 120
+    y = np.arange(n) % 2
+    z = y + rng.normal(0, 1, n)
+    ids = [f"M{i}" for i in range(n)]
+    scores = pd.DataFrame({"patient_id": ids, "set": np.repeat(["train", "validation", "external"], n // 3), "label": y, "prob": 1 / (1 + np.exp(-z - rng.normal(0, 1, n)))})
+    truth = pd.DataFrame({"patient_id": ids, "image_prob": 1 / (1 + np.exp(-z))})
+    study = SimpleNamespace(split=SimpleNamespace(names=("train", "validation", "external")), cohort=SimpleNamespace(truth=truth))
+    t = mtlnet_ceiling_test(study, scores, train_set="train", learned=True, n_resamples=200, seed=0)
+    part = scores[scores["set"] == "external"].merge(truth)
+    d = delong_test(part["label"], part["prob"], part["image_prob"])
+    assert t.loc[("external", "mtlnet"), "ΔAUC (model − ceiling)"] == pytest.approx(d.difference)
+    assert t.loc[("train", "mtlnet"), "scores"] == "in-sample" and t.loc[("external", "mtlnet"), "scores"] == "held-out"
+    assert "note" in mtlnet_ceiling_test(study, scores, train_set="train", learned=False, n_resamples=10, seed=0)
+    assert "note" in mtlnet_ceiling_test(SimpleNamespace(split=study.split, cohort=SimpleNamespace(truth=None)), scores, train_set="train", learned=True, n_resamples=10, seed=0)
