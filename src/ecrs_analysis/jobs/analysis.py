@@ -152,7 +152,8 @@ def integrated_evaluation_job(
       and the out-of-fold training rows of the integrated model and the clinical signature);
     - ``operating_points``: thresholds chosen on the training set's *out-of-fold* scores, applied unchanged;
     - ``threshold_held_out``: the in-sample threshold of the SVM refitted without each CNN fold, on that fold;
-    - ``ceiling``: each model against the ceiling (``evaluate.ceiling_table``: paired DeLong ΔAUC, normalised share with bootstrap CI);
+    - ``ceiling``: the integrated model and the clinical signature against the latent ceiling (``evaluate.ceiling_table``: paired
+      DeLong ΔAUC, normalised share with bootstrap CI), with their out-of-fold training rows; the CNNs' are chapter 03's;
     - ``paired``: paired DeLong tests of the integrated model against each component per set, with Holm and Bonferroni p;
     - ``calibration`` (Brier, intercept, slope, Hosmer-Lemeshow per set; training: out-of-fold), ``calibration_curve``
       (reliability curve, quantile bins) and ``decision_curve`` (net benefit per set and threshold probability).
@@ -196,15 +197,18 @@ def integrated_evaluation_job(
     held_out = fusion.held_out_operating_points(train_rows.assign(fold=fold), features, folds=pd.Series(fold), seed=seed, svm_folds=svm_folds, rule=rule, target=target)
     write_csv(held_out, out["threshold_held_out"], index=True)
 
-    # the ceiling a model is compared with: the latent one for the integrated model (CT and clinical data), the image-only one for the CNNs
-    parts = []
+    # the integrated model (CT and clinical data) and the clinical signature against the latent ceiling; the CNNs
+    # against the image-only ceiling are chapter 03's (deep_evaluation: only the networks that learned)
     if "true_prob" in scores:
-        parts.append(evaluate.ceiling_table(scores, ["integrated", "clinical_signature"], ceiling="true_prob", sets=sets, n_resamples=n_resamples, seed=seed).assign(ceiling="true_prob"))
-    if "image_prob" in scores:
-        parts.append(evaluate.ceiling_table(scores, list(models), ceiling="image_prob", sets=sets, n_resamples=n_resamples, seed=seed).assign(ceiling="image_prob"))
-    ceiling = pd.concat(parts) if parts else pd.DataFrame(columns=["set", "model", *evaluate.CEILING_COLUMNS, "ceiling"]).set_index(["set", "model"])
-    if len(ceiling):
-        ceiling = ceiling.assign(scores=evaluate.score_origin(ceiling, train_set=train_set, in_sample=IN_SAMPLE))
+        pair = ["integrated", "clinical_signature"]
+        ceiling = evaluate.ceiling_table(scores, pair, ceiling="true_prob", sets=sets, n_resamples=n_resamples, seed=seed)
+        oof = evaluate.ceiling_table(held, [fusion.HELD_OUT, clinical.HELD_OUT], ceiling="true_prob", sets=[train_set], n_resamples=n_resamples, seed=seed)
+        oof = oof.rename(index={fusion.HELD_OUT: "integrated (out-of-fold)", clinical.HELD_OUT: "clinical_signature (out-of-fold)"}, level="model")
+        ceiling = pd.concat([ceiling, oof]).assign(ceiling="true_prob")
+        origin = evaluate.score_origin(ceiling, train_set=train_set, in_sample=IN_SAMPLE)
+        ceiling["scores"] = origin.where(~ceiling.index.get_level_values("model").str.endswith("(out-of-fold)"), "out-of-fold")
+    else:
+        ceiling = pd.DataFrame(columns=["set", "model", *evaluate.CEILING_COLUMNS, "ceiling", "scores"]).set_index(["set", "model"])
     write_csv(ceiling, out["ceiling"], index=True)
 
     paired = evaluate.adjust_p(evaluate.paired_delong_table(scores, "integrated", features, sets=sets))
