@@ -82,8 +82,12 @@ def ceiling_prose(table: pd.DataFrame, *, what: str = "the ceiling") -> str:
                      f"share above chance {share} (bootstrap 95% CI)")
     text = f"Each model against {what} on the same patients — " + "; ".join(parts) + ". "
     if above:
+        in_sample = [i for i in above if "scores" in table and table.loc[i, "scores"] == "in-sample"]
         text += (f"{len(above)} of {len(table)} rows lie above the ceiling's estimate ({', '.join(_where(i) for i in above)}): "
                  "the ceiling is a property of the population, estimated on each set with its own error, and a model can sit above that estimate by chance. ")
+        if in_sample:
+            text += (f"{len(in_sample)} of them are in-sample ({', '.join(_where(i) for i in in_sample)}): "
+                     "a model scoring the patients it was fitted on also owes its height to that fit. ")
     else:
         text += "No row lies above the ceiling's estimate. "
     if below:
