@@ -233,7 +233,7 @@ def headline_metrics(
     Rows ``(set, metric)`` for metric in Dice (mean, bootstrap CI; when ``scores`` has a
     ``dice`` column with values), AUC (stratified bootstrap CI), sensitivity, specificity and
     accuracy (Wilson CIs, at the threshold chosen on ``threshold_set``); columns ``value``,
-    ``CI low``, ``CI high``.
+    ``CI low``, ``CI high`` and ``CI method`` (``bootstrap``, ``stratified bootstrap`` or ``Wilson``).
     """
     set_names = _sets(scores, sets)
     rows = []
@@ -256,4 +256,7 @@ def headline_metrics(
     order = {m: i for i, m in enumerate(["Dice", "AUC", "sensitivity", "specificity", "accuracy"])}
     out = pd.DataFrame(rows)
     out["_set"], out["_metric"] = out["set"].map({s: i for i, s in enumerate(set_names)}), out["metric"].map(order)
-    return out.sort_values(["_set", "_metric"]).drop(columns=["_set", "_metric"]).set_index(["set", "metric"]).astype(np.float64)
+    out = out.sort_values(["_set", "_metric"]).drop(columns=["_set", "_metric"]).set_index(["set", "metric"]).astype(np.float64)
+    # the interval of each row, named: proportions carry Wilson intervals, Dice and AUC percentile bootstrap ones
+    out["CI method"] = ["stratified bootstrap" if m == "AUC" else "bootstrap" if m == "Dice" else "Wilson" for m in out.index.get_level_values("metric")]
+    return out
