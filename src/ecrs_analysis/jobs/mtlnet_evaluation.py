@@ -112,7 +112,8 @@ def mtlnet_evaluation_job(
     image_ceiling = None if ceiling is None else ceiling[IMAGE_CEILING if IMAGE_CEILING in ceiling else LATENT_CEILING]
     note = "bootstrap 95% CI; ceiling: the image-only ceiling (what the CT shows)" if ceiling is not None else "bootstrap 95% CI"
     write_claims(Path(out["claims"]).parents[1], CLAIMS_CHAPTER, metric_claims(headline, study="mtlnet2025", note=note, auc_ceiling=image_ceiling, learning=learning), path=out["claims"])
-    write_csv(mtlnet_ceiling_test(study, scores, train_set=train_set, learned=learned, n_resamples=n_resamples, seed=seed), out["ceiling_test"], index=True)
+    ceiling_test = mtlnet_ceiling_test(study, scores, train_set=train_set, learned=learned, n_resamples=n_resamples, seed=seed)
+    write_csv(ceiling_test, out["ceiling_test"], index="note" not in ceiling_test)
 
 
 def mtlnet_ceiling_test(study: LoadedStudy, scores: pd.DataFrame, *, train_set: str, learned: bool, n_resamples: int, seed: int) -> pd.DataFrame:
