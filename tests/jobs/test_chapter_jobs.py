@@ -106,3 +106,63 @@ def test_proteomics_job_without_data_writes_its_reason_and_empty_tables(tmp_path
     J.proteomics_job(real_cohort, scores, settings=OmicsSettings.model_validate(load_params("smoke")["omics"]), seed=1, rule="youden", target=None, out=out, comparisons=("predicted", "label"))
     assert "no proteomics" in json.loads(out["summary"].read_text())["skipped"]
     assert all(p.exists() for p in out.values())
+
+
+def test_integrated_evaluation_writes_held_out_thresholds_ceiling_paired_and_calibration(tmp_path):
+    """On a small synthetic score table: every declared output, out-of-fold thresholds, in-sample rows marked."""
+    from ecrs_analysis.jobs.analysis import INTEGRATED_EVALUATION_TABLES, integrated_evaluation_job, read_indexed
+    from ecrs_analysis.stats.threshold import choose_threshold
+
+    rng = np.random.default_rng(0)
+    n = 150
+    y = np.arange(n) % 2
+    z = y + rng.normal(0, 0.8, n)
+    sets = np.array(["train"] * 90 + ["internal_test"] * 30 + ["external_test"] * 30)
+    scores = pd.DataFrame({"patient_id": [f"P{i}" for i in range(n)], "set": sets, "label": y, "clinical_signature": z + rng.normal(0, 1, n),
+                           "clinical_signature_held_out": z + rng.normal(0, 1.1, n), "resnet3d": 1 / (1 + np.exp(-(z + rng.normal(0, 1, n)))),
+                           "true_prob": 1 / (1 + np.exp(-2 * z)), "image_prob": 1 / (1 + np.exp(-1.5 * z))})
+    scores["integrated"] = 1 / (1 + np.exp(-(scores["clinical_signature"] + z) / 2))
+    folds = pd.DataFrame({"patient_id": scores["patient_id"][:90], "fold": np.arange(90) % 3})
+    out = {t: tmp_path / f"{t}.csv" for t in INTEGRATED_EVALUATION_TABLES}
+    integrated_evaluation_job(scores, folds, models=["resnet3d"], sets=["train", "internal_test", "external_test"], train_set="train", seed=0, svm_folds=3,
+                              n_resamples=200, rule="youden", target=None, out=out)
+    assert all(p.exists() for p in out.values())
+    held = pd.read_csv(out["held_out_scores"])
+    ops = read_indexed(out["operating_points"], levels=2)
+    train = held[held["set"] == "train"]
+    assert ops.loc[("integrated", "internal_test"), "threshold"] == choose_threshold(train["label"], train["integrated_held_out"])
+    assert ops.loc[("integrated", "internal_test"), "rule"] == "youden on train (out-of-fold)"
+    assert ops.loc[("integrated", "train"), "scores"] == "in-sample" and ops.loc[("resnet3d", "train"), "scores"] == "out-of-fold"
+    aucs = read_indexed(out["auc"], levels=2)
+    assert aucs.loc[("train", "integrated"), "scores"] == "in-sample" and aucs.loc[("train", "integrated (out-of-fold)"), "scores"] == "out-of-fold"
+    ceiling = read_indexed(out["ceiling"], levels=2)
+    assert set(ceiling["ceiling"]) == {"true_prob"} and ("train", "integrated (out-of-fold)") in ceiling.index
+    assert ceiling.loc[("train", "integrated"), "scores"] == "in-sample" and ceiling.loc[("train", "integrated (out-of-fold)"), "scores"] == "out-of-fold"
+    paired = read_indexed(out["paired"], levels=2)
+    assert (paired["p (Holm)"] >= paired["p"]).all() and (paired["tests"] == len(paired)).all()
+    cal = read_indexed(out["calibration"])
+    assert list(cal.index) == ["train", "internal_test", "external_test"] and cal.loc["train", "scores"] == "out-of-fold"
+    assert set(pd.read_csv(out["decision_curve"])["set"]) == set(cal.index)
+
+
+def test_mtlnet_is_tested_against_its_image_ceiling_with_training_rows_in_sample():
+    from types import SimpleNamespace
+
+    from ecrs_analysis.jobs.mtlnet_evaluation import mtlnet_ceiling_test
+    from ecrs_analysis.stats.delong import delong_test
+
+    rng = np.random.default_rng(1)
+    n = 120
+    y = np.arange(n) % 2
+    z = y + rng.normal(0, 1, n)
+    ids = [f"M{i}" for i in range(n)]
+    scores = pd.DataFrame({"patient_id": ids, "set": np.repeat(["train", "validation", "external"], n // 3), "label": y, "prob": 1 / (1 + np.exp(-z - rng.normal(0, 1, n)))})
+    truth = pd.DataFrame({"patient_id": ids, "image_prob": 1 / (1 + np.exp(-z))})
+    study = SimpleNamespace(split=SimpleNamespace(names=("train", "validation", "external")), cohort=SimpleNamespace(truth=truth))
+    t = mtlnet_ceiling_test(study, scores, train_set="train", learned=True, n_resamples=200, seed=0)
+    part = scores[scores["set"] == "external"].merge(truth)
+    d = delong_test(part["label"], part["prob"], part["image_prob"])
+    assert t.loc[("external", "mtlnet"), "ΔAUC (model − ceiling)"] == pytest.approx(d.difference)
+    assert t.loc[("train", "mtlnet"), "scores"] == "in-sample" and t.loc[("external", "mtlnet"), "scores"] == "held-out"
+    assert "note" in mtlnet_ceiling_test(study, scores, train_set="train", learned=False, n_resamples=10, seed=0)
+    assert "note" in mtlnet_ceiling_test(SimpleNamespace(split=study.split, cohort=SimpleNamespace(truth=None)), scores, train_set="train", learned=True, n_resamples=10, seed=0)

@@ -82,3 +82,22 @@ def test_em_ratio_by_hand_and_missing_columns():
     assert em_ratio(_lm_table(lm_right_anterior_ethmoid=1)).iloc[0] == pytest.approx(1 / 0.5)
     with pytest.raises(KeyError, match="lm_right_maxillary"):
         em_ratio(pd.DataFrame({"x": [1]}))
+
+
+def test_out_of_fold_signature_owes_nothing_to_the_fold_it_scores(train):
+    """Flip every label of fold 0: the out-of-fold scores of fold 0 stay, those of the other folds move."""
+    from ecrs_analysis.modelling.clinical import out_of_fold_signature
+
+    columns = ["asthma", "blood_eos_pct", "bmi"]
+    folds = np.arange(len(train)) % 4
+    oof = out_of_fold_signature(train, columns, folds=folds)
+    poisoned = train.copy()
+    poisoned.loc[folds == 0, "label"] = 1 - poisoned.loc[folds == 0, "label"]
+    oof_p = out_of_fold_signature(poisoned, columns, folds=folds)
+    np.testing.assert_array_equal(oof[folds == 0], oof_p[folds == 0])
+    assert not np.allclose(oof[folds == 1], oof_p[folds == 1])
+    # fold 0's scores are those of a signature fitted on the other folds alone
+    signature, _ = fit_signature(train[folds != 0], columns)
+    np.testing.assert_allclose(oof[folds == 0], signature.predict(train[folds == 0]))
+    with pytest.raises(ValueError, match="one per row"):
+        out_of_fold_signature(train, columns, folds=folds[:-1])

@@ -64,3 +64,19 @@ def test_integrated_model_never_sees_a_non_training_row():
     assert not np.array_equal(model_l.pipeline.named_steps["scale"].mean_, model.pipeline.named_steps["scale"].mean_)
     with pytest.raises(ValueError, match="no patient in the training set 'training'"):
         fit_on_training_rows(df, ["a"], train_set="training", seed=0)
+
+
+def test_out_of_fold_integrated_scores_owe_nothing_to_the_fold_they_score():
+    from ecrs_analysis.modelling.fusion import out_of_fold_integrated
+
+    df = _data(n=150, seed=8)
+    folds = np.arange(len(df)) % 3
+    oof = out_of_fold_integrated(df, ["a", "b"], folds=folds, seed=0, svm_folds=3)
+    poisoned = df.copy()
+    poisoned.loc[folds == 0, "label"] = 1 - poisoned.loc[folds == 0, "label"]
+    oof_p = out_of_fold_integrated(poisoned, ["a", "b"], folds=folds, seed=0, svm_folds=3)
+    np.testing.assert_array_equal(oof[folds == 0], oof_p[folds == 0])
+    assert not np.allclose(oof[folds == 1], oof_p[folds == 1])
+    # the held-out features score the held-out fold: here the same as the fitted ones, so the same result
+    np.testing.assert_array_equal(oof, out_of_fold_integrated(df, ["a", "b"], folds=folds, seed=0, svm_folds=3, held_out_features=df))
+    assert roc_auc_score(df.label, oof) > 0.75

@@ -234,3 +234,23 @@ def test_claims_of_a_model_that_did_not_learn_carry_no_value_and_say_why(tmp_pat
 def test_a_claim_of_a_model_that_did_not_learn_needs_its_reason(tmp_path):
     with pytest.raises(C.ClaimError, match="note must say why"):
         C.write_claims(tmp_path, "05_mtlnet", [{"claim": "mtlnet2025.auc.external", "value": 0.5, "learned": False}], profile="smoke")
+
+
+def test_the_verdict_shows_our_ci_width_and_in_sample_claims_are_marked():
+    from ecrs_analysis.report.claims import verdicts as V
+    from ecrs_analysis.report.claims.registry import BY_ID
+
+    assert V.verdict_mark("inside", ci_low=0.70, ci_high=0.95) == "✓ inside our CI (width 0.25)"
+    assert V.verdict_mark("outside", ci_low=0.80, ci_high=0.85) == "✗ outside our CI (width 0.05)"
+    assert V.verdict_mark("equal") == "= same"
+    assert BY_ID["mtlnet2025.auc.train"].in_sample and not BY_ID["mtlnet2025.auc.external"].in_sample
+
+
+def test_each_metric_claim_names_its_own_ci_method():
+    """MTLNet's sensitivity and specificity CIs are Wilson, its AUC and Dice bootstrap: the note says which, per row."""
+    headline = pd.DataFrame({"set": ["external"] * 3, "metric": ["Dice", "AUC", "sensitivity"], "value": [0.8, 0.7, 0.6], "CI low": [0.7, 0.5, 0.4],
+                             "CI high": [0.9, 0.9, 0.8], "CI method": ["bootstrap", "stratified bootstrap", "Wilson"]}).set_index(["set", "metric"])
+    rows = {r["claim"]: r for r in C.metric_claims(headline, study="mtlnet2025", note="bootstrap 95% CI; ceiling: the image-only ceiling")}
+    assert rows["mtlnet2025.sensitivity.external"]["note"] == "Wilson 95% CI; ceiling: the image-only ceiling"
+    assert rows["mtlnet2025.auc.external"]["note"] == "stratified bootstrap 95% CI; ceiling: the image-only ceiling"
+    assert rows["mtlnet2025.dice.external"]["note"] == "bootstrap 95% CI; ceiling: the image-only ceiling"

@@ -44,12 +44,12 @@ def test_performance_table_is_narrow_and_dashes_models_without_threshold():
     aucs = evaluate.auc_table(s, ["integrated", "true_prob"], n_resamples=50)
     ops = evaluate.operating_table(s, ["integrated"], threshold_set="train")
     shown = F.performance_display(aucs, ops)
-    assert list(shown.columns) == ["n", "AUC (DeLong 95% CI)", "sensitivity (95% CI)", "specificity (95% CI)", "accuracy (95% CI)"]
+    assert list(shown.columns) == ["n", "AUC (DeLong 95% CI)", "sensitivity (Wilson 95% CI)", "specificity (Wilson 95% CI)", "accuracy (Wilson 95% CI)"]
     row = shown.loc[("internal test", "integrated model")]
     a = aucs.loc[("internal_test", "integrated")]
     assert row["AUC (DeLong 95% CI)"] == f"{a['AUC']:.3f} ({a['DeLong low']:.3f}{F.CI_DASH}{a['DeLong high']:.3f})"
     o = ops.loc[("integrated", "internal_test")]
-    assert row["sensitivity (95% CI)"] == f"{o['sensitivity']:.3f} ({o['sensitivity low']:.3f}{F.CI_DASH}{o['sensitivity high']:.3f})"
+    assert row["sensitivity (Wilson 95% CI)"] == f"{o['sensitivity']:.3f} ({o['sensitivity low']:.3f}{F.CI_DASH}{o['sensitivity high']:.3f})"
     assert (shown.loc[("internal test", "latent ceiling (true probability)")].iloc[2:] == "–").all()
     # every cell a short string: the table fits the page
     assert shown.map(len).to_numpy().max() <= len(F.fmt_ci(0.875, 0.831, 0.919))

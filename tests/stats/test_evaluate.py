@@ -120,3 +120,67 @@ def test_reported_vs_reproduced_lines_up_paper_ours_and_ceiling():
     withheld = reported_vs_reproduced(MTLNET_REPORTED, ours, ceiling=ceiling, learned=False)
     assert np.isnan(withheld.loc[("external", "AUC"), "reproduced"]) and withheld.loc[("external", "AUC"), "95% CI"] == "did not learn"
     assert np.isnan(withheld.loc[("external", "sensitivity"), "reproduced"]) and withheld.loc[("external", "Dice"), "reproduced"] == 0.9
+
+
+def _ceiling_scores(n=90, seed=11):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    z = y + rng.normal(0, 0.9, n)
+    return pd.DataFrame({"set": "test", "label": y, "ceiling": z, "model": z + rng.normal(0, 0.8, n), "lucky": z + rng.normal(0, 0.05, n)})
+
+
+def test_ceiling_table_is_a_paired_comparison_with_a_normalised_share():
+    from sklearn.metrics import roc_auc_score
+
+    from ecrs_analysis.stats.delong import delong_test
+    from ecrs_analysis.stats.evaluate import CEILING_COLUMNS, ceiling_table
+
+    s = _ceiling_scores()
+    t = ceiling_table(s, ["model", "lucky"], ceiling="ceiling", n_resamples=2000, seed=0)
+    assert list(t.columns) == list(CEILING_COLUMNS)
+    r = t.loc[("test", "model")]
+    a, c = roc_auc_score(s.label, s.model), roc_auc_score(s.label, s.ceiling)
+    d = delong_test(s.label, s.model, s.ceiling)
+    assert r["AUC"] == pytest.approx(a) and r["ceiling AUC"] == pytest.approx(c)
+    assert (r["ΔAUC (model − ceiling)"], r["ΔAUC low"], r["ΔAUC high"], r["p (DeLong)"]) == pytest.approx((a - c, d.ci_low, d.ci_high, d.p_value))
+    assert r["share of ceiling above chance"] == pytest.approx((a - 0.5) / (c - 0.5))
+    # the bootstrap CI, against a brute-force loop of stratified resamples scored by scikit-learn (another RNG: agreement within Monte-Carlo error)
+    rng = np.random.default_rng(99)
+    cases, controls = np.flatnonzero(s.label == 1), np.flatnonzero(s.label == 0)
+    shares = []
+    for _ in range(1500):
+        i = np.concatenate([rng.choice(cases, cases.size), rng.choice(controls, controls.size)])
+        ai, ci = roc_auc_score(s.label.iloc[i], s.model.iloc[i]), roc_auc_score(s.label.iloc[i], s.ceiling.iloc[i])
+        if ci > 0.5:
+            shares.append((ai - 0.5) / (ci - 0.5))
+    lo, hi = np.quantile(shares, [0.025, 0.975])
+    assert r["share low"] == pytest.approx(lo, abs=0.05) and r["share high"] == pytest.approx(hi, abs=0.05)
+    assert r["share low"] < r["share of ceiling above chance"] < r["share high"]
+    # a model at the ceiling's level can lie above the ceiling's estimate on a finite set: flagged, not hidden
+    lucky = t.loc[("test", "lucky")]
+    assert lucky["AUC above ceiling"] == (lucky["AUC"] > lucky["ceiling AUC"])
+
+
+def test_adjust_p_matches_holm_and_bonferroni_by_hand():
+    from ecrs_analysis.stats.evaluate import adjust_p
+
+    t = pd.DataFrame({"p": [0.01, 0.04, 0.03, 0.20]})
+    out = adjust_p(t)
+    # Holm by hand: sorted 0.01, 0.03, 0.04, 0.20 times 4, 3, 2, 1, running maximum
+    assert list(out["p (Holm)"]) == pytest.approx([0.04, 0.09, 0.09, 0.20])
+    assert list(out["p (Bonferroni)"]) == pytest.approx([0.04, 0.16, 0.12, 0.80])
+    assert out.attrs["tests"] == 4
+
+
+def test_operating_thresholds_come_from_the_out_of_fold_scores_when_given():
+    from ecrs_analysis.stats.evaluate import operating_table
+    from ecrs_analysis.stats.threshold import choose_threshold
+
+    rng = np.random.default_rng(2)
+    y = np.arange(80) % 2
+    s = pd.DataFrame({"set": ["train"] * 40 + ["test"] * 40, "label": y, "m": y + rng.normal(0, 1, 80)})
+    oof = s[s.set == "train"].assign(m=lambda d: d["m"] + rng.normal(0, 1, 40))  # noisier held-out training scores
+    ops = operating_table(s, ["m"], threshold_set="train", threshold_scores=oof[["label", "m"]])
+    assert ops.loc[("m", "test"), "threshold"] == choose_threshold(oof.label, oof.m)
+    assert ops.loc[("m", "test"), "rule"] == "youden on train (out-of-fold)"
+    assert operating_table(s, ["m"], threshold_set="train").loc[("m", "test"), "threshold"] == choose_threshold(s.label[:40], s.m[:40])

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from ecrs_analysis.stats.learning import constant_loss, learning_check
+from ecrs_analysis.stats.learning import constant_loss, learning_check, learning_table
 from ecrs_analysis.training.helper import TrainConfig, class_weights, make_loader, predict_proba, seed_everything, train
 
 
@@ -115,3 +115,41 @@ def test_fold_models_are_checked_fold_by_fold():
     assert checks["good"].learned
     assert not checks["flat"].learned and "do not vary" in checks["flat"].reason
     assert not checks["stuck"].learned and "fold(s) [1]" in checks["stuck"].reason  # log 2 = 0.693 < 0.70
+
+
+def test_a_memorising_model_fails_on_held_out_patients_and_a_learning_one_passes():
+    """HRNet's failure: a training loss of 0.08, far below the constant predictor's, while its
+    out-of-fold scores are noise. Training evidence alone passes it; held-out evidence does not."""
+    import pandas as pd
+    from sklearn.metrics import log_loss
+
+    from ecrs_analysis.stats.learning import check_fold_models
+
+    rng = np.random.default_rng(3)
+    n = 120
+    y = np.arange(n) % 2
+    memorised = rng.random(n)  # out-of-fold: no relation to the label
+    learned = np.clip(0.5 + 0.35 * (y - 0.5) + rng.normal(0, 0.15, n), 0.01, 0.99)
+    scores = pd.DataFrame({"set": "train", "label": y, "memoriser": memorised, "learner": learned})
+    hist = pd.concat([pd.DataFrame({"model": m, "fold": k, "epoch": [1, 2], "train_loss": [0.69, 0.08]}) for m in ("memoriser", "learner") for k in range(3)])
+    # the training-only check passes the memoriser
+    assert learning_check(memorised, train_losses=[0.08], constant_train_loss=np.log(2)).learned
+    checks = check_fold_models(scores, hist, models=["memoriser", "learner"], train_set="train")
+    assert not checks["memoriser"].learned and "held-out patients it does no better than chance" in checks["memoriser"].reason
+    assert checks["learner"].learned, checks["learner"].reason
+    # the held-out numbers are those of independent references
+    c = checks["learner"]
+    assert c.held_out_loss == pytest.approx(log_loss(y, learned))
+    assert c.constant_held_out_loss == pytest.approx(log_loss(y, np.full(n, 0.5)))
+    assert c.held_out_auc_low > 0.5 and checks["memoriser"].held_out_auc_low < 0.5 < checks["memoriser"].held_out_auc_high
+    table = learning_table(checks)
+    assert table.loc["memoriser", "learned"] == "NO" and "held-out AUC" in table.columns
+
+
+def test_held_out_auc_alone_is_enough_for_a_class_weighted_model():
+    """A class-balanced network's probabilities sit near 0.5 (log loss close to the constant's) yet rank well: its AUC CI above 0.5 counts."""
+    rng = np.random.default_rng(5)
+    y = np.arange(200) % 2
+    p = 0.5 + 0.02 * (y - 0.5) + rng.normal(0, 0.005, 200)  # tiny spread, good ranking
+    check = learning_check(p, held_out_labels=y, held_out_probabilities=p, min_sd=1e-9)
+    assert check.learned and check.held_out_auc_low > 0.5

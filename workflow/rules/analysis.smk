@@ -2,7 +2,7 @@
 # each; the chapters only read what these jobs write. Every path comes from ecrs_analysis.paths.
 import shlex
 
-from ecrs_analysis.jobs.analysis import CLAIMS_JOBS
+from ecrs_analysis.jobs.analysis import CLAIMS_JOBS, INTEGRATED_EVALUATION_TABLES
 from ecrs_analysis.paths import OMICS_COMPARISONS
 
 LI = "li2025"
@@ -29,6 +29,7 @@ rule table1:
 
 rule clinical:
     input:
+        folds=str(RP.folds(LI)),  # the out-of-fold signature, on which its threshold is chosen, uses the CNNs' folds
         cohort=str(RP.cohort_meta(LI)),
         split=str(RP.split(LI)),
     output:
@@ -45,7 +46,7 @@ rule clinical:
     log:
         str(RP.log(f"clinical-{LI}")),
     shell:
-        W.stage_command("clinical", f"--study {LI}", outputs=("scores", "univariable", "signature", "imputed", "auc", "operating_points"))
+        W.stage_command("clinical", f"--study {LI}", outputs=("scores", "univariable", "signature", "imputed", "auc", "operating_points"), inputs=("folds",))
 
 
 rule integrated:
@@ -74,17 +75,15 @@ rule integrated_evaluation:
         cohort=str(RP.cohort_meta(LI)),
         split=str(RP.split(LI)),
     output:
-        auc=str(RP.performance(LI, "integrated", "auc")),
-        operating_points=str(RP.performance(LI, "integrated", "operating_points")),
-        threshold_held_out=str(RP.performance(LI, "integrated", "threshold_held_out")),
+        **{t: str(RP.performance(LI, "integrated", t)) for t in INTEGRATED_EVALUATION_TABLES},
         prov=str(RP.prov(f"integrated_evaluation-{LI}")),
     params:
         cfg=W.params_for(P, "integrated_evaluation", LI),
-        code=W.code("ecrs_analysis.jobs.analysis", "ecrs_analysis.modelling.fusion", "ecrs_analysis.stats.evaluate"),
+        code=W.code("ecrs_analysis.jobs.analysis", "ecrs_analysis.modelling.fusion", "ecrs_analysis.modelling.clinical", "ecrs_analysis.stats.evaluate", "ecrs_analysis.stats.calibration"),
     log:
         str(RP.log(f"integrated_evaluation-{LI}")),
     shell:
-        W.stage_command("integrated_evaluation", f"--study {LI}", outputs=("auc", "operating_points", "threshold_held_out"), inputs=("scores", "folds"))
+        W.stage_command("integrated_evaluation", f"--study {LI}", outputs=INTEGRATED_EVALUATION_TABLES, inputs=("scores", "folds"))
 
 
 rule proteomics:

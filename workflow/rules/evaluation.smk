@@ -1,9 +1,8 @@
 # What chapters 03 (the CNNs) and 05 (MTLNet) show, one job each: did each network learn, its
 # metrics beside the ceilings, and chapter 05's claims. The chapters only read these tables.
+from ecrs_analysis.jobs.deep_evaluation import DEEP_TABLES
 from ecrs_analysis.jobs.mtlnet_evaluation import MTLNET_TABLES
 from ecrs_analysis.paths import PREDICTED_MASKS
-
-DEEP_TABLES = ("learning", "auc", "throughput", "sizes")
 
 
 rule deep_evaluation:

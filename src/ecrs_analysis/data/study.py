@@ -192,7 +192,7 @@ def example_cases(study: LoadedStudy, *, seed: int) -> list[tuple[str, sitk.Imag
 
 
 LATENT_CEILING = "ceiling AUC"
-"""Column of :func:`ceiling_auc`: AUC of P(label | latent inflammation) — a population bound estimated on a finite set (it has its own CI)."""
+"""Column of :func:`ceiling_auc`: AUC of P(label | latent inflammation) on a set: a population ceiling estimated on that set, with its own error."""
 IMAGE_CEILING = "image ceiling AUC"
 """Column of :func:`ceiling_auc`: AUC of P(label | what is rendered into the CT): the population bound of a CT-only model, estimated on a finite set."""
 
@@ -204,7 +204,8 @@ def ceiling_auc(study: LoadedStudy) -> pd.DataFrame | None:
     P(label | latent inflammation): what the integrated model (CT and clinical data) is
     compared with.  ``image ceiling AUC`` (:data:`IMAGE_CEILING`) is the AUC of
     ``image_prob``, P(label | everything rendered into the CT) (``data.synth.ceiling``):
-    what a CT-only model (each CNN, MTLNet) could reach at best.
+    what a CT-only model (each CNN, MTLNet) is compared with. Both are estimates on finite sets: a
+    model's AUC may lie above them by chance (``stats.evaluate.ceiling_table`` tests the difference).
     """
     from sklearn.metrics import roc_auc_score  # imported here: slow to import, and only this function needs it
 

@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # the workflow's rules import this module's names: no imaging
     from ecrs_analysis.data.study import LoadedStudy
 
 __all__ = [
-    "TABLE1_BY", "table_one_job", "clinical_job", "integrated_job", "integrated_evaluation_job", "proteomics_job",
+    "TABLE1_BY", "table_one_job", "clinical_job", "integrated_job", "integrated_evaluation_job", "INTEGRATED_EVALUATION_TABLES", "IN_SAMPLE",
+    "held_out_auc_rows", "label_auc_rows", "proteomics_job",
     "running_score_table", "dysregulated_definitions", "read_indexed", "chapter_claims", "CLAIMS_JOBS",
 ]
 
@@ -52,24 +53,52 @@ def table_one_job(study: LoadedStudy, *, out: Mapping[str, Path]) -> None:
     write_csv(by_endotype, out["by_endotype"], index=True)
 
 
-def clinical_job(study: LoadedStudy, *, alpha: float, n_resamples: int, seed: int, rule: str, target: float | None, out: Mapping[str, Path]) -> None:
+def held_out_auc_rows(scores: pd.DataFrame, *, model: str, held_out: str, train_set: str, n_resamples: int, seed: int) -> pd.DataFrame:
+    """The training-set AUC row of ``held_out`` (out-of-fold scores of ``model``), named ``"<model> (out-of-fold)"``."""
+    from ecrs_analysis.stats import evaluate
+
+    rows = evaluate.auc_table(scores, [held_out], sets=[train_set], n_resamples=n_resamples, seed=seed)
+    return rows.rename(index={held_out: f"{model} (out-of-fold)"}, level="model")
+
+
+def label_auc_rows(aucs: pd.DataFrame, *, train_set: str, in_sample: Sequence[str]) -> pd.DataFrame:
+    """``aucs`` with the ``scores`` column (in-sample / out-of-fold / held-out) and the CI methods named."""
+    from ecrs_analysis.stats import evaluate
+
+    origin = evaluate.score_origin(aucs, train_set=train_set, in_sample=in_sample)
+    origin = origin.where(~origin.index.get_level_values("model").str.endswith("(out-of-fold)"), "out-of-fold")
+    return aucs.assign(scores=origin, **{"AUC CI": "DeLong (low/high: DeLong; bootstrap: stratified percentile)"})
+
+
+def clinical_job(
+    study: LoadedStudy, *, alpha: float, n_resamples: int, seed: int, rule: str, target: float | None, out: Mapping[str, Path], folds: pd.DataFrame | None = None,
+) -> None:
     """The clinical signature fitted on the training set, every patient's scores, and its tables.
 
-    Writes ``scores`` (``scores_clinical.csv``), ``univariable``, ``signature``, ``imputed``
-    (values filled per variable in the training set), ``auc`` (per set and model, DeLong and
-    bootstrap CIs) and ``operating_points`` (training-set thresholds applied to every set).
+    Writes ``scores`` (``scores_clinical.csv``; with ``folds``, also the out-of-fold signature
+    ``clinical_signature_held_out``), ``univariable``, ``signature``, ``imputed`` (values filled
+    per variable in the training set), ``auc`` (per set and model, DeLong and bootstrap CIs, a
+    ``scores`` column saying which training rows are in-sample, and the out-of-fold training row
+    of the signature) and ``operating_points`` (thresholds chosen on the training set — on the
+    signature's out-of-fold scores when ``folds`` is given — applied to every set).
     """
     from ecrs_analysis.modelling import clinical
     from ecrs_analysis.stats import evaluate
 
     train_set = study.split.train_name
     sets = list(study.split.names)
-    scores, signature, uni = clinical.clinical_scores(study.table, study.cohort.clinical_columns, train_set=train_set, alpha=alpha)
+    scores, signature, uni = clinical.clinical_scores(study.table, study.cohort.clinical_columns, train_set=train_set, alpha=alpha, folds=folds)
     imputed = pd.Series(signature.imputer.counts, name="values imputed", dtype=int).rename_axis("variable")
     models = ["clinical_signature", *(m for m in clinical.COMPARATORS if m in scores)]
     aucs = evaluate.auc_table(scores, models, sets=sets, n_resamples=n_resamples, seed=seed)
+    threshold_scores = None
+    if clinical.HELD_OUT in scores:
+        aucs = pd.concat([aucs, held_out_auc_rows(scores, model="clinical_signature", held_out=clinical.HELD_OUT, train_set=train_set, n_resamples=n_resamples, seed=seed)])
+        threshold_scores = scores.loc[scores["set"] == train_set, ["label", clinical.HELD_OUT]].rename(columns={clinical.HELD_OUT: "clinical_signature"})
+    aucs = label_auc_rows(aucs, train_set=train_set, in_sample=["clinical_signature"])
     fixed = {"jesrec": clinical.JESREC_CUTOFF} if "jesrec" in scores else {}
-    ops = evaluate.operating_table(scores, models, threshold_set=train_set, sets=sets, rule=rule, target=target, fixed=fixed)
+    ops = evaluate.operating_table(scores, models, threshold_set=train_set, sets=sets, rule=rule, target=target, fixed=fixed, threshold_scores=threshold_scores)
+    ops = ops.assign(scores=evaluate.score_origin(ops, train_set=train_set, in_sample=["clinical_signature"]), **{"CI": "Wilson"})
     write_csv(scores, out["scores"])
     write_csv(uni, out["univariable"], index=True)
     write_csv(signature.table, out["signature"], index=True)
@@ -99,28 +128,104 @@ def integrated_job(
     write_json({"features": features, "best_params": model.best_params, "cv_auc": model.cv_auc, "svm_folds": svm_folds, "train_set": train_set}, out["model"])
 
 
+INTEGRATED_EVALUATION_TABLES = ("auc", "operating_points", "threshold_held_out", "held_out_scores", "ceiling", "paired", "calibration", "calibration_curve", "decision_curve")
+"""Tables the integrated evaluation job writes (chapter 04 reads them)."""
+
+IN_SAMPLE = ("integrated", "clinical_signature")
+"""Models whose training-set scores are in-sample (fitted on those patients); the CNNs' are out-of-fold."""
+
+
 def integrated_evaluation_job(
     scores: pd.DataFrame, folds: pd.DataFrame, *, models: Sequence[str], sets: Sequence[str], train_set: str, seed: int, svm_folds: int,
     n_resamples: int, rule: str, target: float | None, out: Mapping[str, Path],
 ) -> None:
-    """AUCs and operating points of the integrated model and its components, and the held-out threshold check.
+    """AUCs, operating points, ceiling and paired tests, calibration and decision curves of the integrated model and its components.
 
-    Writes ``auc`` (per set and model, with the ceilings ``image_prob`` (CT only) and ``true_prob`` (latent) when present),
-    ``operating_points`` (training-set thresholds) and ``threshold_held_out`` (the SVM refitted
-    without each CNN fold, its threshold applied to that fold).
+    Writes
+
+    - ``held_out_scores``: every patient's score from models not fitted on them: ``integrated_held_out``
+      (out-of-fold on the training set: the SVM refitted without each CNN fold, the fold scored with its
+      out-of-fold clinical signature; the final model on the test sets), ``clinical_signature_held_out``,
+      the CNN scores (out-of-fold already) and the ceilings;
+    - ``auc`` (per set and model, DeLong and bootstrap CIs, the ceilings ``image_prob`` (CT only) and
+      ``true_prob`` (latent) when present, a ``scores`` column: in-sample / out-of-fold / held-out,
+      and the out-of-fold training rows of the integrated model and the clinical signature);
+    - ``operating_points``: thresholds chosen on the training set's *out-of-fold* scores, applied unchanged;
+    - ``threshold_held_out``: the in-sample threshold of the SVM refitted without each CNN fold, on that fold;
+    - ``ceiling``: the integrated model and the clinical signature against the latent ceiling (``evaluate.ceiling_table``: paired
+      DeLong ΔAUC, normalised share with bootstrap CI), with their out-of-fold training rows; the CNNs' are chapter 03's;
+    - ``paired``: paired DeLong tests of the integrated model against each component per set, with Holm and Bonferroni p;
+    - ``calibration`` (Brier, intercept, slope, Hosmer-Lemeshow per set; training: out-of-fold), ``calibration_curve``
+      (reliability curve, quantile bins) and ``decision_curve`` (net benefit per set and threshold probability).
     """
-    from ecrs_analysis.modelling import fusion
+    from ecrs_analysis.modelling import clinical, fusion
+    from ecrs_analysis.stats import calibration as CAL
     from ecrs_analysis.stats import evaluate
 
     features = ["clinical_signature", *models]
     shown = ["integrated", *features]
-    aucs = evaluate.auc_table(scores, shown + [c for c in ("image_prob", "true_prob") if c in scores], sets=list(sets), n_resamples=n_resamples, seed=seed)
-    ops = evaluate.operating_table(scores, shown, threshold_set=train_set, sets=list(sets), rule=rule, target=target)
-    train_rows = scores[scores["set"] == train_set].merge(folds[["patient_id", "fold"]], on="patient_id", validate="one_to_one")
-    held_out = fusion.held_out_operating_points(train_rows, features, folds=train_rows["fold"], seed=seed, svm_folds=svm_folds, rule=rule, target=target)
-    write_csv(aucs, out["auc"], index=True)
+    sets = list(sets)
+    train_mask = (scores["set"] == train_set).to_numpy()
+    fold_of = dict(zip(folds["patient_id"].astype(str), folds["fold"]))
+    train_ids = scores.loc[train_mask, "patient_id"].astype(str)
+    missing = sorted(set(train_ids) - set(fold_of))
+    if missing:
+        raise ValueError(f"integrated evaluation: training patient(s) {missing[:5]} have no fold in the folds table; re-run the folds stage")
+    train_rows = scores[train_mask]
+    fold = train_ids.map(fold_of).to_numpy()
+    held = scores.copy()
+    if clinical.HELD_OUT not in held:  # scores of a run before the clinical job wrote it: the in-sample signature, said in the table
+        held[clinical.HELD_OUT] = held["clinical_signature"]
+    scoring = train_rows.assign(clinical_signature=held.loc[train_mask, clinical.HELD_OUT].to_numpy())
+    held[fusion.HELD_OUT] = held["integrated"]
+    held.loc[train_mask, fusion.HELD_OUT] = fusion.out_of_fold_integrated(train_rows, features, folds=fold, seed=seed, svm_folds=svm_folds, held_out_features=scoring)
+    ceilings = [c for c in ("image_prob", "true_prob") if c in scores]
+    keep = ["patient_id", "set", "label", fusion.HELD_OUT, clinical.HELD_OUT, *models, *ceilings]
+    write_csv(held[keep], out["held_out_scores"])
+
+    aucs = evaluate.auc_table(scores, shown + ceilings, sets=sets, n_resamples=n_resamples, seed=seed)
+    for model, column in (("integrated", fusion.HELD_OUT), ("clinical_signature", clinical.HELD_OUT)):
+        aucs = pd.concat([aucs, held_out_auc_rows(held, model=model, held_out=column, train_set=train_set, n_resamples=n_resamples, seed=seed)])
+    write_csv(label_auc_rows(aucs, train_set=train_set, in_sample=IN_SAMPLE), out["auc"], index=True)
+
+    threshold_scores = held.loc[train_mask, ["label", fusion.HELD_OUT, clinical.HELD_OUT, *models]].rename(
+        columns={fusion.HELD_OUT: "integrated", clinical.HELD_OUT: "clinical_signature"})
+    ops = evaluate.operating_table(scores, shown, threshold_set=train_set, sets=sets, rule=rule, target=target, threshold_scores=threshold_scores)
+    ops = ops.assign(scores=evaluate.score_origin(ops, train_set=train_set, in_sample=IN_SAMPLE), CI="Wilson")
     write_csv(ops, out["operating_points"], index=True)
+
+    held_out = fusion.held_out_operating_points(train_rows.assign(fold=fold), features, folds=pd.Series(fold), seed=seed, svm_folds=svm_folds, rule=rule, target=target)
     write_csv(held_out, out["threshold_held_out"], index=True)
+
+    # the integrated model (CT and clinical data) and the clinical signature against the latent ceiling; the CNNs
+    # against the image-only ceiling are chapter 03's (deep_evaluation: only the networks that learned)
+    if "true_prob" in scores:
+        pair = ["integrated", "clinical_signature"]
+        ceiling = evaluate.ceiling_table(scores, pair, ceiling="true_prob", sets=sets, n_resamples=n_resamples, seed=seed)
+        oof = evaluate.ceiling_table(held, [fusion.HELD_OUT, clinical.HELD_OUT], ceiling="true_prob", sets=[train_set], n_resamples=n_resamples, seed=seed)
+        oof = oof.rename(index={fusion.HELD_OUT: "integrated (out-of-fold)", clinical.HELD_OUT: "clinical_signature (out-of-fold)"}, level="model")
+        ceiling = pd.concat([ceiling, oof]).assign(ceiling="true_prob")
+        origin = evaluate.score_origin(ceiling, train_set=train_set, in_sample=IN_SAMPLE)
+        ceiling["scores"] = origin.where(~ceiling.index.get_level_values("model").str.endswith("(out-of-fold)"), "out-of-fold")
+    else:
+        ceiling = pd.DataFrame(columns=["set", "model", *evaluate.CEILING_COLUMNS, "ceiling", "scores"]).set_index(["set", "model"])
+    write_csv(ceiling, out["ceiling"], index=True)
+
+    paired = evaluate.adjust_p(evaluate.paired_delong_table(scores, "integrated", features, sets=sets))
+    paired = paired.assign(scores=["in-sample" if s == train_set else "held-out" for s in paired.index.get_level_values("set")], tests=paired.attrs["tests"])
+    write_csv(paired, out["paired"], index=True)
+
+    cal_rows, curves, decision = [], [], []
+    for s in sets:
+        part = held[held["set"] == s]
+        c = CAL.calibration(part["label"], part[fusion.HELD_OUT], n_bins=8 if len(part) >= 80 else 4, name=f"integrated model on {s}")
+        cal_rows.append({"set": s, "n": len(part), "scores": "out-of-fold" if s == train_set else "held-out", "Brier": c.brier,
+                         "calibration intercept": c.intercept, "calibration slope": c.slope, "Hosmer-Lemeshow": c.hl_statistic, "Hosmer-Lemeshow p": c.hl_p_value})
+        curves.append(c.curve.assign(set=s))
+        decision.append(CAL.net_benefit(part["label"], part[fusion.HELD_OUT], name=f"integrated model on {s}").assign(set=s))
+    write_csv(pd.DataFrame(cal_rows).set_index("set"), out["calibration"], index=True)
+    write_csv(pd.concat(curves, ignore_index=True), out["calibration_curve"])
+    write_csv(pd.concat(decision, ignore_index=True), out["decision_curve"])
 
 
 def running_score_table(gsea: pd.DataFrame, result: object, ranking: pd.Series, *, top_n: int = 3) -> pd.DataFrame:

@@ -34,14 +34,14 @@ if TYPE_CHECKING:  # the workflow's rules import this module's names: no imaging
     from ecrs_analysis.config.schema import PreprocessSettings
     from ecrs_analysis.data.study import LoadedStudy
 
-__all__ = ["MTLNET_TABLES", "CLAIMS_CHAPTER", "native_segmentation_scores", "grid_table", "coverage_table", "calibration_tables", "mtlnet_evaluation_job"]
+__all__ = ["MTLNET_TABLES", "CLAIMS_CHAPTER", "native_segmentation_scores", "grid_table", "coverage_table", "calibration_tables", "mtlnet_evaluation_job", "mtlnet_ceiling_test"]
 
 CLAIMS_CHAPTER = "05_mtlnet"
 """The chapter whose claims (``claims/05_mtlnet.csv``) this job writes."""
 
 MTLNET_TABLES = (
     "segmentation", "auc", "operating_point", "unpaired_delong", "ablation", "headline", "reported_vs_reproduced", "ceilings", "learning", "sizes",
-    "native_scores", "segmentation_grid", "crop_coverage", "calibration", "calibration_curve", "decision_curve",
+    "native_scores", "segmentation_grid", "crop_coverage", "calibration", "calibration_curve", "decision_curve", "ceiling_test",
 )
 """Tables the job writes (``<name>.csv``), besides the claims."""
 
@@ -267,3 +267,29 @@ def mtlnet_evaluation_job(
     if ceiling is not None:
         note += "; ceiling: the image-only ceiling (what the CT shows), an estimate, not a bound"
     write_claims(Path(out["claims"]).parents[1], CLAIMS_CHAPTER, metric_claims(headline, study="mtlnet2025", note=note, auc_ceiling=image_ceiling, learning=learning), path=out["claims"])
+    ceiling_test = mtlnet_ceiling_test(study, scores, train_set=train_set, learned=learned, n_resamples=n_resamples, seed=seed)
+    write_csv(ceiling_test, out["ceiling_test"], index="note" not in ceiling_test)
+
+
+def mtlnet_ceiling_test(study: LoadedStudy, scores: pd.DataFrame, *, train_set: str, learned: bool, n_resamples: int, seed: int) -> pd.DataFrame:
+    """MTLNet's AUC against the image-only ceiling on the same patients, per set (``evaluate.ceiling_table``).
+
+    The ceiling is a population bound estimated on each set: the paired DeLong ΔAUC (MTLNet −
+    ceiling) with its 95% CI and (AUC − 0.5)/(ceiling − 0.5) with a paired bootstrap CI say how
+    far MTLNet is from it; ``scores`` marks the training rows in-sample (MTLNet was fitted on
+    those patients). One ``note`` row on a real cohort, or when the classifier did not learn.
+    """
+    from ecrs_analysis.stats import evaluate
+
+    truth = study.cohort.truth
+    if truth is None or "image_prob" not in truth:
+        return pd.DataFrame({"note": ["a real cohort has no known ceiling"]})
+    if not learned:
+        return pd.DataFrame({"note": ["the classifier did not learn: no comparison with the ceiling"]})
+    table = scores.astype({"patient_id": str}).merge(truth[["patient_id", "image_prob"]].astype({"patient_id": str}), on="patient_id", how="left")
+    try:
+        out = evaluate.ceiling_table(table.dropna(subset=["prob", "image_prob"]), ["prob"], ceiling="image_prob", sets=list(study.split.names), n_resamples=n_resamples, seed=seed)
+    except ValueError as exc:  # a set too small for the statistic: said, not a failed job
+        return pd.DataFrame({"note": [f"not computable on these sets: {exc}"]})
+    out = out.rename(index={"prob": "mtlnet"}, level="model")
+    return out.assign(ceiling="image_prob", scores=evaluate.score_origin(out, train_set=train_set, in_sample=["mtlnet"]))

@@ -22,7 +22,7 @@ from statsmodels.stats.outliers_influence import variance_inflation_factor
 
 from ecrs_analysis.data.splits import TRAIN
 
-__all__ = ["Imputer", "univariable", "ClinicalSignature", "fit_signature", "jesrec_score", "JESREC_CUTOFF", "em_ratio", "LOG_COLUMNS", "signature_columns", "clinical_scores", "COMPARATORS", "unavailable_comparators"]
+__all__ = ["Imputer", "univariable", "ClinicalSignature", "fit_signature", "jesrec_score", "JESREC_CUTOFF", "em_ratio", "LOG_COLUMNS", "signature_columns", "clinical_scores", "COMPARATORS", "unavailable_comparators", "HELD_OUT", "out_of_fold_signature"]
 
 JESREC_CUTOFF = 11.0
 """The published JESREC cut-off: eCRS when the score is >= 11 points (Tokunaga et al., Allergy 2015)."""
@@ -199,8 +199,48 @@ def signature_columns(columns: Sequence[str]) -> list[str]:
     return [c for c in columns if not c.startswith("lm_")]
 
 
-def clinical_scores(table: pd.DataFrame, columns: Sequence[str], *, train_set: str = TRAIN, alpha: float = 0.05) -> tuple[pd.DataFrame, ClinicalSignature, pd.DataFrame]:
+HELD_OUT = "clinical_signature_held_out"
+"""Score column of the clinical signature from a model not fitted on the patient: out-of-fold on the
+training set (:func:`out_of_fold_signature`), the training-set signature on the test sets."""
+
+
+def out_of_fold_signature(train: pd.DataFrame, columns: Sequence[str], *, folds: Sequence[int] | np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """Out-of-fold clinical signature of every training patient: the whole fit (imputation, univariable
+    selection at ``alpha``, multivariable model) repeated without each fold and applied to that fold.
+
+    Thresholds chosen on these scores are chosen on patients the signature did not see, as a
+    new patient will be (the in-sample linear predictor is tuned to its own patients).
+
+    Parameters
+    ----------
+    train : DataFrame
+        The training rows (``label`` and ``columns``).
+    folds : array of int, one per row of ``train``
+        The fold of each training patient (the CNNs' folds, ``training.folds.assign_folds``).
+    """
+    f = np.asarray(folds)
+    if f.shape != (len(train),):
+        raise ValueError(f"out_of_fold_signature: {f.size} fold numbers for {len(train)} training patients; give one per row")
+    out = np.full(len(train), np.nan)
+    for k in np.unique(f):
+        inside = train[f != k]
+        if inside["label"].nunique() < 2:
+            raise ValueError(f"out_of_fold_signature: the training patients outside fold {k} hold one class only; use fewer folds (deep.folds)")
+        with warnings.catch_warnings():  # an intercept-only fold model is said once by the full fit, not once per fold
+            warnings.simplefilter("ignore", UserWarning)
+            signature, _ = fit_signature(inside, columns, alpha=alpha)
+        out[f == k] = signature.predict(train[f == k])
+    return out
+
+
+def clinical_scores(
+    table: pd.DataFrame, columns: Sequence[str], *, train_set: str = TRAIN, alpha: float = 0.05, folds: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, ClinicalSignature, pd.DataFrame]:
     """Per-patient clinical scores for every set, the signature fitted on ``train_set`` only.
+
+    ``folds`` (``patient_id``, ``fold`` of every training patient): adds the column :data:`HELD_OUT`,
+    the out-of-fold signature on the training set (:func:`out_of_fold_signature`) and the
+    training-set signature elsewhere, on which the operating threshold is chosen.
 
     Returns
     -------
@@ -224,6 +264,15 @@ def clinical_scores(table: pd.DataFrame, columns: Sequence[str], *, train_set: s
             "clinical_prob": 1.0 / (1.0 + np.exp(-lp)),
         }
     )
+    if folds is not None:
+        fold_of = dict(zip(folds["patient_id"].astype(str), folds["fold"]))
+        ids = train["patient_id"].astype(str)
+        missing = sorted(set(ids) - set(fold_of))
+        if missing:
+            raise ValueError(f"clinical_scores: training patient(s) {missing[:5]} have no fold in the folds table; re-run the folds stage")
+        held = lp.copy()
+        held[(table["set"] == train_set).to_numpy()] = out_of_fold_signature(train, signature_columns(columns), folds=ids.map(fold_of).to_numpy(), alpha=alpha)
+        scores[HELD_OUT] = held
     skipped = unavailable_comparators(columns)
     if "jesrec" not in skipped:
         scores["jesrec"] = jesrec_score(table).to_numpy()

@@ -21,7 +21,11 @@ from sklearn.svm import SVC
 from ecrs_analysis.stats.calibration import PLATT_FOLDS
 from ecrs_analysis.stats.threshold import choose_threshold, operating_point
 
-__all__ = ["fit_integrated", "fit_on_training_rows", "IntegratedModel", "held_out_operating_points"]
+__all__ = ["fit_integrated", "fit_on_training_rows", "IntegratedModel", "held_out_operating_points", "out_of_fold_integrated", "HELD_OUT"]
+
+HELD_OUT = "integrated_held_out"
+"""Score column of the integrated model from a model not fitted on the patient: out-of-fold on the
+training set (:func:`out_of_fold_integrated`), the model fitted on all training patients on the test sets."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,29 @@ def fit_on_training_rows(scores: pd.DataFrame, features: Sequence[str], *, train
         raise ValueError(f"integrated model: no patient in the training set {train_set!r}; sets: {sorted(scores['set'].dropna().unique())}")
     model = fit_integrated(train, features, seed=seed, folds=folds)
     return scores.assign(integrated=model.predict(scores)), model
+
+
+def out_of_fold_integrated(
+    train: pd.DataFrame, features: Sequence[str], *, folds: pd.Series | np.ndarray, seed: int, svm_folds: int = 5,
+    held_out_features: pd.DataFrame | None = None,
+) -> np.ndarray:
+    """Out-of-fold integrated score of every training patient: the whole fit (grid search, Platt
+    scaling) repeated without each fold k and applied to fold k.
+
+    The CNN features are already out-of-fold on the same folds. ``held_out_features`` (same rows
+    as ``train``) gives the features the held-out fold is scored with, e.g. the out-of-fold clinical
+    signature in place of the in-sample one (``clinical.HELD_OUT``), so that fold k's score owes
+    nothing of the clinical fit to fold k's labels. (The other folds' clinical feature, on which
+    the fold model is fitted, still comes from the signature fitted on all training patients: a
+    nested refit of the signature inside each fold is not done.)
+    """
+    f = np.asarray(folds)
+    scoring = train if held_out_features is None else held_out_features
+    out = np.full(len(train), np.nan)
+    for k in np.unique(f):
+        model = fit_integrated(train[f != k], features, seed=seed, folds=svm_folds)
+        out[f == k] = model.predict(scoring[f == k])
+    return out
 
 
 def held_out_operating_points(

@@ -123,7 +123,8 @@ def _clinical(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.jobs.analysis import clinical_job
 
     st = cfg.stats
-    clinical_job(_loaded(paths, a.study), alpha=st.alpha, n_resamples=st.n_resamples, seed=cfg.seed, rule=st.threshold_rule, target=st.threshold_target, out=a.out)
+    clinical_job(_loaded(paths, a.study), alpha=st.alpha, n_resamples=st.n_resamples, seed=cfg.seed, rule=st.threshold_rule, target=st.threshold_target, out=a.out,
+                 folds=_read_scores(a.inputs_by["folds"]) if "folds" in a.inputs_by else None)
 
 
 def _integrated(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:

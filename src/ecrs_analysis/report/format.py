@@ -17,13 +17,15 @@ from ecrs_analysis.data.splits import EXTERNAL, EXTERNAL_TEST, INTERNAL_TEST, TR
 
 __all__ = [
     "CI_DASH", "markdown_table", "LABELS", "label", "fmt_num", "fmt_ci", "fmt_p", "fmt_pct", "fmt_count",
-    "auc_display", "operating_display", "performance_display", "delong_display", "frame_display", "subgroup_display",
+    "auc_display", "operating_display", "performance_display", "delong_display", "ceiling_display", "calibration_display", "frame_display", "subgroup_display",
 ]
 
 # Display names of models, sets and score columns.
 LABELS: dict[str, str] = {
     "integrated": "integrated model", "clinical_signature": "clinical signature", "resnet3d": "3D-ResNet",
     "xception3d": "3D-Xception", "hrnet3d": "3D-HRNet", "true_prob": "latent ceiling (true probability)", "image_prob": "image-only ceiling (what the CT shows)",
+    "integrated_held_out": "integrated model", "clinical_signature_held_out": "clinical signature",
+    "integrated (out-of-fold)": "integrated model (out-of-fold)", "clinical_signature (out-of-fold)": "clinical signature (out-of-fold)",
     "jesrec": "JESREC score", "em_ratio": "E/M ratio", "blood_eos_pct": "blood eosinophils %",
     TRAIN: "training", INTERNAL_TEST: "internal test", EXTERNAL_TEST: "external test",
     VALIDATION: "validation", EXTERNAL: "temporal external", "all": "all",
@@ -98,7 +100,9 @@ def auc_display(aucs: pd.DataFrame, *, bootstrap: bool = True, digits: int = 3) 
     out["n"] = aucs["n"].map(fmt_count)
     out["AUC (DeLong 95% CI)"] = [fmt_ci(a, lo, hi, digits) for a, lo, hi in zip(aucs["AUC"], aucs["DeLong low"], aucs["DeLong high"])]
     if bootstrap:
-        out["bootstrap 95% CI"] = [f"{fmt_num(lo, digits)}{CI_DASH}{fmt_num(hi, digits)}" for lo, hi in zip(aucs["bootstrap low"], aucs["bootstrap high"])]
+        out["stratified bootstrap 95% CI"] = [f"{fmt_num(lo, digits)}{CI_DASH}{fmt_num(hi, digits)}" for lo, hi in zip(aucs["bootstrap low"], aucs["bootstrap high"])]
+    if "scores" in aucs:  # in-sample training rows are marked: they are not evidence of performance on new patients
+        out["scores"] = aucs["scores"]
     return _relabel_index(out)
 
 
@@ -108,14 +112,18 @@ def operating_display(ops: pd.DataFrame, *, metrics: Sequence[str] = ("sensitivi
     if threshold:
         out["threshold"] = ops["threshold"].map(lambda t: fmt_num(t, digits))
     for m in metrics:
-        out[f"{m} (95% CI)"] = [fmt_ci(v, lo, hi, digits) for v, lo, hi in zip(ops[m], ops[f"{m} low"], ops[f"{m} high"])]
+        out[f"{m} (Wilson 95% CI)"] = [fmt_ci(v, lo, hi, digits) for v, lo, hi in zip(ops[m], ops[f"{m} low"], ops[f"{m} high"])]
+    if threshold and "rule" in ops:
+        out["threshold chosen by"] = ops["rule"]
+    if "scores" in ops:
+        out["scores"] = ops["scores"]
     return _relabel_index(out)
 
 
 def performance_display(aucs: pd.DataFrame, ops: pd.DataFrame, *, metrics: Sequence[str] = ("sensitivity", "specificity", "accuracy"), digits: int = 3) -> pd.DataFrame:
     """AUC beside the operating-point metrics, one row per (set, model); models without a threshold show dashes."""
     left = auc_display(aucs, bootstrap=False, digits=digits)
-    right = operating_display(ops.swaplevel().sort_index(), metrics=metrics, digits=digits, threshold=False)
+    right = operating_display(ops.swaplevel().sort_index().drop(columns=["scores"], errors="ignore"), metrics=metrics, digits=digits, threshold=False)
     out = left.join(right, how="left")
     return out.fillna("–")
 
@@ -126,9 +134,37 @@ def delong_display(paired: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
     out["ΔAUC (95% CI)"] = [fmt_ci(d, lo, hi, digits) for d, lo, hi in zip(paired["ΔAUC"], paired["CI low"], paired["CI high"])]
     out["Z"] = paired["Z"].map(lambda z: fmt_num(z, 2))
     out["p"] = paired["p"].map(fmt_p)
+    for c in ("p (Holm)", "p (Bonferroni)", "scores"):
+        if c in paired:
+            out[c] = paired[c].map(fmt_p) if c.startswith("p ") else paired[c]
     out.index = pd.MultiIndex.from_tuples(
         [(label(s), " vs ".join(label(x) for x in c.split(" vs "))) for s, c in paired.index], names=paired.index.names
     )
+    return out
+
+
+def ceiling_display(table: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
+    """An :func:`~ecrs_analysis.stats.evaluate.ceiling_table` for reading: AUC, ceiling, paired DeLong ΔAUC (95% CI, p),
+    the normalised share (bootstrap 95% CI) and whether the point estimate is above the ceiling."""
+    out = pd.DataFrame(index=table.index)
+    if "ceiling" in table:
+        out["ceiling"] = table["ceiling"].map(label)
+    out["AUC"] = table["AUC"].map(lambda x: fmt_num(x, digits))
+    out["ceiling AUC"] = table["ceiling AUC"].map(lambda x: fmt_num(x, digits))
+    out["AUC − ceiling (paired DeLong 95% CI)"] = [fmt_ci(d, lo, hi, digits) for d, lo, hi in zip(table["ΔAUC (model − ceiling)"], table["ΔAUC low"], table["ΔAUC high"])]
+    out["p (DeLong)"] = table["p (DeLong)"].map(fmt_p)
+    out["(AUC − 0.5) / (ceiling − 0.5) (bootstrap 95% CI)"] = [
+        fmt_ci(v, lo, hi, digits) for v, lo, hi in zip(table["share of ceiling above chance"], table["share low"], table["share high"])]
+    out["above the ceiling?"] = table["AUC above ceiling"].map(lambda b: "yes" if str(b).lower() in ("true", "1") else "no")
+    if "scores" in table:
+        out["scores"] = table["scores"]
+    return _relabel_index(out)
+
+
+def calibration_display(table: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
+    """A calibration table (Brier, intercept, slope, Hosmer-Lemeshow per set) for reading."""
+    out = frame_display(table, digits=digits, p_columns=["Hosmer-Lemeshow p"])
+    out.index = [label(s) for s in table.index]
     return out
 
 

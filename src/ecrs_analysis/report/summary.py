@@ -1,9 +1,14 @@
 """``ecrs summary``: the evidence of a finished run in one table, read from its artefacts.
 
-One row per (model, set): whether the model learned, its AUC with the 95% CI, the ceiling it is
-compared with (image-only for a CT-only model, latent for the integrated model), the share of
-that ceiling reached, and MTLNet's Dice.  Nothing is computed that the run did not write: the
-rows come from the evaluation jobs' tables under ``results/<profile>/tables/``.
+One row per (model, set): whether the model learned, its AUC with the DeLong 95% CI, whether the
+row's scores are ``in-sample`` (a model scoring patients it was fitted on: not evidence about new
+patients), ``out-of-fold`` or ``held-out``, the ceiling it is compared with (image-only for a
+CT-only model, latent for the integrated model) and, from the evaluation jobs' ceiling tables,
+the paired difference AUC − ceiling with its paired DeLong 95% CI and the normalised share
+(AUC − 0.5)/(ceiling − 0.5) with its paired bootstrap 95% CI (a ceiling is a population bound
+estimated on each set, so a model can sit above it by chance), and MTLNet's Dice. Nothing is
+computed that the run did not write: the rows come from the tables under
+``results/<profile>/tables/``.
 """
 
 from __future__ import annotations
@@ -14,17 +19,44 @@ import pandas as pd
 
 from ecrs_analysis.paths import ResultPaths
 
-__all__ = ["evidence_summary"]
+__all__ = ["evidence_summary", "SUMMARY_COLUMNS"]
+
+SUMMARY_COLUMNS = (
+    "learned", "scores", "AUC", "CI low", "CI high", "ceiling", "ceiling AUC", "AUC − ceiling", "Δ low", "Δ high",
+    "share above chance", "share low", "share high", "Dice",
+)
+"""Columns of :func:`evidence_summary` (index: model, set)."""
+
+_NAN = float("nan")
 
 
-def _auc_rows(aucs: pd.DataFrame, models: list[str], *, ceiling_model: str, learned: dict[str, bool]) -> list[dict]:
+def _read_ceiling(path: Path) -> pd.DataFrame | None:
+    """A ceiling table (``evaluate.ceiling_table``) indexed by (set, model), or None when absent or a note."""
+    if not path.exists():
+        return None
+    t = pd.read_csv(path)
+    if "set" not in t or "model" not in t:
+        return None
+    return t.set_index(["set", "model"])
+
+
+def _paired(ceiling: pd.DataFrame | None, s: str, m: str) -> dict[str, float]:
+    if ceiling is None or (s, m) not in ceiling.index:
+        return {"AUC − ceiling": _NAN, "Δ low": _NAN, "Δ high": _NAN, "share above chance": _NAN, "share low": _NAN, "share high": _NAN}
+    r = ceiling.loc[(s, m)]
+    return {"AUC − ceiling": r["ΔAUC (model − ceiling)"], "Δ low": r["ΔAUC low"], "Δ high": r["ΔAUC high"],
+            "share above chance": r["share of ceiling above chance"], "share low": r["share low"], "share high": r["share high"]}
+
+
+def _auc_rows(aucs: pd.DataFrame, models: list[str], *, ceiling_model: str, learned: dict[str, bool], ceiling: pd.DataFrame | None, in_sample: tuple[str, ...] = ()) -> list[dict]:
     rows = []
     for (s, m), r in aucs.iterrows():
         if m not in models:
             continue
-        ceiling = aucs.loc[(s, ceiling_model), "AUC"] if (s, ceiling_model) in aucs.index else float("nan")
-        rows.append({"model": m, "set": s, "learned": learned.get(m, True), "AUC": r["AUC"], "CI low": r["DeLong low"], "CI high": r["DeLong high"],
-                     "ceiling": ceiling_model, "ceiling AUC": ceiling, "share of ceiling": r["AUC"] / ceiling if ceiling == ceiling else float("nan")})
+        c = aucs.loc[(s, ceiling_model), "AUC"] if (s, ceiling_model) in aucs.index else _NAN
+        origin = r["scores"] if "scores" in aucs and isinstance(r.get("scores"), str) else ("in-sample" if m in in_sample and s == "train" else "")
+        rows.append({"model": m, "set": s, "learned": learned.get(m, True), "scores": origin, "AUC": r["AUC"], "CI low": r["DeLong low"], "CI high": r["DeLong high"],
+                     "ceiling": ceiling_model, "ceiling AUC": c, **_paired(ceiling, s, m)})
     return rows
 
 
@@ -44,17 +76,28 @@ def evidence_summary(results: str | Path) -> pd.DataFrame:
     deep = pd.read_csv(needed["deep AUC"], index_col=[0, 1])
     cnns = list(learning.index)
     image = "image_prob" if any(m == "image_prob" for _, m in deep.index) else "true_prob"
-    rows = _auc_rows(deep, cnns, ceiling_model=image, learned=learned)
-    rows += _auc_rows(pd.read_csv(needed["integrated AUC"], index_col=[0, 1]), ["integrated"], ceiling_model="true_prob", learned={})
+    rows = _auc_rows(deep, cnns, ceiling_model=image, learned=learned, ceiling=_read_ceiling(paths.performance("li2025", "deep", "ceiling")))
+    integrated = pd.read_csv(needed["integrated AUC"], index_col=[0, 1])
+    rows += _auc_rows(integrated, ["integrated", "integrated (out-of-fold)"], ceiling_model="true_prob", learned={},
+                      ceiling=_read_ceiling(paths.performance("li2025", "integrated", "ceiling")), in_sample=("integrated",))
     mt = pd.read_csv(needed["MTLNet"], index_col=[0, 1])
     mt_learned = bool(pd.read_csv(needed["MTLNet learning"]).iloc[0]["learned"])
+    mt_ceiling = _read_ceiling(paths.performance("mtlnet2025", "mtlnet", "ceiling_test"))
     for s in dict.fromkeys(s for s, _ in mt.index):
         auc = mt.loc[(s, "AUC")] if (s, "AUC") in mt.index else None
-        ceiling = auc.get("image ceiling", float("nan")) if auc is not None else float("nan")
+        ceiling = auc.get("image ceiling", _NAN) if auc is not None else _NAN
         low, _, high = (str(auc["95% CI"]).partition("–") if auc is not None else ("nan", "", "nan"))
-        value = float(auc["reproduced"]) if auc is not None else float("nan")
-        rows.append({"model": "mtlnet", "set": s, "learned": mt_learned, "AUC": value, "CI low": pd.to_numeric(low, errors="coerce"),
-                     "CI high": pd.to_numeric(high, errors="coerce"), "ceiling": "image_prob", "ceiling AUC": ceiling,
-                     "share of ceiling": value / ceiling if ceiling == ceiling else float("nan"),
-                     "Dice": float(mt.loc[(s, "Dice"), "reproduced"]) if (s, "Dice") in mt.index else float("nan")})
-    return pd.DataFrame(rows).set_index(["model", "set"]).round(3)
+        value = float(auc["reproduced"]) if auc is not None else _NAN
+        origin = ""
+        if mt_ceiling is not None and (s, "mtlnet") in mt_ceiling.index and "scores" in mt_ceiling:
+            origin = str(mt_ceiling.loc[(s, "mtlnet"), "scores"])
+        rows.append({"model": "mtlnet", "set": s, "learned": mt_learned, "scores": origin, "AUC": value, "CI low": pd.to_numeric(low, errors="coerce"),
+                     "CI high": pd.to_numeric(high, errors="coerce"), "ceiling": "image_prob", "ceiling AUC": ceiling, **_paired(mt_ceiling, s, "mtlnet"),
+                     "Dice": float(mt.loc[(s, "Dice"), "reproduced"]) if (s, "Dice") in mt.index else _NAN})
+    out = pd.DataFrame(rows)
+    for c in SUMMARY_COLUMNS:
+        if c not in out:
+            out[c] = _NAN
+    out = out.set_index(["model", "set"])[list(SUMMARY_COLUMNS)]
+    out["scores"] = out["scores"].fillna("").astype(str).replace({"nan": ""})
+    return out.round(3)

@@ -15,13 +15,17 @@ import pandas as pd
 
 import numpy as np
 
-from ecrs_analysis.stats.bootstrap import bootstrap_auc_ci
+from statsmodels.stats.multitest import multipletests
+
+from ecrs_analysis.stats.bootstrap import bootstrap_auc_ci, bootstrap_auc_samples, bootstrap_summary
 from ecrs_analysis.stats.delong import delong_ci, delong_test, delong_test_unpaired
-from ecrs_analysis.stats.bootstrap import bootstrap_summary
 from ecrs_analysis.stats.segmentation import SEGMENTATION_METRICS
 from ecrs_analysis.stats.threshold import choose_threshold, operating_point
 
-__all__ = ["auc_table", "paired_delong_table", "unpaired_delong_table", "operating_table", "segmentation_table", "headline_metrics"]
+__all__ = [
+    "auc_table", "paired_delong_table", "adjust_p", "ceiling_table", "CEILING_COLUMNS", "score_origin", "unpaired_delong_table", "operating_table",
+    "segmentation_table", "headline_metrics",
+]
 
 
 def _sets(scores: pd.DataFrame, sets: Sequence[str] | None) -> list[str]:
@@ -41,7 +45,7 @@ def auc_table(scores: pd.DataFrame, models: Sequence[str], *, sets: Sequence[str
 
 
 def paired_delong_table(scores: pd.DataFrame, reference: str, others: Sequence[str], *, sets: Sequence[str] | None = None) -> pd.DataFrame:
-    """Paired DeLong test of ``reference`` against each other model, per set."""
+    """Paired DeLong test of ``reference`` against each other model, per set: ΔAUC = AUC(reference) − AUC(other), its DeLong 95% CI, Z and p."""
     rows = []
     for s in _sets(scores, sets):
         part = scores[scores["set"] == s]
@@ -49,6 +53,85 @@ def paired_delong_table(scores: pd.DataFrame, reference: str, others: Sequence[s
             t = delong_test(part["label"], part[reference], part[m], name=f"{reference} vs {m} on {s}")
             rows.append({"set": s, "comparison": f"{reference} vs {m}", "ΔAUC": t.difference, "CI low": t.ci_low, "CI high": t.ci_high, "Z": t.statistic, "p": t.p_value})
     return pd.DataFrame(rows).set_index(["set", "comparison"])
+
+
+def adjust_p(table: pd.DataFrame, *, column: str = "p") -> pd.DataFrame:
+    """``table`` with the p-values of ``column`` adjusted for the number of tests in it: ``p (Holm)``, ``p (Bonferroni)``.
+
+    Every row of the table counts as one test (statsmodels ``multipletests``); the count is in
+    ``attrs["tests"]``. A table of tests that a chapter reports together is one family.
+    """
+    out = table.copy()
+    p = out[column].to_numpy(dtype=float)
+    out["p (Holm)"] = multipletests(p, method="holm")[1] if len(p) else p
+    out["p (Bonferroni)"] = multipletests(p, method="bonferroni")[1] if len(p) else p
+    out.attrs["tests"] = len(p)
+    return out
+
+
+CEILING_COLUMNS = (
+    "n", "AUC", "ceiling AUC", "ΔAUC (model − ceiling)", "ΔAUC low", "ΔAUC high", "p (DeLong)",
+    "share of ceiling above chance", "share low", "share high", "AUC above ceiling",
+)
+"""Columns of :func:`ceiling_table`."""
+
+
+def ceiling_table(
+    scores: pd.DataFrame, models: Sequence[str], *, ceiling: str, sets: Sequence[str] | None = None, n_resamples: int = 2000, seed: int = 0,
+) -> pd.DataFrame:
+    """Each model against a ceiling score on the same patients, per set: a paired comparison, not a bound.
+
+    A ceiling (e.g. the synthetic cohort's P(label | what the CT shows)) is a *population*
+    bound: on a finite set its AUC is an estimate with its own error, and a model's AUC can
+    exceed it by chance. So each row gives
+
+    - ``ΔAUC (model − ceiling)`` with its paired DeLong 95% CI (``ΔAUC low``, ``ΔAUC high``) and
+      two-sided ``p (DeLong)``;
+    - ``share of ceiling above chance`` = (AUC − 0.5) / (ceiling AUC − 0.5), the part of the
+      ceiling's discrimination above chance that the model reaches, with a paired stratified
+      bootstrap percentile 95% CI (``share low``, ``share high``; model and ceiling on the same
+      resamples; resamples whose ceiling AUC is ≤ 0.5 are left out, and NaN when the ceiling
+      itself is ≤ 0.5);
+    - ``AUC above ceiling``: True when the point estimate exceeds the ceiling's on this set.
+
+    Returns
+    -------
+    DataFrame indexed by (set, model) with :data:`CEILING_COLUMNS`.
+    """
+    rows = []
+    for s in _sets(scores, sets):
+        part = scores[scores["set"] == s]
+        y, c = part["label"], part[ceiling]
+        for k, m in enumerate(models):
+            t = delong_test(y, part[m], c, name=f"{m} vs {ceiling} on {s}")
+            boot = bootstrap_auc_samples(y, part[m], c, n_resamples=n_resamples, seed=seed + k, name=f"{m} vs {ceiling} on {s}")
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(boot[:, 1] > 0.5, (boot[:, 0] - 0.5) / (boot[:, 1] - 0.5), np.nan)
+            ok = share[np.isfinite(share)]
+            point = (t.auc1 - 0.5) / (t.auc2 - 0.5) if t.auc2 > 0.5 else float("nan")
+            lo, hi = (np.quantile(ok, [0.025, 0.975]) if ok.size and point == point else (float("nan"), float("nan")))
+            rows.append({
+                "set": s, "model": m, "n": len(part), "AUC": t.auc1, "ceiling AUC": t.auc2, "ΔAUC (model − ceiling)": t.difference,
+                "ΔAUC low": t.ci_low, "ΔAUC high": t.ci_high, "p (DeLong)": t.p_value,
+                "share of ceiling above chance": point, "share low": float(lo), "share high": float(hi), "AUC above ceiling": bool(t.auc1 > t.auc2),
+            })
+    out = pd.DataFrame(rows, columns=["set", "model", *CEILING_COLUMNS]).set_index(["set", "model"])
+    out.attrs["ceiling"] = ceiling
+    return out
+
+
+def score_origin(table: pd.DataFrame, *, train_set: str, in_sample: Sequence[str] = (), level: str = "model") -> pd.Series:
+    """What each row's scores are: ``in-sample`` (a model scoring the training patients it was fitted on),
+    ``out-of-fold`` (training patients scored by a model fitted without them) or ``held-out`` (test sets).
+
+    ``table`` is indexed by (set, model) or (model, set); ``in_sample`` lists the models whose
+    training-set scores are in-sample (the clinical signature and the integrated SVM); every other
+    model's training scores are taken to be out-of-fold (the CNNs' k-fold scores).
+    """
+    sets = table.index.get_level_values("set")
+    models = table.index.get_level_values(level)
+    values = ["held-out" if s != train_set else ("in-sample" if m in in_sample else "out-of-fold") for s, m in zip(sets, models)]
+    return pd.Series(values, index=table.index, name="scores")
 
 
 def operating_table(
@@ -60,6 +143,7 @@ def operating_table(
     rule: str = "youden",
     target: float | None = None,
     fixed: Mapping[str, float] | None = None,
+    threshold_scores: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Sensitivity, specificity, accuracy, PPV, NPV (Wilson CIs) at the training-set threshold.
 
@@ -70,6 +154,13 @@ def operating_table(
     fixed : mapping of str to float, optional
         Score columns also reported at a published cut-off, chosen on no set, e.g.
         ``{"jesrec": clinical.JESREC_CUTOFF}``; their rows are labelled ``"jesrec ≥ 11"``.
+    threshold_scores : DataFrame, optional
+        Held-out training scores to choose the thresholds on instead of ``scores``'s
+        ``threshold_set`` rows: ``label`` and, for every model it has a column for, that model's
+        *out-of-fold* score of each training patient (from a model fitted without that patient).
+        A threshold chosen on in-sample scores is tuned to patients the model has seen; one
+        chosen on out-of-fold scores is the threshold a new patient meets. Its rows' ``rule``
+        reads ``"<rule> on <threshold_set> (out-of-fold)"``.
 
     Returns
     -------
@@ -79,7 +170,13 @@ def operating_table(
     if unknown:
         raise ValueError(f"fixed thresholds for unknown score column(s) {unknown}; columns: {list(scores.columns)}")
     train = scores[scores["set"] == threshold_set]
-    plans = [(m, m, choose_threshold(train["label"], train[m], rule=rule, target=target, name=f"{m} on {threshold_set}"), f"{rule} on {threshold_set}") for m in models]
+    plans = []
+    for m in models:
+        oof = threshold_scores is not None and m in threshold_scores
+        source = threshold_scores if oof else train
+        assert source is not None
+        thr = choose_threshold(source["label"], source[m], rule=rule, target=target, name=f"{m} on {threshold_set}{' (out-of-fold)' if oof else ''}")
+        plans.append((m, m, thr, f"{rule} on {threshold_set}{' (out-of-fold)' if oof else ''}"))
     plans += [(f"{c} ≥ {t:g}", c, float(t), "published cut-off") for c, t in (fixed or {}).items()]
     rows = []
     for label, column, thr, how in plans:
@@ -136,7 +233,7 @@ def headline_metrics(
     Rows ``(set, metric)`` for metric in Dice (mean, bootstrap CI; when ``scores`` has a
     ``dice`` column with values), AUC (stratified bootstrap CI), sensitivity, specificity and
     accuracy (Wilson CIs, at the threshold chosen on ``threshold_set``); columns ``value``,
-    ``CI low``, ``CI high``.
+    ``CI low``, ``CI high`` and ``CI method`` (``bootstrap``, ``stratified bootstrap`` or ``Wilson``).
     """
     set_names = _sets(scores, sets)
     rows = []
@@ -159,4 +256,7 @@ def headline_metrics(
     order = {m: i for i, m in enumerate(["Dice", "AUC", "sensitivity", "specificity", "accuracy"])}
     out = pd.DataFrame(rows)
     out["_set"], out["_metric"] = out["set"].map({s: i for i, s in enumerate(set_names)}), out["metric"].map(order)
-    return out.sort_values(["_set", "_metric"]).drop(columns=["_set", "_metric"]).set_index(["set", "metric"]).astype(np.float64)
+    out = out.sort_values(["_set", "_metric"]).drop(columns=["_set", "_metric"]).set_index(["set", "metric"]).astype(np.float64)
+    # the interval of each row, named: proportions carry Wilson intervals, Dice and AUC percentile bootstrap ones
+    out["CI method"] = ["stratified bootstrap" if m == "AUC" else "bootstrap" if m == "Dice" else "Wilson" for m in out.index.get_level_values("metric")]
+    return out

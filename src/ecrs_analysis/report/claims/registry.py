@@ -42,6 +42,9 @@ class Claim:
         The chapter (notebook name) that reproduces it.
     source : str
         Where the abstract says it (study and sentence, paraphrased).
+    in_sample : bool
+        The value is measured on the patients the model was fitted on (a training-set AUC):
+        not evidence about new patients; the landing page marks it.
     """
 
     id: str
@@ -53,6 +56,7 @@ class Claim:
     chapter: str
     source: str
     reported_ci: tuple[float, float] | None = None
+    in_sample: bool = False
 
 
 def _li_auc(s: str, where: str) -> Claim:
@@ -74,7 +78,7 @@ def _mtl(metric: str, s: str, quantity: str) -> Claim:
     value = MTLNET_REPORTED[s][metric]
     shown = f"{value:.1%}" if metric in ("sensitivity", "specificity") else f"{value}"
     return Claim(f"mtlnet2025.{metric.lower()}.{s}", "mtlnet2025", quantity, s, "estimate", value, "05_mtlnet",
-                 f"{MTL}, Results: {quantity} {shown} in the {_MTL_SET[s]} set")
+                 f"{MTL}, Results: {quantity} {shown} in the {_MTL_SET[s]} set", in_sample=s == "train")
 
 
 REPORTED: tuple[Claim, ...] = (

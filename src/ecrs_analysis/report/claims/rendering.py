@@ -49,12 +49,13 @@ def claims_markdown(table: pd.DataFrame) -> str:
     """
     from ecrs_analysis.report.format import fmt_num, label
 
-    lines = ["```{container} claims-table", "| claim | set | reported | reproduced (95% CI) | ceiling | reported inside our CI? | chapter |", "|---|---|---|---|---|---|---|"]
+    lines = ["```{container} claims-table", "| claim | set | reported | reproduced (95% CI) | ceiling (estimated) | reported inside our CI? (its width) | chapter |", "|---|---|---|---|---|---|---|"]
     for c in table.to_dict(orient="records"):
         number = c["chapter"].split("_")[0]
         chapter = f"{{doc}}`ch. {number} <{c['chapter']}>`" if c["chapter_ran"] else f"ch. {number} (not in this run)"
         study = SHORT_TITLES.get(c["study"], c["study"])
-        cells = [f"**{study}** {c['quantity']}", label(c["set"]), _reported_text(c), _reproduced_text(c), fmt_num(c["ceiling"]), c["mark"], chapter]
+        where = label(c["set"]) + (" (in-sample: the patients it was fitted on)" if c.get("in_sample") else "")
+        cells = [f"**{study}** {c['quantity']}", where, _reported_text(c), _reproduced_text(c), fmt_num(c["ceiling"]), c["mark"], chapter]
         lines.append("| " + " | ".join(str(x).replace("|", "\\|") for x in cells) + " |")
     lines.append("```")
     return "\n".join(lines)

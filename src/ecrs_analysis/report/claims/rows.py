@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -104,6 +105,15 @@ def proteomics_claims(*, patients: int, dysregulated: int, gsea: pd.DataFrame, p
     ]
 
 
+_CI_PHRASE = re.compile(r"(?:stratified )?(?:bootstrap|Wilson|DeLong) 95% CI(?:; )?")
+
+
+def _with_method(note: str, method: str) -> str:
+    """``note`` with the row's own CI method in front (a note naming another method for every row loses that phrase)."""
+    rest = _CI_PHRASE.sub("", note).strip().strip(";").strip()
+    return f"{method} 95% CI" + (f"; {rest}" if rest else "")
+
+
 def metric_claims(
     table: pd.DataFrame, *, study: str, note: str = "", auc_ceiling: Mapping[str, float] | None = None, learning: LearningCheck | None = None,
 ) -> list[dict[str, Any]]:
@@ -126,7 +136,9 @@ def metric_claims(
             ceiling = r.get("ceiling")
             if auc_ceiling is not None and str(metric).lower() == "auc" and s in auc_ceiling:
                 ceiling = float(auc_ceiling[s])
-            row = {"claim": cid, "value": r["value"], "ci_low": r.get("CI low"), "ci_high": r.get("CI high"), "ceiling": ceiling, "note": note}
+            method = r.get("CI method")
+            row_note = _with_method(note, str(method)) if isinstance(method, str) and method else note
+            row = {"claim": cid, "value": r["value"], "ci_low": r.get("CI low"), "ci_high": r.get("CI high"), "ceiling": ceiling, "note": row_note}
             if learning is not None and not learning.learned and str(metric).lower() in CLASSIFICATION_METRICS:
                 row.update(learned=False, note=f"did not learn — no value reported: {learning.reason}")
             rows.append(row)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ecrs_analysis.report.claims.registry import REPORTED, Claim
 
-__all__ = ["Verdict", "MARKS", "verdict", "claims_table", "verdict_counts"]
+__all__ = ["Verdict", "MARKS", "verdict", "verdict_mark", "claims_table", "verdict_counts"]
 
 
 Verdict = Literal["inside", "outside", "equal", "differs", "by design", "reproduced", "not reproduced", "no reported value", "no CI", "did not learn", "not run"]
@@ -52,6 +52,18 @@ def verdict(claim: Claim, row: Mapping[str, Any] | None) -> Verdict:
     return "inside" if float(lo) <= float(claim.reported) <= float(hi) else "outside"
 
 
+def verdict_mark(v: Verdict, *, ci_low: Any = None, ci_high: Any = None) -> str:
+    """The verdict's mark; for "inside"/"outside" with the width of our CI beside it.
+
+    "Inside our CI" rewards a wide CI: a reported value falls inside an interval 0.4 wide far more
+    easily than inside one 0.05 wide, so the width is always shown with the verdict.
+    """
+    mark = MARKS[v]
+    if v in ("inside", "outside") and ci_low is not None and ci_high is not None and not (pd.isna(ci_low) or pd.isna(ci_high)):
+        mark += f" (width {float(ci_high) - float(ci_low):.2f})"
+    return mark
+
+
 def claims_table(reproduced: pd.DataFrame, *, chapters_run: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per claim of :data:`REPORTED`: reported beside reproduced, with the verdict.
 
@@ -68,8 +80,10 @@ def claims_table(reproduced: pd.DataFrame, *, chapters_run: Sequence[str] | None
     Returns
     -------
     DataFrame with columns ``claim, study, quantity, set, kind, reported, reported_ci_low,
-    reported_ci_high, value, ci_low, ci_high, ceiling, n, verdict, mark, note, chapter,
-    chapter_ran, source`` (raw numbers; :mod:`ecrs_analysis.report.format` formats them).
+    reported_ci_high, value, ci_low, ci_high, ci_width, ceiling, n, verdict, mark, note, chapter,
+    chapter_ran, source, in_sample`` (raw numbers; :mod:`ecrs_analysis.report.format` formats them).
+    ``mark`` carries our CI's width beside "inside"/"outside" (:func:`verdict_mark`);
+    ``in_sample``: the claim is measured on the patients the model was fitted on.
     """
     by_id = {r["claim"]: r for r in reproduced.to_dict(orient="records")}
     if chapters_run is None:
@@ -87,11 +101,19 @@ def claims_table(reproduced: pd.DataFrame, *, chapters_run: Sequence[str] | None
             "reported": c.reported, "reported_ci_low": c.reported_ci[0] if c.reported_ci else math.nan,
             "reported_ci_high": c.reported_ci[1] if c.reported_ci else math.nan,
             "value": (r or {}).get("value", math.nan), "ci_low": (r or {}).get("ci_low", math.nan), "ci_high": (r or {}).get("ci_high", math.nan),
-            "ceiling": (r or {}).get("ceiling", math.nan), "n": (r or {}).get("n"), "verdict": v, "mark": MARKS[v],
+            "ci_width": _width((r or {}).get("ci_low"), (r or {}).get("ci_high")),
+            "ceiling": (r or {}).get("ceiling", math.nan), "n": (r or {}).get("n"), "verdict": v,
+            "mark": verdict_mark(v, ci_low=(r or {}).get("ci_low"), ci_high=(r or {}).get("ci_high")),
             "note": "" if note is None or (isinstance(note, float) and math.isnan(note)) else str(note),
-            "chapter": c.chapter, "chapter_ran": ran, "source": c.source,
+            "chapter": c.chapter, "chapter_ran": ran, "source": c.source, "in_sample": c.in_sample,
         })
     return pd.DataFrame(rows)
+
+
+def _width(low: Any, high: Any) -> float:
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return math.nan
+    return float(high) - float(low)
 
 
 def verdict_counts(table: pd.DataFrame) -> str:
