@@ -240,7 +240,7 @@ def tripod_ai_items(facts: Mapping[str, Any]) -> pd.DataFrame:
     add("12c", "Model type, building, hyperparameter tuning", f"3D CNNs {', '.join(deep.get('models', []))}: {deep.get('folds')}-fold out-of-fold training, up to {deep.get('epochs')} epochs with early stopping on a validation share; {svm_text}.", ref("integrated-model"))
     add("12d", "Heterogeneity across centres", "The external test set comes from another centre; AUC by centre, sex and age band below.", ref("checklist-subgroups"))
     calibration, calibration_links = calibration_answer(facts)
-    add("12e", "Performance measures", f"AUC with DeLong 95% CI and stratified bootstrap 95% CI ({stats.get('n_resamples')} resamples); sensitivity, specificity, accuracy at the threshold chosen on the training set ({stats.get('threshold_rule')}) with Wilson 95% CIs; paired DeLong tests; {calibration}.",
+    add("12e", "Performance measures", f"AUC with DeLong 95% CI and stratified bootstrap 95% CI ({stats.get('n_resamples')} resamples); sensitivity, specificity, accuracy at the threshold chosen on held-out scores ({stats.get('threshold_rule')}: the out-of-fold training scores of the CNNs, the clinical signature and the integrated SVM; MTLNet's validation set) with Wilson 95% CIs; paired DeLong tests; {calibration}.",
         "; ".join(x for x in (ref("integrated-performance"), calibration_links) if x))
     add("12f", "Model updating", "None: the model is fitted once and applied unchanged.")
     add("12g", "How predictions were calculated in evaluation",

@@ -124,7 +124,7 @@ def claim_items(facts: Mapping[str, Any]) -> pd.DataFrame:
         f"{'the one fold model each is assigned to' if deep.get('test_scoring', 'single') == 'single' else 'the mean of the fold models'}.", ref("integrated-model"))
 
     calibration, calibration_links = C.calibration_answer(facts)
-    add("Evaluation", "Metrics", f"AUC; sensitivity, specificity and accuracy at the threshold chosen on the training set ({stats.get('threshold_rule')}); MTLNet's Dice, HD95 and surface Dice; {calibration}.",
+    add("Evaluation", "Metrics", f"AUC; sensitivity, specificity and accuracy at the threshold chosen on held-out scores ({stats.get('threshold_rule')}: the out-of-fold training scores of the CNNs, the clinical signature and the integrated SVM; MTLNet's validation set); MTLNet's Dice, HD95 and surface Dice; {calibration}.",
         "; ".join(x for x in (ref("integrated-performance"), "{doc}`05_mtlnet`", calibration_links) if x))
     add("Evaluation", "Significance and uncertainty", f"DeLong and stratified bootstrap 95% CIs of the AUC ({stats.get('n_resamples')} resamples), Wilson 95% CIs of proportions, paired DeLong tests.",
         ref("integrated-performance"))

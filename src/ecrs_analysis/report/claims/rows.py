@@ -52,7 +52,7 @@ def operating_claims(ops: pd.DataFrame, *, model: str, claims: Mapping[tuple[str
             continue
         r = ops.loc[(model, s)]
         rows.append({"claim": cid, "value": r[metric], "ci_low": r[f"{metric} low"], "ci_high": r[f"{metric} high"],
-                     "n": int(r["TP"] + r["FP"] + r["TN"] + r["FN"]), "note": f"at the threshold chosen on the training set ({r['rule']}); Wilson 95% CI"})
+                     "n": int(r["TP"] + r["FP"] + r["TN"] + r["FN"]), "note": f"at the threshold chosen by {r['rule']}; Wilson 95% CI"})
     return rows
 
 
