@@ -41,3 +41,15 @@ def test_jobs_table_of_an_old_record_is_a_clear_error():
 def test_packages_table_lists_every_package_missing_ones_included():
     t = R.packages_table(_record())
     assert t.loc["pandas", "version"] == "2.2.0" and t.loc["torch", "version"] is None and t.index.name == "package"
+
+
+def test_run_table_names_the_cpu_and_whether_its_kernels_were_pinned():
+    old = R.run_table(_record())["value"]["CPU model and kernels"]
+    assert old == "not recorded; kernels not recorded"
+    record = _record()
+    record["device"].update(cpu_model="AMD EPYC", cpu_capability="AVX2",
+                            cpu_kernels={"ECRS_CPU_KERNELS": "", "ATEN_CPU_CAPABILITY": "avx2", "DNNL_MAX_CPU_ISA": "AVX2"})
+    pinned = R.run_table(record)["value"]["CPU model and kernels"]
+    assert pinned == "AMD EPYC; ATen dispatch AVX2; pinned: ATEN_CPU_CAPABILITY=avx2, DNNL_MAX_CPU_ISA=AVX2"
+    record["device"].update(cpu_capability="AVX512", cpu_kernels={"ECRS_CPU_KERNELS": "native"})
+    assert R.run_table(record)["value"]["CPU model and kernels"].endswith("ATen dispatch AVX512; the machine's own (not pinned)")

@@ -12,6 +12,18 @@ from ecrs_analysis.report import provenance_links as PL
 __all__ = ["run_table", "jobs_table", "packages_table", "job_records"]
 
 
+def _kernels(device: Mapping[str, Any]) -> str:
+    """The CPU and the kernels its training jobs ran (``pipeline.cpu_kernels``): numbers from two machines
+    are comparable only when these agree. Records written before the kernels were pinned say so."""
+    cpu = device.get("cpu_model") or "not recorded"
+    pins = {k: v for k, v in (device.get("cpu_kernels") or {}).items() if v}
+    if "cpu_capability" not in device:
+        return f"{cpu}; kernels not recorded"
+    native = pins.pop("ECRS_CPU_KERNELS", "pinned") == "native"
+    how = "pinned: " + ", ".join(f"{k}={v}" for k, v in sorted(pins.items())) if pins and not native else "the machine's own (not pinned)"
+    return f"{cpu}; ATen dispatch {device['cpu_capability']}; {how}"
+
+
 def run_table(record: Mapping[str, Any]) -> pd.DataFrame:
     """What was run, where and with which code: one row per item (profile, commit, Python, device, run, overrides, jobs).
 
@@ -33,6 +45,7 @@ def run_table(record: Mapping[str, Any]) -> pd.DataFrame:
         "code version (git commit)": commit + (" (with uncommitted changes)" if git.get("dirty") else ""),
         "Python": record["python"],
         "device": f"{device.get('cuda') or 'CPU'} ({device['cpu_count']} cores, {device['platform']})",
+        "CPU model and kernels": _kernels(device),
         "run": f"{record['run']} (started {record['started']} UTC)",
         "overrides": str(record["overrides"] or "none"),
         "jobs": f"{len(jobs)}, of which {re_executed} re-executed in this run",
