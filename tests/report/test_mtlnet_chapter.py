@@ -78,3 +78,15 @@ def test_coverage_and_calibration_sentences_quote_their_tables():
     assert f"{IN_SAMPLE}: mean 99.8%, lowest 95.0%, 1 of 10 below 99%" in text and "only partly for 1 patient" in text
     cal = pd.DataFrame({"Brier": [0.2], "calibration intercept": [0.1], "calibration slope": [0.6]}, index=pd.Index(["external"], name="set"))
     assert "external: Brier 0.200, intercept +0.10, slope 0.60 (predictions too extreme)" in calibration_text(cal)
+
+
+def test_ceiling_test_reads_the_jobs_table_or_nothing_where_it_wrote_a_note(tmp_path):
+    from ecrs_analysis.report.mtlnet_chapter import ceiling_test
+
+    note = tmp_path / "note.csv"
+    pd.DataFrame({"note": ["a real cohort has no known ceiling"]}).to_csv(note, index=False)
+    assert ceiling_test(note).empty
+    rows = tmp_path / "rows.csv"
+    pd.DataFrame({"model": ["mtlnet", "mtlnet"], "set": ["train", "external"], "AUC": [0.9, 0.8]}).to_csv(rows, index=False)
+    got = ceiling_test(rows)
+    assert list(got.index) == [("mtlnet", "train"), ("mtlnet", "external")] and list(got["AUC"]) == [0.9, 0.8]

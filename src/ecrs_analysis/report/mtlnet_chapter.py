@@ -7,11 +7,13 @@ the chapter's prose is typed by hand.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 __all__ = [
+    "ceiling_test",
     "DICE_TARGET", "IN_SAMPLE", "in_sample", "dice_against_target", "crop_coverage_text", "kept_epoch_text", "held_out_text",
     "threshold_text", "calibration_text", "ceiling_text",
 ]
@@ -149,3 +151,12 @@ def ceiling_text(comparison: pd.DataFrame, *, set_name: str, learned: bool) -> s
     diff = float(ext.loc["AUC", "reproduced"]) - image
     return (f"{auc}; the image ceiling estimated for these patients is {image:.3f}, and MTLNet's AUC lies {abs(diff):.3f} {'above' if diff > 0 else 'below'} it "
             "(the ceiling is itself an estimate with its own uncertainty on this many patients, not a bound). " + dice)
+
+
+def ceiling_test(path: str | Path) -> pd.DataFrame:
+    """MTLNet against the image-only ceiling, as the evaluation job wrote it (``ceiling_test``), indexed by
+    (model, set); empty where the job wrote a note instead (a real cohort, or a classifier that did not learn)."""
+    frame = pd.read_csv(path)
+    if "note" in frame.columns:
+        return pd.DataFrame()
+    return frame.set_index(["model", "set"])
