@@ -5,7 +5,7 @@ number of steps, in a fresh process whose environment selects the CPU kernels (P
 dispatch, oneDNN's instruction set, MKL's code path), and reports the steps' speed and a
 fingerprint of the trained weights. Rows with the same fingerprint trained bit-identical
 networks. The first row is this machine's default (its widest instruction set: AVX-512 on a
-recent server); "pinned" is what ``ecrs run`` sets for every job (``ecrs_analysis.pipeline.cpu_kernels``):
+recent server); "portable" is what ``ECRS_CPU_KERNELS=portable ecrs run`` sets for every job (``ecrs_analysis.pipeline.cpu_kernels``):
 AVX2, which every x86-64 server since about 2015 has, so a machine with AVX-512 and one without
 it run the same kernels. The ratio is against the default, measured in the same run.
 
@@ -51,7 +51,7 @@ _ROWS = {
     "default (this machine's widest ISA)": {},
     "ATen kernels at AVX2": {"ATEN_CPU_CAPABILITY": "avx2"},
     "oneDNN at AVX2": {"DNNL_MAX_CPU_ISA": "AVX2"},
-    "pinned (ATen + oneDNN + MKL at AVX2)": None,  # filled from ecrs_analysis.cpu_kernels
+    "portable (ATen + oneDNN + MKL at AVX2)": None,  # filled from ecrs_analysis.pipeline.cpu_kernels
 }
 
 

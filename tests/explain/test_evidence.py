@@ -6,7 +6,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from ecrs_analysis.data.synth.anatomy import AERATED_OFFSET, OPACIFIED_LABELS
-from ecrs_analysis.explain.evidence import NEITHER, conditional_evidence, evidence_labels, simulate_burden
+from ecrs_analysis.data.synth.evidence import simulate_burden
+from ecrs_analysis.explain.evidence import NEITHER, conditional_evidence, evidence_labels
 
 N = 1500  # fewer simulated patients than the book's 4,000: the tests stay fast, the directions are the same
 

@@ -25,45 +25,22 @@ written down, so that the definition follows the generator when its effect sizes
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from ecrs_analysis.data.synth.anatomy import AERATED_OFFSET, OPACIFIED_LABELS
-from ecrs_analysis.data.synth.designs import DESIGNS
-from ecrs_analysis.data.synth.evidence import compartment_burden
-from ecrs_analysis.data.synth.patients import draw_patient
+from ecrs_analysis.data.synth.evidence import simulate_burden
 from ecrs_analysis.explain.deletion import CLASS_NAMES
 
-__all__ = ["simulate_burden", "conditional_evidence", "evidence_labels", "N_SIMULATED", "NEITHER"]
+__all__ = ["conditional_evidence", "evidence_labels", "N_SIMULATED", "NEITHER"]
 
 N_SIMULATED = 4000
 """Simulated patients per design (seeded): enough for the six coefficients' CIs to be a few tenths wide."""
 NEITHER = "neither"
 COLUMNS = ("compartment", "opacified label", "aerated label", "AUC of its opacification alone", "log-odds per SD given the others",
            "low", "high", "opacified argues for", "aerated argues for", "simulated patients")
-
-
-@lru_cache(maxsize=4)
-def simulate_burden(design: str, *, n: int = N_SIMULATED, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
-    """Each compartment's burden (:func:`~ecrs_analysis.data.synth.evidence.compartment_burden`) and the label of ``n`` simulated patients.
-
-    Patients come from the design's hospitals in their proportions (each hospital's case mix).
-    """
-    if design not in DESIGNS:
-        raise ValueError(f"unknown design {design!r}; valid designs: {sorted(DESIGNS)}")
-    d = DESIGNS[design]
-    rng = np.random.default_rng(seed)
-    weights = np.array([c.fraction for c in d.centers], dtype=float)
-    centres = rng.choice(len(d.centers), size=n, p=weights / weights.sum())
-    rows, labels = [], []
-    for c in centres:
-        draw = draw_patient(rng, latent_mean=d.centers[int(c)].latent_mean, all_polyps=d.all_polyps)
-        rows.append(compartment_burden(draw))
-        labels.append(draw.label)
-    return pd.DataFrame(rows), np.asarray(labels, dtype=int)
 
 
 def conditional_evidence(design: str, *, n: int = N_SIMULATED, seed: int = 0, level: float = 0.95) -> pd.DataFrame:

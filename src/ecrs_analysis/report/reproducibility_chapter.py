@@ -16,11 +16,10 @@ def _kernels(device: Mapping[str, Any]) -> str:
     """The CPU and the kernels its training jobs ran (``pipeline.cpu_kernels``): numbers from two machines
     are comparable only when these agree. Records written before the kernels were pinned say so."""
     cpu = device.get("cpu_model") or "not recorded"
-    pins = {k: v for k, v in (device.get("cpu_kernels") or {}).items() if v}
+    pins = {k: v for k, v in (device.get("cpu_kernels") or {}).items() if v and k != "ECRS_CPU_KERNELS"}
     if "cpu_capability" not in device:
         return f"{cpu}; kernels not recorded"
-    native = pins.pop("ECRS_CPU_KERNELS", "pinned") == "native"
-    how = "pinned: " + ", ".join(f"{k}={v}" for k, v in sorted(pins.items())) if pins and not native else "the machine's own (not pinned)"
+    how = "pinned: " + ", ".join(f"{k}={v}" for k, v in sorted(pins.items())) if pins else "the machine's own (not pinned)"
     return f"{cpu}; ATen dispatch {device['cpu_capability']}; {how}"
 
 

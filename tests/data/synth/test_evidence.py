@@ -3,6 +3,7 @@
 import filecmp
 
 import numpy as np
+import pytest
 import pandas as pd
 import SimpleITK as sitk
 
@@ -46,49 +47,18 @@ def test_evidence_labels_the_lesion_roi_by_compartment(tiny_cohort):
     assert {1, 5, 11, 15} <= seen  # opacified and aerated ethmoid and maxillary occur in a 16-patient cohort
 
 
-# --- the per-class definition (data.synth.evidence) -------------------------------------------
-
-from dataclasses import replace  # noqa: E402
-
-import pytest  # noqa: E402
+# --- the simulated burdens the evidence definition is fitted on (data.synth.evidence) ------------------
 
 from ecrs_analysis.data.synth import evidence as E  # noqa: E402
-from ecrs_analysis.data.synth.patients import draw_patient  # noqa: E402
-
-LABEL = {name: k for k, name in OPACIFIED_LABELS.items()}
 
 
-@pytest.mark.parametrize("design", ["li2025", "mtlnet2025"])
-def test_evidence_definition_follows_what_the_generator_makes_informative(design):
-    ev = E.endotype_evidence(design)
-    assert set(ev[1]).isdisjoint(ev[0])
-    for name in ("ethmoid", "frontal", "sphenoid", "olfactory_cleft"):
-        assert LABEL[name] in ev[1] and LABEL[name] + AERATED_OFFSET in ev[0], name
-    # maxillary opacification carries (almost) no label information: neither class's evidence
-    assert LABEL["maxillary"] not in ev[0] + ev[1] and LABEL["maxillary"] + AERATED_OFFSET not in ev[0] + ev[1]
-    auc = E.compartment_auc(design).set_index("compartment")["auc"]
-    assert abs(auc["maxillary"] - 0.5) < E.DEFAULT_MARGIN < auc["ethmoid"] - 0.5
-
-
-def test_evidence_definition_is_derived_not_tabled(monkeypatch):
-    """A generator where only maxillary disease carries the label: the definition turns round with it."""
-
-    def swapped(rng, **kw):
-        d = draw_patient(rng, **kw)
-        o = {k: (0.9 * d.label + 0.1 * rng.random() if "maxillary" in k else 0.5) for k in d.opacification}
-        return replace(d, opacification=o, olfactory_cleft=(True, True), polyps_mm=(5.0, 5.0))
-
-    E.compartment_auc.cache_clear()
-    monkeypatch.setattr(E, "draw_patient", swapped)
-    try:
-        ev = E.endotype_evidence("li2025", n=400)
-    finally:
-        E.compartment_auc.cache_clear()
-    assert ev == {1: (LABEL["maxillary"],), 0: (LABEL["maxillary"] + AERATED_OFFSET,)}
-
-
-def test_margin_decides_what_counts():
-    everything = E.endotype_evidence("li2025", margin=0.0)
-    nothing = E.endotype_evidence("li2025", margin=0.5)
-    assert nothing == {0: (), 1: ()}
-    assert set(E.endotype_evidence("li2025")[1]) < set(everything[0] + everything[1])
+def test_simulated_burdens_follow_the_generator_and_its_seed():
+    burden, y = E.simulate_burden("li2025", n=300, seed=3)
+    assert list(burden.columns) == ["ethmoid", "olfactory_cleft", "frontal", "sphenoid", "maxillary", "nasal_polyp"] and len(y) == 300
+    assert set(np.unique(y)) == {0, 1} and ((burden >= 0) & (burden <= burden.max())).all().all()
+    again, y2 = E.simulate_burden("li2025", n=300, seed=3)
+    pd.testing.assert_frame_equal(burden, again)
+    assert (y == y2).all()
+    assert burden.loc[y == 1, "ethmoid"].mean() > burden.loc[y == 0, "ethmoid"].mean()  # the generator's ethmoid dominance in eCRS
+    with pytest.raises(ValueError, match="unknown design 'x'.*li2025"):
+        E.simulate_burden("x")

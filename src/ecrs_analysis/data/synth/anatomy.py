@@ -41,8 +41,8 @@ SIDES = ("right", "left")  # LPS: right = -x, left = +x
 
 # The evidence label map: every voxel of a compartment labelled by the compartment and by
 # whether it is opacified (1-6, the lesion ROI) or aerated (11-15: the same compartment + 10, clear).
-# Which of them argue for which endotype is not written here: ``data.synth.evidence`` derives it
-# from what the generator makes informative (``patients.draw_patient``).
+# Which of them argue for which endotype is not written here: ``explain.evidence`` derives it from
+# the generator's conditional dependence (a fit on ``data.synth.evidence.simulate_burden``).
 OPACIFIED_LABELS = {1: "ethmoid", 2: "olfactory_cleft", 3: "frontal", 4: "sphenoid", 5: "maxillary", 6: "nasal_polyp"}
 AERATED_OFFSET = 10
 AERATED_LABELS = {k + AERATED_OFFSET: f"aerated {name}" for k, name in OPACIFIED_LABELS.items() if name != "nasal_polyp"}
