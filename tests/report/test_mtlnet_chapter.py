@@ -90,3 +90,9 @@ def test_ceiling_test_reads_the_jobs_table_or_nothing_where_it_wrote_a_note(tmp_
     pd.DataFrame({"model": ["mtlnet", "mtlnet"], "set": ["train", "external"], "AUC": [0.9, 0.8]}).to_csv(rows, index=False)
     got = ceiling_test(rows)
     assert list(got.index) == [("mtlnet", "train"), ("mtlnet", "external")] and list(got["AUC"]) == [0.9, 0.8]
+
+
+def test_a_native_dice_above_the_resized_truth_is_said_to_beat_it_and_no_bound_is_claimed_there():
+    text = dice_against_target(_seg(0.79, 0.70, 0.70), _grid(0.75), **GRID)
+    assert "On train the network's native Dice lies above the resized ground truth's: there it is a reference, not a bound." in text
+    assert "lies above" not in dice_against_target(_seg(0.70, 0.70, 0.70), _grid(0.75), **GRID)

@@ -73,6 +73,9 @@ def dice_against_target(segmentation: pd.DataFrame, grid: pd.DataFrame, *, targe
         )
         gap = [f"{s} {bound[s]['mean'] - dice.loc[s, 'value']:.3f}" for s in dice.index if s in bound]
         parts.append(f"The network's own share of the loss, the bound minus its native Dice: {'; '.join(gap)}.")
+        above = [s for s in dice.index if s in bound and dice.loc[s, "value"] > bound[s]["mean"]]
+        if above:  # the resized truth is not the best mask the grid allows: a network can beat it, and then it is no bound
+            parts.append(f"On {', '.join(above)} the network's native Dice lies above the resized ground truth's: there it is a reference, not a bound.")
     if model:
         parts.append("On the model's resized grid, against the resized ground truth, its Dice is " + "; ".join(f"{s} {_ci(r, 'mean')}" for s, r in model.items())
                      + ": the number a resized-grid evaluation would have reported.")
