@@ -72,17 +72,14 @@ EXPECTED_SECONDS: dict[str, dict[str, float]] = {
         "chapter_03_deep_models": 29.8, "chapter_04_integrated_model": 57.4, "chapter_05_mtlnet": 54.4,
         "chapter_06_explanation": 108.0, "chapter_07_proteomics": 38.3, "chapter_98_checklist": 16.5,
     },
-    # demo: the stages a fresh demo build of 2026-12-06 finished on the same shared machine (two
-    # training folds); MTLNet from 8 of its 12 epochs (1,692 s) times 12/8; the stages that build did
-    # not reach take their smoke times. Replace with a complete demo build's row when there is one.
+    # demo: a complete fresh demo build of 2026-12-06 on a quiet 2-core AMD EPYC (18 min 13 s), the
+    # printed row (chapter 99's job is the rule "appendix").
     "demo": {
-        "cohort": 43.8, "split": 0.4, "preprocess": 75.7, "folds": 69.8, "table1": 1.2, "train": 1017.3,
-        "mtlnet": 2537.0, "claims": 1.0, "chapter_01_cohort": 46.3,
-        "deep": 58.3, "clinical": 38.9, "integrated": 59.5, "proteomics": 60.2, "explain": 57.0,
-        "book": 16.4, "appendix": 6.0,
-        "chapter_00_claims": 20.2, "chapter_02_clinical": 43.9, "chapter_03_deep_models": 29.8,
-        "chapter_04_integrated_model": 57.4, "chapter_05_mtlnet": 54.4, "chapter_06_explanation": 108.0,
-        "chapter_07_proteomics": 38.3, "chapter_98_checklist": 16.5,
+        "book": 5.2, "chapter_00_claims": 3.5, "chapter_01_cohort": 11.9, "chapter_02_clinical": 14.4, "chapter_03_deep_models": 5.0, "chapter_04_integrated_model": 10.9,
+        "chapter_05_mtlnet": 9.7, "chapter_06_explanation": 27.1, "chapter_07_proteomics": 7.3, "chapter_97_claim": 3.2, "chapter_98_checklist": 3.3, "appendix": 3.3,
+        "claims": 0.1, "clinical": 3.8, "cohort": 49.4, "deep": 4.6, "explain": 16.1, "folds": 3.1,
+        "integrated": 12.0, "mtlnet": 164.4, "preprocess": 39.9, "proteomics": 3.9, "split": 0.1, "table1": 0.2,
+        "train": 60.3,
     },
 }
 _EPOCH = re.compile(r"^\[ecrs\] epoch (\d+)/(\d+)(.*)$")
