@@ -54,8 +54,8 @@ def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], 
         the registry assigns to this chapter.
     rows : iterable of mappings
         One per claim: ``claim`` (an id of :data:`REPORTED`), ``value`` and optionally
-        ``ci_low``, ``ci_high`` (95% CI), ``ceiling`` (the synthetic cohort's best possible
-        value), ``n`` (patients), ``by_design`` (true when the value is a parameter of the
+        ``ci_low``, ``ci_high`` (95% CI), ``ceiling`` (the synthetic cohort's ceiling, an
+        estimate on the set), ``n`` (patients), ``by_design`` (true when the value is a parameter of the
         synthetic cohort, so it matches the paper by construction), ``learned`` (False for a
         model that failed :func:`ecrs_analysis.stats.learning.learning_check`: its value is
         then not written, only the reason, which ``note`` must give) and ``note`` (one short
