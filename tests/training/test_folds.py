@@ -25,7 +25,7 @@ def _volumes(tmp_path, n=96, signal=0.4, seed=0):
 
 def _spec(**deep):
     """The ``deep`` model a training job receives (its declared keys, the schema's types)."""
-    return declared({"seed": 0, "deep": deep}, job_keys("train", "li2025")).deep
+    return declared({"seed": 0, "training_seed": 0, "deep": deep}, job_keys("train", "li2025")).deep
 
 
 SPEC = _spec(width=0.125, folds=2, epochs=6, batch_size=8, lr=3e-3, weight_decay=1e-4, patience=10, validation_fraction=0.25)
