@@ -96,3 +96,12 @@ def test_a_native_dice_above_the_resized_truth_is_said_to_beat_it_and_no_bound_i
     text = dice_against_target(_seg(0.79, 0.70, 0.70), _grid(0.75), **GRID)
     assert "On train the network's native Dice lies above the resized ground truth's: there it is a reference, not a bound." in text
     assert "lies above" not in dice_against_target(_seg(0.70, 0.70, 0.70), _grid(0.75), **GRID)
+
+
+def test_learning_display_is_one_column_with_rounded_numbers_and_dashes():
+    from ecrs_analysis.report.mtlnet_chapter import learning_display
+
+    row = pd.Series({"learned": True, "why not": float("nan"), "validation loss": 0.691053, "best epoch": 5.0, "early stopping on": "val_cls_loss"})
+    shown = learning_display(row)
+    assert list(shown.columns) == ["MTLNet"] and list(shown.index) == list(row.index)
+    assert list(shown["MTLNet"]) == ["True", "–", "0.691", "5", "val_cls_loss"]

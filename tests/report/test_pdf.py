@@ -122,14 +122,17 @@ def _web_page(path: PurePosixPath) -> BeautifulSoup:
 
 
 def _chapter_starts(pages: list[str]) -> list[tuple[PurePosixPath, int]]:
-    """Each web page of the book and the PDF page its title opens (the first line of a sheet)."""
-    out = []
+    """Each web page of the book and the PDF page its title opens (the first line of a sheet), searched
+    after the previous chapter's first page: a page of another chapter may open with a sentence that
+    starts like a later chapter's title (the landing page quotes chapter 04's question)."""
+    out: list[tuple[PurePosixPath, int]] = []
     for page in reading_order(HTML):
         h1 = _web_page(page.path).find("h1")
         assert h1 is not None, f"{page.path} has no title"
         title = _words(h1.get_text(" "))[:40]
-        hits = [i for i, text in enumerate(pages) if text.startswith(title)]
-        assert hits, f"no page of the PDF opens with the title of {page.path} ({title!r})"
+        after = out[-1][1] if out else -1
+        hits = [i for i, text in enumerate(pages) if i > after and text.startswith(title)]
+        assert hits, f"no page of the PDF after page {after + 1} opens with the title of {page.path} ({title!r}): chapters missing or out of order"
         out.append((page.path, hits[0]))
     return out
 

@@ -10,10 +10,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
     "ceiling_test",
+    "learning_display",
     "DICE_TARGET", "IN_SAMPLE", "in_sample", "dice_against_target", "crop_coverage_text", "kept_epoch_text", "held_out_text",
     "threshold_text", "calibration_text", "ceiling_text",
 ]
@@ -163,3 +165,19 @@ def ceiling_test(path: str | Path) -> pd.DataFrame:
     if "note" in frame.columns:
         return pd.DataFrame()
     return frame.set_index(["model", "set"])
+
+
+def learning_display(learning: pd.Series, *, digits: int = 3) -> pd.DataFrame:
+    """MTLNet's learning check (one row of the job's ``learning`` table) as one column, a row per item:
+    too many items for one row on a page. Floats to ``digits`` decimals, integers and text as they are,
+    missing values as an en dash."""
+    def shown(v: Any) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return "–"
+        if isinstance(v, (bool, np.bool_)) or isinstance(v, str):
+            return str(v)
+        if float(v).is_integer():
+            return str(int(v))
+        return f"{float(v):.{digits}f}"
+
+    return pd.DataFrame({"MTLNet": [shown(v) for v in learning.to_numpy()]}, index=pd.Index(learning.index, name="check"))
