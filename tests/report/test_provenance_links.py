@@ -149,3 +149,14 @@ def test_the_caption_names_the_cell_by_its_execution_count():
         assert shell.user_ns["seen"] == result.execution_count
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_a_copied_results_folder_still_finds_the_producer_by_the_relative_path(tmp_path):
+    from ecrs_analysis.report.provenance_links import producers
+
+    records = {"integrated-li2025": {"outputs": {"/elsewhere/results/smoke/li2025/scores_integrated.csv": "abc"}},
+               "clinical-li2025": {"outputs": {"/elsewhere/results/smoke/li2025/scores_clinical.csv": "def"}}}
+    copy = tmp_path / "smoke"
+    assert producers(records, copy / "li2025" / "scores_integrated.csv", root=copy) == ["integrated-li2025"]
+    assert producers(records, copy / "li2025" / "scores_integrated.csv") == []  # without the root, absolute paths only
+    assert producers(records, copy / "li2025" / "other.csv", root=copy) == []

@@ -104,7 +104,9 @@ def kept_artefacts(params: Mapping[str, Any]) -> list[str]:
 
     kept = ["run_record.json",  # the appendix writes it and shows it
             # MTLNet's metrics and ceilings behind its reported-vs-reproduced table
-            "tables/mtlnet2025_mtlnet_headline.csv", "tables/mtlnet2025_mtlnet_ceilings.csv"]
+            "tables/mtlnet2025_mtlnet_headline.csv", "tables/mtlnet2025_mtlnet_ceilings.csv",
+            # each patient's Dice, HD95 and surface Dice on the CT's own grid, behind chapter 05's per-set tables
+            "tables/mtlnet2025_mtlnet_native_scores.csv"]
     # the proteomics of the true endotype (chapter 07 shows the predicted one, and the label's DE table),
     # and the synthetic proteomics the job generated and analysed (chapter 07 names the folder)
     kept += [f"li2025/omics/{t}_{c}.csv" for c in OMICS_COMPARISONS[1:] for t in ("ora", "gsea", "running")] + ["li2025/omics/synthetic"]

@@ -81,17 +81,38 @@ def _key(path: str | os.PathLike[str]) -> str:
     return os.path.normpath(os.path.abspath(str(path)))
 
 
-def producers(records: Mapping[str, Mapping[str, Any]], path: str | os.PathLike[str]) -> list[str]:
-    """The jobs whose recorded outputs include ``path`` (a file, or a folder a job wrote as a whole or file by file)."""
+def _same_file(out: str, key: str, tail: str | None) -> bool:
+    """A recorded output is ``key`` itself, or — for a results folder copied or moved since the run
+    recorded its absolute paths — ends with the same path relative to the results folder (``tail``)."""
+    out_key = _key(out)
+    return out_key == key or (tail is not None and out_key.endswith(os.sep + tail))
+
+
+def producers(records: Mapping[str, Mapping[str, Any]], path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None) -> list[str]:
+    """The jobs whose recorded outputs include ``path`` (a file, or a folder a job wrote as a whole or file by file).
+
+    With ``root`` (the results folder ``path`` lies in), a record written where the folder used to be
+    still matches by the path relative to it.
+    """
     key = _key(path)
+    tail = _tail(key, root)
     found = []
     for job, rec in records.items():
         for out in rec.get("outputs", {}):
             out_key = _key(out)
-            if out_key == key or key.startswith(out_key + os.sep) or out_key.startswith(key + os.sep):
+            if _same_file(out, key, tail) or key.startswith(out_key + os.sep) or out_key.startswith(key + os.sep):
                 found.append(job)
                 break
     return found
+
+
+def _tail(key: str, root: str | os.PathLike[str] | None) -> str | None:
+    if root is None:
+        return None
+    try:
+        return str(Path(key).relative_to(_key(root)))
+    except ValueError:
+        return None
 
 
 def rule_of(job: str, *, rules: str | os.PathLike[str] = WORKFLOW_RULES) -> tuple[str, str | None]:
@@ -175,13 +196,13 @@ def caption_line(
         digest = file_sha256(src)
         if digest is None:
             raise ValueError(f"{chapter}: the exhibit's source {src} does not exist; build it with `ecrs run`")
-        jobs = producers(records, src)
+        jobs = producers(records, src, root=root)
         if not jobs:
             raise ValueError(f"{chapter}: no job's provenance in {root / 'provenance'} lists {src} as an output; "
                              f"an exhibit shows only what a workflow job wrote (run `ecrs run` to write it)")
         job = jobs[0]
         rec = records[job]
-        recorded = next((h for o, h in rec.get("outputs", {}).items() if _key(o) == _key(src)), None)
+        recorded = next((h for o, h in rec.get("outputs", {}).items() if _same_file(o, _key(src), _tail(_key(src), root))), None)
         stale = " (differs from the job's record: re-run `ecrs run`)" if recorded is not None and recorded != digest else ""
         parts.append(f"`{_relative(str(src), root)}` (sha256 {_short(digest)}{stale}) from job "
                      f"{{ref}}`{job} <{anchor(job)}>` ({_job_facts(job, rec)})")
