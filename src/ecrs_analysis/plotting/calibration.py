@@ -15,18 +15,14 @@ __all__ = ["plot_calibration", "plot_decision_curve", "plot_calibration_tables",
 
 
 def plot_calibration(scores: pd.DataFrame, prob: str, *, sets: Sequence[str]) -> Figure:
-    """Reliability curve per set with Brier score, calibration intercept and slope."""
-    fig, ax = plt.subplots(figsize=(4.6, 4.4))
-    for colour, s in zip(PALETTE, sets):
+    """Reliability curve per set with Brier score, calibration intercept and slope (drawn by :func:`plot_calibration_tables`)."""
+    curves, rows = [], {}
+    for s in sets:
         part = scores[scores["set"] == s]
         c = calibration(part["label"], part[prob], n_bins=8 if len(part) >= 80 else 4)
-        ax.plot(c.curve["predicted"], c.curve["observed"], "o-", color=colour, ms=4, label=f"{s.replace('_', ' ')}: Brier {c.brier:.3f}, int {c.intercept:+.2f}, slope {c.slope:.2f}")
-    ax.plot([0, 1], [0, 1], ls=":", color="grey")
-    ax.set_xlabel("predicted probability")
-    ax.set_ylabel("observed proportion")
-    ax.legend(fontsize=7, frameon=False, loc="upper left")
-    fig.tight_layout()
-    return fig
+        curves.append(c.curve.assign(set=s))
+        rows[s] = {"Brier": c.brier, "calibration intercept": c.intercept, "calibration slope": c.slope}
+    return plot_calibration_tables(pd.concat(curves), pd.DataFrame.from_dict(rows, orient="index"), sets=sets)
 
 
 def plot_decision_curve(scores: pd.DataFrame, probs: Mapping[str, str], *, set_name: str) -> Figure:
