@@ -67,15 +67,15 @@ def test_a_live_owner_is_named_and_the_second_run_refused(tmp_path):
         proc.wait()
 
 
-def test_after_sigkill_the_stale_snakemake_locks_are_removed_and_the_run_resumes(tmp_path):
+def test_after_sigkill_the_dead_owner_is_named_and_the_run_resumes(tmp_path):
+    """The run that takes the folder over releases Snakemake's stale locks through Snakemake's API
+    (``run_workflow(unlock=True)``, tested with a killed Snakemake run in test_snakemake.py)."""
     proc = _holder(tmp_path / "r")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     lock = acquire_run_lock(tmp_path / "r", profile="smoke", run="next")
     try:
         assert lock.stale is not None and lock.stale["pid"] == proc.pid and lock.stale["run"] == "held-by-child"
-        assert lock.removed == ("0.input.lock", "0.output.lock")
-        assert not list((tmp_path / "r" / ".snakemake" / "locks").iterdir())
         line = lock.notice()
         assert line is not None and "\n" not in line and f"PID {proc.pid}" in line and "resuming" in line
     finally:

@@ -35,7 +35,7 @@ def _tidy(build: Path) -> None:
 
 
 def test_publish_replaces_the_book_whole(tmp_path):
-    _book(tmp_path / "_build" / "html", "old", 3)  # a book published as a real folder (before books were links)
+    _book(tmp_path / "_build" / "html", "old", 3)  # a real folder where the link belongs (a book built by hand): moved aside
     new = _book(tmp_path / "staged", "new", 2)
     publish_book(new, tmp_path)
     assert _files(tmp_path / "_build" / "html") == _files(new)
@@ -57,7 +57,7 @@ def test_a_reader_polling_during_publications_always_finds_a_whole_book(tmp_path
     n_pages = 5
     books = [_book(tmp_path / f"staged{v}", f"v{v}", n_pages) for v in range(2)]
     html = tmp_path / "_build" / "html"
-    _book(html, "v0", n_pages)  # the first switch is from a real folder
+    publish_book(books[0], tmp_path)
     stop = tmp_path / "stop"
     reader = textwrap.dedent(f"""
         import os, sys
@@ -93,14 +93,16 @@ def test_a_reader_polling_during_publications_always_finds_a_whole_book(tmp_path
 
 
 def test_sigkill_while_publishing_leaves_the_old_book_whole_and_the_next_publish_completes(tmp_path):
-    old = _files(_book(tmp_path / "_build" / "html", "old", 50))
+    old = _files(_book(tmp_path / "old", "old", 50))
+    publish_book(tmp_path / "old", tmp_path)
     new = _book(tmp_path / "staged", "new", 3000)  # large enough that copying it takes a while
     code = textwrap.dedent(f"""
         from ecrs_analysis.report.publish import publish_book
         publish_book({str(new)!r}, {str(tmp_path)!r})
     """)
     proc = subprocess.Popen([sys.executable, "-c", code], env=ENV, start_new_session=True)
-    while not list((tmp_path / "_build").glob(".html-*")) and proc.poll() is None:
+    before = set((tmp_path / "_build").glob(".html-*"))
+    while not set((tmp_path / "_build").glob(".html-*")) - before and proc.poll() is None:
         time.sleep(0.001)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -1,27 +1,59 @@
-"""The book's Sphinx extension: one copy of each inline script, plotly.js only where a plotly figure is drawn."""
+"""The book's Sphinx extension, in a real (tiny) Sphinx build: plotly.js only on a page that draws a
+plotly figure, and one copy of an inline script registered as sphinx-thebe registers its configuration."""
 
-from types import SimpleNamespace
+import re
+import textwrap
 
-from ecrs_analysis.report.sphinx_ext import _plotly_only_where_used, _unique_scripts
+from sphinx.application import Sphinx
+
+from ecrs_analysis.report.sphinx_ext import PLOTLY_JS
+
+CONF = textwrap.dedent(
+    """
+    extensions = ["ecrs_analysis.report.sphinx_ext", "thebe_like"]
+    html_theme = "basic"
+    html_static_path = ["_static"]
+    """
+)
+
+# a local extension that registers an inline script as sphinx-thebe 0.3 does (Sphinx alone puts it on each page twice)
+THEBE_LIKE = textwrap.dedent(
+    """
+    def _config_script(app, env, docnames):
+        app.add_js_file(None, body='const THEBE_JS_URL = "x"')
+
+    def setup(app):
+        app.connect("env-before-read-docs", _config_script)
+        return {"parallel_read_safe": True}
+    """
+)
+
+PAGES = {
+    "index": "Book\n====\n\n.. toctree::\n\n   drawing\n   plain\n",
+    "drawing": 'Drawing\n=======\n\n.. raw:: html\n\n   <div id="v"></div><script>Plotly.newPlot("v", [])</script>\n',
+    "plain": "Plain\n=====\n\nROC curves, made with matplotlib; no plotly here.\n",
+}
 
 
-def _js(filename, body=""):
-    return SimpleNamespace(filename=filename, attributes={"body": body} if body else {})
+def _build(tmp_path, monkeypatch):
+    src, out = tmp_path / "src", tmp_path / "out"
+    (src / "_static").mkdir(parents=True)
+    (src / "_static" / PLOTLY_JS).write_text("/* plotly.js */")
+    (src / "conf.py").write_text(CONF)
+    (src / "thebe_like.py").write_text(THEBE_LIKE)
+    for name, text in PAGES.items():
+        (src / f"{name}.rst").write_text(text)
+    monkeypatch.syspath_prepend(str(src))
+    app = Sphinx(str(src), str(src), str(out), str(tmp_path / "doctrees"), "html", status=None, warning=None, freshenv=True)
+    app.build()
+    assert app.statuscode == 0
+    return {name: (out / f"{name}.html").read_text(encoding="utf-8") for name in PAGES}
 
 
-def _page(body):
-    return {"body": body, "script_files": [_js("_static/jquery.js"), _js("_static/plotly.min.js"), _js("", "const A = 1"), _js("", "const A = 1")]}
-
-
-def test_plotly_js_is_kept_only_on_a_page_that_draws_a_plotly_figure():
-    plain, drawing = _page("<p>ROC curves</p><p>made with plotly? no</p>"), _page('<div class="plotly-graph-div"></div><script>Plotly.newPlot("x", [])</script>')
-    for ctx in (plain, drawing):
-        _plotly_only_where_used(None, "page", "page.html", ctx, None)
-    assert [j.filename for j in plain["script_files"]] == ["_static/jquery.js", "", ""]
-    assert "_static/plotly.min.js" in [j.filename for j in drawing["script_files"]]
-
-
-def test_identical_inline_scripts_are_kept_once():
-    ctx = _page("")
-    _unique_scripts(None, "page", "page.html", ctx, None)
-    assert [(j.filename, j.attributes.get("body")) for j in ctx["script_files"]] == [("_static/jquery.js", None), ("_static/plotly.min.js", None), ("", "const A = 1")]
+def test_plotly_js_only_on_the_page_that_draws_and_one_copy_of_a_repeated_inline_script(tmp_path, monkeypatch):
+    html = _build(tmp_path, monkeypatch)
+    loads = {name: bool(re.search(rf'<script[^>]+src="_static/{re.escape(PLOTLY_JS)}', page)) for name, page in html.items()}
+    assert loads == {"index": False, "drawing": True, "plain": False}
+    assert (tmp_path / "out" / "_static" / PLOTLY_JS).exists()  # copied for the page that loads it
+    for page in html.values():
+        assert page.count("const THEBE_JS_URL") == 1

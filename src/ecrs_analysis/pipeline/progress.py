@@ -398,12 +398,13 @@ class RunProgress:
         return [{k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items()} for r in rows.values()]
 
     # -- wiring into Snakemake ---------------------------------------------------------
-    def output_settings(self) -> dict[str, Any]:
+    def output_settings(self, events: Any = None) -> dict[str, Any]:
         """Keyword arguments for ``snakemake.settings.types.OutputSettings``: this object as the
-        only terminal output (the logger plugin), no Snakemake file log under ``.snakemake/``."""
+        only terminal output (the logger plugin, which also feeds ``events``, a
+        :class:`~ecrs_analysis.pipeline.progress_plugin.RunEvents`), no Snakemake file log under ``.snakemake/``."""
         from ecrs_analysis.pipeline.progress_plugin import plugin_settings
 
-        return {"log_handler_settings": plugin_settings(self), "quiet": None, "enable_file_logging": False}
+        return {"log_handler_settings": plugin_settings(self, events), "quiet": None, "enable_file_logging": False}
 
     def attach(self, sm_logger: logging.Logger) -> None:
         """Write Snakemake's own output to :attr:`run_log`; start relaying epochs."""

@@ -1,10 +1,14 @@
-"""The Snakemake logger plugin ``ecrs-progress``: Snakemake's log events -> :class:`RunProgress`.
+"""The Snakemake logger plugin ``ecrs-progress``: Snakemake's log events -> :class:`RunProgress` and :class:`RunEvents`.
 
 Snakemake 9 hands every log record to the handlers of the logger plugins named in
 ``OutputSettings.log_handler_settings``; a plugin that writes to the terminal replaces
 Snakemake's own terminal output. This module is registered as such a plugin by
 :meth:`ecrs_analysis.pipeline.progress.RunProgress.output_settings` (it needs no package of its
 own: ``LoggerPluginRegistry.register_plugin`` accepts any module with a ``LogHandler`` class).
+
+Every run also collects, in a :class:`RunEvents`, what the runner needs from Snakemake: the plan
+(the ``stats`` of the ``RUN_INFO`` event: jobs per rule) and the rules of failed jobs (``JOB_ERROR``),
+from the structured fields of the events, never from Snakemake's text.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from snakemake_interface_logger_plugins.base import LogHandlerBase
@@ -21,24 +25,49 @@ from snakemake_interface_logger_plugins.settings import LogHandlerSettingsBase
 
 from ecrs_analysis.pipeline.progress import RunProgress
 
-__all__ = ["PLUGIN_NAME", "LogHandler", "LogHandlerSettings", "handle_event", "plugin_settings"]
+__all__ = ["PLUGIN_NAME", "LogHandler", "LogHandlerSettings", "RunEvents", "handle_event", "plugin_settings"]
 
 PLUGIN_NAME = "ecrs-progress"
 
 
 @dataclass
+class RunEvents:
+    """What one run's log events said: the plan and the failed jobs' rules."""
+
+    stats: dict[str, int] | None = None
+    """``RUN_INFO``'s jobs per rule (and ``total``) of the first plan; None while none came (nothing to do)."""
+    failed_rules: list[str] = field(default_factory=list)
+    """The rule of each ``JOB_ERROR``, in the order they came."""
+
+    @property
+    def planned(self) -> dict[str, int]:
+        """Jobs per rule of the plan (no ``total``); empty when Snakemake had nothing to do."""
+        return {str(k): int(v) for k, v in (self.stats or {}).items() if k != "total"}
+
+    def handle(self, record: logging.LogRecord) -> None:
+        """Keep what ``record`` (a Snakemake log record) says about the plan or a failure."""
+        event = getattr(record, "event", None)
+        if event == LogEvent.RUN_INFO and self.stats is None:  # a dry run repeats the plan at its end
+            self.stats = dict(getattr(record, "stats", None) or {})
+        elif event == LogEvent.JOB_ERROR:
+            self.failed_rules.append(str(record.rule_name))
+
+
+@dataclass
 class LogHandlerSettings(LogHandlerSettingsBase):
-    """The plugin's settings: the :class:`RunProgress` that renders the events."""
+    """The plugin's settings: the :class:`RunProgress` that renders the events (None: Snakemake's own
+    terminal output stays), the :class:`RunEvents` that collects them."""
 
     progress: RunProgress | None = None
+    events: RunEvents | None = None
 
 
 class LogHandler(LogHandlerBase):
     """Snakemake logger plugin: turns the events of a run into :class:`RunProgress` calls."""
 
     @property
-    def writes_to_stream(self) -> bool:  # replaces Snakemake's own terminal output
-        return True
+    def writes_to_stream(self) -> bool:  # with a RunProgress, it replaces Snakemake's own terminal output
+        return getattr(self.settings, "progress", None) is not None
 
     @property
     def writes_to_file(self) -> bool:
@@ -57,6 +86,9 @@ class LogHandler(LogHandlerBase):
         return False
 
     def emit(self, record: logging.LogRecord) -> None:
+        events = getattr(self.settings, "events", None)
+        if events is not None:
+            events.handle(record)
         progress = getattr(self.settings, "progress", None)
         if progress is None or progress.detached:  # a finished run's handler left on Snakemake's global logger
             return
@@ -85,9 +117,9 @@ def handle_event(progress: RunProgress, record: logging.LogRecord) -> None:
         progress.job_failed(int(record.jobid), rule=str(record.rule_name), log=_first(getattr(record, "log", None)))
 
 
-def plugin_settings(progress: RunProgress) -> dict[str, Any]:
-    """Register this module as the logger plugin and return ``log_handler_settings`` for ``progress``."""
+def plugin_settings(progress: RunProgress | None = None, events: RunEvents | None = None) -> dict[str, Any]:
+    """Register this module as the logger plugin and return ``log_handler_settings`` for ``progress`` and ``events``."""
     from snakemake_interface_logger_plugins.registry import LoggerPluginRegistry
 
     LoggerPluginRegistry().register_plugin(PLUGIN_NAME, sys.modules[__name__])
-    return {PLUGIN_NAME: LogHandlerSettings(progress=progress)}
+    return {PLUGIN_NAME: LogHandlerSettings(progress=progress, events=events)}

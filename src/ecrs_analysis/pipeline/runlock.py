@@ -4,8 +4,9 @@
 writes its owner into it (PID, host, start time, profile, run id). The lock is an ``flock``: the
 kernel releases it the moment its owner dies, however it dies (SIGKILL, OOM killer, a closed SSH
 session), so a lock we obtain means no live ``ecrs run`` works on this folder — and Snakemake's
-own lock files left in ``<results>/.snakemake/locks/`` by a killed run are stale and can go.
-Snakemake's lock files cannot tell a dead owner from a live one; that is why ours sits beside them.
+own locks left in ``<results>/.snakemake/`` by a killed run are stale: the run releases them through
+Snakemake's API (``DAGApi.unlock``, in :func:`ecrs_analysis.pipeline.snakemake.run_workflow`).
+Snakemake's locks cannot tell a dead owner from a live one; that is why ours sits beside them.
 """
 
 from __future__ import annotations
@@ -36,8 +37,6 @@ class RunLock:
     handle: IO[str]
     stale: dict[str, Any] | None
     """The owner recorded by an earlier run that died holding the folder (None when it ended cleanly)."""
-    removed: tuple[str, ...]
-    """Snakemake lock files of that earlier run that were removed."""
 
     def release(self) -> None:
         """Mark the run as ended cleanly and free the lock."""
@@ -51,11 +50,10 @@ class RunLock:
 
     def notice(self) -> str | None:
         """The one line a resumed run prints, or None when there was nothing to recover."""
-        if self.stale is None and not self.removed:
+        if self.stale is None:
             return None
-        who = _describe(self.stale) if self.stale else "an earlier Snakemake run"
-        what = f"removed its stale Snakemake lock ({len(self.removed)} file(s))" if self.removed else "nothing was locked"
-        return f"[ecrs] {who} stopped without finishing; {what}; resuming (unfinished jobs run again, finished ones are kept)"
+        return (f"[ecrs] {_describe(self.stale)} stopped without finishing; its stale Snakemake locks are released; "
+                "resuming (unfinished jobs run again, finished ones are kept)")
 
 
 def _describe(owner: dict[str, Any]) -> str:
@@ -83,8 +81,8 @@ def acquire_run_lock(results: str | os.PathLike[str], *, profile: str, run: str)
     Returns
     -------
     RunLock
-        Held until :meth:`RunLock.release` or this process ends. Stale Snakemake locks of a
-        killed run are already removed; :meth:`RunLock.notice` says so in one line.
+        Held until :meth:`RunLock.release` or this process ends; :meth:`RunLock.notice` names a
+        killed run found in one line (its Snakemake locks are for the run to release).
 
     Raises
     ------
@@ -110,10 +108,6 @@ def acquire_run_lock(results: str | os.PathLike[str], *, profile: str, run: str)
         ) from None
     handle.seek(0)
     stale = _read_owner(handle.read())
-    locks = folder / ".snakemake" / "locks"
-    removed = tuple(sorted(p.name for p in locks.glob("*.lock"))) if locks.is_dir() else ()
-    for name in removed:
-        (locks / name).unlink(missing_ok=True)
     handle.seek(0)
     handle.truncate()
     json.dump(
@@ -122,4 +116,4 @@ def acquire_run_lock(results: str | os.PathLike[str], *, profile: str, run: str)
     )
     handle.flush()
     os.fsync(handle.fileno())
-    return RunLock(path=path, handle=handle, stale=stale, removed=removed)
+    return RunLock(path=path, handle=handle, stale=stale)

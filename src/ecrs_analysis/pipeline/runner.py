@@ -216,6 +216,7 @@ def _run_locked(
     outcome = run_workflow(
         root=root, workdir=results, results=results, config_file=config_file, targets=targets, cores=cores,
         executor=executor, jobs=opts.jobs or cluster.jobs, force=opts.force, cluster=cluster, progress=watch,
+        unlock=True,  # this process holds the folder (runlock): Snakemake locks left in it are a killed run's
     )
     if not outcome.ok:
         raise RunError(outcome.message + (f"\n  (Snakemake's log: {watch.run_log})" if watch else ""))

@@ -1,12 +1,18 @@
-"""Running ``workflow/Snakefile`` through Snakemake's Python API (local cores or a cluster executor)."""
+"""Running ``workflow/Snakefile`` through Snakemake's Python API (local cores or a cluster executor).
+
+Only Snakemake's public interfaces are used: :class:`snakemake.api.SnakemakeApi` and its workflow
+and DAG APIs (``dag``, ``execute_workflow``, ``unlock``), the settings classes, and the structured
+events a logger plugin receives (:mod:`ecrs_analysis.pipeline.progress_plugin`): the plan and the
+failed jobs come from the fields of those events, not from Snakemake's printed text.
+"""
 
 from __future__ import annotations
 
-import io
+import contextlib
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,21 +33,20 @@ class WorkflowOutcome:
     message: str = ""
 
 
-def _job_stats(text: str) -> dict[str, int]:
-    """Parse Snakemake's "Job stats" table (rule, count)."""
-    out: dict[str, int] = {}
-    block = text.split("Job stats:", 1)
-    if len(block) < 2:
-        return out
-    for line in block[1].splitlines()[3:]:
-        m = re.match(r"^(\S+)\s+(\d+)\s*$", line.strip())
-        if not m:
-            if out:
-                break
-            continue
-        if m.group(1) != "total":
-            out[m.group(1)] = int(m.group(2))
-    return out
+class _Silence(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+@contextlib.contextmanager
+def _silenced(logger: logging.Logger) -> Iterator[None]:
+    """Drop every record logged to ``logger`` meanwhile (a filter on the logger acts before any of its handlers)."""
+    mute = _Silence()
+    logger.addFilter(mute)
+    try:
+        yield
+    finally:
+        logger.removeFilter(mute)
 
 
 def run_workflow(
@@ -58,6 +63,7 @@ def run_workflow(
     force: Sequence[str] = (),
     cluster: ClusterSettings | None = None,
     progress: RunProgress | None = None,
+    unlock: bool = False,
 ) -> WorkflowOutcome:
     """Plan or run the workflow for ``targets`` (output files); never raises for a failed job.
 
@@ -69,22 +75,24 @@ def run_workflow(
 
     With ``progress`` (not in a dry run), the terminal shows that object's lines and
     Snakemake's own output goes to its run log (see :mod:`ecrs_analysis.pipeline.progress`).
+    With ``unlock``, Snakemake's locks in ``workdir`` are released first (``DAGApi.unlock``): the
+    caller holds the results folder (:mod:`ecrs_analysis.pipeline.runlock`), so they are a killed run's.
     """
     from snakemake.api import SnakemakeApi
     from snakemake.logging import logger as sm_logger
     from snakemake.settings.types import ConfigSettings, DAGSettings, ExecutionSettings, OutputSettings, Quietness
 
+    from ecrs_analysis.pipeline.progress_plugin import RunEvents, plugin_settings
+
     cluster = cluster or ClusterSettings()
     started = time.time()
-    stream = io.StringIO()
-    text_handler = logging.StreamHandler(stream)
-    text_handler.setLevel(logging.INFO)
-    output = dict(dryrun=dry_run, quiet={Quietness.PROGRESS} if not dry_run else None, printshellcmds=False, show_failed_logs=False)
+    events = RunEvents()
     progress = progress if not dry_run else None
+    output: dict[str, Any] = dict(dryrun=dry_run, quiet={Quietness.PROGRESS} if not dry_run else None, printshellcmds=False, show_failed_logs=False)
+    output.update(progress.output_settings(events) if progress else {"log_handler_settings": plugin_settings(events=events)})
+    failure: BaseException | None = None
     try:
-        with SnakemakeApi(OutputSettings(**{**output, **(progress.output_settings() if progress else {})})) as api:
-            # added after the API has set up its own handlers (it clears the logger's handlers): the plan's text
-            sm_logger.addHandler(text_handler)
+        with SnakemakeApi(OutputSettings(**output)) as api:
             if progress:
                 progress.attach(sm_logger)
             executor_settings = None
@@ -99,44 +107,56 @@ def run_workflow(
                     executor_settings = plugin.settings_cls(**cluster.plugin_settings) if plugin.settings_cls is not None else None
                 except TypeError as exc:
                     return WorkflowOutcome(False, message=f"executor-settings of the cluster profile: {exc}; the {executor} plugin's settings are listed by `snakemake --help` (--{executor}-...)")
-            resources = (cluster or ClusterSettings()).resource_settings(cores=cores, nodes=jobs if executor != "local" else None)
+            resources = cluster.resource_settings(cores=cores, nodes=jobs if executor != "local" else None)
             wf = api.workflow(
                 resource_settings=resources,
                 config_settings=ConfigSettings(configfiles=[config_file]),
                 snakefile=root / "workflow" / "Snakefile",
                 workdir=workdir,
             )
+            run_with = dict(executor=executor, executor_settings=executor_settings)
+            every = _every_output(wf, DAGSettings, targets, run_with=run_with, unlock=unlock, resources=resources, logger=sm_logger)
             # force_incomplete: a job killed mid-way (SIGKILL, preemption) is re-made, never trusted
-            every = _every_output(wf, DAGSettings, targets)
             dag = wf.dag(DAGSettings(targets=frozenset([*targets, *every]), forcerun=frozenset(force), force_incomplete=True))
             try:
                 dag.execute_workflow(
-                    executor=executor, pseudo_executor="dryrun" if dry_run else None, executor_settings=executor_settings,
-                    execution_settings=ExecutionSettings(keep_going=False),
+                    pseudo_executor="dryrun" if dry_run else None, execution_settings=ExecutionSettings(keep_going=False), **run_with,
                 )
             except Exception as exc:  # a failed job or a workflow error: report the job and its message
-                text = stream.getvalue()
-                return WorkflowOutcome(False, planned=_job_stats(text), message=_failure_message(text, exc, results, started))
+                failure = exc
     finally:
-        sm_logger.removeHandler(text_handler)
         if progress:
             progress.detach(sm_logger)
-    return WorkflowOutcome(True, planned=_job_stats(stream.getvalue()))
+    # the API's exit has handed every event still queued to the logger plugin: ``events`` is complete
+    if failure is not None:
+        return WorkflowOutcome(False, planned=events.planned, message=_failure_message(events.failed_rules, failure, results, started))
+    return WorkflowOutcome(True, planned=events.planned)
 
 
-def _every_output(wf: Any, dag_settings: Any, targets: Sequence[str]) -> list[str]:
-    """Every declared output of the jobs that ``targets`` need.
+def _every_output(wf: Any, dag_settings: Any, targets: Sequence[str], *, run_with: dict[str, Any], unlock: bool, resources: Any, logger: logging.Logger) -> list[str]:
+    """Every declared output of the jobs that ``targets`` need (and, with ``unlock``, Snakemake's stale locks released).
 
     They are passed to Snakemake as targets too: on an up-to-date build Snakemake 9 re-makes a
     deleted intermediate only when it is a target (``DAG.update_needrun`` checks the missing
     outputs of target jobs; others only when a job downstream runs anyway), so without this a
     deleted checkpoint or table would stay deleted.
+
+    They are the outputs of a silent dry run that forces every job (``forceall``): Snakemake puts
+    the outputs of the jobs it would run into ``execute_workflow``'s ``updated_files``. A plan that
+    fails here is left to the real plan, which reports it.
     """
-    probe = wf.dag(dag_settings(targets=frozenset(targets)))
-    workflow = probe.workflow_api._workflow  # the DAG's jobs are not part of Snakemake's public API
-    workflow._prepare_dag(forceall=False, ignore_incomplete=True, lock_warn_only=True, nolock=True)
-    workflow._build_dag()
-    return sorted({str(f) for job in workflow.dag.jobs for f in job.output})
+    probe = wf.dag(dag_settings(targets=frozenset(targets), forceall=True, force_incomplete=True))
+    every: list[str] = []
+    with _silenced(logger):
+        if unlock:
+            cores = resources.cores
+            probe.unlock()
+            resources.cores = cores  # DAGApi.unlock sets the shared resource settings' cores to 1 for itself
+        try:
+            probe.execute_workflow(pseudo_executor="dryrun", updated_files=every, **run_with)
+        except Exception:
+            return []
+    return sorted({str(f) for f in every})
 
 
 ERROR_LINE = re.compile(r"(Error|Exception|error:|Traceback|Killed|CANCELLED|TIMEOUT|OUT_OF_MEMORY)")
@@ -163,8 +183,11 @@ def _cluster_failures(results: Path, since: float) -> list[str]:
     return out
 
 
-def _failure_message(text: str, exc: BaseException, results: Path, since: float) -> str:
-    """The failed job(s): the last line each stage printed, and where its log is."""
+def _failure_message(failed_rules: Sequence[str], exc: BaseException, results: Path, since: float) -> str:
+    """The failed job(s): the last line each stage printed, and where its log is.
+
+    ``failed_rules``: the rules of the jobs that failed, from Snakemake's ``JOB_ERROR`` events.
+    """
     from snakemake.exceptions import LockException
 
     if isinstance(exc, LockException) or "Directory cannot be locked" in str(exc):
@@ -180,7 +203,6 @@ def _failure_message(text: str, exc: BaseException, results: Path, since: float)
     if lines:
         return "\n".join(lines)
     remote = _cluster_failures(results, since)
-    failed_rules = re.findall(r"Error in rule (\w+):", text)
     if failed_rules or remote:
         head = f"job(s) of rule {', '.join(dict.fromkeys(failed_rules))} failed" if failed_rules else "the workflow stopped: a cluster job failed"
         return "\n".join([f"{head}; see the logs under {results / 'logs'}", *remote[:3]])

@@ -98,7 +98,7 @@ def kept_artefacts(params: Mapping[str, Any]) -> list[str]:
     The book requests them, so that every declared output is some job's declared input
     (``tests/pipeline/test_workflow_contract.py`` checks this on a smoke build) and the book is
     re-made when one of them changes. (A deleted artefact is re-made because the runner passes
-    every declared output as a Snakemake target: ``pipeline.snakemake._every_output``.)
+    every declared output of the jobs it plans as a Snakemake target: ``pipeline.snakemake._every_output``.)
     """
     from ecrs_analysis.paths import OMICS_COMPARISONS
 

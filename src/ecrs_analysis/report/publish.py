@@ -9,7 +9,6 @@ identifier, never replaces the last good book, and a reader never finds the path
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import os
 import shutil
@@ -91,17 +90,6 @@ def build_book(*, root: str | Path, paths: ResultPaths, chapters: Sequence[str])
     return final
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the system cannot."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
-
-
 def _switch(target: Path, version: str) -> str | None:
     """Point ``target`` at the sibling folder ``version``; the path never goes missing for a reader.
 
@@ -115,13 +103,11 @@ def _switch(target: Path, version: str) -> str | None:
         previous = os.readlink(target) if target.is_symlink() else None
         os.replace(link, target)  # one rename swaps a link for a link
         return previous
-    # a real folder (a book published before books were links): swap it out in one step where the system can
+    # a real folder where the link belongs (e.g. a book built by hand with `jupyter-book build`):
+    # moved aside, then the link put in its place; two renames, so a reader may miss the book between them
     previous = f".html-replaced-{os.getpid()}"
-    if _exchange(link, target):
-        os.replace(link, target.with_name(previous))  # the old folder, now under the link's name
-    else:  # elsewhere: a moment without a book, once
-        os.replace(target, target.with_name(previous))
-        os.replace(link, target)
+    os.replace(target, target.with_name(previous))
+    os.replace(link, target)
     return previous
 
 
@@ -151,8 +137,7 @@ def publish_book(staged: str | Path, root: str | Path) -> Path:
     rename. The previous book's folder stays until the next publication (a reader that
 followed the link just before the switch still finds its files); older ones, and whatever a
 killed publication left, are removed.
-    A ``_build/html`` that is still a real folder is swapped for the link in one step as well
-    (``renameat2`` exchange on Linux).
+    A ``_build/html`` that is a real folder (not made by this function) is moved aside first.
 
     Parameters
     ----------
