@@ -122,9 +122,10 @@ def _segments(items: list[str] | None) -> dict[str, str]:
 
 def _validate(args: argparse.Namespace) -> int:
     """Check a manifest (and, with --study, everything that study and profile need; without, whether each study could run); writes nothing."""
-    from ecrs_analysis.config.params import ParamsError, load_params, params_dir, parse_set
+    from ecrs_analysis.config.params import ParamsError, load_params, params_dir, parse_set, validate_params
+    from ecrs_analysis.config.schema import Params
     from ecrs_analysis.data.manifest import format_problems, validate_manifest
-    from ecrs_analysis.data.preflight import StudyCheck, StudyCheckError, check_every_study, check_study
+    from ecrs_analysis.pipeline.preflight import StudyCheck, StudyCheckError, check_every_study, check_study
 
     segments = _segments(args.mask)
     try:
@@ -141,7 +142,8 @@ def _validate(args: argparse.Namespace) -> int:
             s["centers"] = list(args.centers)
         if args.masks:
             s["masks"] = list(args.masks)
-        check = check_study(params, args.study, manifest=args.manifest, dictionary=args.dictionary, segments=segments)
+        settings = Params.model_validate(validate_params(params, source="the parameters with --centers/--masks"))
+        check = check_study(settings, args.study, manifest=args.manifest, dictionary=args.dictionary, segments=segments)
         cohort, notes = check.cohort, check.notes
         sets = ", ".join(f"{name} {len(check.split.sets[name])}" for name in check.split.names)
         what = f"ready for study {args.study} with profile {args.profile} (sets: {sets})"
@@ -158,7 +160,7 @@ def _validate(args: argparse.Namespace) -> int:
             for note in (*notes, "no ecrs-book checkout here: run inside the checkout (or set ECRS_PARAMS_DIR) to learn which study a run would start for"):
                 print(f"  note: {note}")
             return 0
-        found = check_every_study(params, manifest=args.manifest, dictionary=args.dictionary, segments=segments)
+        found = check_every_study(Params.model_validate(params), manifest=args.manifest, dictionary=args.dictionary, segments=segments)
         ready = [name for name, r in found.items() if isinstance(r, StudyCheck)]
         what = "the table and its files are valid; " + (
             f"a run with profile {args.profile} would start for {' and '.join(ready)}" if ready else f"a run with profile {args.profile} would start for no study (see below)"
