@@ -7,6 +7,7 @@
 - :mod:`~ecrs_analysis.explain.deletion`: faithfulness (deletion curves against random deletion and the perfect map, per explained class);
 - :mod:`~ecrs_analysis.explain.evidence`: which compartments carry the label given the others (the evidence regions);
 - :mod:`~ecrs_analysis.explain.summaries`: what simple image summaries predict beside the networks;
+- :mod:`~ecrs_analysis.explain.networks`: which networks are explained, and the tables of an explanation;
 - :mod:`~ecrs_analysis.explain.outcomes`: TP/FP/FN/TN at the book's operating point, the explained patients, the scoring fold(s);
 - :mod:`~ecrs_analysis.explain.regions`: the regions a map is measured against, the fold ensemble's map;
 - :mod:`~ecrs_analysis.explain.views`, :mod:`~ecrs_analysis.explain.mesh`: what the figures show;

@@ -14,28 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ecrs_analysis.explain.networks import CNN_STUDY, MTLNET, MTLNET_STUDY, SUMMARY_TABLE, SUMMARY_TABLES, TABLES, explained_networks
 from ecrs_analysis.paths import ResultPaths
-from ecrs_analysis.training.mtl_settings import MULTITASK, VARIANT_FOLDERS
 
 __all__ = ["MTLNET", "CNN_STUDY", "MTLNET_STUDY", "ExplainJob", "job_of", "TABLES", "SUMMARY_TABLE", "SUMMARY_TABLES", "explain_jobs", "job_inputs", "job_outputs", "job_params", "summary_inputs", "summary_params", "chapter_inputs"]
-
-TABLES = (
-    "explained.csv", "metrics.csv", "sanity.csv", "deletion.csv", "controls.csv", "attention.csv", "attention_by_outcome.csv",
-    "sanity_summary.csv", "deletion_curve.csv", "deletion_area.csv", "layers.csv",
-)
-"""What one (study, model) job writes under ``<study>/explain/<model>/``, besides ``maps/``."""
-SUMMARY_TABLE = "image_summaries.csv"
-SUMMARY_TABLES = (SUMMARY_TABLE, "evidence_definition.csv")
-"""What one study's summary job writes under ``<study>/explain/``."""
-
-
-MTLNET = VARIANT_FOLDERS[MULTITASK]
-"""The explanation job of MTLNet is named after the multitask job's folder, whose checkpoint and scores it reads."""
-CNN_STUDY = "li2025"
-"""The study whose CNNs (``deep.models``, one network per fold) are explained."""
-MTLNET_STUDY = "mtlnet2025"
-"""The study whose MTLNet (one network, trained once) is explained."""
-
 
 @dataclass(frozen=True)
 class ExplainJob:
@@ -77,8 +59,8 @@ def _data(study: str) -> list[str]:
 
 
 def explain_jobs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(study, model) of every explanation job: the first study's CNNs and MTLNet."""
-    return [(CNN_STUDY, str(m)) for m in params["deep"]["models"]] + [(MTLNET_STUDY, MTLNET)]
+    """(study, model) of every explanation job: the first study's CNNs and MTLNet (:func:`~ecrs_analysis.explain.networks.explained_networks`)."""
+    return explained_networks(params["deep"]["models"])
 
 
 def job_inputs(params: Mapping[str, Any], study: str, model: str) -> list[str]:

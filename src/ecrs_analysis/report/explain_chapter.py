@@ -25,7 +25,7 @@ from ecrs_analysis.explain.mesh import Surface, surface
 from ecrs_analysis.explain.regions import patient_regions
 from ecrs_analysis.explain.settings import ExplainSettings
 from ecrs_analysis.explain.views import CaseView, pick_examples
-from ecrs_analysis.jobs.explain_rules import MTLNET, SUMMARY_TABLE, TABLES, explain_jobs
+from ecrs_analysis.explain.networks import MTLNET, SUMMARY_TABLE, TABLES, explained_networks
 from ecrs_analysis.paths import PREDICTED_MASKS
 from ecrs_analysis.plotting.explain import plot_case_overlays
 
@@ -72,7 +72,7 @@ def _read(path: Path) -> pd.DataFrame:
 def load_explanation(cfg: dict[str, Any], paths: S.ResultPaths, study: str) -> StudyExplanation:
     """Read a study's explanation tables (every network's), or say which job's outputs are missing."""
     folder = paths.study(study) / "explain"
-    models = [m for s, m in explain_jobs(cfg) if s == study]
+    models = [m for s, m in explained_networks(cfg["deep"]["models"]) if s == study]
     out = StudyExplanation(study, folder, models)
     absent = [f"{m}/{t}" for m in models for t in TABLES if not (folder / m / t).exists()]
     if absent:
