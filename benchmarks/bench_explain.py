@@ -24,8 +24,8 @@ import torch
 from ecrs_analysis.config.declared import declared
 from ecrs_analysis.config.params import load_params
 from ecrs_analysis.data import study as S
-from ecrs_analysis.explain.jobs import explain_jobs
-from ecrs_analysis.explain.run import explain_network
+from ecrs_analysis.jobs.explain import explain_job
+from ecrs_analysis.jobs.explain_rules import explain_jobs
 from ecrs_analysis.pipeline.workflow import job_keys
 
 
@@ -49,7 +49,7 @@ def main() -> None:
         total = 0.0
         for study, model in explain_jobs(cfg):
             t0 = time.process_time()
-            folder = explain_network(declared(cfg, job_keys("explain", study)), paths, study, model)
+            folder = explain_job(declared(cfg, job_keys("explain", study)), paths, study, model)
             cpu = time.process_time() - t0
             n = len(pd.read_csv(folder / "explained.csv"))
             total += cpu

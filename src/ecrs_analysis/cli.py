@@ -122,9 +122,9 @@ def _segments(items: list[str] | None) -> dict[str, str]:
 
 def _validate(args: argparse.Namespace) -> int:
     """Check a manifest (and, with --study, everything that study and profile need; without, whether each study could run); writes nothing."""
-    from ecrs_analysis.config.params import ParamsError, load_params, params_dir, parse_set
+    from ecrs_analysis.config.params import ParamsError, load_params, params_dir, params_model, parse_set
     from ecrs_analysis.data.manifest import format_problems, validate_manifest
-    from ecrs_analysis.data.preflight import StudyCheck, StudyCheckError, check_every_study, check_study
+    from ecrs_analysis.pipeline.preflight import StudyCheck, StudyCheckError, check_every_study, check_study
 
     segments = _segments(args.mask)
     try:
@@ -141,7 +141,7 @@ def _validate(args: argparse.Namespace) -> int:
             s["centers"] = list(args.centers)
         if args.masks:
             s["masks"] = list(args.masks)
-        check = check_study(params, args.study, manifest=args.manifest, dictionary=args.dictionary, segments=segments)
+        check = check_study(params_model(params), args.study, manifest=args.manifest, dictionary=args.dictionary, segments=segments)
         cohort, notes = check.cohort, check.notes
         sets = ", ".join(f"{name} {len(check.split.sets[name])}" for name in check.split.names)
         what = f"ready for study {args.study} with profile {args.profile} (sets: {sets})"
@@ -158,7 +158,7 @@ def _validate(args: argparse.Namespace) -> int:
             for note in (*notes, "no ecrs-book checkout here: run inside the checkout (or set ECRS_PARAMS_DIR) to learn which study a run would start for"):
                 print(f"  note: {note}")
             return 0
-        found = check_every_study(params, manifest=args.manifest, dictionary=args.dictionary, segments=segments)
+        found = check_every_study(params_model(params), manifest=args.manifest, dictionary=args.dictionary, segments=segments)
         ready = [name for name, r in found.items() if isinstance(r, StudyCheck)]
         what = "the table and its files are valid; " + (
             f"a run with profile {args.profile} would start for {' and '.join(ready)}" if ready else f"a run with profile {args.profile} would start for no study (see below)"

@@ -19,7 +19,7 @@ def test_the_runner_the_parameters_and_the_rules_imports_need_no_heavy_package()
         "import sys\n"
         "from ecrs_analysis.pipeline import runner, workflow\n"
         "from ecrs_analysis.config.params import load_params\n"
-        "import ecrs_analysis.jobs.analysis, ecrs_analysis.jobs.mtlnet_evaluation, ecrs_analysis.explain.jobs\n"
+        "import ecrs_analysis.jobs.analysis, ecrs_analysis.jobs.mtlnet_evaluation, ecrs_analysis.jobs.explain_rules\n"
         "params = load_params('smoke')\n"
         "workflow.notebook_code('notebooks/04_integrated_model.ipynb')\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"

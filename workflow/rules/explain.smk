@@ -1,7 +1,7 @@
 # Explanation (chapter 06): one job per (study, network) -- Grad-CAM of the model that scored each
 # explained test patient, positive and negative controls, deletion curves, randomisation check --
 # and one job per study for what simple image summaries predict. The chapter only reads these.
-from ecrs_analysis.explain import jobs as XJ
+from ecrs_analysis.jobs import explain_rules as XJ
 
 
 rule explain:
@@ -13,7 +13,7 @@ rule explain:
         prov=f"{R}/provenance/explain-{{study}}-{{model}}.json",
     params:
         cfg=lambda w: W.params_for(P, "explain", w.study),
-        code=W.code("ecrs_analysis.explain.run"),
+        code=W.code("ecrs_analysis.jobs.explain"),
     wildcard_constraints:
         study="li2025|mtlnet2025",
         model="[A-Za-z0-9_]+",
@@ -31,7 +31,7 @@ rule explain_summaries:
         prov=f"{R}/provenance/explain_summaries-{{study}}.json",
     params:
         cfg=lambda w: W.params_for(P, "explain_summaries", w.study),
-        code=W.code("ecrs_analysis.explain.summaries"),
+        code=W.code("ecrs_analysis.jobs.explain_summaries"),
     wildcard_constraints:
         study="li2025|mtlnet2025",
     log:

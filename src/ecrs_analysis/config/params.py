@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from ecrs_analysis.pipeline.checkout import CheckoutError, checkout_root
 from ecrs_analysis.config.schema import RULE_ERROR, Params
 
-__all__ = ["ParamsError", "PROFILES", "params_dir", "load_params", "notebook_params", "apply_overrides", "parse_set", "validate_params"]
+__all__ = ["ParamsError", "PROFILES", "params_dir", "load_params", "notebook_params", "apply_overrides", "parse_set", "validate_params", "params_model"]
 
 PROFILES = ("smoke", "demo", "full")
 
@@ -194,3 +194,14 @@ def notebook_params(profile: str, config: Mapping[str, Any] | None = None) -> di
         out.setdefault("profile", profile)
         return out
     return load_params(profile)
+
+
+def params_model(params: Mapping[str, Any]) -> Params:
+    """The typed :class:`Params` of a loaded parameter dict (:func:`load_params`; the ``profile`` it stores is not a parameter).
+
+    Raises
+    ------
+    ParamsError
+        Listing every problem, one line per key (a dict changed after loading, e.g. by ``ecrs validate --centers``).
+    """
+    return Params.model_validate(validate_params({k: v for k, v in params.items() if k != "profile"}))

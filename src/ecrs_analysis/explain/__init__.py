@@ -7,9 +7,14 @@
 - :mod:`~ecrs_analysis.explain.deletion`: faithfulness (deletion curves against random deletion and the perfect map, per explained class);
 - :mod:`~ecrs_analysis.explain.evidence`: which compartments carry the label given the others (the evidence regions);
 - :mod:`~ecrs_analysis.explain.summaries`: what simple image summaries predict beside the networks;
-- :mod:`~ecrs_analysis.explain.run`: one workflow job per (study, network): each patient's map from the model that scored it;
-- :mod:`~ecrs_analysis.explain.jobs`: the jobs, their inputs and outputs, for the workflow rules;
-- :mod:`~ecrs_analysis.explain.chapter`: what notebook 06 reads and shows;
+- :mod:`~ecrs_analysis.explain.networks`: which networks are explained, and the tables of an explanation;
+- :mod:`~ecrs_analysis.explain.outcomes`: TP/FP/FN/TN at the book's operating point, the explained patients, the scoring fold(s);
+- :mod:`~ecrs_analysis.explain.regions`: the regions a map is measured against, the fold ensemble's map;
 - :mod:`~ecrs_analysis.explain.views`, :mod:`~ecrs_analysis.explain.mesh`: what the figures show;
 - :mod:`~ecrs_analysis.explain.settings`: the ``explain`` parameters.
+
+A domain room: functions of typed settings and arrays or tables.  The workflow jobs that read
+and write the results folder are :mod:`ecrs_analysis.jobs.explain` (bodies) and
+:mod:`ecrs_analysis.jobs.explain_rules` (their inputs and outputs); what chapter 06 reads and
+shows is :mod:`ecrs_analysis.report.explain_chapter`.
 """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -71,8 +71,3 @@ class ExplainSettings(BaseModel):
             if model in FINE_CAM_LAYERS:
                 return FINE_CAM_LAYERS[model]
         return cam_layer(model)
-
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> "ExplainSettings":
-        """The validated ``explain`` section of a profile's parameters (every key set there: no values of its own)."""
-        return cls.model_validate(params["explain"])

@@ -7,25 +7,22 @@ network's score follows the crop's volume (Spearman), so that a reader of the ma
 much of a network's signal could be "how much disease" rather than "where".
 
 Everything comes from the cached model inputs (``<study>/preprocessed.csv`` -> .npz: the
-resized crop, its voxel size, the preprocessed masks) and the networks' score tables.
+resized crop, its voxel size, the preprocessed masks) and the networks' score tables; the
+workflow job that reads and writes them is :func:`ecrs_analysis.jobs.explain_summaries.write_image_summaries`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from ecrs_analysis.atomic import write_csv
 from ecrs_analysis.data.preprocess import load_preprocessed
-from ecrs_analysis.data.study import ResultPaths, load_study
-from ecrs_analysis.explain.jobs import MTLNET
 
-__all__ = ["image_summaries", "summary_table", "write_image_summaries", "SUMMARIES"]
+__all__ = ["image_summaries", "summary_table", "SUMMARIES"]
 
 SUMMARIES = ("crop volume (mL)", "lesion ROI volume (mL)", "mean HU of the crop", "opacified fraction of the crop")
 
@@ -74,33 +71,3 @@ def summary_table(features: pd.DataFrame, scores: pd.DataFrame, *, networks: Seq
                 rho = float(stats.spearmanr(x[ok], g[SUMMARIES[0]].to_numpy()[ok]).statistic) if ok.sum() > 2 and np.ptp(x[ok]) > 0 else float("nan")
                 rows.append({"set": s, "kind": kind, "predictor": c, "AUC": auc, "Spearman ρ with crop volume": rho, "patients": int(ok.sum())})
     return pd.DataFrame(rows)
-
-
-def write_image_summaries(cfg: Any, paths: ResultPaths, study_name: str) -> pd.DataFrame:
-    """The workflow job: ``<study>/explain/image_summaries.csv`` for a study's test sets and networks, and ``evidence_definition.csv``."""
-    study = load_study(cfg, study_name, paths)
-    index = pd.read_csv(paths.preprocessed_index(study_name), dtype={"patient_id": str})
-    if study_name == "li2025":
-        networks = list(cfg.deep.models)
-        scores = pd.read_csv(paths.scores(study_name, "deep"), dtype={"patient_id": str})
-    else:
-        networks = [MTLNET]
-        sc = pd.read_csv(paths.job_scores(paths.mtlnet_job(study_name, MTLNET)), dtype={"patient_id": str})
-        scores = sc[["patient_id", "set", "label", "prob"]].rename(columns={"prob": MTLNET})
-    test_sets = list(study.split.test_names)
-    index = index[index["patient_id"].isin(scores.loc[scores["set"].isin(test_sets), "patient_id"])]
-    features = image_summaries(index, hu_window=getattr(cfg.studies, study_name).preprocess.hu_window)
-    out = summary_table(features, scores[["patient_id", "set", "label", *networks]], networks=networks, sets=test_sets)
-    write_csv(out, paths.study(study_name) / "explain" / "image_summaries.csv")
-    write_csv(_evidence_definition(study), paths.study(study_name) / "explain" / "evidence_definition.csv")
-    return out
-
-
-def _evidence_definition(study: Any) -> pd.DataFrame:
-    """The per-class evidence definition of a synthetic study (:func:`~ecrs_analysis.explain.evidence.conditional_evidence`); empty for a real cohort."""
-    from ecrs_analysis.explain.evidence import COLUMNS, conditional_evidence
-    from ecrs_analysis.explain.run import evidence_definition
-
-    if evidence_definition(study) is None:
-        return pd.DataFrame(columns=list(COLUMNS))
-    return conditional_evidence(study.name)

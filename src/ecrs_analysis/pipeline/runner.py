@@ -163,9 +163,10 @@ def run_book(opts: RunOptions) -> dict[str, Any]:
     }
     if any(s.get("manifest") for s in params["studies"].values()):
         # a real cohort: everything the studies and this profile need is checked before anything is written
-        from ecrs_analysis.data.preflight import check_studies
+        from ecrs_analysis.config.params import params_model
+        from ecrs_analysis.pipeline.preflight import check_studies  # reads images and fits the clinical signature: only for a real cohort
 
-        check_studies(params)
+        check_studies(params_model(params))
     if opts.dry_run:
         return _plan(opts, root=root, results=results, wf_config=wf_config, targets=targets, cores=cores, executor=executor, cluster=cluster)
     try:

@@ -197,14 +197,14 @@ def _claims(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
 def _explain(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     import torch
 
-    from ecrs_analysis.explain.run import explain_network
+    from ecrs_analysis.jobs.explain import explain_job
 
     torch.set_num_threads(max(1, a.threads))
-    explain_network(cfg, paths, a.study, a.model)
+    explain_job(cfg, paths, a.study, a.model)
 
 
 def _explain_summaries(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
-    from ecrs_analysis.explain.summaries import write_image_summaries
+    from ecrs_analysis.jobs.explain_summaries import write_image_summaries
 
     write_image_summaries(cfg, paths, a.study)
 

@@ -67,8 +67,8 @@ def expand_inputs(params: Mapping[str, Any], inputs: Sequence[str]) -> list[str]
     out: list[str] = []
     folds = [f"{m}/fold{k}" for m in params["deep"]["models"] for k in range(int(params["deep"]["folds"]))]
     for item in inputs:
-        if item == "{explain_outputs}":  # every table of the explanation jobs (ecrs_analysis.explain.jobs)
-            from ecrs_analysis.explain.jobs import chapter_inputs
+        if item == "{explain_outputs}":  # every table of the explanation jobs (ecrs_analysis.jobs.explain_rules)
+            from ecrs_analysis.jobs.explain_rules import chapter_inputs
 
             out.extend(chapter_inputs(params))
         elif "{mtlnet_job}" in item:
@@ -82,8 +82,8 @@ def expand_inputs(params: Mapping[str, Any], inputs: Sequence[str]) -> list[str]
 
 def job_keys(stage: str, study: str) -> tuple[str, ...]:
     """The dotted keys one job declares: :data:`STAGE_PARAMS` of its stage for ``study``; the explanation
-    jobs' from :mod:`ecrs_analysis.explain.jobs` (a job of li2025 reads ``deep``, one of MTLNet ``mtlnet``)."""
-    from ecrs_analysis.explain import jobs as XJ
+    jobs' from :mod:`ecrs_analysis.jobs.explain_rules` (a job of li2025 reads ``deep``, one of MTLNet ``mtlnet``)."""
+    from ecrs_analysis.jobs import explain_rules as XJ
 
     if stage == "explain":
         return XJ.job_params(study)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -14,13 +13,10 @@ from matplotlib.figure import Figure
 from ecrs_analysis.explain.views import CaseView
 from ecrs_analysis.plotting.cohort import WINDOW
 
-__all__ = ["plot_case_overlays", "plot_network_examples", "plot_mean_maps", "plot_attention_summary", "plot_deletion_curves"]
+__all__ = ["plot_case_overlays", "plot_mean_maps", "plot_attention_summary", "plot_deletion_curves"]
 
 REGION_COLOURS = {"evidence": "#3ddc97", "lesion ROI": "#4cc9f0"}
 PLANES = ("axial", "coronal", "sagittal")
-
-if TYPE_CHECKING:
-    from ecrs_analysis.explain.chapter import StudyExplanation
 
 
 def _lps(arr: np.ndarray, reference: sitk.Image) -> np.ndarray:
@@ -66,13 +62,6 @@ def plot_case_overlays(views: Sequence[CaseView], *, title: str = "", threshold:
     fig.tight_layout(rect=(0, 0.03, 1, 0.97))
     return fig
 
-
-
-def plot_network_examples(expl: "StudyExplanation") -> list[Figure]:
-    """:func:`plot_case_overlays` of the most confident TP, FP, FN and TN of every network of ``expl``."""
-    from ecrs_analysis.explain.chapter import example_views
-
-    return [plot_case_overlays(example_views(expl, m), title=m) for m in expl.models]
 
 
 DELETION_STYLE = {"map": ("#d62828", "top of the map first"), "random": ("#8d99ae", "random voxels"), "perfect map": ("#2a9d8f", "perfect map of the evidence (+ control)")}

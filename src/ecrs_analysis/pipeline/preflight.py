@@ -16,6 +16,12 @@ of the data, so that a run never fails deep inside a notebook:
   compute (JESREC, E/M ratio without Lund-Mackay scores) are listed as skipped.
 
 Nothing here writes a file: the split is made in memory only.
+
+Every value comes from the validated parameters (:class:`~ecrs_analysis.config.schema.Params`),
+none from defaults of this module.  It lives in ``pipeline/`` rather than ``data/`` because it
+needs the whole profile (the seed, ``n_jobs``, ``stats``, ``deep`` and the study's settings) and
+fits the clinical signature (``modelling``): a check across rooms, run by the engine and
+``ecrs validate`` before anything is written.
 """
 
 from __future__ import annotations
@@ -30,8 +36,11 @@ from typing import Any
 
 import numpy as np
 
+from ecrs_analysis.config.schema import Params, StudySettings
 from ecrs_analysis.data.manifest import Cohort, ManifestError, Problem, validate_manifest
 from ecrs_analysis.data.splits import TRAIN, Split, SplitError, load_split, make_split
+from ecrs_analysis.modelling import clinical
+from ecrs_analysis.stats.calibration import PLATT_FOLDS
 
 __all__ = ["STUDY_MASKS", "StudyCheck", "StudyCheckError", "check_study", "check_studies", "check_every_study", "patients_needed"]
 
@@ -77,10 +86,12 @@ def patients_needed(folds: int, inner: int) -> int:
     return n
 
 
-def _cv_requirements(params: Mapping[str, Any], study: str, have: int) -> list[tuple[int, str, str]]:
-    """(patients per class needed in the training set, why, what would do with ``have`` per class) per CV step."""
-    from ecrs_analysis.stats.calibration import PLATT_FOLDS
+def _study(params: Params, study: str) -> StudySettings:
+    return getattr(params.studies, study)
 
+
+def _cv_requirements(params: Params, study: str, have: int) -> list[tuple[int, str, str]]:
+    """(patients per class needed in the training set, why, what would do with ``have`` per class) per CV step."""
     if study != "li2025":
         return [(2, "the training set is split again, stratified, to hold patients out for early stopping", "")]
 
@@ -89,31 +100,28 @@ def _cv_requirements(params: Mapping[str, Any], study: str, have: int) -> list[t
         ok = [k for k in range(2, max(have, 2) + 1) if patients_needed(k, inner) <= have]
         return f"{key}={ok[0]} would do with {have} per class" if ok else ""
 
-    deep = params.get("deep", {})
-    folds = int(deep.get("folds", 3))
-    vf = float(deep.get("validation_fraction", 0.2))
+    folds, vf, svm = params.deep.folds, params.deep.validation_fraction, params.deep.svm_folds
     hold = max(2, math.ceil(1 / vf))
-    svm = int(deep.get("svm_folds", 5))
     return [
         (patients_needed(folds, hold), f"deep.folds={folds} with deep.validation_fraction={vf:g} (each fold trains on the other folds and holds {vf:.0%} of them out for early stopping, which needs {hold} per class)", fix("deep.folds", hold)),
         (patients_needed(svm, PLATT_FOLDS), f"deep.svm_folds={svm} with the integrated model's {PLATT_FOLDS}-fold Platt calibration inside each fold", fix("deep.svm_folds", PLATT_FOLDS)),
     ]
 
 
-def _split(params: Mapping[str, Any], study: str, cohort: Cohort) -> tuple[Split | None, list[Problem]]:
-    s = params["studies"][study]
+def _split(params: Params, study: str, cohort: Cohort) -> tuple[Split | None, list[Problem]]:
+    s = _study(params, study)
     try:
-        if s.get("split_file"):
-            return load_split(s["split_file"], cohort.table), []
-        return make_split(cohort.table, s["split"], seed=int(params["seed"])), []
+        if s.split_file:
+            return load_split(s.split_file, cohort.table), []
+        return make_split(cohort.table, s.split.model_dump(mode="json"), seed=params.seed), []  # the spec as the split job reads it
     except SplitError as exc:
-        column = "scan_date" if s.get("split", {}).get("mode") == "temporal" else "center"
-        return None, [Problem(f"the split cannot be made: {exc}", column=column, file=s.get("split_file") or None)]
+        column = "scan_date" if s.split.mode == "temporal" else "center"
+        return None, [Problem(f"the split cannot be made: {exc}", column=column, file=s.split_file or None)]
     except ValueError as exc:  # scikit-learn's train_test_split on a handful of patients
         return None, [Problem(f"the split cannot be made with {cohort.n} patients ({str(exc).splitlines()[0]}); add patients", column="label")]
 
 
-def _study_problems(params: Mapping[str, Any], study: str, cohort: Cohort) -> tuple[list[Problem], list[str], dict[str, str], Split | None]:
+def _study_problems(params: Params, study: str, cohort: Cohort) -> tuple[list[Problem], list[str], dict[str, str], Split | None]:
     problems: list[Problem] = []
     notes: list[str] = []
     skipped: dict[str, str] = {}
@@ -147,13 +155,11 @@ def _study_problems(params: Mapping[str, Any], study: str, cohort: Cohort) -> tu
             column="label",
         ))
     if study == "li2025":
-        from ecrs_analysis.modelling import clinical
-
         skipped = clinical.unavailable_comparators(cohort.clinical_columns)
         for name, why in skipped.items():
             notes.append(f"chapter 2 will not compute the {name} comparator: it {why}")
         candidates = clinical.signature_columns(cohort.clinical_columns)
-        alpha = float(params.get("stats", {}).get("alpha", 0.05))
+        alpha = params.stats.alpha
         if not candidates:
             problems.append(Problem("no clinical column is declared: the clinical signature (chapter 2) needs at least one; declare clinical columns in the data dictionary (role: clinical, with a type)"))
         elif not problems and min(n0, n1) >= 2:
@@ -170,7 +176,7 @@ def _study_problems(params: Mapping[str, Any], study: str, cohort: Cohort) -> tu
 
 
 def check_study(
-    params: Mapping[str, Any],
+    params: Params,
     study: str,
     *,
     manifest: str | os.PathLike[str] | None = None,
@@ -182,14 +188,14 @@ def check_study(
 
     Parameters
     ----------
-    params : mapping
-        The validated profile parameters (``book.params.load_params``).
+    params : Params
+        The validated profile parameters (``Params.model_validate(load_params(profile))``).
     study : str
         ``li2025`` or ``mtlnet2025``.
     manifest : path, optional
-        The manifest; default ``params["studies"][study]["manifest"]``.
+        The manifest; default ``studies.<study>.manifest``.
     dictionary : path, optional
-        The data dictionary; default ``params["studies"][study]["dictionary"]``, else the
+        The data dictionary; default ``studies.<study>.dictionary``, else the
         ``<manifest stem>.dictionary.yaml`` beside the manifest.
     check_images : bool
         Read every image and mask too (the default; False checks the table only).
@@ -202,12 +208,12 @@ def check_study(
         Every problem of the manifest, its files and the study's needs, with row,
         patient (masked), column, file and what to do.
     """
-    s = params["studies"][study]
-    path = manifest if manifest is not None else s.get("manifest")
+    s = _study(params, study)
+    path = manifest if manifest is not None else s.manifest
     if not path:
         raise ManifestError(Path(f"<{study}>"), [Problem(f"no manifest given for study {study} (studies.{study}.manifest is null)")])
-    dictionary = dictionary if dictionary is not None else s.get("dictionary")
-    masks = tuple(dict.fromkeys(STUDY_MASKS.get(study, ()) + tuple(s.get("masks", ()))))
+    dictionary = dictionary if dictionary is not None else s.dictionary
+    masks = tuple(dict.fromkeys(STUDY_MASKS.get(study, ()) + tuple(s.masks)))
     found: dict[str, Any] = {}
 
     def study_checks(cohort: Cohort) -> list[Problem]:
@@ -218,9 +224,9 @@ def check_study(
     cohort = validate_manifest(
         path,
         mask_columns=masks,
-        known_centers=tuple(s["centers"]),
+        known_centers=tuple(s.centers),
         check_images=check_images,
-        n_jobs=int(params.get("n_jobs", 2)),
+        n_jobs=params.n_jobs,
         dictionary=dictionary,
         cohort_checks=study_checks,
         segments=segments,
@@ -228,7 +234,7 @@ def check_study(
     return StudyCheck(study, cohort, found["split"], tuple(cohort.notes) + tuple(found["notes"]), found["skipped"])
 
 
-def check_studies(params: Mapping[str, Any], studies: tuple[str, ...] | None = None) -> dict[str, StudyCheck]:
+def check_studies(params: Params, studies: tuple[str, ...] | None = None) -> dict[str, StudyCheck]:
     """:func:`check_study` for every study that has a manifest (or those named); all failures raised together.
 
     This is the first step of ``ecrs run --data``: nothing may be written before it passes.
@@ -238,7 +244,7 @@ def check_studies(params: Mapping[str, Any], studies: tuple[str, ...] | None = N
     StudyCheckError
         (a :class:`ManifestError`) holding each failing study's error in ``errors``.
     """
-    names = studies or tuple(n for n, s in params["studies"].items() if s.get("manifest"))
+    names = studies or tuple(n for n in type(params.studies).model_fields if _study(params, n).manifest)
     checks: dict[str, StudyCheck] = {}
     errors: dict[str, ManifestError] = {}
     for name in names:
@@ -253,7 +259,7 @@ def check_studies(params: Mapping[str, Any], studies: tuple[str, ...] | None = N
 
 
 def check_every_study(
-    params: Mapping[str, Any],
+    params: Params,
     *,
     manifest: str | os.PathLike[str],
     dictionary: str | os.PathLike[str] | None = None,
@@ -267,7 +273,7 @@ def check_every_study(
     after the cut-off) is never reported as having no problem.
     """
     out: dict[str, StudyCheck | ManifestError] = {}
-    for name in params["studies"]:
+    for name in type(params.studies).model_fields:
         try:
             out[name] = check_study(params, name, manifest=manifest, dictionary=dictionary, check_images=False, segments=segments)
         except ManifestError as exc:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecrs_analysis.explain.chapter import StudyExplanation, attention_verdict, deletion_table, deletion_verdict, evidence_prose
+from ecrs_analysis.report.explain_chapter import StudyExplanation, attention_verdict, deletion_table, deletion_verdict, evidence_prose
 
 
 def _attention(net_low, net_high, *, drop=None):

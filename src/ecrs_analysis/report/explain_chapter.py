@@ -1,8 +1,8 @@
 """What notebook 06 calls: it reads the explanation jobs' tables and maps and shows them; nothing is computed or written here.
 
 The jobs (``workflow/rules/explain.smk``) write, per (study, network), ``<study>/explain/<model>/``
-(:mod:`ecrs_analysis.explain.run`) and, per study, ``<study>/explain/image_summaries.csv`` and
-``evidence_definition.csv`` (:mod:`ecrs_analysis.explain.summaries`).
+(:func:`ecrs_analysis.jobs.explain.explain_network`) and, per study, ``<study>/explain/image_summaries.csv`` and
+``evidence_definition.csv`` (:func:`ecrs_analysis.jobs.explain.write_image_summaries`).
 """
 
 from __future__ import annotations
@@ -13,16 +13,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import SimpleITK as sitk
+from matplotlib.figure import Figure
+from numpy.typing import NDArray
 
+from ecrs_analysis.config.schema import PreprocessSettings
 from ecrs_analysis.data import study as S
-from ecrs_analysis.explain.jobs import MTLNET, SUMMARY_TABLE, TABLES, explain_jobs
+from ecrs_analysis.explain.evidence import evidence_files, evidence_labels
+from ecrs_analysis.explain.inverse import InputGrid
 from ecrs_analysis.explain.mesh import Surface, surface
+from ecrs_analysis.explain.regions import patient_regions
 from ecrs_analysis.explain.settings import ExplainSettings
+from ecrs_analysis.explain.views import CaseView, pick_examples
+from ecrs_analysis.explain.networks import MTLNET, SUMMARY_TABLE, TABLES, explained_networks
 from ecrs_analysis.paths import PREDICTED_MASKS
+from ecrs_analysis.plotting.explain import plot_case_overlays
 
 __all__ = [
     "StudyExplanation", "load_explanation", "status", "attention_table", "attention_controls", "attention_summary", "layers_table", "deletion_table", "outcome_table",
     "sanity_table", "image_summary_table", "evidence_table", "evidence_tables", "evidence_prose", "example_views", "example_captions", "reconstruction", "attention_verdict", "deletion_verdict",
+    "load_map", "case_view", "predicted_segmentation", "mean_maps", "plot_network_examples",
 ]
 
 SURFACE_COLOURS = {"sinuses (ground truth)": "#f2c14e", "lesion ROI": "#4cc9f0", "attention": "#d62828"}
@@ -62,7 +72,7 @@ def _read(path: Path) -> pd.DataFrame:
 def load_explanation(cfg: dict[str, Any], paths: S.ResultPaths, study: str) -> StudyExplanation:
     """Read a study's explanation tables (every network's), or say which job's outputs are missing."""
     folder = paths.study(study) / "explain"
-    models = [m for s, m in explain_jobs(cfg) if s == study]
+    models = [m for s, m in explained_networks(cfg["deep"]["models"]) if s == study]
     out = StudyExplanation(study, folder, models)
     absent = [f"{m}/{t}" for m in models for t in TABLES if not (folder / m / t).exists()]
     if absent:
@@ -76,11 +86,7 @@ def load_explanation(cfg: dict[str, Any], paths: S.ResultPaths, study: str) -> S
             out.tables[extra.removesuffix(".csv")] = _read(folder / extra)
     loaded = S.load_study(cfg, study, paths)
     s = cfg["studies"][study]
-    from ecrs_analysis.config.schema import PreprocessSettings
-    from ecrs_analysis.explain.evidence import evidence_labels
-    from ecrs_analysis.explain.run import _evidence_files
-
-    evidence = _evidence_files(loaded)
+    evidence = evidence_files(loaded)
     defined = out.tables.get("evidence_definition", pd.DataFrame())
     out.context = {
         "table": loaded.table,
@@ -89,7 +95,7 @@ def load_explanation(cfg: dict[str, Any], paths: S.ResultPaths, study: str) -> S
         "mask_cols": tuple(m for m in loaded.cohort.mask_columns if m in s["masks"]),
         "evidence": evidence,
         "definition": evidence_labels(defined) if evidence and len(defined) else None,  # as the summaries job wrote it
-        "settings": ExplainSettings.from_params(cfg),
+        "settings": ExplainSettings.model_validate(cfg["explain"]),
         "masks_npz": paths.mtlnet_job(study, MTLNET) / PREDICTED_MASKS,
     }
     return out
@@ -339,19 +345,17 @@ def evidence_prose(*expls: StudyExplanation, margin: float = 0.05) -> str:
     return "\n".join(lines)
 
 
-def example_views(expl: StudyExplanation, model: str) -> list:
-    """The most confident TP, FP, FN and TN of a model (see :func:`views.pick_examples`), titled without identifiers."""
-    from ecrs_analysis.explain.views import case_view, pick_examples
-
+def example_views(expl: StudyExplanation, model: str) -> list[CaseView]:
+    """The most confident TP, FP, FN and TN of a model (see :func:`~ecrs_analysis.explain.views.pick_examples`), titled without identifiers."""
     views = []
-    for r in pick_examples(expl, model).itertuples():
+    for r in pick_examples(expl["explained"], model).itertuples():
         mark = " — fails randomisation check" if bool(r.fails_randomisation) else ""
         views.append(case_view(expl, model, r.patient_id, title=f"{r.outcome} (P = {r.score:.2f}){mark}"))
     return views
 
 
 def example_captions(expl: StudyExplanation) -> list[str]:
-    """One caption per network for :func:`ecrs_analysis.plotting.explain.plot_network_examples`, in the same order."""
+    """One caption per network for :func:`plot_network_examples`, in the same order."""
     return [
         f"{m}: its most confident explained TP, FP, FN and TN (rows); axial, coronal and sagittal slices through the map's maximum. "
         "Map drawn above 0.2; evidence of the predicted class solid, lesion ROI dashed; a map failing the randomisation check says so in its row label."
@@ -361,11 +365,9 @@ def example_captions(expl: StudyExplanation) -> list[str]:
 
 def reconstruction(expl: StudyExplanation) -> tuple[list[Surface], str]:
     """Surfaces of the 3D view: the first model's most confident true positive (else its first example)."""
-    from ecrs_analysis.explain.views import case_view, pick_examples
-
     settings = expl.context["settings"]
     model = expl.models[0]
-    picks = pick_examples(expl, model)
+    picks = pick_examples(expl["explained"], model)
     row = picks[picks["outcome"] == "TP"].iloc[0] if (picks["outcome"] == "TP").any() else picks.iloc[0]
     view = case_view(expl, model, row.patient_id, title="")
     surfaces = []
@@ -374,3 +376,61 @@ def reconstruction(expl: StudyExplanation) -> tuple[list[Surface], str]:
     surfaces.append(surface(view.cam, view.image, level=settings.iso_level, name=f"attention ≥ {settings.iso_level:g}", colour=SURFACE_COLOURS["attention"], max_faces=settings.mesh_max_faces, opacity=0.45))
     title = f"{expl.study}: {model}, {row.outcome} (P = {row.score:.2f})"
     return [s for s in surfaces if s is not None], title
+
+
+def plot_network_examples(expl: StudyExplanation) -> list[Figure]:
+    """:func:`~ecrs_analysis.plotting.explain.plot_case_overlays` of the most confident TP, FP, FN and TN of every network of ``expl``."""
+    return [plot_case_overlays(example_views(expl, m), title=m) for m in expl.models]
+
+
+def load_map(folder: Path, patient_id: str, *, which: str = "cam") -> np.ndarray:
+    """A patient's map (``cam``, or ``randomised``) on the input grid from ``<study>/explain/<model>/maps/``."""
+    with np.load(Path(folder) / "maps" / f"{patient_id}.npz") as z:
+        return z[which]
+
+
+def _regions(row: pd.Series, evidence: Path | None, labels: tuple[int, ...] | None) -> dict[str, NDArray[np.bool_]]:
+    roi = sitk.GetArrayFromImage(sitk.ReadImage(row["roi_mask"])) if isinstance(row.get("roi_mask"), str) else None
+    ev = sitk.GetArrayFromImage(sitk.ReadImage(str(evidence))) if evidence is not None and labels is not None else None
+    return patient_regions(roi=roi, evidence=ev, labels=labels)
+
+
+def predicted_segmentation(expl: StudyExplanation, patient_id: str) -> NDArray[np.uint8] | None:
+    """MTLNet's predicted sinus mask of a patient on the input grid, as its training job wrote it (``masks.npz``), else None."""
+    path = expl.context.get("masks_npz")
+    if path is None or not Path(path).exists():
+        return None
+    with np.load(path) as z:
+        ids = z["patient_id"].tolist()
+        return z["masks"][ids.index(patient_id)].astype(np.uint8) if patient_id in ids else None
+
+
+def case_view(expl: StudyExplanation, model: str, patient_id: str, *, title: str) -> CaseView:
+    """The CT, the map of the model that scored the patient and the regions of one explained patient, on the CT's grid."""
+    ctx = expl.context
+    row = ctx["table"].loc[ctx["table"]["patient_id"] == patient_id].iloc[0]
+    grid = InputGrid(row["image"], {c: row[c] for c in ctx["mask_cols"]}, ctx["pre"])
+    cam = sitk.GetArrayFromImage(grid.to_ct(load_map(expl.model_folder(model), patient_id)))
+    e = expl["explained"]
+    class_idx = int(e.loc[(e["model"] == model) & (e["patient_id"] == patient_id), "class_idx"].iloc[0])
+    definition = ctx["definition"]
+    regions = _regions(row, ctx["evidence"].get(patient_id), definition[class_idx] if definition else None)
+    surfaces: dict[str, NDArray] = {}
+    if isinstance(row.get("sinus_mask"), str):
+        surfaces["sinuses (ground truth)"] = sitk.GetArrayFromImage(sitk.ReadImage(row["sinus_mask"])) > 0
+    pred = predicted_segmentation(expl, patient_id) if model == "mtlnet" else None
+    if pred is not None and pred.shape == grid.image.shape:
+        surfaces[f"sinuses ({model})"] = sitk.GetArrayFromImage(grid.to_ct(pred, nearest=True)) > 0
+    if "lesion ROI" in regions:
+        surfaces["lesion ROI"] = regions["lesion ROI"]
+    return CaseView(title=title, image=grid.reference, cam=np.clip(cam, 0.0, 1.0).astype(np.float32), regions=regions, surfaces=surfaces)
+
+
+def mean_maps(expl: StudyExplanation) -> dict[tuple[str, int], NDArray[np.float32]]:
+    """Mean map on the network's input grid per (model, true label)."""
+    out = {}
+    e = expl["explained"]
+    for model in expl.models:
+        for label, g in e[e["model"] == model].groupby("label"):
+            out[(model, int(label))] = np.mean([load_map(expl.model_folder(model), pid) for pid in g["patient_id"]], axis=0).astype(np.float32)
+    return out

@@ -1,4 +1,4 @@
-"""Maps of one network of one study: which patients, which model explains them, and what is measured.
+"""The explanation jobs: maps of one network of one study, and what simple image summaries predict.
 
 Reads (the pipeline's layout, ``results/<profile>/``)::
 
@@ -7,7 +7,7 @@ Reads (the pipeline's layout, ``results/<profile>/``)::
     mtlnet2025/mtlnet/best.pt, scores.csv    MTLNet and its scores
     <study>/preprocessed.csv                 patient_id -> cached model input (.npz)
 
-Writes, under ``<study>/explain/<model>/`` (one workflow job, :func:`explain_network`)::
+Writes, under ``<study>/explain/<model>/`` (one workflow job, :func:`explain_job`)::
 
     maps/<patient_id>.npz        the map of the model that scored the patient, on the input grid, and the
                                  map of the same network with random weights; class, probability, provenance
@@ -19,9 +19,14 @@ Writes, under ``<study>/explain/<model>/`` (one workflow job, :func:`explain_net
     attention.csv, attention_by_outcome.csv, sanity_summary.csv, deletion_curve.csv,
     deletion_area.csv, layers.csv   the summaries the chapter shows (bootstrap CIs over patients)
 
+(and, per study, what simple image summaries predict: :mod:`ecrs_analysis.jobs.explain_summaries`).
+
 Each patient is explained by the model that produced the score the book reports: under
 ``deep.test_scoring: single`` the one fold model of ``folds.csv``, under ``ensemble`` the mean of
-the fold models' maps (and probabilities).
+the fold models' maps (and probabilities).  What differs between the studies' networks (which
+checkpoints, which width, which scores table, which test scoring) is resolved once, from the
+job's :class:`~ecrs_analysis.jobs.explain_rules.ExplainJob`, and handed to
+:func:`explain_network` as arguments.
 """
 
 from __future__ import annotations
@@ -39,25 +44,29 @@ import torch
 from torch import nn
 
 from ecrs_analysis.atomic import atomic_path, write_csv
+from ecrs_analysis.config.schema import PreprocessSettings, StatsSettings
 from ecrs_analysis.data.preprocess import load_preprocessed
-from ecrs_analysis.paths import CHECKPOINT
 from ecrs_analysis.data.study import LoadedStudy, ResultPaths, load_study
 from ecrs_analysis.explain.cam import CamExplainer, SingleLogit, randomised_copy
+from ecrs_analysis.explain.control import candidate_layers, layer_grid, perfect_map
+from ecrs_analysis.explain.deletion import CLASS_NAMES, deletion_curve, summarise_deletion, training_mean
+from ecrs_analysis.explain.evidence import evidence_definition, evidence_files
 from ecrs_analysis.explain.inverse import InputGrid
-from ecrs_analysis.explain.jobs import MTLNET
-from ecrs_analysis.explain.metrics import centre_map, distance_to, energy_share, pointing_hit, random_map, spearman_maps
+from ecrs_analysis.explain.metrics import centre_map, distance_to, energy_share, mean_ci, pointing_hit, random_map, spearman_maps, summarise_attention, summarise_sanity
+from ecrs_analysis.explain.outcomes import choose_patients, label_outcomes, scoring_folds
+from ecrs_analysis.explain.regions import ensemble_map, patient_regions
 from ecrs_analysis.explain.settings import ExplainSettings
 from ecrs_analysis.hashing import hash_params, sha256_path, weights_sha256
+from ecrs_analysis.jobs.explain_rules import MTLNET, ExplainJob, job_of
 from ecrs_analysis.models import build_model
-from ecrs_analysis.stats.threshold import choose_threshold
+from ecrs_analysis.paths import CHECKPOINT
 from ecrs_analysis.training.helper import load_checkpoint
+from ecrs_analysis.training.mtl_settings import MTLNetSettings
 
 __all__ = [
-    "Network", "deep_networks", "mtlnet_network", "load_network", "network_scores", "label_outcomes",
-    "choose_patients", "explain_network", "network_of", "job_scores", "scoring_folds", "evidence_definition", "ensemble_map", "patient_regions", "load_map", "OUTCOMES",
+    "Network", "deep_networks", "mtlnet_network", "load_network", "network_of", "job_scores", "read_regions",
+    "explain_job", "explain_network",
 ]
-
-OUTCOMES = ("TP", "FP", "FN", "TN")
 
 
 @dataclass(frozen=True)
@@ -69,8 +78,12 @@ class Network:
     checkpoints: tuple[tuple[int, Path], ...]
     width: float
     multitask: bool = False
-    settings: Any = field(default=None, compare=False, repr=False)
+    settings: MTLNetSettings | None = field(default=None, compare=False, repr=False)
     """MTLNet's ``mtlnet`` parameters: the network is built by ``training.mtl.build_mtlnet`` from them."""
+
+    @property
+    def folds(self) -> tuple[int, ...]:
+        return tuple(k for k, _ in self.checkpoints)
 
 
 def deep_networks(cfg: Any, paths: ResultPaths) -> list[Network]:
@@ -92,7 +105,7 @@ def mtlnet_network(cfg: Any, paths: ResultPaths) -> Network | None:
     # MTLNet has its own width (mtlnet.width), never the CNNs' deep.width: a stage that explains MTLNet must declare `mtlnet`.
     settings = getattr(cfg, "mtlnet", None)
     if settings is None:
-        raise ValueError("explaining MTLNet needs the `mtlnet` parameters (its width); declare `mtlnet` in this job's params (explain.jobs.job_params)")
+        raise ValueError("explaining MTLNet needs the `mtlnet` parameters (its width); declare `mtlnet` in this job's params (jobs.explain_rules.job_params)")
     return Network("mtlnet2025", MTLNET, ((0, ckpt),), settings.width, multitask=True, settings=settings)
 
 
@@ -112,128 +125,38 @@ def load_network(net: Network, checkpoint: Path) -> nn.Module:
     return (SingleLogit(model, index=1) if net.multitask else model).eval()
 
 
-def network_scores(model: nn.Module, table: pd.DataFrame, index: pd.DataFrame, *, batch_size: int = 8) -> pd.DataFrame:
-    """P(eCRS) of every patient of ``table`` (patient_id, set, label), one forward pass each."""
-    t = table[["patient_id", "set", "label"]].merge(index[["patient_id", "path"]], on="patient_id", how="inner")
-    probs = []
-    with torch.no_grad():
-        for start in range(0, len(t), batch_size):
-            x = torch.from_numpy(np.stack([load_preprocessed(p)["image"] for p in t["path"].iloc[start : start + batch_size]]).astype(np.float32))
-            probs.append(torch.softmax(model(x), dim=1)[:, 1].numpy())
-    return t.drop(columns="path").assign(score=np.concatenate(probs) if probs else [])
-
-
-def label_outcomes(scores: pd.DataFrame, *, train_set: str, rule: str, target: float | None) -> tuple[pd.DataFrame, float]:
-    """Operating point chosen on the training set (the book's rule), then TP/FP/FN/TN of every patient."""
-    train = scores[scores["set"] == train_set]
-    threshold = choose_threshold(train["label"], train["score"], rule=rule, target=target, name=f"training set ({train_set})")
-    pred = (scores["score"] >= threshold).astype(int)
-    y = scores["label"].astype(int)
-    outcome = np.select([(pred == 1) & (y == 1), (pred == 1) & (y == 0), (pred == 0) & (y == 1)], ["TP", "FP", "FN"], "TN")
-    return scores.assign(predicted=pred, outcome=outcome), threshold
-
-
-def choose_patients(scores: pd.DataFrame, *, sets: list[str], n_per_set: int | None, seed: int) -> pd.DataFrame:
-    """``n_per_set`` patients of each set (None: all), taken in turn from TP, FP, FN and TN (each shuffled with the seed)."""
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for name in sets:
-        if n_per_set is None:
-            chosen += list(np.flatnonzero((scores["set"] == name).to_numpy()))
-            continue
-        pools = [list(rng.permutation(np.flatnonzero(((scores["set"] == name) & (scores["outcome"] == o)).to_numpy()))) for o in OUTCOMES]
-        picked: list[int] = []
-        while len(picked) < n_per_set and any(pools):
-            for pool in pools:
-                if pool and len(picked) < n_per_set:
-                    picked.append(pool.pop(0))
-        chosen += picked
-    return scores.iloc[chosen].reset_index(drop=True)
-
-
 def _save_maps(path: Path, *, cam: np.ndarray, randomised: np.ndarray, class_idx: int, prob: float, provenance: dict[str, Any]) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, cam=cam.astype(np.float32), randomised=randomised.astype(np.float32), class_idx=class_idx, prob=prob, provenance=json.dumps(provenance, sort_keys=True))
 
 
-def load_map(folder: Path, patient_id: str, *, which: str = "cam") -> np.ndarray:
-    """A patient's map (``cam``, or ``randomised``) on the input grid from ``<study>/explain/<model>/maps/``."""
-    with np.load(Path(folder) / "maps" / f"{patient_id}.npz") as z:
-        return z[which]
+def read_regions(row: pd.Series, evidence: Path | None, labels: tuple[int, ...] | None) -> dict[str, np.ndarray]:
+    """:func:`~ecrs_analysis.explain.regions.patient_regions` of a cohort row: its lesion ROI file and its evidence label map, read."""
+    roi = sitk.GetArrayFromImage(sitk.ReadImage(row["roi_mask"])) if isinstance(row.get("roi_mask"), str) else None
+    ev = sitk.GetArrayFromImage(sitk.ReadImage(str(evidence))) if evidence is not None and labels is not None else None
+    return patient_regions(roi=roi, evidence=ev, labels=labels)
 
 
-def ensemble_map(maps: list[np.ndarray]) -> np.ndarray:
-    """Mean of the fold networks' maps (each on [0, 1]), scaled back to [0, 1]: the map of the fold ensemble."""
-    m = np.mean(maps, axis=0)
-    return (m / m.max()).astype(np.float32) if m.max() > 0 else m.astype(np.float32)
-
-
-def patient_regions(row: pd.Series, evidence: Path | None, labels: tuple[int, ...] | None) -> dict[str, np.ndarray]:
-    """Regions in the CT's (z, y, x) array order: the lesion ROI and, on synthetic data, the class's evidence.
-
-    ``labels``: the evidence-map labels that argue for the explained class
-    (:func:`evidence_definition`).
-    """
-    out = {}
-    if isinstance(row.get("roi_mask"), str):
-        out["lesion ROI"] = sitk.GetArrayFromImage(sitk.ReadImage(row["roi_mask"])) > 0
-    if evidence is not None and labels is not None:
-        out["evidence"] = np.isin(sitk.GetArrayFromImage(sitk.ReadImage(str(evidence))), labels)
-    return out
-
-
-def _evidence_files(study: LoadedStudy) -> dict[str, Path]:
-    truth = study.cohort.truth
-    if truth is None or "evidence_mask" not in truth:
-        return {}
-    base = study.cohort.manifest_path.parent
-    return {pid: base / rel for pid, rel in zip(truth["patient_id"], truth["evidence_mask"]) if isinstance(rel, str)}
-
-
-
-
-def evidence_definition(study: LoadedStudy) -> dict[int, tuple[int, ...]] | None:
-    """Class -> evidence labels for a synthetic cohort (the generator's conditional dependence, :mod:`.evidence`), None for a real one."""
-    if not _evidence_files(study):
-        return None
-    from ecrs_analysis.data.synth.designs import DESIGNS
-    from ecrs_analysis.explain.evidence import conditional_evidence, evidence_labels
-
-    return evidence_labels(conditional_evidence(study.name)) if study.name in DESIGNS else None  # a synthetic study is generated by its design
-
-
-def network_of(cfg: Any, paths: ResultPaths, study: str, model: str) -> Network:
+def network_of(cfg: Any, paths: ResultPaths, job: ExplainJob) -> Network:
     """The trained network of a job, or a clear error naming what is missing."""
-    if study == "mtlnet2025" and model == MTLNET:
+    if job.multitask:
         net = mtlnet_network(cfg, paths)
     else:
-        net = next((n for n in deep_networks(cfg, paths) if n.name == model), None) if study == "li2025" else None
+        net = next((n for n in deep_networks(cfg, paths) if n.name == job.model), None)
     if net is None:
-        raise FileNotFoundError(f"no trained {model} of {study} under {paths.study(study)}: run its training stage first")
+        raise FileNotFoundError(f"no trained {job.model} of {job.study} under {paths.study(job.study)}: run its training stage first")
     return net
 
 
-def job_scores(cfg: Any, paths: ResultPaths, study: str, model: str) -> tuple[pd.DataFrame, pd.Series | None]:
+def job_scores(paths: ResultPaths, job: ExplainJob) -> tuple[pd.DataFrame, pd.Series | None]:
     """``patient_id, set, label, score`` as the book reports them, and each patient's fold (None: one model)."""
-    if model == MTLNET:
-        sc = pd.read_csv(paths.job_scores(paths.mtlnet_job(study, MTLNET)), dtype={"patient_id": str})
+    if job.multitask:
+        sc = pd.read_csv(paths.job_scores(paths.mtlnet_job(job.study, MTLNET)), dtype={"patient_id": str})
         return sc[["patient_id", "set", "label", "prob"]].rename(columns={"prob": "score"}), None
-    sc = pd.read_csv(paths.study(study) / "scores_deep.csv", dtype={"patient_id": str})
-    folds = pd.read_csv(paths.study(study) / "folds.csv", dtype={"patient_id": str})
-    return sc[["patient_id", "set", "label", model]].rename(columns={model: "score"}), folds.set_index("patient_id")["fold"]
-
-
-def scoring_folds(net: Network, fold: int | None, *, test_scoring: str) -> tuple[int, ...]:
-    """The fold model(s) whose score the book reports for a patient: its fold (single), every fold (ensemble)."""
-    folds = tuple(k for k, _ in net.checkpoints)
-    if len(folds) == 1:
-        return folds
-    if test_scoring == "ensemble":
-        return folds
-    if fold is None or int(fold) not in folds:
-        raise ValueError(f"{net.name}: the patient's fold {fold} has no checkpoint (folds found: {list(folds)}); folds.csv and the training jobs disagree")
-    return (int(fold),)
+    sc = pd.read_csv(paths.study(job.study) / "scores_deep.csv", dtype={"patient_id": str})
+    folds = pd.read_csv(paths.study(job.study) / "folds.csv", dtype={"patient_id": str})
+    return sc[["patient_id", "set", "label", job.model]].rename(columns={job.model: "score"}), folds.set_index("patient_id")["fold"]
 
 
 def _prob_of(models: list[nn.Module], class_idx: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -247,40 +170,84 @@ def _prob_of(models: list[nn.Module], class_idx: int) -> Callable[[np.ndarray], 
     return score
 
 
-def explain_network(cfg: Any, paths: ResultPaths, study_name: str, model: str) -> Path:
-    """One workflow job: maps, measurements and summaries of one network of one study (see the module docstring).
+def explain_job(cfg: Any, paths: ResultPaths, study_name: str, model: str) -> Path:
+    """One workflow job (``rule explain``): resolve the job's network, scores and settings, then :func:`explain_network`.
 
     Parameters
     ----------
     cfg : the job's declared parameters (``ecrs_analysis.config.declared``)
         ``seed``, ``stats``, ``explain``, ``studies.<study>`` and ``deep`` (li2025) or ``mtlnet`` (MTLNet):
-        :func:`ecrs_analysis.explain.jobs.job_params`.
+        :func:`ecrs_analysis.jobs.explain_rules.job_params`.
 
     Returns
     -------
     Path
         ``<study>/explain/<model>``.
     """
-    from ecrs_analysis.explain.control import candidate_layers, layer_grid, perfect_map
-    from ecrs_analysis.explain.deletion import CLASS_NAMES, deletion_curve, summarise_deletion, training_mean
-    from ecrs_analysis.explain.metrics import mean_ci, summarise_attention, summarise_sanity
-
-    settings: ExplainSettings = cfg.explain
+    job = job_of(study_name, model)
     study = load_study(cfg, study_name, paths)
-    net = network_of(cfg, paths, study_name, model)
-    scores, fold_of = job_scores(cfg, paths, study_name, model)
-    test_scoring = cfg.deep.test_scoring if study_name == "li2025" else "single"  # MTLNet: one model
-    folder = paths.study(study_name) / "explain" / model
+    net = network_of(cfg, paths, job)
+    scores, fold_of = job_scores(paths, job)
     s = getattr(cfg.studies, study_name)
-    index = pd.read_csv(paths.preprocessed_index(study_name), dtype={"patient_id": str})
+    return explain_network(
+        study, net, scores, fold_of,
+        index=pd.read_csv(paths.preprocessed_index(study_name), dtype={"patient_id": str}),
+        folder=paths.study(study_name) / "explain" / model,
+        test_scoring="single" if job.multitask else cfg.deep.test_scoring,  # MTLNet: one model
+        pre=s.preprocess,
+        mask_cols=tuple(m for m in study.cohort.mask_columns if m in s.masks),
+        settings=cfg.explain, stats=cfg.stats, seed=cfg.seed,
+    )
+
+
+def explain_network(
+    study: LoadedStudy,
+    net: Network,
+    scores: pd.DataFrame,
+    fold_of: pd.Series | None,
+    *,
+    index: pd.DataFrame,
+    folder: Path,
+    test_scoring: str,
+    pre: PreprocessSettings,
+    mask_cols: tuple[str, ...],
+    settings: ExplainSettings,
+    stats: StatsSettings,
+    seed: int,
+) -> Path:
+    """Maps, measurements and summaries of one network of one study, written under ``folder`` (see the module docstring).
+
+    Parameters
+    ----------
+    study : LoadedStudy
+        The study's cohort and split.
+    net : Network
+        The trained network (every fold's checkpoint).
+    scores, fold_of
+        :func:`job_scores`: ``patient_id, set, label, score`` as the book reports them, and each
+        patient's fold (None: one network).
+    index : DataFrame
+        ``<study>/preprocessed.csv`` (patient_id -> cached model input).
+    folder : Path
+        ``<study>/explain/<model>``.
+    test_scoring : {"single", "ensemble"}
+        Which fold model(s) scored a test patient (``deep.test_scoring``; ``single`` for one network).
+    pre, mask_cols
+        The study's preprocessing and the masks it preprocesses.
+    settings, stats, seed
+        The ``explain`` and ``stats`` parameters and the book's seed.
+
+    Returns
+    -------
+    Path
+        ``folder``.
+    """
+    model = net.name
     table = study.table
-    pre = s.preprocess
-    mask_cols = tuple(m for m in study.cohort.mask_columns if m in s.masks)
-    evidence = _evidence_files(study)
+    evidence = evidence_files(study)
     definition = evidence_definition(study)
     train_set, test_sets = study.split.train_name, list(study.split.test_names)
-    seed = cfg.seed
-    st = cfg.stats
+    st = stats
     # the deletion fill: the mean training input at each voxel (why not air or a blur: explain.deletion)
     fill = training_mean(index.loc[index["patient_id"].isin(table.loc[table["set"] == study.split.train_name, "patient_id"]), "path"])
 
@@ -308,7 +275,7 @@ def explain_network(cfg: Any, paths: ResultPaths, study_name: str, model: str) -
         volume = load_preprocessed(npz)["image"]
         volume = volume.reshape(volume.shape[-3:])  # (1, X, Y, Z) as cached -> (X, Y, Z)
         class_idx = 1 if p.outcome in ("TP", "FP") else 0
-        used = scoring_folds(net, None if fold_of is None else fold_of.get(p.patient_id), test_scoring=test_scoring)
+        used = scoring_folds(net.folds, None if fold_of is None else fold_of.get(p.patient_id), test_scoring=test_scoring, network=net.name)
         cam = ensemble_map([explainers[f](volume, class_idx=class_idx).cam for f in used])
         if used[0] not in randomised:
             randomised[used[0]] = CamExplainer(randomised_copy(models[used[0]], seed=seed), layer=wrap(layer), method=settings.method)
@@ -328,7 +295,7 @@ def explain_network(cfg: Any, paths: ResultPaths, study_name: str, model: str) -
         grid = InputGrid(row["image"], {**{c: row[c] for c in mask_cols}, **({"evidence": str(ev_path)} if ev_path else {})}, pre)
         grid.check(volume, patient=p.patient_id)
         labels = definition[class_idx] if definition is not None else None
-        regions = patient_regions(row, ev_path, labels)
+        regions = read_regions(row, ev_path, labels)
         on_input: dict[str, np.ndarray] = {}
         if "lesion ROI" in regions and "roi_mask" in grid.out:
             on_input["lesion ROI"] = np.asarray(grid.out["roi_mask"][0]) > 0.5

@@ -1,60 +1,25 @@
-"""A whole (tiny) test set: patients chosen by outcome, each explained by the model that scored it, with provenance."""
+"""The explanation job on a whole (tiny) test set: patients chosen by outcome, each explained by the model that scored it, with provenance."""
 
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
-from pydantic import ValidationError
 
 from ecrs_analysis.config.declared import declared
 from ecrs_analysis.config.params import load_params
 from ecrs_analysis.data import study as S
-from ecrs_analysis.explain import chapter
-from ecrs_analysis.explain.run import choose_patients, deep_networks, label_outcomes, mtlnet_network
-from ecrs_analysis.explain.settings import ExplainSettings
 from ecrs_analysis.hashing import weights_sha256
+from ecrs_analysis.jobs.explain import deep_networks, mtlnet_network
+from ecrs_analysis.report import explain_chapter as chapter
 from ecrs_analysis.training.helper import load_checkpoint
-
-
-def test_outcomes_follow_the_training_operating_point():
-    s = pd.DataFrame({"patient_id": list("abcdefgh"), "set": ["train"] * 4 + ["test"] * 4, "label": [0, 0, 1, 1, 1, 1, 0, 0], "score": [0.1, 0.4, 0.6, 0.9, 0.8, 0.3, 0.7, 0.2]})
-    out, thr = label_outcomes(s, train_set="train", rule="youden", target=None)
-    assert 0.4 < thr <= 0.6
-    assert list(out["outcome"].iloc[4:]) == ["TP", "FN", "FP", "TN"]
-
-
-def test_chosen_patients_spread_over_outcomes():
-    s = pd.DataFrame({"patient_id": [f"p{i}" for i in range(40)], "set": "test", "outcome": ["TP"] * 25 + ["FP"] * 10 + ["FN"] * 4 + ["TN"] * 1})
-    c = choose_patients(s, sets=["test"], n_per_set=8, seed=0)
-    assert c["outcome"].value_counts().to_dict() == {"TP": 3, "FP": 2, "FN": 2, "TN": 1}
-    assert c.equals(choose_patients(s, sets=["test"], n_per_set=8, seed=0))
-    assert len(choose_patients(s, sets=["test"], n_per_set=None, seed=0)) == 40
-
-
-def test_settings_of_every_profile_validate_and_bad_values_are_refused():
-    for profile in ("smoke", "demo", "full"):
-        ExplainSettings.from_params(load_params(profile))
-    smoke = load_params("smoke")["explain"]
-    settings = lambda **changes: ExplainSettings(**{**smoke, **changes})  # noqa: E731
-    with pytest.raises(ValidationError):
-        settings(method="lime")
-    with pytest.raises(ValidationError):
-        settings(n_per_set=2, colour="red")
-    with pytest.raises(ValidationError, match="rise strictly"):
-        settings(deletion_fractions=[0.2, 0.1])
-    with pytest.raises(ValidationError, match="mesh_max_faces"):  # no values of its own: the profile sets each key
-        ExplainSettings(**{k: v for k, v in smoke.items() if k != "mesh_max_faces"})
-    s = settings(resolution="1/4", target_layers={})
-    assert s.layer("resnet3d") == "layer1" and settings(resolution="1/8", target_layers={}).layer("resnet3d") == "layer2"
-    assert settings(target_layers={"resnet3d": "layer3"}).layer("resnet3d") == "layer3"
 
 
 def test_each_patient_is_explained_by_the_fold_model_that_scored_it(fake_explained):
     from ecrs_analysis.data.preprocess import load_preprocessed
     from ecrs_analysis.explain.cam import CamExplainer
-    from ecrs_analysis.explain.jobs import TABLES
-    from ecrs_analysis.explain.run import load_network
+    from ecrs_analysis.jobs.explain import load_network
+    from ecrs_analysis.jobs.explain_rules import TABLES
 
     cfg, paths = fake_explained
     nets = deep_networks(declared(cfg, ["deep"]), paths)
@@ -106,7 +71,7 @@ def test_each_patient_is_explained_by_the_fold_model_that_scored_it(fake_explain
 def test_ensemble_scoring_explains_the_fold_ensemble(fake_results, tmp_path):
     import shutil
 
-    from ecrs_analysis.explain.run import explain_network
+    from ecrs_analysis.jobs.explain import explain_job
     from ecrs_analysis.pipeline.workflow import job_keys
 
     cfg, paths = fake_results
@@ -114,32 +79,18 @@ def test_ensemble_scoring_explains_the_fold_ensemble(fake_results, tmp_path):
     shutil.copytree(paths.root, root, ignore=shutil.ignore_patterns("explain"))
     paths2 = S.ResultPaths(root)
     cfg2 = {**cfg, "deep": {**cfg["deep"], "test_scoring": "ensemble"}}
-    folder = explain_network(declared(cfg2, job_keys("explain", "li2025")), paths2, "li2025", "xception3d")
+    folder = explain_job(declared(cfg2, job_keys("explain", "li2025")), paths2, "li2025", "xception3d")
     e = pd.read_csv(folder / "explained.csv", dtype={"patient_id": str})
     assert (e["folds"] == "0 1").all()
     with np.load(folder / "maps" / f"{e['patient_id'].iloc[0]}.npz") as z:
         assert json.loads(str(z["provenance"]))["folds"] == [0, 1]
 
 
-def test_scoring_folds():
-    from pathlib import Path
-
-    from ecrs_analysis.explain.run import Network, scoring_folds
-
-    net = Network("li2025", "resnet3d", ((0, Path("a")), (1, Path("b")), (2, Path("c"))), 0.125)
-    assert scoring_folds(net, 2, test_scoring="single") == (2,)
-    assert scoring_folds(net, 2, test_scoring="ensemble") == (0, 1, 2)
-    with pytest.raises(ValueError, match="folds.csv"):
-        scoring_folds(net, 5, test_scoring="single")
-    one = Network("mtlnet2025", "mtlnet", ((0, Path("m")),), 0.125, multitask=True)
-    assert scoring_folds(one, None, test_scoring="single") == (0,)
-
-
 def test_mtlnet_is_explained_at_its_own_width_not_the_cnns(tmp_path):
     """The demo book failed here once: chapter 06 rebuilt MTLNet at deep.width (0.25) for a net trained at mtlnet.width (0.125)."""
     import torch
 
-    from ecrs_analysis.explain.run import load_network
+    from ecrs_analysis.jobs.explain import load_network
     from ecrs_analysis.models.registry import build_model
     from ecrs_analysis.paths import ResultPaths
 
@@ -163,3 +114,12 @@ def test_the_explanation_chapter_declares_the_mtlnet_parameters():
 
     chapters, _ = load_chapters(Path(__file__).resolve().parents[2] / "workflow" / "chapters.yaml")
     assert "mtlnet" in next(c for c in chapters if c.name == "06_explanation").params
+
+
+def test_each_job_is_resolved_once_into_what_differs():
+    from ecrs_analysis.jobs.explain_rules import job_of
+
+    assert job_of("mtlnet2025", "mtlnet").multitask and not job_of("li2025", "resnet3d").multitask
+    assert job_of("li2025", "resnet3d").own_params == "deep" and job_of("mtlnet2025", "mtlnet").own_params == "mtlnet"
+    with pytest.raises(ValueError, match="no explanation job for study 'other'"):
+        job_of("other", "resnet3d")

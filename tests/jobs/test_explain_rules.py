@@ -5,7 +5,7 @@ from pathlib import Path
 from ecrs_analysis.config.params import load_params
 from ecrs_analysis.pipeline.stages import STAGES
 from ecrs_analysis.pipeline.workflow import expand_inputs, load_chapters
-from ecrs_analysis.explain.jobs import SUMMARY_TABLES, TABLES, chapter_inputs, explain_jobs, job_inputs, job_params
+from ecrs_analysis.jobs.explain_rules import SUMMARY_TABLES, TABLES, chapter_inputs, explain_jobs, job_inputs, job_params
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,5 +41,5 @@ def test_the_explanation_notebook_only_reads():
 
     nb = json.loads((ROOT / "notebooks" / "06_explanation.ipynb").read_text(encoding="utf-8"))
     code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
-    for forbidden in ("to_csv", "write_", ".fit(", "save", "explain_network", "CamExplainer"):
+    for forbidden in ("to_csv", "write_", ".fit(", "save", "explain_network", "explain_job", "CamExplainer"):
         assert forbidden not in code, forbidden

@@ -1,4 +1,4 @@
-"""A tiny fake results folder in the pipeline's layout: cohort, split, preprocessed inputs, random checkpoints, scores."""
+"""The explanation jobs' fixtures: a tiny fake results folder in the pipeline's layout: cohort, split, preprocessed inputs, random checkpoints, scores."""
 
 from __future__ import annotations
 
@@ -58,12 +58,12 @@ def fake_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, S.Resu
 @pytest.fixture(scope="session")
 def fake_explained(fake_results: tuple[dict, S.ResultPaths]) -> tuple[dict, S.ResultPaths]:
     """The fake results with the explanation jobs of li2025 run (every CNN, and the image summaries): what notebook 06 reads."""
-    from ecrs_analysis.explain.run import explain_network
-    from ecrs_analysis.explain.summaries import write_image_summaries
+    from ecrs_analysis.jobs.explain import explain_job
+    from ecrs_analysis.jobs.explain_summaries import write_image_summaries
     from ecrs_analysis.pipeline.workflow import job_keys
 
     cfg, paths = fake_results
     for name in cfg["deep"]["models"]:
-        explain_network(declared(cfg, job_keys("explain", "li2025")), paths, "li2025", name)
+        explain_job(declared(cfg, job_keys("explain", "li2025")), paths, "li2025", name)
     write_image_summaries(declared(cfg, job_keys("explain_summaries", "li2025")), paths, "li2025")
     return cfg, paths
