@@ -30,7 +30,7 @@ def make_fake_results(root: Path) -> tuple[dict, S.ResultPaths]:
     """Everything the explanation jobs read, for li2025, with randomly initialised tiny CNNs (no MTLNet)."""
     cfg = load_params("smoke", TINY)
     paths = S.ResultPaths(root)
-    li = S.load_study(cfg, "li2025", paths)
+    li = S.prepare_study(cfg, "li2025", paths)
     S.prepare_inputs(declared(cfg, ["studies.li2025"]).studies.li2025, "li2025", li.cohort, paths, n_jobs=1)
     for m_i, name in enumerate(cfg["deep"]["models"]):
         for k in range(cfg["deep"]["folds"]):

@@ -18,7 +18,7 @@ def test_mtlnet_chapter_executes_on_a_tiny_results_folder(tmp_path, monkeypatch)
 
     cfg = load_params("smoke", {"studies.mtlnet2025.synthetic.n_patients": 48, "mtlnet.epochs": 1, "mtlnet.ablation": True, "stats.n_resamples": 200, "stats.roc_band_resamples": 20, "n_jobs": 2})
     paths = S.ResultPaths(tmp_path / "smoke")
-    study = S.load_study(cfg, "mtlnet2025", paths)
+    study = S.prepare_study(cfg, "mtlnet2025", paths)
     from ecrs_analysis.config.declared import declared
 
     index = S.prepare_inputs(declared(cfg, ["studies.mtlnet2025"]).studies.mtlnet2025, "mtlnet2025", study.cohort, paths, n_jobs=cfg["n_jobs"])
