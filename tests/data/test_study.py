@@ -17,7 +17,7 @@ def test_load_study_on_an_unbuilt_folder_names_the_command_and_writes_nothing(tm
 def test_load_study_reads_what_prepare_study_wrote(tmp_path):
     from ecrs_analysis.config.params import load_params
 
-    cfg = load_params("smoke", {"studies.li2025.synthetic.n_patients": 16, "studies.li2025.synthetic.spacing_scale": 8.0, "n_jobs": 1})
+    cfg = load_params("smoke", {"studies.li2025.synthetic.n_patients": 24, "studies.li2025.synthetic.spacing_scale": 8.0, "n_jobs": 1})
     paths = S.ResultPaths(tmp_path / "smoke")
     made = S.prepare_study(cfg, "li2025", paths)
     read = S.load_study(cfg, "li2025", paths)
