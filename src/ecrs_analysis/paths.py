@@ -150,6 +150,15 @@ class ResultPaths:
         """``tables/<study>_<model>_<what>.csv``: ``auc``, ``operating_points``, ``threshold_held_out``."""
         return self.tables / f"{study}_{model}_{what}.csv"
 
+    def hu_tissues(self, study: str) -> Path:
+        """HU by tissue of a study's first synthetic phantom beside the real reference head CT (chapter 01; empty without it)."""
+        return self.tables / f"{study}_hu_tissues.csv"
+
+    @property
+    def phantom_volumes(self) -> Path:
+        """Sinus air volumes of sampled phantom anatomies beside adult CT volumetry (chapter 01)."""
+        return self.tables / "phantom_volumes.csv"
+
     def integrated_model(self, study: str) -> Path:
         """The integrated SVM's features and chosen settings."""
         return self.study(study) / "integrated_model.json"
