@@ -3,7 +3,7 @@
 # curve, chapter 98's subgroup AUCs, chapter 01's phantom anatomies and HU statistics. The chapters
 # only read these tables. Every path comes from ecrs_analysis.paths.
 from ecrs_analysis.jobs.exhibits import CLINICAL_EXHIBITS
-from ecrs_analysis.paths import find_reference_ct
+from ecrs_analysis.paths import PREDICTED_MASKS, find_reference_ct
 
 EXHIBITS_CODE = ("ecrs_analysis.jobs.exhibits", "ecrs_analysis.stats.roc", "ecrs_analysis.stats.delong")
 
@@ -106,3 +106,22 @@ rule hu_tissues:
         str(RP.log("hu_tissues-li2025")),
     shell:
         W.stage_command("hu_tissues", "--study li2025", outputs=("tissues",))  # the stage finds the reference CT as the rule did
+
+
+rule segmentation_examples:
+    input:
+        job=[str(RP.mtlnet_job("mtlnet2025", W.MTLNET_JOBS[W.MULTITASK]) / f) for f in ("history.csv", "scores.csv", "job.json")],
+        masks=str(RP.mtlnet_job("mtlnet2025", W.MTLNET_JOBS[W.MULTITASK]) / PREDICTED_MASKS),
+        index=str(RP.preprocessed_index("mtlnet2025")),
+        cohort=str(RP.cohort_meta("mtlnet2025")),
+        split=str(RP.split("mtlnet2025")),
+    output:
+        examples=str(RP.performance("mtlnet2025", "mtlnet", "segmentation_examples").with_suffix(".npz")),
+        prov=str(RP.prov("segmentation_examples-mtlnet2025")),
+    params:
+        cfg=W.params_for(P, "segmentation_examples", "mtlnet2025"),
+        code=W.code("ecrs_analysis.jobs.exhibits", "ecrs_analysis.training.mtl", "ecrs_analysis.data.preprocess"),
+    log:
+        str(RP.log("segmentation_examples-mtlnet2025")),
+    shell:
+        W.stage_command("segmentation_examples", "--study mtlnet2025", outputs=("examples",), inputs=("masks", "index"))

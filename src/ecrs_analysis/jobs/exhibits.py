@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the workflow's rules import this module's names: no imaging
 
 __all__ = [
     "ROC_COLUMNS", "roc_table", "clinical_exhibits_job", "CLINICAL_EXHIBITS", "roc_job", "mtlnet_roc_job", "subgroups_job",
-    "phantom_anatomies_job", "hu_tissues_job", "PHANTOM_ANATOMIES",
+    "phantom_anatomies_job", "hu_tissues_job", "PHANTOM_ANATOMIES", "segmentation_examples_job",
 ]
 
 ROC_COLUMNS = ["set", "model", "n", "kind", "fpr", "tpr", "low", "high", "AUC", "CI low", "CI high"]
@@ -140,3 +140,23 @@ def hu_tissues_job(study: LoadedStudy, *, reference: Path | None, out: Mapping[s
     real = read_image(reference)
     tissues = pd.concat([ctstats.tissue_summary(synthetic, name="synthetic"), ctstats.tissue_summary(real, name="real (InVesalius 0051)")]).pivot(index="tissue", columns="source")
     write_csv(tissues, out["tissues"], index=True)
+
+
+def segmentation_examples_job(folder: Path, index: pd.DataFrame, *, set_name: str, out: Mapping[str, Path]) -> None:
+    """``out["examples"]``: the best, median and worst ``set_name`` patient by Dice of the MTLNet job in ``folder``
+    (``training.mtl.segmentation_examples``: image, ground truth, prediction, voxel size), as one ``.npz``
+    (``title_<i>``, ``image_<i>``, ``truth_<i>``, ``prediction_<i>``, ``spacing_mm_<i>``; chapter 05 reads it back with
+    ``report.mtlnet_chapter.read_segmentation_examples``). Titles name rank and Dice, never the patient."""
+    import numpy as np
+
+    from ecrs_analysis.atomic import atomic_path
+    from ecrs_analysis.training.mtl import load_job, segmentation_examples
+
+    cases = segmentation_examples(load_job(folder), index, set_name=set_name)
+    arrays: dict[str, np.ndarray] = {}
+    for i, (title, c) in enumerate(cases):
+        arrays[f"title_{i}"] = np.array(title)
+        arrays.update({f"{k}_{i}": np.asarray(v) for k, v in c.items()})
+    with atomic_path(out["examples"]) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)

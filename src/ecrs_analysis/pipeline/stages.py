@@ -228,6 +228,15 @@ def _hu_tissues(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     hu_tissues_job(_loaded(paths, a.study), reference=find_reference_ct(), out=a.out)
 
 
+def _segmentation_examples(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+    import pandas as pd
+
+    from ecrs_analysis.jobs.exhibits import segmentation_examples_job
+
+    index = pd.read_csv(a.inputs_by["index"], dtype={"patient_id": str})
+    segmentation_examples_job(Path(a.inputs_by["masks"]).parent, index, set_name=_loaded(paths, a.study).split.names[-1], out=a.out)
+
+
 def _claims(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.jobs.analysis import chapter_claims
     from ecrs_analysis.report.claims import write_claims
@@ -281,7 +290,7 @@ STAGES: dict[str, Callable[[argparse.Namespace, Cfg, S.ResultPaths], None]] = {
     "proteomics": _proteomics, "claims": _claims, "deep_evaluation": _deep_evaluation, "mtlnet_evaluation": _mtlnet_evaluation,
     "explain": _explain, "explain_summaries": _explain_summaries,
     "clinical_exhibits": _clinical_exhibits, "integrated_roc": _integrated_roc, "mtlnet_roc": _mtlnet_roc, "subgroups": _subgroups,
-    "phantom_anatomies": _phantom_anatomies, "hu_tissues": _hu_tissues,
+    "phantom_anatomies": _phantom_anatomies, "hu_tissues": _hu_tissues, "segmentation_examples": _segmentation_examples,
 }
 
 

@@ -51,6 +51,7 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "subgroups": (),
     "phantom_anatomies": ("seed",),
     "hu_tissues": (),
+    "segmentation_examples": (),
     "mtlnet_evaluation": ("seed", "mtlnet.ablation", "mtlnet.width", "mtlnet.mask", "mtlnet.surface_tolerance_mm", "stats.n_resamples", "stats.threshold_rule",
                           "stats.threshold_target", "studies.mtlnet2025.preprocess", "studies.mtlnet2025.masks"),  # one study only: MTLNet's
 }
