@@ -79,7 +79,7 @@ def test_the_write_check_lets_reading_through(snippet):
 # reading helpers). A strict marker lists the chapters that still import one (it must go when they follow).
 COMPUTING = ("ecrs_analysis.stats", "ecrs_analysis.modelling", "ecrs_analysis.training", "ecrs_analysis.data.synth",
              "ecrs_analysis.data.ctstats", "ecrs_analysis.explain.mesh", "ecrs_analysis.explain.views")
-STILL_COMPUTING: set[str] = {"06_explanation"}
+STILL_COMPUTING: set[str] = set()
 
 
 def computing_imports(sources):

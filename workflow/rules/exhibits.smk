@@ -125,3 +125,24 @@ rule segmentation_examples:
         str(RP.log("segmentation_examples-mtlnet2025")),
     shell:
         W.stage_command("segmentation_examples", "--study mtlnet2025", outputs=("examples",), inputs=("masks", "index"))
+
+
+EXPLAIN_STUDIES = ("li2025", "mtlnet2025")
+EXPLAIN_VIEWS = {f"{s}_{v}": str(RP.explain_view(s, v)) for s in EXPLAIN_STUDIES for v in ("mean_maps", "surfaces")}
+
+
+rule explain_views:
+    input:
+        # what chapter 06 reads to load an explanation: every explanation job's tables and maps, and each study's data
+        [f"{R}/{a}" for a in W.expand_inputs(P, ["{explain_outputs}"])],
+        [str(f(s)) for s in EXPLAIN_STUDIES for f in (RP.cohort_meta, RP.cohort_table, RP.split, RP.preprocessed_index)],
+    output:
+        **EXPLAIN_VIEWS,
+        prov=str(RP.prov("explain_views")),
+    params:
+        cfg=W.params_for(P, "explain_views", ""),
+        code=W.code("ecrs_analysis.jobs.explain_views", "ecrs_analysis.explain.views", "ecrs_analysis.explain.chapter", "ecrs_analysis.explain.mesh"),
+    log:
+        str(RP.log("explain_views")),
+    shell:
+        W.stage_command("explain_views", "--studies " + " ".join(EXPLAIN_STUDIES), outputs=tuple(EXPLAIN_VIEWS))

@@ -237,6 +237,12 @@ def _segmentation_examples(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths
     segmentation_examples_job(Path(a.inputs_by["masks"]).parent, index, set_name=_loaded(paths, a.study).split.names[-1], out=a.out)
 
 
+def _explain_views(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+    from ecrs_analysis.jobs.explain_views import explain_views_job
+
+    explain_views_job(cfg.model_dump(mode="json"), paths, studies=tuple(a.studies), out=a.out)  # the mapping chapter 06 receives
+
+
 def _claims(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.jobs.analysis import chapter_claims
     from ecrs_analysis.report.claims import write_claims
@@ -290,7 +296,7 @@ STAGES: dict[str, Callable[[argparse.Namespace, Cfg, S.ResultPaths], None]] = {
     "proteomics": _proteomics, "claims": _claims, "deep_evaluation": _deep_evaluation, "mtlnet_evaluation": _mtlnet_evaluation,
     "explain": _explain, "explain_summaries": _explain_summaries,
     "clinical_exhibits": _clinical_exhibits, "integrated_roc": _integrated_roc, "mtlnet_roc": _mtlnet_roc, "subgroups": _subgroups,
-    "phantom_anatomies": _phantom_anatomies, "hu_tissues": _hu_tissues, "segmentation_examples": _segmentation_examples,
+    "phantom_anatomies": _phantom_anatomies, "hu_tissues": _hu_tissues, "segmentation_examples": _segmentation_examples, "explain_views": _explain_views,
 }
 
 
