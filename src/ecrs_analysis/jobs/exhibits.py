@@ -149,7 +149,7 @@ def segmentation_examples_job(folder: Path, index: pd.DataFrame, *, set_name: st
     ``report.mtlnet_chapter.read_segmentation_examples``). Titles name rank and Dice, never the patient."""
     import numpy as np
 
-    from ecrs_analysis.atomic import atomic_path
+    from ecrs_analysis.jobs.explain_views import write_npz
     from ecrs_analysis.training.mtl import load_job, segmentation_examples
 
     cases = segmentation_examples(load_job(folder), index, set_name=set_name)
@@ -157,6 +157,4 @@ def segmentation_examples_job(folder: Path, index: pd.DataFrame, *, set_name: st
     for i, (title, c) in enumerate(cases):
         arrays[f"title_{i}"] = np.array(title)
         arrays.update({f"{k}_{i}": np.asarray(v) for k, v in c.items()})
-    with atomic_path(out["examples"]) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+    write_npz(arrays, out["examples"])
