@@ -52,7 +52,8 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "phantom_anatomies": ("seed",),
     "hu_tissues": (),
     "segmentation_examples": (),
-    "explain_views": ("seed", "stats", "deep", "mtlnet", "explain", "studies"),  # chapter 06's: the views are loaded as the chapter loads them
+    # what explain.chapter.load_explanation reads (the networks, the explanation settings, each study's input grid and masks)
+    "explain_views": ("deep.models", "explain", "studies.li2025.preprocess", "studies.li2025.masks", "studies.mtlnet2025.preprocess", "studies.mtlnet2025.masks"),
     "mtlnet_evaluation": ("seed", "mtlnet.ablation", "mtlnet.width", "mtlnet.mask", "mtlnet.surface_tolerance_mm", "stats.n_resamples", "stats.threshold_rule",
                           "stats.threshold_target", "studies.mtlnet2025.preprocess", "studies.mtlnet2025.masks"),  # one study only: MTLNet's
 }
