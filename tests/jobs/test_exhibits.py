@@ -61,3 +61,29 @@ def test_a_drawn_roc_figure_shows_the_tables_auc(scores):
     assert texts[0].startswith("A: ") and float(texts[0][3:8]) == pytest.approx(auc, abs=6e-4)
     with pytest.raises(ValueError, match="no rows for 'c'"):
         plot_roc_panels(table, ["c"], sets=["test"])
+
+
+def test_hu_tissues_read_back_as_chapter_01_reads_them(tmp_path):
+    """The HU table (two sources side by side, a two-row header) comes back as the job computed it."""
+    from types import SimpleNamespace
+
+    import SimpleITK as sitk
+
+    from ecrs_analysis.data import ctstats
+    from ecrs_analysis.jobs.exhibits import hu_tissues_job
+
+    rng = np.random.default_rng(0)
+    files = []
+    for name in ("phantom", "real"):
+        img = sitk.GetImageFromArray(rng.choice([-1000, -100, 40, 700], size=(12, 12, 12)).astype(np.int16) + rng.integers(-20, 20, (12, 12, 12)).astype(np.int16))
+        sitk.WriteImage(img, str(tmp_path / f"{name}.nii.gz"))
+        files.append(tmp_path / f"{name}.nii.gz")
+    study = SimpleNamespace(cohort=SimpleNamespace(table=pd.DataFrame({"image": [str(files[0])]})))
+    out = {"tissues": tmp_path / "hu.csv"}
+    hu_tissues_job(study, reference=files[1], out=out)
+    back = pd.read_csv(out["tissues"], header=[0, 1], index_col=0)
+    made = pd.concat([ctstats.tissue_summary(sitk.ReadImage(str(files[0])), name="synthetic"),
+                      ctstats.tissue_summary(sitk.ReadImage(str(files[1])), name="real (InVesalius 0051)")]).pivot(index="tissue", columns="source")
+    pd.testing.assert_frame_equal(back, made, check_dtype=False, check_names=False)
+    hu_tissues_job(study, reference=None, out=out)  # no reference CT: an empty table, the chapter skips the comparison
+    assert out["tissues"].read_text().strip() == ""
