@@ -74,6 +74,74 @@ def test_the_write_check_lets_reading_through(snippet):
     assert not WRITES.search(snippet), snippet
 
 
+# Computing in a notebook: fitting, testing, bootstrapping, generating data, building meshes or maps belong
+# to workflow jobs (ecrs_analysis.jobs); a chapter imports only what reads and shows (report, plotting, paths,
+# reading helpers). A strict marker lists the chapters that still import one (it must go when they follow).
+COMPUTING = ("ecrs_analysis.stats", "ecrs_analysis.modelling", "ecrs_analysis.training", "ecrs_analysis.data.synth",
+             "ecrs_analysis.data.ctstats", "ecrs_analysis.explain.mesh", "ecrs_analysis.explain.views")
+STILL_COMPUTING: set[str] = set()
+
+
+def computing_imports(sources):
+    """Modules of :data:`COMPUTING` that the code imports (``import m``, ``from m import x``, ``from parent import m``)."""
+    found = []
+    for src in sources:
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            else:
+                continue
+            found += [n for n in names if any(n == c or n.startswith(c + ".") for c in COMPUTING)]
+        # a bootstrap behind a drawing call (``plot_roc_panels(..., n_resamples=...)``) computes too
+        found += [f"{ast.unparse(n.func)}(n_resamples=...)" for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Call) and any(k.arg == "n_resamples" for k in n.keywords)]
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("path", _marked(NOTEBOOKS, STILL_COMPUTING, reason="still imports a computing module"), ids=lambda p: p.name)
+def test_a_notebook_imports_nothing_that_computes(path):
+    found = computing_imports(_code(path))
+    assert found == [], f"{path.name} imports {found}: compute in a workflow job (workflow/rules/*.smk + ecrs_analysis.jobs) and read its artefact here"
+
+
+@pytest.mark.parametrize("snippet", [
+    "from ecrs_analysis.stats import evaluate", "from ecrs_analysis.stats.subgroups import subgroup_auc_table", "import ecrs_analysis.modelling.clinical as c",
+    "from ecrs_analysis import training", "from ecrs_analysis.data import synth", "from ecrs_analysis.data.synth.anatomy import phantom_volume_table",
+    "from ecrs_analysis.training import mtl as M", "from ecrs_analysis.explain.mesh import surfaces_png", "fig = rocplots.plot_roc_panels(s, m, sets=x, n_resamples=200, seed=1)", "if x:\n    from ecrs_analysis.stats import delong",
+])
+def test_the_import_check_catches_each_way_of_importing_a_computing_module(snippet):
+    assert computing_imports([snippet]), snippet
+
+
+@pytest.mark.parametrize("snippet", [
+    "from ecrs_analysis.report import format as F", "from ecrs_analysis.plotting import roc", "from ecrs_analysis.data import study as S",
+    "from ecrs_analysis.jobs.analysis import read_indexed", "import pandas as pd", "from ecrs_analysis.statsx import y",
+])
+def test_the_import_check_lets_reading_modules_through(snippet):
+    assert computing_imports([snippet]) == [], snippet
+
+
+def test_the_gate_fails_a_planted_computing_notebook(tmp_path):
+    """A chapter that passes every other check but runs a DeLong test itself: the gate names the import."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("profile = None\nresults_dir = None\nconfig = None", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell('from ecrs_analysis.report.chapter_setup import open_chapter\nfrom ecrs_analysis.stats import evaluate\n'
+                                  'ch = open_chapter("02_x", profile=profile, results_dir=results_dir, config=config)'),
+        nbformat.v4.new_code_cell('paired = evaluate.paired_delong_table(scores, "a", ["b"], sets=["test"])\nch.exhibits.table(paired, "Paired tests.")'),
+    ]
+    planted = tmp_path / "02_x.ipynb"
+    nbformat.write(nb, planted)
+    test_notebook_is_committed_clean_with_a_parameters_cell(planted)
+    test_a_notebook_only_reads_and_shows(planted)
+    test_no_loops_in_notebooks(planted)
+    with pytest.raises(AssertionError, match=r"02_x.ipynb imports \['ecrs_analysis.stats', 'ecrs_analysis.stats.evaluate'\]"):
+        test_a_notebook_imports_nothing_that_computes(planted)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_loops_in_notebooks(path):
     # Loops over epochs, patients, studies or resamples belong in the package, where tests reach them.

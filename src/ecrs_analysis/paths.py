@@ -150,6 +150,19 @@ class ResultPaths:
         """``tables/<study>_<model>_<what>.csv``: ``auc``, ``operating_points``, ``threshold_held_out``."""
         return self.tables / f"{study}_{model}_{what}.csv"
 
+    def explain_view(self, study: str, what: str) -> Path:
+        """Chapter 06's computed views of a study: ``mean_maps`` or ``surfaces`` (``.npz``, the explanation views job)."""
+        return self.study(study) / "explain" / f"view_{what}.npz"
+
+    def hu_tissues(self, study: str) -> Path:
+        """HU by tissue of a study's first synthetic phantom beside the real reference head CT (chapter 01; empty without it)."""
+        return self.tables / f"{study}_hu_tissues.csv"
+
+    @property
+    def phantom_volumes(self) -> Path:
+        """Sinus air volumes of sampled phantom anatomies beside adult CT volumetry (chapter 01)."""
+        return self.tables / "phantom_volumes.csv"
+
     def integrated_model(self, study: str) -> Path:
         """The integrated SVM's features and chosen settings."""
         return self.study(study) / "integrated_model.json"

@@ -30,7 +30,7 @@ def make_fake_results(root: Path) -> tuple[dict, S.ResultPaths]:
     """Everything the explanation jobs read, for li2025, with randomly initialised tiny CNNs (no MTLNet)."""
     cfg = load_params("smoke", TINY)
     paths = S.ResultPaths(root)
-    li = S.load_study(cfg, "li2025", paths)
+    li = S.prepare_study(cfg, "li2025", paths)
     S.prepare_inputs(declared(cfg, ["studies.li2025"]).studies.li2025, "li2025", li.cohort, paths, n_jobs=1)
     for m_i, name in enumerate(cfg["deep"]["models"]):
         for k in range(cfg["deep"]["folds"]):
@@ -66,4 +66,8 @@ def fake_explained(fake_results: tuple[dict, S.ResultPaths]) -> tuple[dict, S.Re
     for name in cfg["deep"]["models"]:
         explain_job(declared(cfg, job_keys("explain", "li2025")), paths, "li2025", name)
     write_image_summaries(declared(cfg, job_keys("explain_summaries", "li2025")), paths, "li2025")
+    from ecrs_analysis.jobs.explain_views import explain_views_job  # the mean maps and meshes chapter 06 reads
+
+    studies = ("li2025", "mtlnet2025")
+    explain_views_job(cfg, paths, studies=studies, out={f"{s}_{v}": paths.explain_view(s, v) for s in studies for v in ("mean_maps", "surfaces")})
     return cfg, paths

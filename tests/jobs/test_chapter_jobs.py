@@ -47,7 +47,7 @@ def _scores(tmp: Path):
     cfg["n_jobs"] = 1
     cfg["omics"].update(permutations=50)
     paths = S.ResultPaths(tmp / "smoke")
-    study = S.load_study(cfg, "li2025", paths)
+    study = S.prepare_study(cfg, "li2025", paths)
     t = study.table.merge(study.cohort.truth[["patient_id", "true_prob"]], on="patient_id")
     noisy = np.clip(t["true_prob"] + np.random.default_rng(0).normal(0, 0.15, len(t)), 0, 1)
     return cfg, paths, study, pd.DataFrame({"patient_id": t["patient_id"], "set": t["set"], "label": t["label"], "integrated": noisy})

@@ -18,7 +18,7 @@ def test_mtlnet_chapter_executes_on_a_tiny_results_folder(tmp_path, monkeypatch)
 
     cfg = load_params("smoke", {"studies.mtlnet2025.synthetic.n_patients": 48, "mtlnet.epochs": 1, "mtlnet.ablation": True, "stats.n_resamples": 200, "stats.roc_band_resamples": 20, "n_jobs": 2})
     paths = S.ResultPaths(tmp_path / "smoke")
-    study = S.load_study(cfg, "mtlnet2025", paths)
+    study = S.prepare_study(cfg, "mtlnet2025", paths)
     from ecrs_analysis.config.declared import declared
 
     index = S.prepare_inputs(declared(cfg, ["studies.mtlnet2025"]).studies.mtlnet2025, "mtlnet2025", study.cohort, paths, n_jobs=cfg["n_jobs"])
@@ -37,6 +37,15 @@ def test_mtlnet_chapter_executes_on_a_tiny_results_folder(tmp_path, monkeypatch)
                           preprocess=declared(cfg, ["studies.mtlnet2025"]).studies.mtlnet2025.preprocess, mask_columns=tuple(cfg["studies"]["mtlnet2025"]["masks"]),
                           segmentation_target=cfg["mtlnet"]["mask"], tolerance_mm=cfg["mtlnet"]["surface_tolerance_mm"], out=out_files)
     assert all(p.exists() for p in out_files.values())  # the job writes exactly what its rule declares
+    from ecrs_analysis.jobs.exhibits import mtlnet_roc_job, segmentation_examples_job  # the chapter's ROC bands and examples
+
+    import pandas as pd
+
+    mscores = pd.read_csv(paths.job_scores(paths.mtlnet_job("mtlnet2025", "mtlnet")), dtype={"patient_id": str})
+    mtlnet_roc_job(mscores, pd.read_csv(out_files["learning"]), sets=study.split.names, n_resamples=st["roc_band_resamples"], seed=cfg["seed"],
+                   out={"roc": paths.performance("mtlnet2025", "mtlnet", "roc")})
+    segmentation_examples_job(paths.mtlnet_job("mtlnet2025", "mtlnet"), index, set_name=study.split.names[-1],
+                              out={"examples": paths.performance("mtlnet2025", "mtlnet", "segmentation_examples").with_suffix(".npz")})
     before = sorted(p.name for p in paths.tables.iterdir())
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     out = tmp_path / "05_mtlnet.ipynb"  # matplotlib keeps the kernel's inline backend: figures come back as PNG

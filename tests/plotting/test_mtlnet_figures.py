@@ -26,7 +26,9 @@ def scores():
 
 
 def test_roc_sets_in_one_panel_and_confusion_matrices(scores):
-    fig = plot_roc_sets(scores, "prob", sets=["train", "validation", "external"], n_resamples=20)
+    from ecrs_analysis.jobs.exhibits import roc_table
+
+    fig = plot_roc_sets(roc_table(scores, ["prob"], sets=["train", "validation", "external"], n_resamples=20, seed=0), "prob", sets=["train", "validation", "external"])
     (ax,) = fig.axes
     assert len(ax.get_legend().get_texts()) == 3 and "external (n=20)" in ax.get_legend().get_texts()[2].get_text()
     ops = operating_table(scores, ["prob"], threshold_set="train")

@@ -105,3 +105,25 @@ def test_learning_display_is_one_column_with_rounded_numbers_and_dashes():
     shown = learning_display(row)
     assert list(shown.columns) == ["MTLNet"] and list(shown.index) == list(row.index)
     assert list(shown["MTLNet"]) == ["True", "–", "0.691", "5", "val_cls_loss"]
+
+
+def test_segmentation_examples_read_back_as_written(tmp_path):
+    """The segmentation examples job's archive (jobs.exhibits) read back by the chapter: titles, arrays and dtypes."""
+    import numpy as np
+
+    from ecrs_analysis.jobs.explain_views import write_npz
+    from ecrs_analysis.report.mtlnet_chapter import read_segmentation_examples
+
+    rng = np.random.default_rng(1)
+    cases = [(f"{r} Dice 0.{i}00 (external)", {"image": rng.random((3, 4, 5), dtype=np.float32), "truth": rng.random((3, 4, 5)) > 0.5,
+                                              "prediction": (rng.random((3, 4, 5)) > 0.5).astype(np.uint8), "spacing_mm": np.array([1.0, 2.0, 3.0])})
+             for i, r in enumerate(("best", "median", "worst"))]
+    arrays = {}
+    for i, (title, c) in enumerate(cases):
+        arrays[f"title_{i}"] = np.array(title)
+        arrays.update({f"{k}_{i}": v for k, v in c.items()})
+    write_npz(arrays, tmp_path / "x.npz")
+    back = read_segmentation_examples(tmp_path / "x.npz")
+    assert [t for t, _ in back] == [t for t, _ in cases]
+    for (_, a), (_, b) in zip(cases, back):
+        assert all(np.array_equal(a[k], b[k]) and a[k].dtype == b[k].dtype for k in a)

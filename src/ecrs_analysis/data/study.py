@@ -26,7 +26,7 @@ from ecrs_analysis.data.splits import Split, load_split, make_split
 from ecrs_analysis.data.synth.cohort import GENERATOR_VERSION, generate_cohort
 
 __all__ = [
-    "ResultPaths", "LoadedStudy", "default_results_dir", "prepare_cohort", "load_cohort", "prepare_split", "prepare_inputs", "load_study",
+    "ResultPaths", "LoadedStudy", "default_results_dir", "prepare_cohort", "load_cohort", "prepare_split", "prepare_inputs", "load_study", "prepare_study", "StudyNotBuilt",
     "example_cases", "ceiling_auc", "LATENT_CEILING", "IMAGE_CEILING", "find_reference_ct", "table1_variables", "scores_path",
 ]
 
@@ -156,17 +156,36 @@ class LoadedStudy:
         return t
 
 
-def load_study(params: Any, study: str, paths: ResultPaths) -> LoadedStudy:
-    """Cohort + split of a study: the workflow's artefacts when they exist, else made now.
+class StudyNotBuilt(FileNotFoundError):
+    """A study's cohort or split is not in the results folder: the workflow has not built it yet."""
 
-    Inside ``ecrs run`` the artefacts always exist and are current (the workflow re-runs
-    the cohort and split stages when their parameters, inputs or code change); the
-    fallback serves a notebook opened by hand on an empty results folder, with the whole
-    validated profile as ``params`` (a mapping, parsed here into the schema's models).
+
+def load_study(params: Any, study: str, paths: ResultPaths) -> LoadedStudy:
+    """Cohort + split of a study, as the workflow's cohort and split jobs wrote them (read-only).
+
+    Nothing is made here: a chapter opened on a results folder the workflow has not built
+    raises :class:`StudyNotBuilt`, naming the command that builds it. ``params`` is unused
+    (kept so that every caller reads the same way); :func:`prepare_study` makes the artefacts
+    where a test needs them without a workflow run.
     """
-    if paths.cohort_meta(study).exists() and paths.split(study).exists():
-        cohort = load_cohort(paths, study)
-        return LoadedStudy(study, cohort, load_split(paths.split(study), cohort.table))
+    missing = [p for p in (paths.cohort_meta(study), paths.cohort_table(study), paths.split(study)) if not p.exists()]
+    if missing:
+        profile = Path(paths.root).name
+        raise StudyNotBuilt(
+            f"{study}: no {', '.join(p.name for p in missing)} in {paths.root}: the workflow has not built this study yet. "
+            f"Build it first: `ecrs run --profile {profile}` (or `ecrs run --profile {profile} --target <chapter>` for one chapter; "
+            f"`make book` for the demo book), then open the chapter again."
+        )
+    cohort = load_cohort(paths, study)
+    return LoadedStudy(study, cohort, load_split(paths.split(study), cohort.table))
+
+
+def prepare_study(params: Any, study: str, paths: ResultPaths) -> LoadedStudy:
+    """Make a study's cohort and split now (what the workflow's cohort and split jobs do) and return them.
+
+    For tests and scripts that build a small results folder without a workflow run; ``params``:
+    the whole validated profile (a mapping, parsed here into the schema's models). Writes.
+    """
     from ecrs_analysis.config.declared import declared
 
     cfg = declared(params, ("seed", "n_jobs", f"studies.{study}"))

@@ -186,6 +186,63 @@ def _mtlnet_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) ->
     )
 
 
+def _clinical_exhibits(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+    from ecrs_analysis.jobs.exhibits import clinical_exhibits_job
+
+    clinical_exhibits_job(_loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), n_resamples=cfg.stats.roc_band_resamples, seed=cfg.seed, out=a.out)
+
+
+def _integrated_roc(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+    from ecrs_analysis.jobs.exhibits import roc_job
+
+    # chapter 04's figure: the integrated model, the clinical signature (both out-of-fold on training), the CNNs and the ceilings
+    shown = ["integrated_held_out", "clinical_signature_held_out", *cfg.deep.models, "image_prob", "true_prob"]
+    roc_job(_read_scores(a.inputs_by["scores"]), shown, sets=_loaded(paths, a.study).split.names, n_resamples=cfg.stats.roc_band_resamples, seed=cfg.seed, out=a.out)
+
+
+def _mtlnet_roc(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+    import pandas as pd
+
+    from ecrs_analysis.jobs.exhibits import mtlnet_roc_job
+
+    mtlnet_roc_job(_read_scores(a.inputs_by["scores"]), pd.read_csv(a.inputs_by["learning"]), sets=_loaded(paths, a.study).split.names,
+                   n_resamples=cfg.stats.roc_band_resamples, seed=cfg.seed, out=a.out)
+
+
+def _subgroups(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+    from ecrs_analysis.jobs.exhibits import subgroups_job
+
+    subgroups_job(_loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), out=a.out)
+
+
+def _phantom_anatomies(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+    from ecrs_analysis.jobs.exhibits import phantom_anatomies_job
+
+    phantom_anatomies_job(seed=cfg.seed, out=a.out)
+
+
+def _hu_tissues(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+    from ecrs_analysis.jobs.exhibits import hu_tissues_job
+    from ecrs_analysis.paths import find_reference_ct
+
+    hu_tissues_job(_loaded(paths, a.study), reference=find_reference_ct(), out=a.out)
+
+
+def _segmentation_examples(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+    import pandas as pd
+
+    from ecrs_analysis.jobs.exhibits import segmentation_examples_job
+
+    index = pd.read_csv(a.inputs_by["index"], dtype={"patient_id": str})
+    segmentation_examples_job(Path(a.inputs_by["masks"]).parent, index, set_name=_loaded(paths, a.study).split.names[-1], out=a.out)
+
+
+def _explain_views(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+    from ecrs_analysis.jobs.explain_views import explain_views_job
+
+    explain_views_job(cfg.model_dump(mode="json"), paths, studies=tuple(a.studies), out=a.out)  # the mapping chapter 06 receives
+
+
 def _claims(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.jobs.analysis import chapter_claims
     from ecrs_analysis.report.claims import write_claims
@@ -238,6 +295,8 @@ STAGES: dict[str, Callable[[argparse.Namespace, Cfg, S.ResultPaths], None]] = {
     "table1": _table1, "clinical": _clinical, "integrated": _integrated, "integrated_evaluation": _integrated_evaluation,
     "proteomics": _proteomics, "claims": _claims, "deep_evaluation": _deep_evaluation, "mtlnet_evaluation": _mtlnet_evaluation,
     "explain": _explain, "explain_summaries": _explain_summaries,
+    "clinical_exhibits": _clinical_exhibits, "integrated_roc": _integrated_roc, "mtlnet_roc": _mtlnet_roc, "subgroups": _subgroups,
+    "phantom_anatomies": _phantom_anatomies, "hu_tissues": _hu_tissues, "segmentation_examples": _segmentation_examples, "explain_views": _explain_views,
 }
 
 

@@ -44,6 +44,16 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "claims-04_integrated_model": (),
     "claims-07_proteomics": ("omics.fdr",),
     "deep_evaluation": ("seed", "deep.models", "deep.width", "stats.n_resamples", "studies.{s}.preprocess.input_size"),
+    # exhibits the chapters used to compute (workflow/rules/exhibits.smk)
+    "clinical_exhibits": ("seed", "stats.roc_band_resamples"),
+    "integrated_roc": ("seed", "deep.models", "stats.roc_band_resamples"),
+    "mtlnet_roc": ("seed", "stats.roc_band_resamples"),
+    "subgroups": (),
+    "phantom_anatomies": ("seed",),
+    "hu_tissues": (),
+    "segmentation_examples": (),
+    # what report.explain_chapter.load_explanation reads (the networks, the explanation settings, each study's input grid and masks)
+    "explain_views": ("deep.models", "explain", "studies.li2025.preprocess", "studies.li2025.masks", "studies.mtlnet2025.preprocess", "studies.mtlnet2025.masks"),
     "mtlnet_evaluation": ("seed", "mtlnet.ablation", "mtlnet.width", "mtlnet.mask", "mtlnet.surface_tolerance_mm", "stats.n_resamples", "stats.threshold_rule",
                           "stats.threshold_target", "studies.mtlnet2025.preprocess", "studies.mtlnet2025.masks"),  # one study only: MTLNet's
 }

@@ -2,42 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
 from ecrs_analysis.plotting.roc import PALETTE
-from ecrs_analysis.stats.calibration import calibration, net_benefit
 
-__all__ = ["plot_calibration", "plot_decision_curve", "plot_calibration_tables", "plot_decision_tables"]
-
-
-def plot_calibration(scores: pd.DataFrame, prob: str, *, sets: Sequence[str]) -> Figure:
-    """Reliability curve per set with Brier score, calibration intercept and slope (drawn by :func:`plot_calibration_tables`)."""
-    curves, rows = [], {}
-    for s in sets:
-        part = scores[scores["set"] == s]
-        c = calibration(part["label"], part[prob], n_bins=8 if len(part) >= 80 else 4)
-        curves.append(c.curve.assign(set=s))
-        rows[s] = {"Brier": c.brier, "calibration intercept": c.intercept, "calibration slope": c.slope}
-    return plot_calibration_tables(pd.concat(curves), pd.DataFrame.from_dict(rows, orient="index"), sets=sets)
+__all__ = ["plot_decision_curve", "plot_calibration_tables", "plot_decision_tables"]
 
 
-def plot_decision_curve(scores: pd.DataFrame, probs: Mapping[str, str], *, set_name: str) -> Figure:
-    """Net benefit against threshold probability for each model, with treat-all and treat-none."""
-    part = scores[scores["set"] == set_name]
+def plot_decision_curve(decision: pd.DataFrame, *, label: str, set_name: str) -> Figure:
+    """Net benefit against threshold probability of one model on one set, with treat-all and treat-none.
+
+    ``decision``: a job's decision-curve table (``threshold``, ``model``, ``treat_all``, ``prevalence``); nothing is computed here.
+    """
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
-    nb = None
-    for colour, (label, col) in zip(PALETTE, probs.items()):
-        nb = net_benefit(part["label"], part[col])
-        ax.plot(nb["threshold"], nb["model"], color=colour, lw=1.6, label=label)
-    assert nb is not None
-    ax.plot(nb["threshold"], nb["treat_all"], color="black", lw=1, ls="--", label="treat all")
+    ax.plot(decision["threshold"], decision["model"], color=PALETTE[0], lw=1.6, label=label)
+    ax.plot(decision["threshold"], decision["treat_all"], color="black", lw=1, ls="--", label="treat all")
     ax.axhline(0, color="grey", lw=1, ls=":", label="treat none")
-    prev = part["label"].mean()
-    ax.set_ylim(-0.05, prev * 1.1)
+    ax.set_ylim(-0.05, float(decision["prevalence"].iloc[0]) * 1.1)
     ax.set_xlim(0, 0.9)
     ax.set_xlabel("threshold probability")
     ax.set_ylabel("net benefit")

@@ -10,10 +10,11 @@ import pandas as pd
 import SimpleITK as sitk
 from matplotlib.figure import Figure
 
+from ecrs_analysis.explain.mesh import surfaces_page, surfaces_png  # the meshes' drawings (matplotlib, plotly): chapters draw read-back meshes with them
 from ecrs_analysis.explain.views import CaseView
 from ecrs_analysis.plotting.cohort import WINDOW
 
-__all__ = ["plot_case_overlays", "plot_mean_maps", "plot_attention_summary", "plot_deletion_curves"]
+__all__ = ["surfaces_png", "surfaces_page", "plot_case_overlays", "plot_mean_maps", "plot_attention_summary", "plot_deletion_curves"]
 
 REGION_COLOURS = {"evidence": "#3ddc97", "lesion ROI": "#4cc9f0"}
 PLANES = ("axial", "coronal", "sagittal")

@@ -6,19 +6,60 @@ the chapter's prose is typed by hand.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ecrs_analysis.paths import HISTORY, JOB_INFO, JOB_SCORES
+
 __all__ = [
-    "ceiling_test",
+    "ceiling_test", "JobRecord", "load_runs", "MULTITASK", "read_segmentation_examples",
     "learning_display",
     "DICE_TARGET", "IN_SAMPLE", "in_sample", "dice_against_target", "crop_coverage_text", "kept_epoch_text", "held_out_text",
     "threshold_text", "calibration_text", "ceiling_text",
 ]
+
+from ecrs_analysis.training.mtl_settings import MULTITASK, VARIANT_FOLDERS  # names only (pydantic settings): no torch
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """What one finished MTLNet job wrote into its folder, read back for the chapter (nothing is computed)."""
+
+    folder: Path
+    history: pd.DataFrame
+    scores: pd.DataFrame
+    info: dict[str, Any]
+
+
+def load_runs(study_dir: str | Path, *, ablation: bool) -> dict[str, JobRecord]:
+    """The MTLNet jobs of a profile as their folders hold them (``history.csv``, ``scores.csv``, ``job.json``):
+    the multitask network first, then, with ``ablation``, the two single-head variants (``training.mtl_settings.VARIANT_FOLDERS``)."""
+    out = {}
+    for variant, folder in VARIANT_FOLDERS.items():
+        if variant != MULTITASK and not ablation:
+            continue
+        f = Path(study_dir) / folder
+        needed = [f / n for n in (HISTORY, JOB_SCORES, JOB_INFO)]
+        absent = [p.name for p in needed if not p.exists()]
+        if absent:
+            raise FileNotFoundError(f"{f}: no finished MTLNet job here (missing {absent}); run the workflow first (`ecrs run --profile <profile> --target 05_mtlnet`)")
+        out[variant] = JobRecord(f, pd.read_csv(needed[0]), pd.read_csv(needed[1], dtype={"patient_id": str}), json.loads(needed[2].read_text(encoding="utf-8")))
+    return out
+
+
+def read_segmentation_examples(path: str | Path) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """The cases the segmentation examples job wrote (``jobs.exhibits.segmentation_examples_job``), as
+    ``[(title, {"image", "truth", "prediction", "spacing_mm"}), ...]`` for ``plotting.segmentation.plot_segmentation_examples``."""
+    with np.load(path) as z:
+        n = len([k for k in z.files if k.startswith("title_")])
+        return [(str(z[f"title_{i}"]), {k: z[f"{k}_{i}"] for k in ("image", "truth", "prediction", "spacing_mm")}) for i in range(n)]
+
 
 DICE_TARGET = 0.85
 """The Dice the reproduction aims at on every set (issue 16), on the CT's own grid: below the paper's
