@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import pytest
 import SimpleITK as sitk
 
 from ecrs_analysis.plotting.cohort import ct_views, plot_class_balance, plot_hu_histograms, plot_slices
@@ -35,8 +36,7 @@ def test_hu_histograms_one_normalised_step_per_image():
     for patch, values in zip(ax.patches, ([-1000], [40, 700])):
         xy = patch.get_xy()
         heights = xy[1:-1:2, 1]
-        assert np.sum(heights) * width == __import__("pytest").approx(1.0)
-        lefts = xy[1:-1:2, 0]
+        assert np.sum(heights) * width == pytest.approx(1.0)
         assert set(np.flatnonzero(heights > 0)) == {int((v + 1100) // width) for v in values}
     plt.close(fig)
 

@@ -46,6 +46,8 @@ def test_deletion_curves_one_panel_per_model_and_class_starting_at_zero():
     fig = plot_deletion_curves(pd.DataFrame(rows))
     assert [ax.get_title() for ax in fig.axes] == ["resnet3d · explained eCRS", "hrnet3d · explained eCRS"]
     curves = [line for line in fig.axes[0].lines if line.get_marker() == "o"]
-    np.testing.assert_allclose(curves[0].get_xdata(), [0, 0.1, 0.2]) and np.testing.assert_allclose(curves[0].get_ydata(), [0, 0.05, 0.1])
+    np.testing.assert_allclose(curves[0].get_xdata(), [0, 0.1, 0.2])
+    np.testing.assert_allclose(curves[0].get_ydata(), [0, 0.05, 0.1])
+    np.testing.assert_allclose(curves[1].get_ydata(), [0, 0.01, 0.02])
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["top of the map first", "random voxels"]
     plt.close(fig)

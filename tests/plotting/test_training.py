@@ -16,7 +16,6 @@ def test_learning_curves_one_column_per_model_one_line_per_fold():
     h = pd.DataFrame(rows)
     fig = plot_learning_curves(h)
     assert len(fig.axes) == 4
-    top = fig.axes[:2] if fig.axes[0].get_title() == "resnet3d" else None
     assert [ax.get_title() for ax in fig.axes if ax.get_title()] == ["resnet3d", "hrnet3d"]
     loss_axes = [ax for ax in fig.axes if ax.get_ylabel() == "training loss"]
     auc_axes = [ax for ax in fig.axes if ax.get_ylabel() == "validation AUC"]
