@@ -66,9 +66,12 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.study != "li2025":
         raise SystemExit(f"ecrs: error: per-fold training jobs exist for li2025 only (got {args.study})")
+    from ecrs_analysis.paths import default_results_dir
+
     target = f"li2025/deep/{args.model}/fold{args.fold}/scores.csv"
-    run_book(RunOptions(profile=args.profile, overrides=parse_set(args.set or []), targets=(f"file:{target}",), build=False, results_dir=Path(args.results) if args.results else None))
-    print(f"[ecrs] trained {args.model} fold {args.fold}: results/{args.profile}/{target}")
+    results = Path(args.results) if args.results else default_results_dir(args.profile)
+    run_book(RunOptions(profile=args.profile, overrides=parse_set(args.set or []), targets=(f"file:{target}",), build=False, results_dir=results))
+    print(f"[ecrs] trained {args.model} fold {args.fold}: {results / target}")  # the folder the run wrote to, --results or the profile's
     return 0
 
 
