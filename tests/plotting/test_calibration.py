@@ -42,13 +42,13 @@ def test_decision_tables_one_panel_per_set_with_model_treat_all_and_treat_none()
     plt.close(fig)
 
 
-def test_decision_curve_draws_each_model_named_and_limits_to_the_prevalence():
-    rng = np.random.default_rng(0)
-    y = np.arange(200) % 4 == 0  # prevalence 0.25
-    scores = pd.DataFrame({"set": "test", "label": y.astype(int), "good": np.clip(y * 0.6 + rng.uniform(0, 0.4, 200), 0, 1), "poor": rng.uniform(0, 1, 200)})
-    fig = plot_decision_curve(scores, {"good model": "good", "poor model": "poor"}, set_name="test")
+def test_decision_curve_draws_the_tables_net_benefit_and_limits_to_the_prevalence():
+    th = np.linspace(0.05, 0.8, 6)
+    decision = pd.DataFrame({"threshold": th, "model": 0.2 * (1 - th), "treat_all": 0.25 - th, "prevalence": 0.25})
+    fig = plot_decision_curve(decision, label="integrated model", set_name="external_test")
     (ax,) = fig.axes
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["good model", "poor model", "treat all", "treat none"]
-    assert ax.get_ylim() == pytest.approx((-0.05, 0.25 * 1.1)) and ax.get_xlim() == pytest.approx((0, 0.9))
-    assert max(ax.lines[0].get_ydata()) > max(ax.lines[1].get_ydata())  # the informative score has more net benefit
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["integrated model", "treat all", "treat none"]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), 0.2 * (1 - th))
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), 0.25 - th)
+    assert ax.get_ylim() == pytest.approx((-0.05, 0.25 * 1.1)) and ax.get_xlim() == pytest.approx((0, 0.9)) and ax.get_title() == "external test"
     plt.close(fig)
