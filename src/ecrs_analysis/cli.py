@@ -351,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ecrs`` command; errors print one clear message and exit 2."""
-    from ecrs_analysis.pipeline.checkout import CheckoutError
+    from ecrs_analysis.checkout import CheckoutError
     from ecrs_analysis.config.params import ParamsError
     from ecrs_analysis.data.manifest import ManifestError
     from ecrs_analysis.data.splits import SplitError

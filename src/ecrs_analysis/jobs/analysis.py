@@ -279,7 +279,6 @@ def proteomics_job(
     synthetic proteomics, the generated data under ``out["synthetic"]``. A cohort without
     proteomics writes its reason into the summary and empty tables (the chapter is skipped).
     """
-    from ecrs_analysis.jobs.skip import ChapterSkipped
     from ecrs_analysis.omics import analysis as A
     from ecrs_analysis.omics.preprocess import preprocess
     from ecrs_analysis.omics.synth import CHEMOKINE_PATHWAY
@@ -287,7 +286,7 @@ def proteomics_job(
     calls = A.predicted_calls(scores, rule=rule, target=target, train_set=study.split.train_name)
     try:
         inputs = A.load_inputs(settings, seed=seed, calls=calls.table, cohort_ids=list(study.table["patient_id"]), truth=study.cohort.truth, folder=out["synthetic"])
-    except ChapterSkipped as exc:
+    except A.OmicsNotAvailable as exc:  # the chapter is then skipped (jobs.skip.ChapterSkipped) with this reason
         for name, path in out.items():
             if name not in ("summary", "synthetic"):
                 write_csv(pd.DataFrame(), path)

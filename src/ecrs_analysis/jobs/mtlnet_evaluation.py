@@ -31,7 +31,7 @@ from ecrs_analysis.atomic import write_csv
 from ecrs_analysis.training.mtl_settings import MULTITASK
 
 if TYPE_CHECKING:  # the workflow's rules import this module's names: no imaging stack at parse time
-    from ecrs_analysis.config.schema import PreprocessSettings
+    from ecrs_analysis.data.settings import PreprocessSettings
     from ecrs_analysis.data.study import LoadedStudy
 
 __all__ = ["MTLNET_TABLES", "CLAIMS_CHAPTER", "native_segmentation_scores", "grid_table", "coverage_table", "calibration_tables", "mtlnet_evaluation_job", "mtlnet_ceiling_test"]

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecrs_analysis.pipeline.checkout import CheckoutError, checkout_root
+from ecrs_analysis.checkout import CheckoutError, checkout_root
 from ecrs_analysis.pipeline.cpu_kernels import kernel_settings
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ KEY_PACKAGES = (
 def git_state(repo: str | Path | None = None) -> dict[str, Any]:
     """Commit hash and whether tracked files differ from it (``dirty``); ``None`` outside a git checkout.
 
-    ``repo`` defaults to :func:`~ecrs_analysis.pipeline.checkout.checkout_root`, the checkout whose
+    ``repo`` defaults to :func:`~ecrs_analysis.checkout.checkout_root`, the checkout whose
     ``params/`` the run read.
     """
     if repo is None:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ecrs_analysis.atomic import write_json, write_text
-from ecrs_analysis.pipeline.checkout import checkout_root
+from ecrs_analysis.checkout import checkout_root
 from ecrs_analysis.pipeline.cpu_kernels import kernel_settings, pin_cpu_kernels
 from ecrs_analysis.pipeline.cluster import ClusterProfileError, ClusterSettings, read_cluster_profile
 from ecrs_analysis.config.params import load_params
