@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ecrs_analysis.atomic import write_csv, write_json
+from ecrs_analysis.atomic import read_indexed, write_csv, write_json  # read_indexed: also re-exported for the chapters
 
 if TYPE_CHECKING:  # the workflow's rules import this module's names: no imaging stack at parse time
     from ecrs_analysis.data.study import LoadedStudy
@@ -33,11 +33,6 @@ CLAIMS_JOBS = ("01_cohort", "04_integrated_model", "07_proteomics")
 # Table 1 of each study is shown by set and by endotype.
 TABLE1_BY = ("set", "endotype")
 ENDOTYPES = {1: "eosinophilic", 0: "non-eosinophilic"}
-
-
-def read_indexed(path: str | Path, *, levels: int = 1) -> pd.DataFrame:
-    """A table a job wrote with its index (``levels`` index columns), as the job had it."""
-    return pd.read_csv(path, index_col=list(range(levels)) if levels > 1 else 0)
 
 
 def table_one_job(study: LoadedStudy, *, out: Mapping[str, Path]) -> None:

@@ -166,7 +166,7 @@ def calibration_tables(scores: pd.DataFrame, *, sets: Sequence[str], prob: str =
 def mtlnet_evaluation_job(
     study: LoadedStudy, runs: Mapping[str, Any], *, n_resamples: int, seed: int, rule: str, target: float | None, width: float, input_size: Sequence[int],
     index: pd.DataFrame, preprocess: PreprocessSettings, mask_columns: Sequence[str], segmentation_target: str, tolerance_mm: float, n_jobs: int = 1,
-    out: Mapping[str, Path],
+    out: Mapping[str, Path], run: str,
 ) -> None:
     """Evaluate the MTLNet jobs of a profile and write the chapter's tables and claims.
 
@@ -186,6 +186,8 @@ def mtlnet_evaluation_job(
         ``mtlnet.surface_tolerance_mm``: the native-grid segmentation (:func:`native_segmentation_scores`).
     out : mapping
         Output name -> path: each of :data:`MTLNET_TABLES` and ``claims``.
+    run : str
+        The ``ecrs run`` id recorded with the claims.
     """
     from ecrs_analysis.report.claims import metric_claims, write_claims
     from ecrs_analysis.report.paper import MTLNET_REPORTED, reported_vs_reproduced
@@ -266,7 +268,7 @@ def mtlnet_evaluation_job(
     note = f"Dice on the CT's own grid; sensitivity, specificity and accuracy at the threshold chosen on the validation set; {train_set} rows in-sample"
     if ceiling is not None:
         note += "; ceiling: the image-only ceiling (what the CT shows), an estimate, not a bound"
-    write_claims(Path(out["claims"]).parents[1], CLAIMS_CHAPTER, metric_claims(headline, study="mtlnet2025", note=note, auc_ceiling=image_ceiling, learning=learning), path=out["claims"])
+    write_claims(Path(out["claims"]).parents[1], CLAIMS_CHAPTER, metric_claims(headline, study="mtlnet2025", note=note, auc_ceiling=image_ceiling, learning=learning), run=run, path=out["claims"])
     ceiling_test = mtlnet_ceiling_test(study, scores, train_set=train_set, learned=learned, n_resamples=n_resamples, seed=seed)
     write_csv(ceiling_test, out["ceiling_test"], index="note" not in ceiling_test)
 

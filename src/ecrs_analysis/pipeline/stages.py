@@ -20,7 +20,7 @@ import yaml
 
 from ecrs_analysis.config.declared import parse_declared
 from ecrs_analysis.config.seeds import training_seed
-from ecrs_analysis.pipeline.provenance import write_provenance
+from ecrs_analysis.pipeline.provenance import run_id, write_provenance
 from ecrs_analysis.data import study as S
 from ecrs_analysis.data.splits import TRAIN
 
@@ -182,7 +182,7 @@ def _mtlnet_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) ->
         _loaded(paths, a.study), runs, n_resamples=st.n_resamples, seed=cfg.seed, rule=st.threshold_rule, target=st.threshold_target,
         width=cfg.mtlnet.width, input_size=study.preprocess.input_size, index=pd.read_csv(paths.preprocessed_index(a.study), dtype={"patient_id": str}),
         preprocess=study.preprocess, mask_columns=tuple(study.masks), segmentation_target=cfg.mtlnet.mask, tolerance_mm=cfg.mtlnet.surface_tolerance_mm,
-        n_jobs=a.threads, out=a.out,
+        n_jobs=a.threads, out=a.out, run=run_id(),
     )
 
 
@@ -191,7 +191,7 @@ def _claims(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     from ecrs_analysis.report.claims import write_claims
 
     rows = chapter_claims(a.chapter, inputs=a.inputs_by, config=cfg, studies={s: _loaded(paths, s) for s in a.studies})
-    write_claims(paths, a.chapter, rows, profile=a.profile, path=a.out["claims"])
+    write_claims(paths, a.chapter, rows, run=run_id(), profile=a.profile, path=a.out["claims"])
 
 
 def _explain(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
@@ -216,7 +216,7 @@ def _chapter(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     execute_chapter(a.chapter, root=a.root, paths=paths, profile=a.profile, config=cfg.model_dump(mode="json"))  # papermill injects JSON
     claims = claims_path(paths, a.chapter)
     if str(claims) in a.outputs and not claims.exists():  # a chapter skipped for lack of data reproduces no claim
-        write_claims(paths, a.chapter, [])
+        write_claims(paths, a.chapter, [], run=run_id())
 
 
 def _appendix(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
