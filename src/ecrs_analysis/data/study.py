@@ -134,7 +134,7 @@ def prepare_inputs(settings: Any, study: str, cohort: Cohort, paths: ResultPaths
     ``settings``: the study's section (or its declared ``preprocess`` and ``masks``).
     """
     # imported here: MONAI (behind preprocessing) takes seconds to import, and most jobs never preprocess
-    from ecrs_analysis.data.preprocess import preprocess_cohort
+    from ecrs_analysis.data.preprocess import preprocess_cohort  # lazy: loads monai, torch
 
     masks = tuple(m for m in cohort.mask_columns if m in settings.masks)
     index = preprocess_cohort(cohort.table, mask_columns=masks, params=settings.preprocess, cache_dir=paths.cache, n_jobs=n_jobs, segments=dict(cohort.mask_segments))

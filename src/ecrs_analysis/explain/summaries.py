@@ -24,6 +24,7 @@ from ecrs_analysis.atomic import write_csv
 from ecrs_analysis.data.preprocess import load_preprocessed
 from ecrs_analysis.data.study import ResultPaths, load_study
 from ecrs_analysis.explain.jobs import MTLNET
+from ecrs_analysis.explain.evidence import COLUMNS, conditional_evidence
 
 __all__ = ["image_summaries", "summary_table", "write_image_summaries", "SUMMARIES"]
 
@@ -98,8 +99,7 @@ def write_image_summaries(cfg: Any, paths: ResultPaths, study_name: str) -> pd.D
 
 def _evidence_definition(study: Any) -> pd.DataFrame:
     """The per-class evidence definition of a synthetic study (:func:`~ecrs_analysis.explain.evidence.conditional_evidence`); empty for a real cohort."""
-    from ecrs_analysis.explain.evidence import COLUMNS, conditional_evidence
-    from ecrs_analysis.explain.run import evidence_definition
+    from ecrs_analysis.explain.run import evidence_definition  # lazy: loads statsmodels
 
     if evidence_definition(study) is None:
         return pd.DataFrame(columns=list(COLUMNS))

@@ -27,6 +27,10 @@ from typing import Any
 from ecrs_analysis.config.params import load_params
 from ecrs_analysis.config.seeds import MAX_TRAINING_SEED, training_seed
 from ecrs_analysis.paths import ResultPaths, default_results_dir
+from ecrs_analysis.pipeline.progress import summary_text
+from ecrs_analysis.pipeline.record import git_state
+from ecrs_analysis.pipeline.runlock import RunBusyError, acquire_run_lock
+from ecrs_analysis.pipeline.runner import RunError, RunOptions, repo_root, run_book
 
 __all__ = ["SpreadOptions", "SpreadRuns", "SHARED_FOLDERS", "headline_tables", "share_data", "cpu_model", "run_spread"]
 
@@ -123,10 +127,6 @@ def run_spread(opts: SpreadOptions) -> SpreadRuns:
     ecrs_analysis.pipeline.runner.RunError
         When a run fails (the message names the job) or the profile's results folder is busy.
     """
-    from ecrs_analysis.pipeline.record import git_state
-    from ecrs_analysis.pipeline.runlock import RunBusyError, acquire_run_lock
-    from ecrs_analysis.pipeline.runner import RunError, RunOptions, repo_root, run_book
-
     _check(opts)
     results = Path(opts.results_dir or default_results_dir(opts.profile)).resolve()
     paths = ResultPaths(results)
@@ -152,8 +152,6 @@ def run_spread(opts: SpreadOptions) -> SpreadRuns:
             folders[offset], seconds[offset] = folder, round(time.perf_counter() - t0, 1)
             stages[offset] = out.get("stage_times") or []
             if opts.progress:
-                from ecrs_analysis.pipeline.progress import summary_text
-
                 print(summary_text(out), flush=True)
     finally:
         lock.release()

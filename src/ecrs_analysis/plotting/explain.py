@@ -70,7 +70,7 @@ def plot_case_overlays(views: Sequence[CaseView], *, title: str = "", threshold:
 
 def plot_network_examples(expl: "StudyExplanation") -> list[Figure]:
     """:func:`plot_case_overlays` of the most confident TP, FP, FN and TN of every network of ``expl``."""
-    from ecrs_analysis.explain.chapter import example_views
+    from ecrs_analysis.explain.chapter import example_views  # lazy until the explain helper moves explain/chapter.py (issue 25 item 2)
 
     return [plot_case_overlays(example_views(expl, m), title=m) for m in expl.models]
 
