@@ -14,6 +14,8 @@ Fraction = Annotated[float, Field(gt=0, lt=1)]
 
 
 class StatsSettings(Section):
+    """The ``stats`` section: bootstrap resamples, alpha and the operating-point rule (no values of its own)."""
+
     n_resamples: int = Field(ge=100)
     roc_band_resamples: int = Field(ge=20)
     alpha: Fraction

@@ -17,6 +17,8 @@ Names = Annotated[list[str], Field(min_length=1)]
 
 
 class DeepSettings(Section):
+    """The ``deep`` section: which CNNs, their width, folds and training (no values of its own but ``test_scoring``)."""
+
     models: Names
     width: Positive
     folds: int = Field(ge=2)
