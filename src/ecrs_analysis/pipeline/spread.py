@@ -30,7 +30,8 @@ from ecrs_analysis.paths import ResultPaths, default_results_dir
 from ecrs_analysis.pipeline.progress import summary_text
 from ecrs_analysis.pipeline.record import git_state
 from ecrs_analysis.pipeline.runlock import RunBusyError, acquire_run_lock
-from ecrs_analysis.pipeline.runner import RunError, RunOptions, repo_root, run_book
+from ecrs_analysis.pipeline import runner  # runner.run_book is looked up at each call (the tests stand in for it)
+from ecrs_analysis.pipeline.runner import RunError, RunOptions, repo_root
 
 __all__ = ["SpreadOptions", "SpreadRuns", "SHARED_FOLDERS", "headline_tables", "share_data", "cpu_model", "run_spread"]
 
@@ -147,7 +148,7 @@ def run_spread(opts: SpreadOptions) -> SpreadRuns:
             if opts.progress:
                 print(f"[ecrs] spread: training seed {offset + 1} of {opts.seeds} (training_seed={offset}) -> {folder}", flush=True)
             t0 = time.perf_counter()
-            out = run_book(RunOptions(profile=opts.profile, overrides={**opts.overrides, "training_seed": offset}, targets=targets, results_dir=folder,
+            out = runner.run_book(RunOptions(profile=opts.profile, overrides={**opts.overrides, "training_seed": offset}, targets=targets, results_dir=folder,
                                       build=False, cores=opts.cores, progress=opts.progress))
             folders[offset], seconds[offset] = folder, round(time.perf_counter() - t0, 1)
             stages[offset] = out.get("stage_times") or []
