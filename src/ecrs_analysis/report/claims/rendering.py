@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ecrs_analysis.report.claims.registry import SHORT_TITLES
-from ecrs_analysis.report.format import fmt_count, fmt_num, label
+from ecrs_analysis.report.format import fmt_ci, fmt_count, fmt_num, label
 
 __all__ = ["claims_markdown", "sources_table"]
 
