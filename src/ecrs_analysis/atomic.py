@@ -1,4 +1,4 @@
-"""Atomic file and folder writes: a failed run never leaves a half-written artefact."""
+"""Atomic file and folder writes: a failed run never leaves a half-written artefact (and :func:`read_indexed`, which reads back a table written with its index)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["atomic_path", "atomic_dir", "write_json", "write_csv", "write_text"]
+__all__ = ["atomic_path", "atomic_dir", "write_json", "write_csv", "write_text", "read_indexed"]
 
 
 def _tmp_name(path: Path) -> Path:
@@ -71,3 +71,8 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], *, index: bool = F
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=index)
     return Path(path)
+
+
+def read_indexed(path: str | os.PathLike[str], *, levels: int = 1) -> pd.DataFrame:
+    """A table a job wrote with its index (``write_csv(..., index=True)``, ``levels`` index columns), as the job had it."""
+    return pd.read_csv(path, index_col=list(range(levels)) if levels > 1 else 0)

@@ -30,8 +30,8 @@ SHOWN_PER_STUDY = 6
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ecrs_analysis.config.params import parse_set
-    from ecrs_analysis.pipeline.runner import RunOptions, run_book
+    from ecrs_analysis.config.params import parse_set  # lazy: `ecrs --help` and each command load only what they need
+    from ecrs_analysis.pipeline.runner import RunOptions, run_book  # lazy: `ecrs --help` and each command load only what they need
 
     out = run_book(
         RunOptions(
@@ -53,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
         planned = out["plan"]
         print(f"[ecrs] dry run: {sum(planned.values())} job(s) would run" + (": " + ", ".join(f"{k} ×{v}" for k, v in planned.items()) if planned else " — everything is up to date"))
         return 0
-    from ecrs_analysis.pipeline.progress import summary_text
+    from ecrs_analysis.pipeline.progress import summary_text  # lazy: `ecrs --help` and each command load only what they need
 
     print(summary_text(out))  # what ran, how long each stage took, where the book is
     return 0
@@ -61,8 +61,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     """One (study, model, fold) training job by hand, e.g. on a GPU node (the workflow runs the same)."""
-    from ecrs_analysis.config.params import parse_set
-    from ecrs_analysis.pipeline.runner import RunOptions, run_book
+    from ecrs_analysis.config.params import parse_set  # lazy: `ecrs --help` and each command load only what they need
+    from ecrs_analysis.pipeline.runner import RunOptions, run_book  # lazy: `ecrs --help` and each command load only what they need
 
     if args.study != "li2025":
         raise SystemExit(f"ecrs: error: per-fold training jobs exist for li2025 only (got {args.study})")
@@ -87,10 +87,10 @@ def _seeds(text: str) -> int:
 
 def _spread(args: argparse.Namespace) -> int:
     """The workflow once per training seed (same cohort and split), then each headline metric's spread over the seeds."""
-    from ecrs_analysis.config.params import parse_set
-    from ecrs_analysis.paths import ResultPaths
-    from ecrs_analysis.pipeline.spread import SpreadOptions, run_spread
-    from ecrs_analysis.report.spread import collect_seed_spread, write_seed_spread
+    from ecrs_analysis.config.params import parse_set  # lazy: `ecrs --help` and each command load only what they need
+    from ecrs_analysis.paths import ResultPaths  # lazy: `ecrs --help` and each command load only what they need
+    from ecrs_analysis.pipeline.spread import SpreadOptions, run_spread  # lazy: `ecrs --help` and each command load only what they need
+    from ecrs_analysis.report.spread import collect_seed_spread, write_seed_spread  # lazy: `ecrs --help` and each command load only what they need
 
     opts = SpreadOptions(profile=args.profile, seeds=args.seeds, overrides=parse_set(args.set or []), results_dir=Path(args.results) if args.results else None, cores=args.cores)
     runs = run_spread(opts)
@@ -104,7 +104,7 @@ def _spread(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     import time
 
-    from ecrs_analysis.data.synth.cohort import generate_cohort
+    from ecrs_analysis.data.synth.cohort import generate_cohort  # lazy: `ecrs --help` and each command load only what they need
 
     t0 = time.perf_counter()
     out = generate_cohort(args.out, design=args.design, seed=args.seed, n_patients=args.n, spacing_scale=args.spacing_scale, n_jobs=args.jobs)
@@ -125,9 +125,9 @@ def _segments(items: list[str] | None) -> dict[str, str]:
 
 def _validate(args: argparse.Namespace) -> int:
     """Check a manifest (and, with --study, everything that study and profile need; without, whether each study could run); writes nothing."""
-    from ecrs_analysis.config.params import ParamsError, load_params, params_dir, params_model, parse_set
-    from ecrs_analysis.data.manifest import format_problems, validate_manifest
-    from ecrs_analysis.pipeline.preflight import StudyCheck, StudyCheckError, check_every_study, check_study
+    from ecrs_analysis.config.params import ParamsError, load_params, params_dir, params_model, parse_set  # lazy: `ecrs --help` and each command load only what they need
+    from ecrs_analysis.data.manifest import format_problems, validate_manifest  # lazy: `ecrs --help` and each command load only what they need
+    from ecrs_analysis.pipeline.preflight import StudyCheck, StudyCheckError, check_every_study, check_study  # lazy: `ecrs --help` and each command load only what they need
 
     segments = _segments(args.mask)
     try:
@@ -197,7 +197,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _print_precision(table: pd.DataFrame, sets: Mapping[str, Sequence[str]], names: Sequence[str], *, c_statistic: float) -> None:
     """What the evaluation sets of this cohort can measure (Riley et al. 2021), before any training."""
-    from ecrs_analysis.stats.samplesize import precision_table
+    from ecrs_analysis.stats.samplesize import precision_table  # lazy: `ecrs --help` and each command load only what they need
 
     labels = table.set_index("patient_id")["label"]
     counts = {n: (len(sets[n]), int(labels.loc[list(sets[n])].sum())) for n in names}
@@ -216,8 +216,8 @@ def _summary(args: argparse.Namespace) -> int:
     """The headline evidence of a finished run: learned?, AUC with CI, the ceiling it is compared with, Dice."""
     import pandas as pd
 
-    from ecrs_analysis.report.summary import evidence_summary
-    from ecrs_analysis.paths import default_results_dir
+    from ecrs_analysis.report.summary import evidence_summary  # lazy: `ecrs --help` and each command load only what they need
+    from ecrs_analysis.paths import default_results_dir  # lazy: `ecrs --help` and each command load only what they need
 
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(evidence_summary(args.results or default_results_dir(args.profile)).to_string())
@@ -226,9 +226,9 @@ def _summary(args: argparse.Namespace) -> int:
 
 def _dictionary(args: argparse.Namespace) -> int:
     """Print a starting data dictionary for a manifest (stdout only; writes nothing)."""
-    from ecrs_analysis.data.dictionary import draft_dictionary
-    from ecrs_analysis.data.manifest import ManifestError, Problem
-    from ecrs_analysis.data.tables import TableReadError, read_table
+    from ecrs_analysis.data.dictionary import draft_dictionary  # lazy: `ecrs --help` and each command load only what they need
+    from ecrs_analysis.data.manifest import ManifestError, Problem  # lazy: `ecrs --help` and each command load only what they need
+    from ecrs_analysis.data.tables import TableReadError, read_table  # lazy: `ecrs --help` and each command load only what they need
 
     try:
         raw = read_table(args.manifest)
@@ -250,7 +250,7 @@ def _auc(text: str) -> float:
 
 def _from_dicom(args: argparse.Namespace) -> int:
     """A manifest, a data-dictionary stub and the series decisions from a DICOM export."""
-    from ecrs_analysis.data.dicom_export import manifest_from_dicom
+    from ecrs_analysis.data.dicom_export import manifest_from_dicom  # lazy: `ecrs --help` and each command load only what they need
 
     overrides = {}
     for item in args.series or ():
@@ -274,8 +274,8 @@ def _from_dicom(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ecrs_analysis.config.params import PROFILES
-    from ecrs_analysis.data.synth.designs import DESIGNS
+    from ecrs_analysis.config.params import PROFILES  # lazy: `ecrs --help` and each command load only what they need
+    from ecrs_analysis.data.synth.designs import DESIGNS  # lazy: `ecrs --help` and each command load only what they need
 
     p = argparse.ArgumentParser(prog="ecrs", description="Reproducible eCRS analysis book.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -354,19 +354,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ecrs`` command; errors print one clear message and exit 2."""
-    from ecrs_analysis.pipeline.checkout import CheckoutError
-    from ecrs_analysis.config.params import ParamsError
-    from ecrs_analysis.data.manifest import ManifestError
-    from ecrs_analysis.data.splits import SplitError
+    from ecrs_analysis.checkout import CheckoutError  # lazy: `ecrs --help` and each command load only what they need
+    from ecrs_analysis.config.params import ParamsError  # lazy: `ecrs --help` and each command load only what they need
+    from ecrs_analysis.data.manifest import ManifestError  # lazy: `ecrs --help` and each command load only what they need
+    from ecrs_analysis.data.splits import SplitError  # lazy: `ecrs --help` and each command load only what they need
 
     args = build_parser().parse_args(argv)
-    from ecrs_analysis.data.dicom_export import DicomExportError
+    from ecrs_analysis.data.dicom_export import DicomExportError  # lazy: `ecrs --help` and each command load only what they need
 
     expected: tuple[type[Exception], ...] = (CheckoutError, ManifestError, ParamsError, SplitError, DicomExportError)
     if args.command == "summary":
         expected += (FileNotFoundError,)
     if args.command in ("run", "train", "spread"):  # the runner pulls in Snakemake, which `validate` does not need
-        from ecrs_analysis.pipeline.runner import RunError
+        from ecrs_analysis.pipeline.runner import RunError  # lazy: `ecrs --help` and each command load only what they need
 
         expected += (RunError,)
     if args.command == "spread":  # --set training_seed=..., a run without a headline table

@@ -27,6 +27,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecrs_analysis.checkout import CheckoutError, checkout_root
+
 __all__ = [
     "ResultPaths", "default_results_dir", "results_base", "last_built_profile", "find_reference_ct", "scores_path", "OMICS_COMPARISONS",
     "CHECKPOINT", "LAST_CHECKPOINT", "HISTORY", "JOB_SCORES", "JOB_INFO", "PREDICTED_MASKS",
@@ -59,8 +61,6 @@ def results_base() -> Path:
     env = os.environ.get("ECRS_RESULTS")
     if env:
         return Path(env)
-    from ecrs_analysis.pipeline.checkout import CheckoutError, checkout_root
-
     try:
         return checkout_root() / "results"
     except CheckoutError:

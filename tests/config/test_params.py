@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ecrs_analysis.pipeline.checkout import CheckoutError, checkout_root
+from ecrs_analysis.checkout import CheckoutError, checkout_root
 from ecrs_analysis.config.params import PROFILES, ParamsError, apply_overrides, load_params, params_dir, parse_set
 from ecrs_analysis.pipeline.record import git_state
 from ecrs_analysis.data.synth.cohort import DESIGNS

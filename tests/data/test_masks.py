@@ -19,7 +19,7 @@ from ecrs_analysis import cli
 from ecrs_analysis.data.imageio import Geometry, read_image, write_image
 from ecrs_analysis.data.integrity import mask_problems
 from ecrs_analysis.data.masks import MaskReadError, mask_format, read_mask, segment_names
-from ecrs_analysis.config.schema import PreprocessSettings
+from ecrs_analysis.data.settings import PreprocessSettings
 from ecrs_analysis.data.preprocess import preprocess_patient
 
 from .dicom_writer import head_phantom, uid, write_ct_series

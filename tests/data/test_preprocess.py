@@ -5,7 +5,7 @@ import torch
 
 from ecrs_analysis.data.imageio import write_image
 from ecrs_analysis.data.manifest import validate_manifest
-from ecrs_analysis.config.schema import PreprocessSettings
+from ecrs_analysis.data.settings import PreprocessSettings
 from ecrs_analysis.data.preprocess import load_preprocessed, preprocess_cohort, preprocess_patient, to_metatensor
 
 

@@ -8,7 +8,7 @@ import torch
 from monai.data import MetaTensor
 from monai.transforms import Invertd
 
-from ecrs_analysis.config.schema import PreprocessSettings
+from ecrs_analysis.data.settings import PreprocessSettings
 from ecrs_analysis.data.preprocess import preprocess_patient
 from ecrs_analysis.explain.inverse import InputGrid
 from ecrs_analysis.stats.segmentation import dice_scores

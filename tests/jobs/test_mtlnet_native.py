@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
-from ecrs_analysis.config.schema import PreprocessSettings
+from ecrs_analysis.data.settings import PreprocessSettings
 from ecrs_analysis.data.manifest import validate_manifest
 from ecrs_analysis.data.preprocess import load_preprocessed, preprocess_cohort
 from ecrs_analysis.explain.inverse import InputGrid

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from ecrs_analysis.omics.analysis import choose_patients, load_inputs, pathway_rank, planted_recovery, predicted_calls
+from ecrs_analysis.omics.analysis import OmicsNotAvailable, choose_patients, load_inputs, pathway_rank, planted_recovery, predicted_calls
 from ecrs_analysis.omics.io import ProteomicsInputError
 from ecrs_analysis.omics.settings import OmicsSettings
 
@@ -95,9 +95,7 @@ def test_user_files_are_validated_against_the_cohort(tmp_path: Path) -> None:
     settings = OmicsSettings(**{**SMOKE, "proteins": str(tmp_path / "m.csv"), "sample_sheet": str(tmp_path / "sheet.csv")})
     with pytest.raises(ProteomicsInputError, match="unknown patient 'XX9999'"):
         load_inputs(settings, seed=0, calls=pd.DataFrame(), cohort_ids=["LI0001"], truth=None, folder=tmp_path / "out")
-    from ecrs_analysis.jobs.skip import ChapterSkipped
-
-    with pytest.raises(ChapterSkipped, match="no proteomics.*omics.proteins"):
+    with pytest.raises(OmicsNotAvailable, match="no proteomics.*omics.proteins"):
         load_inputs(OmicsSettings(**SMOKE), seed=0, calls=pd.DataFrame(), cohort_ids=["LI0001"], truth=None, folder=tmp_path / "out")
 
 

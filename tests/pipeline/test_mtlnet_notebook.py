@@ -35,7 +35,7 @@ def test_mtlnet_chapter_executes_on_a_tiny_results_folder(tmp_path, monkeypatch)
                           rule=st["threshold_rule"], target=st["threshold_target"], width=cfg["mtlnet"]["width"],
                           input_size=cfg["studies"]["mtlnet2025"]["preprocess"]["input_size"], index=index,
                           preprocess=declared(cfg, ["studies.mtlnet2025"]).studies.mtlnet2025.preprocess, mask_columns=tuple(cfg["studies"]["mtlnet2025"]["masks"]),
-                          segmentation_target=cfg["mtlnet"]["mask"], tolerance_mm=cfg["mtlnet"]["surface_tolerance_mm"], out=out_files)
+                          segmentation_target=cfg["mtlnet"]["mask"], tolerance_mm=cfg["mtlnet"]["surface_tolerance_mm"], out=out_files, run="test")
     assert all(p.exists() for p in out_files.values())  # the job writes exactly what its rule declares
     from ecrs_analysis.jobs.exhibits import mtlnet_roc_job, segmentation_examples_job  # the chapter's ROC bands and examples
 

@@ -13,7 +13,8 @@ from pydantic import ValidationError
 
 from ecrs_analysis.config.declared import declared, parse_declared
 from ecrs_analysis.config.params import load_params
-from ecrs_analysis.config.schema import PreprocessSettings, SplitSettings, StatsSettings
+from ecrs_analysis.data.settings import PreprocessSettings, SplitSettings
+from ecrs_analysis.stats.settings import StatsSettings
 from ecrs_analysis.explain.settings import ExplainSettings
 from ecrs_analysis.pipeline.workflow import STAGE_PARAMS, job_keys, job_params, load_chapters, params_for, params_json
 from ecrs_analysis.training.mtl_settings import MTLNetSettings

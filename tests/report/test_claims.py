@@ -38,14 +38,13 @@ def test_registry_holds_every_number_of_both_abstracts_and_nothing_invented():
     assert all(c.source for c in C.REPORTED)
 
 
-def _write(tmp_path, chapter, rows):
-    C.write_claims(tmp_path, chapter, rows, profile="smoke")
+def _write(tmp_path, chapter, rows, run="test"):
+    C.write_claims(tmp_path, chapter, rows, run=run, profile="smoke")
     return pd.read_csv(C.claims_path(tmp_path, chapter))
 
 
 def test_written_claims_carry_value_ci_set_profile_and_run(tmp_path, monkeypatch):
-    monkeypatch.setenv("ECRS_RUN_ID", "run-42")
-    t = _write(tmp_path, "04_integrated_model", [{"claim": "li2025.auc.internal_test", "value": 0.8, "ci_low": 0.7, "ci_high": 0.9, "ceiling": 0.95, "n": 30}])
+    t = _write(tmp_path, "04_integrated_model", [{"claim": "li2025.auc.internal_test", "value": 0.8, "ci_low": 0.7, "ci_high": 0.9, "ceiling": 0.95, "n": 30}], run="run-42")
     assert list(t.columns) == list(C.CLAIM_COLUMNS)
     r = t.iloc[0]
     assert (r["claim"], r["set"], r["profile"], r["run"], r["chapter"], r["n"]) == ("li2025.auc.internal_test", "internal_test", "smoke", "run-42", "04_integrated_model", 30)
@@ -54,7 +53,7 @@ def test_written_claims_carry_value_ci_set_profile_and_run(tmp_path, monkeypatch
 
 def test_profile_defaults_to_the_run_record_of_the_results_folder(tmp_path):
     (tmp_path / "run.json").write_text('{"profile": "demo"}')
-    C.write_claims(tmp_path, "07_proteomics", [])
+    C.write_claims(tmp_path, "07_proteomics", [], run="test")
     t = pd.read_csv(C.claims_path(tmp_path, "07_proteomics"))
     assert t.empty and list(t.columns) == list(C.CLAIM_COLUMNS)
 
@@ -69,7 +68,7 @@ def test_profile_defaults_to_the_run_record_of_the_results_folder(tmp_path):
 ])
 def test_bad_claim_rows_are_refused_with_the_reason(tmp_path, rows, match):
     with pytest.raises(C.ClaimError, match=match):
-        C.write_claims(tmp_path, "04_integrated_model", rows, profile="smoke")
+        C.write_claims(tmp_path, "04_integrated_model", rows, run="test", profile="smoke")
     assert not C.claims_path(tmp_path, "04_integrated_model").exists()
 
 
@@ -177,10 +176,12 @@ def test_forest_plot_has_one_row_per_reported_auc_and_dice():
     from ecrs_analysis.plotting.claims import plot_claims_forest
 
     table = C.claims_table(pd.DataFrame(columns=list(C.CLAIM_COLUMNS)))
-    fig = plot_claims_forest(table)
+    fig = plot_claims_forest(table, study_titles=C.STUDY_TITLES, set_labels={"external_test": "external test set"})
     expected = [c for c in C.REPORTED if c.kind == "estimate" and c.reported is not None and c.quantity.startswith(("AUC", "Dice"))]
     assert len(fig.axes[0].get_yticks()) == len(expected) == 8
     assert sum(t.get_text() == "not run" for t in fig.axes[0].texts) == len(expected)
+    names = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert "Li et al. 2025: AUC, external test set" in names and "Li et al. 2025: AUC, internal_test" in names  # the labels given
     plt.close(fig)
 
 
@@ -191,7 +192,7 @@ def test_a_headline_table_of_set_and_metric_becomes_the_claims_the_registry_know
     )
     rows = C.metric_claims(headline, study="mtlnet2025", note="bootstrap 95% CI")
     assert [r["claim"] for r in rows] == ["mtlnet2025.dice.train", "mtlnet2025.auc.external", "mtlnet2025.sensitivity.external"]
-    C.write_claims(tmp_path, "05_mtlnet", rows, profile="smoke")
+    C.write_claims(tmp_path, "05_mtlnet", rows, run="test", profile="smoke")
     table = C.claims_table(C.collect_claims(tmp_path)).set_index("claim")
     assert table.loc["mtlnet2025.auc.external", "verdict"] == "inside"  # 0.818 in 0.7-0.9
     assert table.loc["mtlnet2025.sensitivity.external", "verdict"] == "inside"  # 0.727 in 0.5-0.85
@@ -218,7 +219,7 @@ def test_claims_of_a_model_that_did_not_learn_carry_no_value_and_say_why(tmp_pat
     )
     constant = learning_check(np.full(40, 0.51) + np.linspace(0, 1e-4, 40))  # MTLNet's old head: 0.5100-0.5101
     assert not constant.learned
-    C.write_claims(tmp_path, "05_mtlnet", C.metric_claims(headline, study="mtlnet2025", learning=constant), profile="smoke")
+    C.write_claims(tmp_path, "05_mtlnet", C.metric_claims(headline, study="mtlnet2025", learning=constant), run="test", profile="smoke")
     written = pd.read_csv(C.claims_path(tmp_path, "05_mtlnet")).set_index("claim")
     assert math.isnan(written.loc["mtlnet2025.auc.external", "value"]) and math.isnan(written.loc["mtlnet2025.auc.external", "ci_low"])
     table = C.claims_table(C.collect_claims(tmp_path)).set_index("claim")
@@ -233,7 +234,7 @@ def test_claims_of_a_model_that_did_not_learn_carry_no_value_and_say_why(tmp_pat
 
 def test_a_claim_of_a_model_that_did_not_learn_needs_its_reason(tmp_path):
     with pytest.raises(C.ClaimError, match="note must say why"):
-        C.write_claims(tmp_path, "05_mtlnet", [{"claim": "mtlnet2025.auc.external", "value": 0.5, "learned": False}], profile="smoke")
+        C.write_claims(tmp_path, "05_mtlnet", [{"claim": "mtlnet2025.auc.external", "value": 0.5, "learned": False}], run="test", profile="smoke")
 
 
 def test_the_verdict_shows_our_ci_width_and_in_sample_claims_are_marked():

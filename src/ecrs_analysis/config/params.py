@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ecrs_analysis.pipeline.checkout import CheckoutError, checkout_root
+from ecrs_analysis.checkout import CheckoutError, checkout_root
 from ecrs_analysis.config.schema import RULE_ERROR, Params
 
 __all__ = ["ParamsError", "PROFILES", "params_dir", "load_params", "notebook_params", "apply_overrides", "parse_set", "validate_params", "params_model"]

@@ -30,6 +30,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from ecrs_analysis.data.imageio import Geometry
+from ecrs_analysis.data.imageio import read_image
 
 __all__ = ["MaskReadError", "mask_format", "segment_names", "read_mask", "load_mask", "FORMATS"]
 
@@ -257,6 +258,4 @@ def load_mask(path: str | os.PathLike[str], *, reference: Geometry, segment: str
     The one call for code that reads a mask beside its CT (preprocessing, explanation views);
     ``segment`` is the cohort's ``mask_segments[column]``.
     """
-    from ecrs_analysis.data.imageio import read_image
-
     return read_mask(path, reference=reference, segment=segment) if mask_format(path) else read_image(path)

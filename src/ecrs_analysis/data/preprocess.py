@@ -38,8 +38,8 @@ from ecrs_analysis.hashing import hash_params, sha256_path
 from ecrs_analysis.data.imageio import Geometry, read_image
 from ecrs_analysis.data.masks import load_mask
 
-if TYPE_CHECKING:  # the schema's model (its values are the profile's; this module has none of its own)
-    from ecrs_analysis.config.schema import PreprocessSettings
+if TYPE_CHECKING:  # the data room's settings model (its values are the profile's; this module has none of its own)
+    from ecrs_analysis.data.settings import PreprocessSettings
 
 __all__ = ["HEAD_HU", "HeadBox", "to_metatensor", "pipeline", "preprocess_patient", "preprocess_cohort", "load_preprocessed", "PREPROCESS_VERSION"]
 

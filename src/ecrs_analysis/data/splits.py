@@ -152,7 +152,7 @@ def make_split(table: pd.DataFrame, spec: Mapping[str, object], *, seed: int) ->
     as ``validation``, whichever the spec gives.
     """
     mode = spec.get("mode")
-    if mode == "random":  # the schema (book.schema.SplitSettings) guarantees exactly one of the two fractions
+    if mode == "random":  # the schema (data.settings.SplitSettings) guarantees exactly one of the two fractions
         if spec.get("internal_fraction") is not None:
             return stratified_random_split(table, test_fraction=float(spec["internal_fraction"]), seed=seed, names=(TRAIN, INTERNAL_TEST))  # type: ignore[arg-type]
         return stratified_random_split(table, test_fraction=float(spec["validation_fraction"]), seed=seed)  # type: ignore[arg-type]

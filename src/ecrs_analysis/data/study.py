@@ -22,6 +22,7 @@ from ecrs_analysis.paths import ResultPaths, default_results_dir, find_reference
 from ecrs_analysis.hashing import hash_params, sha256_path
 from ecrs_analysis.data.imageio import read_image
 from ecrs_analysis.data.manifest import Cohort, validate_manifest
+from ecrs_analysis.data.settings import Studies
 from ecrs_analysis.data.splits import Split, load_split, make_split
 from ecrs_analysis.data.synth.cohort import GENERATOR_VERSION, generate_cohort
 
@@ -34,7 +35,7 @@ __all__ = [
 def prepare_cohort(settings: Any, study: str, paths: ResultPaths, *, seed: int, n_jobs: int) -> Cohort:
     """The study's cohort: the real manifest if one is given, else the synthetic cohort (generated once).
 
-    ``settings``: the study's section of the parameters (``config.schema.StudySettings``, or the
+    ``settings``: the study's section of the parameters (``data.settings.StudySettings``, or the
     part a job declared: ``manifest``, ``dictionary``, ``synthetic``, ``masks``, ``centers``).
     """
     if settings.manifest:
@@ -133,7 +134,7 @@ def prepare_inputs(settings: Any, study: str, cohort: Cohort, paths: ResultPaths
     ``settings``: the study's section (or its declared ``preprocess`` and ``masks``).
     """
     # imported here: MONAI (behind preprocessing) takes seconds to import, and most jobs never preprocess
-    from ecrs_analysis.data.preprocess import preprocess_cohort
+    from ecrs_analysis.data.preprocess import preprocess_cohort  # lazy: loads monai, torch
 
     masks = tuple(m for m in cohort.mask_columns if m in settings.masks)
     index = preprocess_cohort(cohort.table, mask_columns=masks, params=settings.preprocess, cache_dir=paths.cache, n_jobs=n_jobs, segments=dict(cohort.mask_segments))
@@ -186,12 +187,11 @@ def prepare_study(params: Any, study: str, paths: ResultPaths) -> LoadedStudy:
     For tests and scripts that build a small results folder without a workflow run; ``params``:
     the whole validated profile (a mapping, parsed here into the schema's models). Writes.
     """
-    from ecrs_analysis.config.declared import declared
-
-    cfg = declared(params, ("seed", "n_jobs", f"studies.{study}"))
-    settings = getattr(cfg.studies, study)
-    cohort = prepare_cohort(settings, study, paths, seed=cfg.seed, n_jobs=cfg.n_jobs)
-    return LoadedStudy(study, cohort, prepare_split(settings, study, cohort, paths, seed=cfg.seed))
+    # the study's section parsed into the data room's own model (the one ``config.schema.Params`` composes)
+    settings = Studies.model_fields[study].annotation.model_validate(params["studies"][study])
+    seed, n_jobs = params["seed"], params["n_jobs"]
+    cohort = prepare_cohort(settings, study, paths, seed=seed, n_jobs=n_jobs)
+    return LoadedStudy(study, cohort, prepare_split(settings, study, cohort, paths, seed=seed))
 
 
 def example_cases(study: LoadedStudy, *, seed: int) -> list[tuple[str, sitk.Image, dict[str, sitk.Image]]]:

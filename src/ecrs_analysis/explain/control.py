@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from ecrs_analysis.explain.cam import unit_scale
+from ecrs_analysis.models import cam_layer
 
 __all__ = ["layer_grid", "perfect_map", "FINE_CAM_LAYERS", "candidate_layers"]
 
@@ -71,8 +72,6 @@ FINE_CAM_LAYERS: dict[str, str] = {
 
 def candidate_layers(name: str) -> dict[str, str]:
     """The layers whose positive control the chapter reports: ``{"1/8": ..., "1/4": ...}``."""
-    from ecrs_analysis.models import cam_layer
-
     out = {"1/8": cam_layer(name)}
     if name in FINE_CAM_LAYERS:
         out["1/4"] = FINE_CAM_LAYERS[name]

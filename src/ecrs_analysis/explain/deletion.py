@@ -179,7 +179,7 @@ def summarise_deletion(curves: pd.DataFrame, *, n_resamples: int, seed: int, lev
         works: deleting the evidence lowers the score more than deleting random voxels), each
         with ``low``/``high``, and ``patients``.
     """
-    from ecrs_analysis.explain.metrics import mean_ci
+    from ecrs_analysis.explain.metrics import mean_ci  # lazy: loads scipy, sklearn
 
     d = curves[curves["order"] != "none"]
     rows, area = [], []

@@ -27,7 +27,7 @@ from ecrs_analysis.data.imageio import read_image
 from ecrs_analysis.data.preprocess import pipeline, to_metatensor
 
 if TYPE_CHECKING:
-    from ecrs_analysis.config.schema import PreprocessSettings
+    from ecrs_analysis.data.settings import PreprocessSettings
 
 __all__ = ["InputGrid"]
 

@@ -61,12 +61,12 @@ class ExplainSettings(BaseModel):
 
     def layer(self, model: str) -> str:
         """The layer explained for a model: ``target_layers``, else the default of ``resolution``."""
-        from ecrs_analysis.models.registry import cam_layer
+        from ecrs_analysis.models.registry import cam_layer  # lazy: loads monai, torch
 
         if model in self.target_layers:
             return self.target_layers[model]
         if self.resolution == "1/4":
-            from ecrs_analysis.explain.control import FINE_CAM_LAYERS
+            from ecrs_analysis.explain.control import FINE_CAM_LAYERS  # lazy: loads monai, torch
 
             if model in FINE_CAM_LAYERS:
                 return FINE_CAM_LAYERS[model]

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ecrs_analysis.atomic import write_csv, write_json
+from ecrs_analysis.atomic import read_indexed, write_csv, write_json  # read_indexed: also re-exported for the chapters
+from ecrs_analysis.omics.preprocess import preprocess
 
 if TYPE_CHECKING:  # the workflow's rules import this module's names: no imaging stack at parse time
     from ecrs_analysis.data.study import LoadedStudy
@@ -35,15 +36,10 @@ TABLE1_BY = ("set", "endotype")
 ENDOTYPES = {1: "eosinophilic", 0: "non-eosinophilic"}
 
 
-def read_indexed(path: str | Path, *, levels: int = 1) -> pd.DataFrame:
-    """A table a job wrote with its index (``levels`` index columns), as the job had it."""
-    return pd.read_csv(path, index_col=list(range(levels)) if levels > 1 else 0)
-
-
 def table_one_job(study: LoadedStudy, *, out: Mapping[str, Path]) -> None:
     """Table 1 of a study by set (``out["by_set"]``) and by endotype over all sets (``out["by_endotype"]``)."""
-    from ecrs_analysis.data import study as S
-    from ecrs_analysis.stats import table1
+    from ecrs_analysis.data import study as S  # lazy: loads SimpleITK, scipy, sklearn
+    from ecrs_analysis.stats import table1  # lazy: loads scipy, sklearn
 
     variables = S.table1_variables(study.cohort)
     by_set = table1.table_one(study.table, by="set", variables=variables, order=list(study.split.names))
@@ -55,7 +51,7 @@ def table_one_job(study: LoadedStudy, *, out: Mapping[str, Path]) -> None:
 
 def held_out_auc_rows(scores: pd.DataFrame, *, model: str, held_out: str, train_set: str, n_resamples: int, seed: int) -> pd.DataFrame:
     """The training-set AUC row of ``held_out`` (out-of-fold scores of ``model``), named ``"<model> (out-of-fold)"``."""
-    from ecrs_analysis.stats import evaluate
+    from ecrs_analysis.stats import evaluate  # lazy: loads monai, scipy, sklearn, statsmodels, torch
 
     rows = evaluate.auc_table(scores, [held_out], sets=[train_set], n_resamples=n_resamples, seed=seed)
     return rows.rename(index={held_out: f"{model} (out-of-fold)"}, level="model")
@@ -63,7 +59,7 @@ def held_out_auc_rows(scores: pd.DataFrame, *, model: str, held_out: str, train_
 
 def label_auc_rows(aucs: pd.DataFrame, *, train_set: str, in_sample: Sequence[str]) -> pd.DataFrame:
     """``aucs`` with the ``scores`` column (in-sample / out-of-fold / held-out) and the CI methods named."""
-    from ecrs_analysis.stats import evaluate
+    from ecrs_analysis.stats import evaluate  # lazy: loads monai, scipy, sklearn, statsmodels, torch
 
     origin = evaluate.score_origin(aucs, train_set=train_set, in_sample=in_sample)
     origin = origin.where(~origin.index.get_level_values("model").str.endswith("(out-of-fold)"), "out-of-fold")
@@ -82,8 +78,8 @@ def clinical_job(
     of the signature) and ``operating_points`` (thresholds chosen on the training set — on the
     signature's out-of-fold scores when ``folds`` is given — applied to every set).
     """
-    from ecrs_analysis.modelling import clinical
-    from ecrs_analysis.stats import evaluate
+    from ecrs_analysis.modelling import clinical  # lazy: loads sklearn, statsmodels
+    from ecrs_analysis.stats import evaluate  # lazy: loads monai, scipy, sklearn, statsmodels, torch
 
     train_set = study.split.train_name
     sets = list(study.split.names)
@@ -116,7 +112,7 @@ def integrated_job(
     Writes ``scores`` (``scores_integrated.csv``: clinical and deep scores, ``integrated`` and,
     on a synthetic cohort, ``true_prob``) and ``model`` (features, chosen settings, CV AUC).
     """
-    from ecrs_analysis.modelling import fusion
+    from ecrs_analysis.modelling import fusion  # lazy: loads scipy, sklearn, statsmodels
 
     scores = clinical_scores.merge(deep_scores.drop(columns=["set", "label"]), on="patient_id", validate="one_to_one")
     features = ["clinical_signature", *models]
@@ -158,9 +154,9 @@ def integrated_evaluation_job(
     - ``calibration`` (Brier, intercept, slope, Hosmer-Lemeshow per set; training: out-of-fold), ``calibration_curve``
       (reliability curve, quantile bins) and ``decision_curve`` (net benefit per set and threshold probability).
     """
-    from ecrs_analysis.modelling import clinical, fusion
-    from ecrs_analysis.stats import calibration as CAL
-    from ecrs_analysis.stats import evaluate
+    from ecrs_analysis.modelling import clinical, fusion  # lazy: loads scipy, sklearn, statsmodels
+    from ecrs_analysis.stats import calibration as CAL  # lazy: loads scipy, sklearn, statsmodels
+    from ecrs_analysis.stats import evaluate  # lazy: loads monai, scipy, sklearn, statsmodels, torch
 
     features = ["clinical_signature", *models]
     shown = ["integrated", *features]
@@ -234,7 +230,7 @@ def running_score_table(gsea: pd.DataFrame, result: object, ranking: pd.Series, 
     Columns ``term, position, es, hit, score`` (``score``: the ranking's value at that position,
     sorted descending), read back by :func:`ecrs_analysis.plotting.omics.plot_running_score`.
     """
-    from ecrs_analysis.omics.enrichment import running_score
+    from ecrs_analysis.omics.enrichment import running_score  # lazy: loads gseapy
 
     order = ranking.sort_values(ascending=False).to_numpy(dtype=float)
     parts = []
@@ -279,15 +275,13 @@ def proteomics_job(
     synthetic proteomics, the generated data under ``out["synthetic"]``. A cohort without
     proteomics writes its reason into the summary and empty tables (the chapter is skipped).
     """
-    from ecrs_analysis.jobs.skip import ChapterSkipped
-    from ecrs_analysis.omics import analysis as A
-    from ecrs_analysis.omics.preprocess import preprocess
-    from ecrs_analysis.omics.synth import CHEMOKINE_PATHWAY
+    from ecrs_analysis.omics import analysis as A  # lazy: loads gseapy, scipy, sklearn, statsmodels
+    from ecrs_analysis.omics.synth import CHEMOKINE_PATHWAY  # lazy: loads gseapy, scipy
 
     calls = A.predicted_calls(scores, rule=rule, target=target, train_set=study.split.train_name)
     try:
         inputs = A.load_inputs(settings, seed=seed, calls=calls.table, cohort_ids=list(study.table["patient_id"]), truth=study.cohort.truth, folder=out["synthetic"])
-    except ChapterSkipped as exc:
+    except A.OmicsNotAvailable as exc:  # the chapter is then skipped (jobs.skip.ChapterSkipped) with this reason
         for name, path in out.items():
             if name not in ("summary", "synthetic"):
                 write_csv(pd.DataFrame(), path)
@@ -341,7 +335,7 @@ def chapter_claims(chapter: str, *, inputs: Mapping[str, Path], config: Any, stu
     """
     import json
 
-    from ecrs_analysis.report import claims as C
+    from ecrs_analysis.report import claims as C  # lazy: loads scipy, sklearn
 
     if chapter == "01_cohort":
         return C.cohort_claims(studies)

@@ -45,8 +45,8 @@ def deep_evaluation_job(
     width: float, input_size: Sequence[int], out: Mapping[str, Path],
 ) -> None:
     """Check that each CNN learned, then its AUCs per set beside the ceilings, its throughput and its size."""
-    from ecrs_analysis.stats import evaluate
-    from ecrs_analysis.stats.learning import check_fold_models, learning_table
+    from ecrs_analysis.stats import evaluate  # lazy: loads monai, scipy, sklearn, statsmodels, torch
+    from ecrs_analysis.stats.learning import check_fold_models, learning_table  # lazy: loads sklearn
 
     train_set = study.split.train_name
     checks = check_fold_models(scores, histories, models=models, train_set=train_set)
@@ -73,6 +73,6 @@ def deep_evaluation_job(
     write_csv(ceiling, out["ceiling"], index=True)
     throughput = histories.groupby("model")["volumes_per_s"].median().rename("training volumes/s (median epoch)").to_frame()
     write_csv(throughput, out["throughput"], index=True)
-    from ecrs_analysis.models import size_table
+    from ecrs_analysis.models import size_table  # lazy: loads torch and MONAI (models.registry); the rules import this module
 
     write_csv(size_table(tuple(models), widths=tuple(sorted({float(width), 1.0})), input_size=tuple(input_size)), out["sizes"], index=True)

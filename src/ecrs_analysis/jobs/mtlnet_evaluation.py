@@ -29,9 +29,10 @@ import pandas as pd
 
 from ecrs_analysis.atomic import write_csv
 from ecrs_analysis.training.mtl_settings import MULTITASK
+from ecrs_analysis.paths import PREDICTED_MASKS
 
 if TYPE_CHECKING:  # the workflow's rules import this module's names: no imaging stack at parse time
-    from ecrs_analysis.config.schema import PreprocessSettings
+    from ecrs_analysis.data.settings import PreprocessSettings
     from ecrs_analysis.data.study import LoadedStudy
 
 __all__ = ["MTLNET_TABLES", "CLAIMS_CHAPTER", "native_segmentation_scores", "grid_table", "coverage_table", "calibration_tables", "mtlnet_evaluation_job", "mtlnet_ceiling_test"]
@@ -48,11 +49,11 @@ MTLNET_TABLES = (
 
 def _native_one(row: Mapping[str, Any], *, prediction: np.ndarray, cached: str, preprocess: PreprocessSettings, mask_columns: Sequence[str],
                 target: str, tolerance_mm: float) -> dict[str, Any]:
-    from ecrs_analysis.data.imageio import Geometry
-    from ecrs_analysis.data.masks import load_mask
-    from ecrs_analysis.data.preprocess import load_preprocessed
-    from ecrs_analysis.explain.inverse import InputGrid
-    from ecrs_analysis.stats.segmentation import segmentation_metrics
+    from ecrs_analysis.data.imageio import Geometry  # lazy: loads SimpleITK
+    from ecrs_analysis.data.masks import load_mask  # lazy: loads SimpleITK
+    from ecrs_analysis.data.preprocess import load_preprocessed  # lazy: loads SimpleITK, monai, torch
+    from ecrs_analysis.explain.inverse import InputGrid  # lazy: loads SimpleITK, monai, torch
+    from ecrs_analysis.stats.segmentation import segmentation_metrics  # lazy: loads monai, torch
     import SimpleITK as sitk
 
     pid = str(row["patient_id"])
@@ -128,7 +129,7 @@ GRID_MEASURES = {
 
 def grid_table(scores: pd.DataFrame, *, sets: Sequence[str], n_resamples: int, seed: int) -> pd.DataFrame:
     """Per set: mean Dice on the model's resized grid, on the CT's own grid, and the grid's upper bound (bootstrap 95% CIs)."""
-    from ecrs_analysis.stats.bootstrap import bootstrap_summary
+    from ecrs_analysis.stats.bootstrap import bootstrap_summary  # lazy: loads scipy
 
     rows = []
     for s in sets:
@@ -150,7 +151,7 @@ def coverage_table(scores: pd.DataFrame, *, sets: Sequence[str], full: float = 0
 
 def calibration_tables(scores: pd.DataFrame, *, sets: Sequence[str], prob: str = "prob") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Per set: Brier score, calibration intercept and slope, Hosmer-Lemeshow; the reliability curve; the decision curve."""
-    from ecrs_analysis.stats.calibration import calibration, net_benefit
+    from ecrs_analysis.stats.calibration import calibration, net_benefit  # lazy: loads scipy, sklearn, statsmodels
 
     summary, curves, decisions = [], [], []
     for s in sets:
@@ -166,7 +167,7 @@ def calibration_tables(scores: pd.DataFrame, *, sets: Sequence[str], prob: str =
 def mtlnet_evaluation_job(
     study: LoadedStudy, runs: Mapping[str, Any], *, n_resamples: int, seed: int, rule: str, target: float | None, width: float, input_size: Sequence[int],
     index: pd.DataFrame, preprocess: PreprocessSettings, mask_columns: Sequence[str], segmentation_target: str, tolerance_mm: float, n_jobs: int = 1,
-    out: Mapping[str, Path],
+    out: Mapping[str, Path], run: str,
 ) -> None:
     """Evaluate the MTLNet jobs of a profile and write the chapter's tables and claims.
 
@@ -186,13 +187,14 @@ def mtlnet_evaluation_job(
         ``mtlnet.surface_tolerance_mm``: the native-grid segmentation (:func:`native_segmentation_scores`).
     out : mapping
         Output name -> path: each of :data:`MTLNET_TABLES` and ``claims``.
+    run : str
+        The ``ecrs run`` id recorded with the claims.
     """
-    from ecrs_analysis.report.claims import metric_claims, write_claims
-    from ecrs_analysis.report.paper import MTLNET_REPORTED, reported_vs_reproduced
-    from ecrs_analysis.data.study import IMAGE_CEILING, LATENT_CEILING, ceiling_auc
-    from ecrs_analysis.stats import evaluate
-    from ecrs_analysis.paths import PREDICTED_MASKS
-    from ecrs_analysis.training.mtl import ablation_table, held_out_of, learning_of
+    from ecrs_analysis.report.claims import metric_claims, write_claims  # lazy: loads scipy, sklearn
+    from ecrs_analysis.report.paper import MTLNET_REPORTED, reported_vs_reproduced  # lazy: loads sklearn
+    from ecrs_analysis.data.study import IMAGE_CEILING, LATENT_CEILING, ceiling_auc  # lazy: loads SimpleITK, scipy, sklearn
+    from ecrs_analysis.stats import evaluate  # lazy: loads monai, scipy, sklearn, statsmodels, torch
+    from ecrs_analysis.training.mtl import ablation_table, held_out_of, learning_of  # lazy: loads SimpleITK, monai, scipy, sklearn, torch
 
     sets = list(study.split.names)
     train_set = study.split.train_name
@@ -257,7 +259,7 @@ def mtlnet_evaluation_job(
         "best epoch": main.info.get("best_epoch"), "epochs run": main.info.get("epochs_run"), "early stopping on": main.info.get("monitor"),
         "not computable": not_computable,
     }]), out["learning"])
-    from ecrs_analysis.models import size_table
+    from ecrs_analysis.models import size_table  # lazy: loads torch and MONAI (models.registry); the rules import this module
 
     write_csv(size_table(("mtlnet",), widths=tuple(sorted({float(width), 1.0})), input_size=tuple(input_size)), out["sizes"], index=True)
     # MTLNet sees only the CT: its AUC is compared with the image-only ceiling, not the latent one
@@ -266,7 +268,7 @@ def mtlnet_evaluation_job(
     note = f"Dice on the CT's own grid; sensitivity, specificity and accuracy at the threshold chosen on the validation set; {train_set} rows in-sample"
     if ceiling is not None:
         note += "; ceiling: the image-only ceiling (what the CT shows), an estimate, not a bound"
-    write_claims(Path(out["claims"]).parents[1], CLAIMS_CHAPTER, metric_claims(headline, study="mtlnet2025", note=note, auc_ceiling=image_ceiling, learning=learning), path=out["claims"])
+    write_claims(Path(out["claims"]).parents[1], CLAIMS_CHAPTER, metric_claims(headline, study="mtlnet2025", note=note, auc_ceiling=image_ceiling, learning=learning), run=run, path=out["claims"])
     ceiling_test = mtlnet_ceiling_test(study, scores, train_set=train_set, learned=learned, n_resamples=n_resamples, seed=seed)
     write_csv(ceiling_test, out["ceiling_test"], index="note" not in ceiling_test)
 
@@ -279,7 +281,7 @@ def mtlnet_ceiling_test(study: LoadedStudy, scores: pd.DataFrame, *, train_set: 
     far MTLNet is from it; ``scores`` marks the training rows in-sample (MTLNet was fitted on
     those patients). One ``note`` row on a real cohort, or when the classifier did not learn.
     """
-    from ecrs_analysis.stats import evaluate
+    from ecrs_analysis.stats import evaluate  # lazy: loads monai, scipy, sklearn, statsmodels, torch
 
     truth = study.cohort.truth
     if truth is None or "image_prob" not in truth:

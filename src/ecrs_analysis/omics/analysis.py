@@ -17,7 +17,6 @@ import pandas as pd
 
 from ecrs_analysis.atomic import write_csv
 from ecrs_analysis.data.splits import TRAIN
-from ecrs_analysis.jobs.skip import ChapterSkipped
 from ecrs_analysis.omics.differential import differential_abundance, dysregulated, welch_test
 from ecrs_analysis.omics.enrichment import over_representation, prerank, ranking_from_table
 from ecrs_analysis.omics.io import ProteomicsData, load_proteomics
@@ -26,9 +25,17 @@ from ecrs_analysis.omics.synth import simulate_proteomics, write_synthetic
 from ecrs_analysis.stats.threshold import choose_threshold
 
 __all__ = [
-    "Calls", "predicted_calls", "choose_patients", "OmicsInputs", "load_inputs", "sample_table", "planted_recovery", "pathway_rank",
+    "OmicsNotAvailable", "Calls", "predicted_calls", "choose_patients", "OmicsInputs", "load_inputs", "sample_table", "planted_recovery", "pathway_rank",
     "Comparison", "compare", "write_comparison", "limma_vs_welch", "omics_folder", "planted_pathway_ranks", "summary_table",
 ]
+
+
+class OmicsNotAvailable(ValueError):
+    """The cohort has no proteomics (no user files, no generator truth to simulate them from).
+
+    The proteomics job (``jobs.analysis.proteomics_job``) records the reason, and the chapter
+    is then published as a page that gives it (``jobs.skip.ChapterSkipped``).
+    """
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,7 @@ def load_inputs(settings: OmicsSettings, *, seed: int, calls: pd.DataFrame, coho
         data = load_proteomics(settings.proteins, settings.sample_sheet, known_patients=cohort_ids, intensity_prefix=settings.intensity_prefix)  # type: ignore[arg-type]
         return OmicsInputs(data, False, None, ())
     if truth is None:
-        raise ChapterSkipped(
+        raise OmicsNotAvailable(
             "this cohort has no proteomics: omics.proteins is null, and a real cohort has no generator ground truth to simulate "
             "proteomics from; give a MaxQuant proteinGroups.txt or a protein x sample table with --set omics.proteins=... "
             "and omics.sample_sheet=... to run it"

@@ -12,6 +12,9 @@ from ecrs_analysis.atomic import atomic_path, write_json
 from ecrs_analysis.pipeline.provenance import provenance_closure, read_provenance, run_id
 from ecrs_analysis.pipeline.record import git_state, package_versions
 from ecrs_analysis.data.study import ResultPaths
+from ecrs_analysis.report.exhibits import check_references, clear_downloads
+from ecrs_analysis.report.privacy import scrub_notebook
+from ecrs_analysis.report.publish import study_identifiers
 
 __all__ = ["ChapterError", "execute_chapter", "build_run_record", "tag_for_reading"]
 
@@ -57,8 +60,6 @@ def execute_chapter(name: str, *, root: str | Path, paths: ResultPaths, profile:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from ecrs_analysis.report.exhibits import check_references, clear_downloads
-
     root = Path(root)
     target = paths.executed / f"{name}.ipynb"
     injected = {"profile": profile, "results_dir": str(paths.root), "config": config}
@@ -91,9 +92,6 @@ def execute_chapter(name: str, *, root: str | Path, paths: ResultPaths, profile:
 
 
 def _scrub(notebook: Path, paths: ResultPaths) -> None:
-    from ecrs_analysis.report.privacy import scrub_notebook
-    from ecrs_analysis.report.publish import study_identifiers
-
     scrub_notebook(notebook, study_identifiers(paths))
 
 

@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from ecrs_analysis.pipeline.record import package_versions
+
 __all__ = ["module_closure", "code_fingerprint", "notebook_modules", "software_versions"]
 
 PACKAGE = "ecrs_analysis"
@@ -154,6 +156,4 @@ def notebook_modules(path: str | Path) -> tuple[str, ...]:
 
 def software_versions(*names: str) -> dict[str, str | None]:
     """Installed versions of the distributions a stage's results depend on."""
-    from ecrs_analysis.pipeline.record import package_versions
-
     return package_versions(tuple(names))

@@ -37,6 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+from ecrs_analysis.pipeline.provenance import read_provenance
 
 __all__ = [
     "EPOCH_PREFIX",
@@ -402,7 +403,7 @@ class RunProgress:
         """Keyword arguments for ``snakemake.settings.types.OutputSettings``: this object as the
         only terminal output (the logger plugin, which also feeds ``events``, a
         :class:`~ecrs_analysis.pipeline.progress_plugin.RunEvents`), no Snakemake file log under ``.snakemake/``."""
-        from ecrs_analysis.pipeline.progress_plugin import plugin_settings
+        from ecrs_analysis.pipeline.progress_plugin import plugin_settings  # lazy: import cycle (progress_plugin imports this module) and Snakemake's logger-plugin interface
 
         return {"log_handler_settings": plugin_settings(self, events), "quiet": None, "enable_file_logging": False}
 
@@ -499,8 +500,6 @@ def expected_seconds(folder: Path) -> dict[str, float]:
 
 def _previous_durations(folder: Path) -> dict[str, list[float]]:
     """Seconds of each stage's jobs in the provenance files earlier runs left (stage key -> list)."""
-    from ecrs_analysis.pipeline.provenance import read_provenance
-
     out: dict[str, list[float]] = {}
     if not folder.is_dir():
         return out

@@ -9,8 +9,9 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecrs_analysis.pipeline.checkout import CheckoutError, checkout_root
+from ecrs_analysis.checkout import CheckoutError, checkout_root
 from ecrs_analysis.pipeline.cpu_kernels import kernel_settings
+from ecrs_analysis.hashing import hash_params
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +27,7 @@ KEY_PACKAGES = (
 def git_state(repo: str | Path | None = None) -> dict[str, Any]:
     """Commit hash and whether tracked files differ from it (``dirty``); ``None`` outside a git checkout.
 
-    ``repo`` defaults to :func:`~ecrs_analysis.pipeline.checkout.checkout_root`, the checkout whose
+    ``repo`` defaults to :func:`~ecrs_analysis.checkout.checkout_root`, the checkout whose
     ``params/`` the run read.
     """
     if repo is None:
@@ -87,8 +88,6 @@ def inputs_table(record: dict[str, Any]) -> "pd.DataFrame":
     """One row per study of a run record: cohort kind, patients, files hashed, the manifest's sha256
     and one combined sha256 over every image and mask file."""
     import pandas as pd
-
-    from ecrs_analysis.hashing import hash_params
 
     rows = []
     for study, info in record["inputs"].items():

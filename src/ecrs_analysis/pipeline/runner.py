@@ -22,21 +22,21 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from ecrs_analysis.atomic import write_json, write_text
-from ecrs_analysis.pipeline.checkout import checkout_root
+from ecrs_analysis.checkout import checkout_root
 from ecrs_analysis.pipeline.cpu_kernels import kernel_settings, pin_cpu_kernels
 from ecrs_analysis.pipeline.cluster import ClusterProfileError, ClusterSettings, read_cluster_profile
 from ecrs_analysis.config.params import load_params
 from ecrs_analysis.pipeline.runlock import RunBusyError, acquire_run_lock
 from ecrs_analysis.pipeline.workflow import load_chapters
 from ecrs_analysis.paths import ResultPaths, default_results_dir
-
-if TYPE_CHECKING:
-    from ecrs_analysis.pipeline.progress import RunProgress
+from ecrs_analysis.pipeline.progress import RunProgress
+from ecrs_analysis.pipeline.provenance import read_provenance
+from ecrs_analysis.pipeline.snakemake import run_workflow
 
 __all__ = ["RunError", "RunOptions", "repo_root", "run_book", "TARGETS"]
 
@@ -113,7 +113,6 @@ def _progress(opts: RunOptions, results: Path, run: str, cores: int) -> RunProgr
     """What the terminal shows while the workflow runs (nothing in a dry run: the plan is printed)."""
     if opts.dry_run or not opts.progress:
         return None
-    from ecrs_analysis.pipeline.progress import RunProgress
 
     at_once = opts.jobs if opts.executor != "local" and opts.jobs else cores
     return RunProgress(results=results, run=run, stream=sys.stdout, cores=at_once)
@@ -164,7 +163,7 @@ def run_book(opts: RunOptions) -> dict[str, Any]:
     if any(s.get("manifest") for s in params["studies"].values()):
         # a real cohort: everything the studies and this profile need is checked before anything is written
         from ecrs_analysis.config.params import params_model
-        from ecrs_analysis.pipeline.preflight import check_studies  # reads images and fits the clinical signature: only for a real cohort
+        from ecrs_analysis.pipeline.preflight import check_studies  # lazy: loads SimpleITK and fits the clinical signature (scikit-learn); only for a real cohort
 
         check_studies(params_model(params))
     if opts.dry_run:
@@ -185,8 +184,6 @@ def run_book(opts: RunOptions) -> dict[str, Any]:
 def _plan(opts: RunOptions, *, root: Path, results: Path, wf_config: dict[str, Any], targets: list[str], cores: int, executor: str, cluster: ClusterSettings) -> dict[str, Any]:
     """A dry run: the jobs that would run. Writes nothing into a results folder that does not exist yet."""
     import tempfile
-
-    from ecrs_analysis.pipeline.snakemake import run_workflow
 
     with tempfile.TemporaryDirectory(prefix="ecrs-plan-") as tmp:
         config_file = Path(tmp) / "workflow_config.yaml"
@@ -211,7 +208,6 @@ def _run_locked(
     write_text(yaml.safe_dump(wf_config, sort_keys=False), config_file)
     write_json({"run": run, "profile": opts.profile, "overrides": overrides, "params": params, "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "python": sys.version.split()[0], "cpu_kernels": kernel_settings()}, results / "run.json")
     os.environ["ECRS_RUN_ID"] = run
-    from ecrs_analysis.pipeline.snakemake import run_workflow
 
     watch = _progress(opts, results, run, cores)
     outcome = run_workflow(
@@ -222,13 +218,12 @@ def _run_locked(
     if not outcome.ok:
         raise RunError(outcome.message + (f"\n  (Snakemake's log: {watch.run_log})" if watch else ""))
     record = json.loads(paths.run_record.read_text(encoding="utf-8")) if paths.run_record.exists() else {}
-    from ecrs_analysis.pipeline.provenance import read_provenance
 
     if watch:
         record.update(stage_times=watch.stage_times(), elapsed_s=round(watch.clock() - watch.started_at, 1), snakemake_log=str(watch.run_log))
     record["executed_jobs"] = sorted(name for name, rec in read_provenance(paths.provenance).items() if rec.get("run_id") == run)
     if opts.build and str(results / "book" / "html") in targets:
-        from ecrs_analysis.report.publish import publish_book
+        from ecrs_analysis.report.publish import publish_book  # lazy: loads SimpleITK
 
         publish_book(results / "book" / "html", root)
         record["published"] = str(root / "_build" / "html" / "index.html")

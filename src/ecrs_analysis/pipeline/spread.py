@@ -27,6 +27,11 @@ from typing import Any
 from ecrs_analysis.config.params import load_params
 from ecrs_analysis.config.seeds import MAX_TRAINING_SEED, training_seed
 from ecrs_analysis.paths import ResultPaths, default_results_dir
+from ecrs_analysis.pipeline.progress import summary_text
+from ecrs_analysis.pipeline.record import git_state
+from ecrs_analysis.pipeline.runlock import RunBusyError, acquire_run_lock
+from ecrs_analysis.pipeline import runner  # runner.run_book is looked up at each call (the tests stand in for it)
+from ecrs_analysis.pipeline.runner import RunError, RunOptions, repo_root
 
 __all__ = ["SpreadOptions", "SpreadRuns", "SHARED_FOLDERS", "headline_tables", "share_data", "cpu_model", "run_spread"]
 
@@ -123,10 +128,6 @@ def run_spread(opts: SpreadOptions) -> SpreadRuns:
     ecrs_analysis.pipeline.runner.RunError
         When a run fails (the message names the job) or the profile's results folder is busy.
     """
-    from ecrs_analysis.pipeline.record import git_state
-    from ecrs_analysis.pipeline.runlock import RunBusyError, acquire_run_lock
-    from ecrs_analysis.pipeline.runner import RunError, RunOptions, repo_root, run_book
-
     _check(opts)
     results = Path(opts.results_dir or default_results_dir(opts.profile)).resolve()
     paths = ResultPaths(results)
@@ -147,13 +148,11 @@ def run_spread(opts: SpreadOptions) -> SpreadRuns:
             if opts.progress:
                 print(f"[ecrs] spread: training seed {offset + 1} of {opts.seeds} (training_seed={offset}) -> {folder}", flush=True)
             t0 = time.perf_counter()
-            out = run_book(RunOptions(profile=opts.profile, overrides={**opts.overrides, "training_seed": offset}, targets=targets, results_dir=folder,
+            out = runner.run_book(RunOptions(profile=opts.profile, overrides={**opts.overrides, "training_seed": offset}, targets=targets, results_dir=folder,
                                       build=False, cores=opts.cores, progress=opts.progress))
             folders[offset], seconds[offset] = folder, round(time.perf_counter() - t0, 1)
             stages[offset] = out.get("stage_times") or []
             if opts.progress:
-                from ecrs_analysis.pipeline.progress import summary_text
-
                 print(summary_text(out), flush=True)
     finally:
         lock.release()

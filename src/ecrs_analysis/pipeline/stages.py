@@ -20,9 +20,19 @@ import yaml
 
 from ecrs_analysis.config.declared import parse_declared
 from ecrs_analysis.config.seeds import training_seed
-from ecrs_analysis.pipeline.provenance import write_provenance
+from ecrs_analysis.pipeline.provenance import run_id, write_provenance
 from ecrs_analysis.data import study as S
 from ecrs_analysis.data.splits import TRAIN
+from ecrs_analysis.atomic import write_csv
+from ecrs_analysis.jobs.analysis import chapter_claims, clinical_job, integrated_evaluation_job, integrated_job, proteomics_job, table_one_job
+from ecrs_analysis.jobs.deep_evaluation import deep_evaluation_job
+from ecrs_analysis.jobs.mtlnet_evaluation import mtlnet_evaluation_job
+from ecrs_analysis.paths import OMICS_COMPARISONS
+from ecrs_analysis.pipeline.chapters import build_run_record, execute_chapter
+from ecrs_analysis.pipeline.progress import job_logging
+from ecrs_analysis.pipeline.workflow import APPENDIX_PARAMS, job_keys, load_chapters
+from ecrs_analysis.report.claims import claims_path, write_claims
+from ecrs_analysis.report.publish import build_book
 
 __all__ = ["main", "STAGES"]
 
@@ -54,8 +64,7 @@ def _preprocess(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
 
 
 def _folds(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
-    from ecrs_analysis.atomic import write_csv
-    from ecrs_analysis.training.folds import assign_folds
+    from ecrs_analysis.training.folds import assign_folds  # lazy: loads monai, torch
 
     study = _loaded(paths, a.study)
     write_csv(assign_folds(study.table, folds=cfg.deep.folds, seed=_training_seed(cfg), train_set=study.split.train_name), paths.folds(a.study))
@@ -65,7 +74,7 @@ def _train(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     import pandas as pd
     import torch
 
-    from ecrs_analysis.training.folds import fold_dir, train_fold
+    from ecrs_analysis.training.folds import fold_dir, train_fold  # lazy: loads monai, torch
 
     torch.set_num_threads(max(1, a.threads))
     folds = pd.read_csv(paths.folds(a.study), dtype={"patient_id": str})
@@ -76,8 +85,7 @@ def _train(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
 def _deep_scores(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     import pandas as pd
 
-    from ecrs_analysis.atomic import write_csv
-    from ecrs_analysis.training.folds import collect_deep_scores, fold_dir
+    from ecrs_analysis.training.folds import collect_deep_scores, fold_dir  # lazy: loads monai, torch
 
     deep = cfg.deep
     folds = pd.read_csv(paths.folds(a.study), dtype={"patient_id": str})
@@ -91,7 +99,7 @@ def _mtlnet(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     import pandas as pd
     import torch
 
-    from ecrs_analysis.training.mtl import fit_mtlnet, job_folder, variant_of_folder
+    from ecrs_analysis.training.mtl import fit_mtlnet, job_folder, variant_of_folder  # lazy: loads monai, torch
 
     variant = variant_of_folder(a.model)
     torch.set_num_threads(max(1, a.threads))
@@ -114,22 +122,16 @@ def _read_scores(path: Path | str) -> Any:
 
 
 def _table1(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
-    from ecrs_analysis.jobs.analysis import table_one_job
-
     table_one_job(_loaded(paths, a.study), out=a.out)
 
 
 def _clinical(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
-    from ecrs_analysis.jobs.analysis import clinical_job
-
     st = cfg.stats
     clinical_job(_loaded(paths, a.study), alpha=st.alpha, n_resamples=st.n_resamples, seed=cfg.seed, rule=st.threshold_rule, target=st.threshold_target, out=a.out,
                  folds=_read_scores(a.inputs_by["folds"]) if "folds" in a.inputs_by else None)
 
 
 def _integrated(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
-    from ecrs_analysis.jobs.analysis import integrated_job
-
     study = _loaded(paths, a.study)
     integrated_job(
         _read_scores(a.inputs_by["clinical"]), _read_scores(a.inputs_by["deep"]), models=cfg.deep.models, train_set=study.split.train_name,
@@ -138,8 +140,6 @@ def _integrated(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
 
 
 def _integrated_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
-    from ecrs_analysis.jobs.analysis import integrated_evaluation_job
-
     study, st = _loaded(paths, a.study), cfg.stats
     integrated_evaluation_job(
         _read_scores(a.inputs_by["scores"]), _read_scores(a.inputs_by["folds"]), models=cfg.deep.models, sets=study.split.names,
@@ -149,9 +149,6 @@ def _integrated_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths
 
 
 def _proteomics(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
-    from ecrs_analysis.jobs.analysis import proteomics_job
-    from ecrs_analysis.paths import OMICS_COMPARISONS
-
     st = cfg.stats
     proteomics_job(
         _loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), settings=cfg.omics, seed=cfg.seed,
@@ -162,8 +159,6 @@ def _proteomics(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
 def _deep_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     import pandas as pd
 
-    from ecrs_analysis.jobs.deep_evaluation import deep_evaluation_job
-
     deep_evaluation_job(
         _loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), pd.read_csv(a.inputs_by["histories"]), models=cfg.deep.models,
         n_resamples=cfg.stats.n_resamples, seed=cfg.seed, width=cfg.deep.width, input_size=_study(cfg, a.study).preprocess.input_size, out=a.out,
@@ -171,8 +166,7 @@ def _deep_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> N
 
 
 def _mtlnet_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
-    from ecrs_analysis.jobs.mtlnet_evaluation import mtlnet_evaluation_job
-    from ecrs_analysis.training.mtl import MULTITASK, load_job
+    from ecrs_analysis.training.mtl import MULTITASK, load_job  # lazy: loads monai, torch
 
     import pandas as pd
 
@@ -182,7 +176,7 @@ def _mtlnet_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) ->
         _loaded(paths, a.study), runs, n_resamples=st.n_resamples, seed=cfg.seed, rule=st.threshold_rule, target=st.threshold_target,
         width=cfg.mtlnet.width, input_size=study.preprocess.input_size, index=pd.read_csv(paths.preprocessed_index(a.study), dtype={"patient_id": str}),
         preprocess=study.preprocess, mask_columns=tuple(study.masks), segmentation_target=cfg.mtlnet.mask, tolerance_mm=cfg.mtlnet.surface_tolerance_mm,
-        n_jobs=a.threads, out=a.out,
+        n_jobs=a.threads, out=a.out, run=run_id(),
     )
 
 
@@ -244,48 +238,38 @@ def _explain_views(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> Non
 
 
 def _claims(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
-    from ecrs_analysis.jobs.analysis import chapter_claims
-    from ecrs_analysis.report.claims import write_claims
-
     rows = chapter_claims(a.chapter, inputs=a.inputs_by, config=cfg, studies={s: _loaded(paths, s) for s in a.studies})
-    write_claims(paths, a.chapter, rows, profile=a.profile, path=a.out["claims"])
+    write_claims(paths, a.chapter, rows, run=run_id(), profile=a.profile, path=a.out["claims"])
 
 
 def _explain(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     import torch
 
-    from ecrs_analysis.jobs.explain import explain_job
+    from ecrs_analysis.jobs.explain import explain_job  # lazy: loads monai, statsmodels, torch
 
     torch.set_num_threads(max(1, a.threads))
     explain_job(cfg, paths, a.study, a.model)
 
 
 def _explain_summaries(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
-    from ecrs_analysis.jobs.explain_summaries import write_image_summaries
+    from ecrs_analysis.jobs.explain_summaries import write_image_summaries  # lazy: loads monai, torch
 
     write_image_summaries(cfg, paths, a.study)
 
 
 def _chapter(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
-    from ecrs_analysis.pipeline.chapters import execute_chapter
-    from ecrs_analysis.report.claims import claims_path, write_claims
-
     execute_chapter(a.chapter, root=a.root, paths=paths, profile=a.profile, config=cfg.model_dump(mode="json"))  # papermill injects JSON
     claims = claims_path(paths, a.chapter)
     if str(claims) in a.outputs and not claims.exists():  # a chapter skipped for lack of data reproduces no claim
-        write_claims(paths, a.chapter, [])
+        write_claims(paths, a.chapter, [], run=run_id())
 
 
 def _appendix(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
-    from ecrs_analysis.pipeline.chapters import build_run_record, execute_chapter
-
     build_run_record(paths, root=a.root, chapters=a.chapter_names)
     execute_chapter(a.chapter, root=a.root, paths=paths, profile=a.profile, config=cfg.model_dump(mode="json"))
 
 
 def _book(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
-    from ecrs_analysis.report.publish import build_book
-
     build_book(root=a.root, paths=paths, chapters=[*a.chapter_names, a.appendix])
 
 
@@ -333,8 +317,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _declared_keys(a: argparse.Namespace, chapters: tuple[Any, ...]) -> tuple[str, ...]:
     """The dotted keys this job's rule declared: the same function the rule's ``params`` came from."""
-    from ecrs_analysis.pipeline.workflow import APPENDIX_PARAMS, job_keys
-
     if a.stage == "chapter":
         return next(c.params for c in chapters if c.name == a.chapter)
     if a.stage == "appendix":
@@ -351,14 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     a.out, a.inputs_by = _named(a.out, "out"), _named(a.named_inputs, "in")
     started = dt.datetime.now(dt.timezone.utc)
     wf = yaml.safe_load(Path(a.config).read_text(encoding="utf-8"))
-    from ecrs_analysis.pipeline.workflow import load_chapters
-
     chapters, appendix = load_chapters(Path(wf["root"]) / "workflow" / "chapters.yaml")
     a.root, a.profile, a.chapter_names, a.appendix = Path(wf["root"]), wf["profile"], [c.name for c in chapters], appendix
     paths = S.ResultPaths(Path(wf["results"]))
     job = Path(a.prov).stem
-    from ecrs_analysis.pipeline.progress import job_logging
-
     job_logging()  # the training helper's epoch lines reach the job's log, which `ecrs run` relays
     print(f"[ecrs] {job}: started with {a.threads} thread(s); parameters {a.params}", flush=True)
     try:

@@ -16,8 +16,12 @@ from typing import Any
 import yaml
 
 from ecrs_analysis.config.declared import fingerprint, parse_declared
-from ecrs_analysis.pipeline.fingerprint import code_fingerprint, module_closure, notebook_modules, software_versions
+from ecrs_analysis.pipeline.fingerprint import _source, code_fingerprint, module_closure, notebook_modules, software_versions
 from ecrs_analysis.training.mtl_settings import CLASSIFICATION, MULTITASK, VARIANT_FOLDERS  # noqa: F401 (CLASSIFICATION: for the rules)
+from ecrs_analysis.jobs import explain_rules as XJ
+from ecrs_analysis.jobs.analysis import CLAIMS_JOBS
+from ecrs_analysis.jobs.mtlnet_evaluation import CLAIMS_CHAPTER as MTLNET_CLAIMS
+from ecrs_analysis.paths import OMICS_COMPARISONS
 
 __all__ = [
     "STAGE_PARAMS", "Chapter", "WorkflowConfig", "job_keys", "params_for", "params_json", "job_params", "code", "model_code", "notebook_code",
@@ -78,9 +82,8 @@ def expand_inputs(params: Mapping[str, Any], inputs: Sequence[str]) -> list[str]
     folds = [f"{m}/fold{k}" for m in params["deep"]["models"] for k in range(int(params["deep"]["folds"]))]
     for item in inputs:
         if item == "{explain_outputs}":  # every table of the explanation jobs (ecrs_analysis.jobs.explain_rules)
-            from ecrs_analysis.jobs.explain_rules import chapter_inputs
 
-            out.extend(chapter_inputs(params))
+            out.extend(XJ.chapter_inputs(params))
         elif "{mtlnet_job}" in item:
             out.extend(item.format(mtlnet_job=j) for j in mtlnet_jobs(params))
         elif "{cnn_fold}" in item:
@@ -93,7 +96,6 @@ def expand_inputs(params: Mapping[str, Any], inputs: Sequence[str]) -> list[str]
 def job_keys(stage: str, study: str) -> tuple[str, ...]:
     """The dotted keys one job declares: :data:`STAGE_PARAMS` of its stage for ``study``; the explanation
     jobs' from :mod:`ecrs_analysis.jobs.explain_rules` (a job of li2025 reads ``deep``, one of MTLNet ``mtlnet``)."""
-    from ecrs_analysis.jobs import explain_rules as XJ
 
     if stage == "explain":
         return XJ.job_params(study)
@@ -110,8 +112,6 @@ def kept_artefacts(params: Mapping[str, Any]) -> list[str]:
     re-made when one of them changes. (A deleted artefact is re-made because the runner passes
     every declared output of the jobs it plans as a Snakemake target: ``pipeline.snakemake._every_output``.)
     """
-    from ecrs_analysis.paths import OMICS_COMPARISONS
-
     kept = ["run_record.json",  # the appendix writes it and shows it
             # MTLNet's metrics and ceilings behind its reported-vs-reproduced table
             "tables/mtlnet2025_mtlnet_headline.csv", "tables/mtlnet2025_mtlnet_ceilings.csv",
@@ -167,9 +167,6 @@ def load_chapters(path: str | Path) -> tuple[tuple[Chapter, ...], str]:
 
 def claims_inputs(chapters: tuple[Chapter, ...]) -> list[str]:
     """Every claims file of the (non-summary) chapters, written by the chapter or by its claims job: the inputs of a summary chapter."""
-    from ecrs_analysis.jobs.analysis import CLAIMS_JOBS
-
-    from ecrs_analysis.jobs.mtlnet_evaluation import CLAIMS_CHAPTER as MTLNET_CLAIMS
 
     names = [c.name for c in chapters if not c.summary]
     jobs = (*CLAIMS_JOBS, MTLNET_CLAIMS)  # the mtlnet_evaluation job writes chapter 05's claims
@@ -246,8 +243,6 @@ def training_priority(model: str) -> int:
 
 def model_code(model: str) -> str:
     """Fingerprint of one network's training job: the training code and that network's module only."""
-    from ecrs_analysis.pipeline.fingerprint import _source
-
     own = f"ecrs_analysis.models.{model}"
     extra = [own] if _source(own) is not None else []
     mine = set(module_closure(extra))  # the network's module and the model modules it imports (e.g. models.depthwise)
@@ -303,7 +298,7 @@ def seed_spread_inputs(paths: Any) -> list[str]:
     spread re-runs the appendix (Snakemake's input-set and mtime triggers), and a build without one never
     waits for it (``report.spread``).
     """
-    from ecrs_analysis.pipeline.spread import headline_tables
+    from ecrs_analysis.pipeline.spread import headline_tables  # lazy: import cycle (pipeline.spread imports this module)
 
     if not paths.seed_spread.exists():
         return []

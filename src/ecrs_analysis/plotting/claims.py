@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-
-from ecrs_analysis.report.claims import STUDY_TITLES
-from ecrs_analysis.report.format import label
 
 __all__ = ["plot_claims_forest"]
 
@@ -17,13 +16,20 @@ __all__ = ["plot_claims_forest"]
 REPORTED, REPRODUCED, CEILING = "#0072B2", "#D55E00", "#000000"
 
 
-def plot_claims_forest(table: pd.DataFrame, *, quantities: tuple[str, ...] = ("AUC", "Dice")) -> Figure:
+def plot_claims_forest(table: pd.DataFrame, *, study_titles: Mapping[str, str], set_labels: Mapping[str, str],
+                       quantities: tuple[str, ...] = ("AUC", "Dice")) -> Figure:
     """Forest plot of every estimate claim on the 0–1 scale whose quantity starts with one of ``quantities``.
 
     Parameters
     ----------
     table : DataFrame
         :func:`ecrs_analysis.report.claims.claims_table`.
+    study_titles : mapping
+        Study id -> its title (``report.claims.STUDY_TITLES``); the row label keeps the part before " (".
+    set_labels : mapping
+        Set name -> display name (``report.format.LABELS``; a set not in it keeps its name).
+    quantities : tuple of str
+        The quantities shown (prefixes of the claim's ``quantity``).
 
     Each row: reported value (square; its 95% CI as a dashed line where stated), reproduced
     value (circle, solid 95% CI) and, on synthetic cohorts, the ceiling (×). Rows whose
@@ -46,7 +52,7 @@ def plot_claims_forest(table: pd.DataFrame, *, quantities: tuple[str, ...] = ("A
         ax.plot(float(r["value"]), yi - 0.13, marker="o", ms=6, color=REPRODUCED, ls="none")
         if not pd.isna(r["ceiling"]):
             ax.plot(float(r["ceiling"]), yi - 0.13, marker="x", ms=7, mew=1.8, color=CEILING, ls="none")
-    names = [f"{STUDY_TITLES.get(r['study'], r['study']).split(' (')[0]}: {r['quantity'].split()[0].rstrip(',')}, {label(r['set'])}" for _, r in keep.iterrows()]
+    names = [f"{study_titles.get(r['study'], r['study']).split(' (')[0]}: {r['quantity'].split()[0].rstrip(',')}, {set_labels.get(str(r['set']), str(r['set']))}" for _, r in keep.iterrows()]
     ax.set_yticks(y, names, fontsize=9)
     ax.set_xlim(0.0, 1.02)
     ax.set_ylim(-0.8, n - 0.2)

@@ -27,6 +27,8 @@ import pandas as pd
 
 from ecrs_analysis.report.format import label
 from ecrs_analysis.data import study as S
+from ecrs_analysis.data.splits import TRAIN
+from ecrs_analysis.stats.samplesize import ANTICIPATED_C, precision_table
 
 __all__ = ["StudyFacts", "run_facts", "tripod_ai_items", "as_markdown", "integrated_model_path", "declared_labels", "crop_text",
            "CALIBRATION_LABELS", "BOOK_PAGES"]
@@ -171,9 +173,6 @@ def _missing(f: StudyFacts) -> str:
 
 def _precision(f: StudyFacts) -> str:
     """What the evaluation sets can measure: expected 95% CI widths (Riley et al. 2021) and the size a set would need."""
-    from ecrs_analysis.data.splits import TRAIN
-    from ecrs_analysis.stats.samplesize import ANTICIPATED_C, precision_table
-
     sets = {s: (int(r.patients), int(r.cases)) for s, r in f.per_set.iterrows() if s != TRAIN}
     if not sets:
         return ""

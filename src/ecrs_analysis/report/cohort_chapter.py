@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from IPython.display import Markdown, display
 
+from ecrs_analysis.atomic import read_indexed
 from ecrs_analysis.report import format as F
-from ecrs_analysis.jobs.analysis import read_indexed
 from ecrs_analysis.report.chapter_setup import OpenChapter
 from ecrs_analysis.data import splits
 from ecrs_analysis.data import study as S

@@ -57,8 +57,8 @@ def reported_vs_reproduced(
         ``95% CI``, the ceilings (AUC rows only: ``latent ceiling`` and, when the cohort has
         it, ``image ceiling``) and ``difference`` (reproduced - reported).
     """
-    from ecrs_analysis.report.claims import CLASSIFICATION_METRICS
-    from ecrs_analysis.data.study import IMAGE_CEILING, LATENT_CEILING
+    from ecrs_analysis.report.claims import CLASSIFICATION_METRICS  # lazy: loads scipy
+    from ecrs_analysis.data.study import IMAGE_CEILING, LATENT_CEILING  # lazy: loads SimpleITK, scipy
 
     ours = {(s, m.lower()): r for (s, m), r in reproduced.iterrows()}
     rows = []

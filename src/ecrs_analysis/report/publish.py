@@ -31,7 +31,7 @@ class BookError(RuntimeError):
 
 def study_identifiers(paths: ResultPaths) -> set[str]:
     """Identifiers of every cohort of the run: patient ids, scan dates, identifying columns."""
-    from ecrs_analysis.data.study import load_cohort
+    from ecrs_analysis.data.study import load_cohort  # lazy: loads scipy, sklearn
 
     ids: set[str] = set()
     for meta in paths.root.glob("*/cohort.json"):

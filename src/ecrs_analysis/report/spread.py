@@ -28,6 +28,7 @@ import pandas as pd
 from ecrs_analysis.atomic import write_csv, write_json
 from ecrs_analysis.paths import ResultPaths
 from ecrs_analysis.report.format import CI_DASH, fmt_ci, fmt_num, label
+from ecrs_analysis.report.summary import evidence_summary
 
 __all__ = ["HEADLINE_METRICS", "SPREAD_COMMAND", "spread_table", "collect_seed_spread", "write_seed_spread", "SpreadView", "seed_spread_view"]
 
@@ -85,8 +86,6 @@ def spread_table(summaries: Mapping[int, pd.DataFrame], *, metrics: Sequence[str
 
 def collect_seed_spread(folders: Mapping[int, str | Path], *, metrics: Sequence[str] = HEADLINE_METRICS) -> pd.DataFrame:
     """:func:`spread_table` of the runs in ``folders`` (offset -> results folder of that training seed)."""
-    from ecrs_analysis.report.summary import evidence_summary
-
     return spread_table({k: evidence_summary(f) for k, f in folders.items()}, metrics=metrics)
 
 
@@ -150,7 +149,6 @@ def seed_spread_view(paths: ResultPaths, *, record: Mapping[str, Any] | None = N
     spread = pd.read_csv(paths.seed_spread)
     k_all = len(made.get("seeds", [])) or int(spread["k"].max())
     rows = {(r["model"], r["set"], r["metric"]): r for _, r in spread.iterrows()}
-    from ecrs_analysis.report.summary import evidence_summary
 
     own = evidence_summary(paths.root).reset_index()
     shown, data = [], []

@@ -114,7 +114,7 @@ def held_out_evidence(labels: ArrayLike, probabilities: ArrayLike, *, prevalence
     """
     from sklearn.metrics import log_loss
 
-    from ecrs_analysis.stats.delong import delong_ci
+    from ecrs_analysis.stats.delong import delong_ci  # lazy: loads scipy
 
     y = np.asarray(labels).astype(int)
     p = np.clip(np.asarray(probabilities, dtype=float), 1e-6, 1 - 1e-6)

@@ -47,7 +47,7 @@ __all__ = ["DeepSpec", "assign_folds", "fold_seed", "train_fold", "fit_network",
 
 class DeepSpec(Protocol):
     """How the CNNs are trained: the part of the ``deep`` section a training job declared
-    (``config.schema.DeepSettings``; the workflow hands over ``ecrs_analysis.config.declared``'s model).
+    (``training.settings.DeepSettings``; the workflow hands over ``ecrs_analysis.config.declared``'s model).
 
     No values of its own: every one comes from the schema through the job's declared parameters.
     """

@@ -503,7 +503,7 @@ def load_jobs(study_dir: str | os.PathLike[str], settings: MTLNetSettings | Mapp
 
 def ablation_table(runs: Mapping[str, MTLNetRun], *, sets: Sequence[str], n_resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
     """AUC and mean Dice (bootstrap 95% CIs) of each variant on each set: does sharing one network help either task?"""
-    from ecrs_analysis.stats.evaluate import headline_metrics
+    from ecrs_analysis.stats.evaluate import headline_metrics  # lazy: loads statsmodels
 
     rows = []
     for variant, run in runs.items():

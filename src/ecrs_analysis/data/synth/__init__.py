@@ -11,11 +11,11 @@ __all__ = ["DESIGNS", "generate_cohort"]
 
 def __getattr__(name: str) -> Any:
     if name == "DESIGNS":
-        from ecrs_analysis.data.synth.designs import DESIGNS
+        from ecrs_analysis.data.synth.designs import DESIGNS  # lazy: a package attribute loaded on first use
 
         return DESIGNS
     if name == "generate_cohort":
-        from ecrs_analysis.data.synth.cohort import generate_cohort
+        from ecrs_analysis.data.synth.cohort import generate_cohort  # lazy: loads SimpleITK, scipy, sklearn
 
         return generate_cohort
     raise AttributeError(name)

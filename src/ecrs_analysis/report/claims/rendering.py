@@ -9,13 +9,12 @@ from typing import Any
 import pandas as pd
 
 from ecrs_analysis.report.claims.registry import SHORT_TITLES
+from ecrs_analysis.report.format import fmt_ci, fmt_count, fmt_num, label
 
 __all__ = ["claims_markdown", "sources_table"]
 
 
 def _reported_text(c: Mapping[str, Any]) -> str:
-    from ecrs_analysis.report.format import fmt_count
-
     r = c["reported"]
     if r is None or (isinstance(r, float) and math.isnan(r)):
         return "not stated"
@@ -28,8 +27,6 @@ def _reported_text(c: Mapping[str, Any]) -> str:
 
 
 def _reproduced_text(c: Mapping[str, Any]) -> str:
-    from ecrs_analysis.report.format import fmt_ci, fmt_count
-
     if c.get("verdict") == "did not learn":
         return "did not learn"
     if pd.isna(c["value"]):
@@ -47,8 +44,6 @@ def claims_markdown(table: pd.DataFrame) -> str:
     Wrapped in a ``claims-table`` container so the page's table can be found (and its rows
     counted) by the browser test.
     """
-    from ecrs_analysis.report.format import fmt_num, label
-
     lines = ["```{container} claims-table", "| claim | set | reported | reproduced (95% CI) | ceiling (estimated) | reported inside our CI? (its width) | chapter |", "|---|---|---|---|---|---|---|"]
     for c in table.to_dict(orient="records"):
         number = c["chapter"].split("_")[0]

@@ -12,7 +12,6 @@ from typing import Any
 import pandas as pd
 
 from ecrs_analysis.atomic import write_csv
-from ecrs_analysis.pipeline.provenance import run_id
 from ecrs_analysis.report.claims.registry import BY_ID
 
 __all__ = ["CLAIM_COLUMNS", "ClaimError", "claims_path", "write_claims", "collect_claims"]
@@ -42,7 +41,7 @@ def _root(results: Any) -> Path:
     return Path(results) if isinstance(results, (str, os.PathLike)) else Path(results.root)
 
 
-def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], *, profile: str | None = None, path: str | os.PathLike[str] | None = None) -> None:
+def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], *, run: str, profile: str | None = None, path: str | os.PathLike[str] | None = None) -> None:
     """Write the reproduced value of each claim a chapter covers.
 
     Parameters
@@ -60,6 +59,9 @@ def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], 
         model that failed :func:`ecrs_analysis.stats.learning.learning_check`: its value is
         then not written, only the reason, which ``note`` must give) and ``note`` (one short
         sentence). May be empty: a chapter that could compute nothing still writes its (empty) file.
+    run : str
+        The ``ecrs run`` id the claims belong to (``pipeline.provenance.run_id()``, which the
+        job's caller passes: the report room does not read the engine's environment).
     profile : str, optional
         The parameter profile of the run; default: the profile ``run.json`` of the results
         folder names, else the folder's name.
@@ -106,7 +108,7 @@ def write_claims(results: Any, chapter: str, rows: Iterable[Mapping[str, Any]], 
             value, lo, hi = math.nan, math.nan, math.nan
         out.append({"claim": cid, "set": claim.set, "value": value, "ci_low": lo, "ci_high": hi, "ceiling": ceiling,
                     "n": None if n is None or pd.isna(n) else int(n), "by_design": int(bool(row.get("by_design", False))),
-                    "learned": learned, "note": str(row.get("note") or ""), "chapter": chapter, "profile": profile, "run": run_id()})
+                    "learned": learned, "note": str(row.get("note") or ""), "chapter": chapter, "profile": profile, "run": run})
     table = pd.DataFrame(out, columns=list(CLAIM_COLUMNS)).astype({"n": "Int64"})
     write_csv(table, path if path is not None else claims_path(root, chapter))
 
