@@ -20,9 +20,12 @@ def test_forest_draws_each_estimate_claim_where_its_values_are():
         ("c", "li2025", "sensitivity", "internal_test", "estimate", 0.7, nan, nan, 0.6, 0.5, 0.7, nan),  # not an AUC or Dice
         ("d", "li2025", "AUC, CNN", "external_test", "comparison", 0.8, nan, nan, 0.7, nan, nan, nan),  # not an estimate
     ], columns=cols)
-    fig = plot_claims_forest(table)
+    fig = plot_claims_forest(table, study_titles={"li2025": "Li 2025 (integrated model)", "mtlnet2025": "MTLNet"}, set_labels={"internal_test": "internal test"})
     (ax,) = fig.axes
-    assert len(ax.get_yticklabels()) == 2
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 2
+    assert any(label.startswith("Li 2025") and "internal test" in label and "(integrated" not in label for label in labels), labels  # the title before " (", the set's display name
+    assert any("MTLNet" in label and "external" in label for label in labels), labels  # a set without a display name keeps its own
     points = {(line.get_marker(), float(line.get_xdata()[0])) for line in ax.lines if line.get_marker() in ("s", "o", "x") and line.get_linestyle() == "None"}
     assert points == {("s", 0.9), ("o", 0.8), ("x", 0.93), ("s", 0.85)}  # the unrun claim shows its reported value only
     intervals = sorted(tuple(line.get_xdata()) for line in ax.lines if line.get_marker() in ("None", "") and len(line.get_xdata()) == 2 and line.get_xdata()[0] != line.get_xdata()[1])
