@@ -94,6 +94,7 @@ rule hu_tissues:
     input:
         cohort=str(RP.cohort_meta("li2025")),
         table=str(RP.cohort_table("li2025")),
+        split=str(RP.split("li2025")),  # the stage loads the study (cohort and split), read-only
         # the real head CT of shared/reference when it exists at planning time (an optional input, as seed_spread_inputs)
         reference=[str(c) for c in [find_reference_ct()] if c is not None],
     output:
