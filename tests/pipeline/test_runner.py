@@ -120,7 +120,7 @@ def test_a_tiny_run_prints_its_jobs_and_then_only_what_depends_on_a_change_runs_
         return run_book(RunOptions(**opts, overrides={**TINY, **over}, targets=("02_clinical", "deep_scores"), dry_run=True))["plan"]
 
     assert plan() == {}  # nothing changed: nothing runs
-    assert plan(**{"stats.n_resamples": 300}) == {"clinical": 1, "chapter_02_clinical": 1}  # a statistics-only parameter: the clinical tables and their chapter
+    assert plan(**{"stats.n_resamples": 300}) == {"clinical": 1, "clinical_exhibits": 1, "chapter_02_clinical": 1}  # a statistics-only parameter: the clinical tables, their exhibits (bootstrap bands) and their chapter
     assert plan(**{"deep.epochs": 2}) == {"train_fold": 2, "deep_scores": 1}  # training, not the cohort or chapter 02
     changed_seed = plan(seed=7)
     assert changed_seed["cohort"] == 1 and changed_seed["chapter_02_clinical"] == 1 and changed_seed["train_fold"] == 2
