@@ -188,7 +188,7 @@ def _resolve_columns(header: Sequence[str], dd: DataDictionary | None, manifest_
         if h.strip():
             by_key.setdefault(normalise_name(h), []).append(i)
     dup = {k: v for k, v in by_key.items() if len(v) > 1}
-    for k, idx in dup.items():
+    for idx in dup.values():
         names = " and ".join(f"'{header[i]}' (column {i + 1})" for i in idx)
         out.problems.append(Problem(f"{names} have the same name once trimmed and case-folded; rename or delete one of them", column=header[idx[0]]))
     unnamed = [i + 1 for i, h in enumerate(header) if not h.strip()]

@@ -45,7 +45,7 @@ def write_provenance(
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write one job's provenance file; returns its content."""
-    finished = dt.datetime.now(dt.timezone.utc)
+    finished = dt.datetime.now(dt.UTC)
     record = {
         "stage": stage,
         "run_id": run_id(),
