@@ -326,7 +326,7 @@ def _check_row(row: int, pid: str, paths: dict[str, tuple[str, Path, str | None]
     ct_geom: Geometry | None = None
     for col in paths:  # "image" first
         raw, path, issue = paths[col]
-        where = dict(row=row, patient_id=pid or None, column=names[col], file=raw)
+        where: dict[str, Any] = dict(row=row, patient_id=pid or None, column=names[col], file=raw)
         if issue:
             out.append(Problem(issue, **where))
             continue
@@ -383,7 +383,8 @@ class _Sheet:
 
 
 def _check_ids(sheet: _Sheet) -> list[Problem]:
-    out, seen = [], {}
+    out: list[Problem] = []
+    seen: dict[str, list[int]] = {}
     for k, pid in enumerate(sheet.pids):
         if _is_missing(pid):
             out.append(Problem("empty patient id; every row needs one", row=sheet.rows[k], column=sheet.name["patient_id"]))

@@ -11,6 +11,7 @@ bound: a map that ignores the region's edges can score higher on the energy shar
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,7 +33,7 @@ def layer_grid(model: nn.Module, layer: str, input_shape: Sequence[int]) -> tupl
         raise ValueError(f"layer {layer!r} is not in the network (see model.named_modules())")
     seen: list[tuple[int, ...]] = []
 
-    def hook(_m: nn.Module, _i: object, out: object) -> None:
+    def hook(_m: nn.Module, _i: object, out: Any) -> None:
         t = out[0] if isinstance(out, (list, tuple)) else out
         seen.append(tuple(int(s) for s in t.shape[2:]))
 

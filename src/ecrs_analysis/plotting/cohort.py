@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -49,13 +49,13 @@ def _sinus_level(a: np.ndarray) -> tuple[int, int]:
     return z, y
 
 
-def plot_slices(cases: list[tuple[str, sitk.Image, Mapping[str, sitk.Image]]], *, window: tuple[float, float] = WINDOW) -> Figure:
+def plot_slices(cases: Sequence[tuple[str, sitk.Image, Mapping[str, sitk.Image]]], *, window: tuple[float, float] = WINDOW) -> Figure:
     """One row per case: axial and coronal CT with mask contours (sinus region yellow, lesion ROI red)."""
     fig, axes = plt.subplots(len(cases), 2, figsize=(8, 3.8 * len(cases)), squeeze=False)
     for row, (title, ct, masks) in zip(axes, cases):
         centre = masks.get("roi_mask") or masks.get("sinus_mask")
         views = ct_views(ct, centre_from=centre)
-        z, y = views["index"]  # type: ignore[misc]
+        z, y = map(int, views["index"])
         for ax, view in zip(row, ("axial", "coronal")):
             sl, aspect = views[view]
             ax.imshow(sl, cmap="gray", vmin=window[0], vmax=window[1], aspect=aspect, origin="upper" if view == "axial" else "lower")

@@ -359,7 +359,8 @@ def train(
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)  # type: ignore[union-attr]
         net.train()
-        t0, seen, total, parts_total = time.perf_counter(), 0, 0.0, {}
+        t0, seen, total = time.perf_counter(), 0, 0.0
+        parts_total: dict[str, float] = {}
         batches = train_loader
         if config.progress and rank == 0:
             from tqdm.auto import tqdm
@@ -389,7 +390,7 @@ def train(
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
-        row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": total / max(seen, 1)}
+        row = {"epoch": epoch + 1, "train_loss": total / max(seen, 1)}
         row.update({f"train_{k}": v / max(seen, 1) for k, v in parts_total.items()})
         row.update({"lr": optimizer.param_groups[0]["lr"], "volumes_per_s": seen / seconds, "seconds": seconds})
         if val_loader is not None:
