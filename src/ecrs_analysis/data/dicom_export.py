@@ -235,7 +235,7 @@ def scan_export(folder: str | os.PathLike[str]) -> tuple[list[SeriesInfo], int]:
             series_number=first["series_number"], study_date=str(first["study_date"]), accession=str(first["accession"]),  # type: ignore[arg-type]
             institution=str(first["institution"]), kernel=str(first["kernel"]), description=str(first["description"]),
             orientation=orientation if orientation is not None and len(orientation) == 6 else None,  # type: ignore[arg-type]
-            positions=positions, sizes=frozenset(h["size"] for _, h in items), frames=max(int(h["frames"]) for _, h in items),  # type: ignore[call-overload]
+            positions=positions, sizes=frozenset(cast(tuple[int, int], h["size"]) for _, h in items), frames=max(int(h["frames"]) for _, h in items),  # type: ignore[call-overload]
         ))
     return out, other
 

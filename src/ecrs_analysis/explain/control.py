@@ -53,7 +53,8 @@ def perfect_map(region: NDArray, grid: Sequence[int]) -> NDArray[np.float32]:
     upsampled like a MONAI Grad-CAM, scaled to [0, 1]; all zero for an empty region.
     """
     r = torch.as_tensor(np.asarray(region, dtype=np.float32))[None, None]
-    pooled = F.adaptive_avg_pool3d(r, tuple(int(g) for g in grid))
+    gx, gy, gz = (int(g) for g in grid)
+    pooled = F.adaptive_avg_pool3d(r, (gx, gy, gz))
     up = default_upsampler(tuple(r.shape[2:]))(pooled)
     return unit_scale(up)[0, 0].numpy().astype(np.float32)
 

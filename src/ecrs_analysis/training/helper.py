@@ -132,7 +132,7 @@ def make_loader(dataset: Dataset, *, batch_size: int, shuffle: bool, seed: int, 
     """
     distributed = shard and dist.is_available() and dist.is_initialized()
     replicas = {} if distributed else {"num_replicas": 1, "rank": 0}
-    sampler = DistributedSampler(dataset, shuffle=shuffle, seed=seed, drop_last=False, **replicas)
+    sampler: DistributedSampler[Any] = DistributedSampler(dataset, shuffle=shuffle, seed=seed, drop_last=False, **replicas)
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=0)
 
 
@@ -228,6 +228,7 @@ class ClassificationTask(nn.Module):
 
 def _rng_state() -> dict[str, Any]:
     np_state = np.random.get_state()
+    assert isinstance(np_state, tuple)  # legacy=True (the default): (name, keys, pos, has_gauss, cached_gaussian)
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -329,7 +330,7 @@ def train(
     rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
     model.to(device)
     if config.channels_last:
-        model.to(memory_format=torch.channels_last_3d)
+        model.to(memory_format=torch.channels_last_3d)  # type: ignore[call-overload]  # Module.to takes memory_format; torch's overloads omit it
     steps_per_epoch = max(1, len(train_loader))
     scheduler = WarmupCosineSchedule(optimizer, warmup_steps=config.warmup_epochs * steps_per_epoch, t_total=config.epochs * steps_per_epoch)
     history: list[dict[str, Any]] = []
