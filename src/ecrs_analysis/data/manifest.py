@@ -407,7 +407,7 @@ def _parse_labels(sheet: _Sheet, spec: ColumnSpec, dictionary_name: str) -> tupl
         if x is None:
             x = _number(v, False)
         if x in (0.0, 1.0):
-            labels[k] = int(x)  # type: ignore[arg-type]
+            labels[k] = int(x)
         else:
             words.append(v)
             declared = f" nor a word of the dictionary's values: ({', '.join(k for k, _ in spec.values)})" if spec.values else ""
@@ -557,7 +557,7 @@ def _check_files(sheet: _Sheet, resolved: list[dict[str, tuple[str, Path, str | 
         results = list(pool.map(lambda j: _check_row(*j), jobs))
     problems: list[Problem] = []
     by_digest: dict[tuple[str, str], list[int]] = {}
-    for (row, *_), (found, digests) in zip(jobs, results):  # type: ignore[misc]
+    for (row, *_), (found, digests) in zip(jobs, results):
         problems.extend(found)
         for col, d in digests.items():
             by_digest.setdefault((col, d), []).append(row)

@@ -115,7 +115,7 @@ def sample_anatomy(rng: np.random.Generator) -> Anatomy:
             side_scale = scale * (1.0 + (asym / 2.0 if side == "left" else -asym / 2.0))
             c = np.array([sign * centre[0], centre[1], centre[2]]) * scale + _jitter(rng, sd)
             a = np.array(axes) * side_scale * np.exp(_jitter(rng, 0.06))
-            out.append(Ellipsoid(tuple(c), tuple(a)))  # type: ignore[arg-type]
+            out.append(Ellipsoid(tuple(c), tuple(a)))
         return out[0], out[1]
 
     head = Ellipsoid((0.0, 5.0 * scale, 10.0 * scale), (70.0 * scale, 92.0 * scale, 80.0 * scale))
@@ -143,7 +143,7 @@ def sample_anatomy(rng: np.random.Generator) -> Anatomy:
                     centre = np.array([x0 + dx * scale, ap * scale, si * scale]) + _jitter(rng, 0.4)
                     axes = np.array([2.9, 3.0, 3.0]) * scale * np.exp(_jitter(rng, 0.08))
                     (anterior if i_ap >= 3 else posterior)[s].append(len(cells))
-                    cells.append(Ellipsoid(tuple(centre), tuple(axes)))  # type: ignore[arg-type]
+                    cells.append(Ellipsoid(tuple(centre), tuple(axes)))
     return Anatomy(
         head=head,
         vault_outer=vault_outer,
