@@ -35,9 +35,12 @@ SEEDS ?= 3
 spread: $(STAMP)
 	$(BIN)/ecrs spread --profile $(PROFILE) --seeds $(SEEDS)
 
-# Fast unit tests; the workflow tests (marked slow) share one smoke build: `make test-workflow`
-# builds it (or reuses results/smoke from `make smoke`).
+# Lint (ruff and mypy, settings in pyproject.toml: a finding fails the target), then the fast unit tests;
+# the workflow tests (marked slow) share one smoke build: `make test-workflow` builds it (or reuses
+# results/smoke from `make smoke`).
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check src
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -m "not slow and not browser and not faults"
 
 test-workflow: $(VENV)/.installed-test

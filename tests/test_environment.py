@@ -78,3 +78,18 @@ def test_the_book_needs_neither_jupyterlab_nor_playwright():
 @pytest.mark.parametrize("req", ["jupyter-book>=1.0.4,<2"])
 def test_jupyter_book_is_the_offline_1_x_series(req):
     assert any(r.replace(" ", "") == req for r in _pyproject())
+
+
+def test_make_test_lints_src_before_the_tests():
+    make = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^test: .*\n((?:\t.*\n)+)", make, re.M)
+    assert recipe, "the Makefile has no test target"
+    lines = [ln.strip() for ln in recipe.group(1).splitlines()]
+    assert [ln.split()[0] for ln in lines] == ["$(BIN)/ruff", "$(BIN)/mypy", "$(BIN)/python"], lines
+    assert lines[0] == "$(BIN)/ruff check src" and "pytest" in lines[2]
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    assert tool["mypy"]["files"] == ["src/ecrs_analysis"], "mypy without arguments checks the package"
+    assert "E501" not in tool["ruff"]["lint"]["select"] and {"F", "B"} <= set(tool["ruff"]["lint"]["select"])
+    assert "ignore_errors" not in tool["mypy"] and all("ignore_errors" not in o for o in tool["mypy"].get("overrides", []))
+    extras = {_name(r) for r in _project()["optional-dependencies"]["test"]}
+    assert {"ruff", "mypy"} <= extras, "make test installs the test extra: the linters must be in it"

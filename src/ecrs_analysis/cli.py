@@ -139,6 +139,7 @@ def _validate(args: argparse.Namespace) -> int:
         found_params = False  # outside a checkout the table and files can still be checked; the studies' parameters cannot
     params = load_params(args.profile, parse_set(args.set or [])) if found_params else None
     if args.study:
+        assert params is not None  # --study re-raised the ParamsError above
         s = params["studies"][args.study]
         if args.centers:
             s["centers"] = list(args.centers)

@@ -21,7 +21,7 @@ import inspect
 import json
 import typing
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, create_model
@@ -104,7 +104,7 @@ def _build(model: type[BaseModel], tree: Mapping[str, Any], name: str, where: st
     return create_model(name, __config__=config, **fields)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(keys: tuple[str, ...]) -> type[BaseModel]:
     return _build(Params, _tree(keys), "Declared", "")
 

@@ -36,7 +36,7 @@ class Params(Section):
     n_jobs: int = Field(ge=1)
     stats: StatsSettings
     deep: DeepSettings
-    studies: Studies  # type: ignore[valid-type]
+    studies: Studies
     omics: OmicsSettings | None = None
     explain: ExplainSettings | None = None
     mtlnet: MTLNetSettings | None = None

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from typing import cast
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -234,7 +235,7 @@ def scan_export(folder: str | os.PathLike[str]) -> tuple[list[SeriesInfo], int]:
             series_number=first["series_number"], study_date=str(first["study_date"]), accession=str(first["accession"]),  # type: ignore[arg-type]
             institution=str(first["institution"]), kernel=str(first["kernel"]), description=str(first["description"]),
             orientation=orientation if orientation is not None and len(orientation) == 6 else None,  # type: ignore[arg-type]
-            positions=positions, sizes=frozenset(h["size"] for _, h in items), frames=max(int(h["frames"]) for _, h in items),  # type: ignore[misc]
+            positions=positions, sizes=frozenset(cast(tuple[int, int], h["size"]) for _, h in items), frames=max(int(h["frames"]) for _, h in items),  # type: ignore[call-overload]
         ))
     return out, other
 
@@ -541,7 +542,7 @@ def manifest_from_dicom(
         notes.append(f"{other} file(s) that are not DICOM images were skipped (DICOMDIR, text, thumbnails ...)")
     if labels is not None:
         sheet, key = _read_labels(Path(labels), join, join_column)
-        keys = [(s.patient_id if join == "patient_id" else s.accession) for s in (r["_series"] for r in rows)]  # type: ignore[union-attr]
+        keys = [(s.patient_id if join == "patient_id" else s.accession) for s in (r["_series"] for r in rows)]  # type: ignore[attr-defined]
         index = {v.strip(): i for i, v in enumerate(sheet[key])}
         missing = [str(r["patient_id"]) for r, k in zip(rows, keys) if k.strip() not in index]
         if missing:
@@ -571,7 +572,7 @@ def manifest_from_dicom(
             folder_series.setdefault(f.parent, set()).add(other_s.series_uid)
     images, made = [], []
     for r in rows:
-        s: SeriesInfo = r["_series"]  # type: ignore[assignment]
+        s = cast(SeriesInfo, r["_series"])
         folders = {f.parent for f in s.files}
         # a folder of its own for a series that shares its folder (the reader wants one series per folder), and
         # always with pseudonyms: an export's folder names often carry the patient's name
@@ -580,9 +581,9 @@ def manifest_from_dicom(
         if shared:
             _link_series(s, folder)
             made.append(folder)
-        bad = _gdcm_problem(folder, s)
-        if bad:
-            problems.append(f"patient {r['patient_id']}: {bad}; export the series again")
+        unreadable = _gdcm_problem(folder, s)
+        if unreadable:
+            problems.append(f"patient {r['patient_id']}: {unreadable}; export the series again")
         images.append(os.path.relpath(folder.resolve(), dest.resolve()))
     if problems:
         for folder in made:  # nothing half-made stays behind

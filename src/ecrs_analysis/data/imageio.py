@@ -31,10 +31,10 @@ class Geometry:
     direction: tuple[float, ...]
 
     @classmethod
-    def of(cls, image: sitk.Image) -> "Geometry":
+    def of(cls, image: sitk.Image) -> Geometry:
         return cls(tuple(image.GetSize()), tuple(image.GetSpacing()), tuple(image.GetOrigin()), tuple(image.GetDirection()))
 
-    def mismatch(self, other: "Geometry", *, tol_mm: float = 1e-3) -> list[str]:
+    def mismatch(self, other: Geometry, *, tol_mm: float = 1e-3) -> list[str]:
         """Names of the geometry fields that differ (size, spacing, origin, direction)."""
         out = []
         if self.size != other.size:

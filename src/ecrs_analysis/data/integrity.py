@@ -23,6 +23,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import SimpleITK as sitk
@@ -111,7 +112,7 @@ def _nifti_problems(p: Path) -> list[str]:
     import nibabel as nib
 
     try:
-        img = nib.load(str(p))
+        img = cast("nib.spatialimages.SpatialImage", nib.load(str(p)))  # NIfTI: a spatial image (shape, dataobj)
         if len(img.shape) != 3:
             return _header_problems(p) or [f"the image has shape {' x '.join(map(str, img.shape))}; give one 3D volume per patient"]
         data = np.asanyarray(img.dataobj)

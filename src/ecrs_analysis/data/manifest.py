@@ -188,7 +188,7 @@ def _resolve_columns(header: Sequence[str], dd: DataDictionary | None, manifest_
         if h.strip():
             by_key.setdefault(normalise_name(h), []).append(i)
     dup = {k: v for k, v in by_key.items() if len(v) > 1}
-    for k, idx in dup.items():
+    for idx in dup.values():
         names = " and ".join(f"'{header[i]}' (column {i + 1})" for i in idx)
         out.problems.append(Problem(f"{names} have the same name once trimmed and case-folded; rename or delete one of them", column=header[idx[0]]))
     unnamed = [i + 1 for i, h in enumerate(header) if not h.strip()]
@@ -326,7 +326,7 @@ def _check_row(row: int, pid: str, paths: dict[str, tuple[str, Path, str | None]
     ct_geom: Geometry | None = None
     for col in paths:  # "image" first
         raw, path, issue = paths[col]
-        where = dict(row=row, patient_id=pid or None, column=names[col], file=raw)
+        where: dict[str, Any] = dict(row=row, patient_id=pid or None, column=names[col], file=raw)
         if issue:
             out.append(Problem(issue, **where))
             continue
@@ -383,7 +383,8 @@ class _Sheet:
 
 
 def _check_ids(sheet: _Sheet) -> list[Problem]:
-    out, seen = [], {}
+    out: list[Problem] = []
+    seen: dict[str, list[int]] = {}
     for k, pid in enumerate(sheet.pids):
         if _is_missing(pid):
             out.append(Problem("empty patient id; every row needs one", row=sheet.rows[k], column=sheet.name["patient_id"]))
@@ -406,7 +407,7 @@ def _parse_labels(sheet: _Sheet, spec: ColumnSpec, dictionary_name: str) -> tupl
         if x is None:
             x = _number(v, False)
         if x in (0.0, 1.0):
-            labels[k] = int(x)  # type: ignore[arg-type]
+            labels[k] = int(x)
         else:
             words.append(v)
             declared = f" nor a word of the dictionary's values: ({', '.join(k for k, _ in spec.values)})" if spec.values else ""
@@ -556,7 +557,7 @@ def _check_files(sheet: _Sheet, resolved: list[dict[str, tuple[str, Path, str | 
         results = list(pool.map(lambda j: _check_row(*j), jobs))
     problems: list[Problem] = []
     by_digest: dict[tuple[str, str], list[int]] = {}
-    for (row, *_), (found, digests) in zip(jobs, results):  # type: ignore[misc]
+    for (row, *_), (found, digests) in zip(jobs, results):
         problems.extend(found)
         for col, d in digests.items():
             by_digest.setdefault((col, d), []).append(row)

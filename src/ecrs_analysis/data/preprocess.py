@@ -22,8 +22,9 @@ processed twice.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ import SimpleITK as sitk
 import torch
 from monai.data import MetaTensor
 from monai.transforms import Compose, CropForegroundd, Orientationd, Resized, ScaleIntensityRanged, Spacingd
+from numpy.typing import DTypeLike
 
 from ecrs_analysis.atomic import atomic_path
 from ecrs_analysis.hashing import hash_params, sha256_path
@@ -49,7 +51,7 @@ HEAD_HU = -500.0
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
-def to_metatensor(image: sitk.Image, *, dtype: np.dtype = np.float32) -> MetaTensor:
+def to_metatensor(image: sitk.Image, *, dtype: DTypeLike = np.float32) -> MetaTensor:
     """SimpleITK image -> channel-first MONAI MetaTensor (1, x, y, z) with a RAS affine."""
     arr = sitk.GetArrayFromImage(image).astype(dtype).transpose(2, 1, 0)  # (z,y,x) -> (x,y,z)
     direction = np.asarray(image.GetDirection(), dtype=float).reshape(3, 3)
@@ -105,7 +107,7 @@ def pipeline(p: PreprocessSettings, mask_keys: tuple[str, ...]) -> Compose:
     source = p.crop_to if p.crop_to in mask_keys else "image"
     if p.crop_to == "head_box":
         assert p.head_box is not None  # the schema requires it with crop_to: head_box
-        select = HeadBox(p.head_box)
+        select: Callable[[Any], Any] = HeadBox(p.head_box)
     else:
         select = (lambda x: x > 0.5) if source != "image" else (lambda x: x > HEAD_HU)
     return Compose(
@@ -119,7 +121,7 @@ def pipeline(p: PreprocessSettings, mask_keys: tuple[str, ...]) -> Compose:
     )
 
 
-def preprocess_patient(image_path: str | os.PathLike[str], masks: dict[str, str | os.PathLike[str]], params: PreprocessSettings,
+def preprocess_patient(image_path: str | os.PathLike[str], masks: Mapping[str, str | os.PathLike[str]], params: PreprocessSettings,
                        *, segments: dict[str, str] | None = None) -> dict[str, np.ndarray]:
     """Preprocess one CT and its masks.
 
@@ -168,7 +170,7 @@ def preprocess_cohort(table: pd.DataFrame, *, mask_columns: tuple[str, ...], par
         arrays = preprocess_patient(row["image"], masks, params, segments=segments)
         with atomic_path(target) as tmp:
             with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
+                np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds against its allow_pickle: bool keyword
         return str(target), False
 
     previous = torch.get_num_threads()

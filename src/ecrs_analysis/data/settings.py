@@ -118,7 +118,7 @@ class StudySettings(Section):
 def study_model(design: str) -> type[StudySettings]:
     """:class:`StudySettings` whose ``split.mode`` accepts only the modes the design supports."""
     modes = DESIGNS[design].split_modes
-    split = create_model(f"SplitSettings_{design}", __base__=SplitSettings, mode=(Literal[modes], ...))  # type: ignore[valid-type]
+    split = create_model(f"SplitSettings_{design}", __base__=SplitSettings, mode=(Literal[modes], ...))  # type: ignore[arg-type]  # a Literal of the design's modes, built at run time: no static type
     return create_model(f"StudySettings_{design}", __base__=StudySettings, split=(split, ...))
 
 

@@ -217,7 +217,8 @@ def read_table(path: str | os.PathLike[str]) -> RawTable:
 
 def _ranges(numbers: list[int]) -> str:
     """[2, 3, 4, 9] -> "2-4, 9"."""
-    out, start = [], numbers[0]
+    out: list[str] = []
+    start: int | None = numbers[0]
     for a, b in zip(numbers, numbers[1:] + [None]):
         if b != a + 1:
             out.append(f"{start}" if start == a else f"{start}-{a}")

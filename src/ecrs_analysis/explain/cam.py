@@ -122,6 +122,7 @@ def randomised_copy(model: nn.Module, *, seed: int) -> nn.Module:
     with torch.random.fork_rng(devices=[]):  # leave the caller's random stream as it was
         torch.manual_seed(seed)
         for m in fresh.modules():
-            if hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+            reset = getattr(m, "reset_parameters", None)
+            if callable(reset):
+                reset()
     return fresh.eval()

@@ -11,6 +11,7 @@ bound: a map that ignores the region's edges can score higher on the energy shar
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,7 +33,7 @@ def layer_grid(model: nn.Module, layer: str, input_shape: Sequence[int]) -> tupl
         raise ValueError(f"layer {layer!r} is not in the network (see model.named_modules())")
     seen: list[tuple[int, ...]] = []
 
-    def hook(_m: nn.Module, _i: object, out: object) -> None:
+    def hook(_m: nn.Module, _i: object, out: Any) -> None:
         t = out[0] if isinstance(out, (list, tuple)) else out
         seen.append(tuple(int(s) for s in t.shape[2:]))
 
@@ -52,7 +53,8 @@ def perfect_map(region: NDArray, grid: Sequence[int]) -> NDArray[np.float32]:
     upsampled like a MONAI Grad-CAM, scaled to [0, 1]; all zero for an empty region.
     """
     r = torch.as_tensor(np.asarray(region, dtype=np.float32))[None, None]
-    pooled = F.adaptive_avg_pool3d(r, tuple(int(g) for g in grid))
+    gx, gy, gz = (int(g) for g in grid)
+    pooled = F.adaptive_avg_pool3d(r, (gx, gy, gz))
     up = default_upsampler(tuple(r.shape[2:]))(pooled)
     return unit_scale(up)[0, 0].numpy().astype(np.float32)
 

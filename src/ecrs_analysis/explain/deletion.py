@@ -83,7 +83,7 @@ def delete_top(volume: NDArray, order: NDArray[np.intp], fraction: float, *, fil
     flat = out.reshape(-1)
     idx = order[: int(round(fraction * flat.size))]
     if np.ndim(fill) == 0:
-        flat[idx] = float(fill)  # type: ignore[arg-type]
+        flat[idx] = float(fill)
     else:
         if np.shape(fill) != out.shape:
             raise ValueError(f"fill {np.shape(fill)} and volume {out.shape} differ in shape")

@@ -25,10 +25,10 @@ def label_outcomes(scores: pd.DataFrame, *, train_set: str, rule: str, target: f
 def choose_patients(scores: pd.DataFrame, *, sets: list[str], n_per_set: int | None, seed: int) -> pd.DataFrame:
     """``n_per_set`` patients of each set (None: all), taken in turn from TP, FP, FN and TN (each shuffled with the seed)."""
     rng = np.random.default_rng(seed)
-    chosen = []
+    chosen: list[int] = []
     for name in sets:
         if n_per_set is None:
-            chosen += list(np.flatnonzero((scores["set"] == name).to_numpy()))
+            chosen += [int(i) for i in np.flatnonzero((scores["set"] == name).to_numpy())]
             continue
         pools = [list(rng.permutation(np.flatnonzero(((scores["set"] == name) & (scores["outcome"] == o)).to_numpy()))) for o in OUTCOMES]
         picked: list[int] = []

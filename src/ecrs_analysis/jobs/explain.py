@@ -300,6 +300,7 @@ def explain_network(
         if "lesion ROI" in regions and "roi_mask" in grid.out:
             on_input["lesion ROI"] = np.asarray(grid.out["roi_mask"][0]) > 0.5
         if "evidence" in regions:
+            assert labels is not None  # read_regions reads the evidence map only with its labels
             on_input["evidence"] = np.isin(np.rint(np.asarray(grid.out["evidence"][0])).astype(int), labels)
         # positive control of the deletion test: the explained class's evidence (a real cohort: the lesion ROI) as the layer's perfect map
         control_region = next((r for r in ("evidence", "lesion ROI") if r in on_input), None)
@@ -361,8 +362,8 @@ def explain_network(
         for r in controls["region"].unique() if len(controls) else []:
             g = controls[(controls["scale"] == scale) & (controls["region"] == r)]
             for col, label in (("pointing", "pointing game"), ("energy", "energy share")):
-                m, lo, hi, _ = mean_ci(g[col].to_numpy(), n_resamples=n_res, level=0.95, seed=seed)
-                row[f"{r}: perfect map {label}"], row[f"{r}: perfect map {label} low"], row[f"{r}: perfect map {label} high"] = m, lo, hi
+                est, lo, hi, _ = mean_ci(g[col].to_numpy(), n_resamples=n_res, level=0.95, seed=seed)
+                row[f"{r}: perfect map {label}"], row[f"{r}: perfect map {label} low"], row[f"{r}: perfect map {label} high"] = est, lo, hi
         layer_rows.append(row)
     tables = {
         "explained.csv": explained, "metrics.csv": metrics, "sanity.csv": sanity, "deletion.csv": deletion, "controls.csv": controls,

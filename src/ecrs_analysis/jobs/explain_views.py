@@ -25,7 +25,7 @@ def write_npz(arrays: Mapping[str, np.ndarray], path: str | Path) -> None:
     """``arrays`` as one compressed ``.npz``, written atomically (an empty mapping writes an empty archive)."""
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **dict(arrays))
+            np.savez_compressed(fh, **dict(arrays))  # type: ignore[arg-type]  # numpy's stub types **kwds against its allow_pickle: bool keyword
 
 
 def _mean_map_arrays(maps: Mapping[tuple[str, int], np.ndarray]) -> dict[str, np.ndarray]:

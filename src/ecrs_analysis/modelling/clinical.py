@@ -39,7 +39,7 @@ class Imputer:
     counts: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def fit(cls, train: pd.DataFrame, columns: Sequence[str]) -> "Imputer":
+    def fit(cls, train: pd.DataFrame, columns: Sequence[str]) -> Imputer:
         values = {}
         for c in columns:
             x = pd.to_numeric(train[c], errors="coerce").dropna()

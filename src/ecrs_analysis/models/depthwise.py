@@ -30,13 +30,13 @@ SMALL_VOLUME = 512
 
 class _DepthwiseConv3dFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int, int]) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int, int]) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
         ctx.padding = padding
         return F.conv3d(x, weight, padding=padding, groups=weight.shape[0])
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, None]:  # type: ignore[override]
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, None]:
         x, weight = ctx.saved_tensors
         channels, padding = weight.shape[0], ctx.padding
         grad_x = grad_w = None

@@ -11,6 +11,8 @@ resolution and merges them before global pooling.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -57,7 +59,7 @@ class _Fusion(nn.Module):
         out = []
         for i, row in enumerate(self.paths):
             total = xs[i]
-            for j, path in enumerate(row):
+            for j, path in enumerate(cast(nn.ModuleList, row)):
                 if j == i:
                     continue
                 y = path(xs[j])

@@ -7,6 +7,7 @@ second study) returns ``(segmentation_logits, class_logits)``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from monai.networks.nets import ResNet
 from torch import nn
@@ -15,6 +16,9 @@ from ecrs_analysis.models.hrnet3d import HRNet3D
 from ecrs_analysis.models.mtlnet import MTLNet, filters_for_width
 from ecrs_analysis.models.names import MODEL_NAMES
 from ecrs_analysis.models.xception3d import Xception3D
+
+if TYPE_CHECKING:  # pandas is imported by size_table only
+    import pandas as pd
 
 __all__ = ["MODEL_NAMES", "CAM_LAYERS", "cam_layer", "build_model", "count_parameters", "count_flops", "size_table"]
 
@@ -108,7 +112,7 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def size_table(names: tuple[str, ...], *, widths: tuple[float, ...], input_size: tuple[int, int, int]) -> "pd.DataFrame":
+def size_table(names: tuple[str, ...], *, widths: tuple[float, ...], input_size: tuple[int, int, int]) -> pd.DataFrame:
     """Parameters and GFLOPs per forward pass of each model at each width, for one input size."""
     import pandas as pd
 

@@ -110,7 +110,7 @@ def load_inputs(settings: OmicsSettings, *, seed: int, calls: pd.DataFrame, coho
     validation as a user's files.
     """
     if settings.proteins:
-        data = load_proteomics(settings.proteins, settings.sample_sheet, known_patients=cohort_ids, intensity_prefix=settings.intensity_prefix)  # type: ignore[arg-type]
+        data = load_proteomics(settings.proteins, settings.sample_sheet, known_patients=cohort_ids, intensity_prefix=settings.intensity_prefix)
         return OmicsInputs(data, False, None, ())
     if truth is None:
         raise OmicsNotAvailable(

@@ -45,7 +45,7 @@ class OmicsSettings(BaseModel):
     top_n: int = Field(ge=5, description="proteins in the heatmap and labelled in the volcano")
 
     @model_validator(mode="after")
-    def _check(self) -> "OmicsSettings":
+    def _check(self) -> OmicsSettings:
         if self.min_size >= self.max_size:
             raise ValueError(f"min_size ({self.min_size}) must be smaller than max_size ({self.max_size})")
         if (self.proteins is None) != (self.sample_sheet is None):

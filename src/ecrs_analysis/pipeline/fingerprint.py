@@ -17,7 +17,7 @@ import hashlib
 import importlib.util
 import json
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from ecrs_analysis.pipeline.record import package_versions
@@ -27,14 +27,14 @@ __all__ = ["module_closure", "code_fingerprint", "notebook_modules", "software_v
 PACKAGE = "ecrs_analysis"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _package_dir() -> Path:
     spec = importlib.util.find_spec(PACKAGE)
     assert spec is not None and spec.origin is not None
     return Path(spec.origin).parent
 
 
-@lru_cache(maxsize=None)
+@cache
 def _source(module: str) -> Path | None:
     """The source file of a package module, found on disk (nothing is imported)."""
     parts = module.split(".")
@@ -62,12 +62,12 @@ def _imports(path: Path, module: str) -> frozenset[str]:
     return _imports_of(_stamp(path), module)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _digest(stamp: tuple[str, int, int]) -> bytes:
     return hashlib.sha256(Path(stamp[0]).read_bytes()).digest()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _imports_of(stamp: tuple[str, int, int], module: str) -> frozenset[str]:
     path = Path(stamp[0])
     tree = ast.parse(path.read_text(encoding="utf-8"))

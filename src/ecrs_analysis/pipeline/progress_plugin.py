@@ -50,7 +50,8 @@ class RunEvents:
         if event == LogEvent.RUN_INFO and self.stats is None:  # a dry run repeats the plan at its end
             self.stats = dict(getattr(record, "stats", None) or {})
         elif event == LogEvent.JOB_ERROR:
-            self.failed_rules.append(str(record.rule_name))
+            fields: Any = record  # Snakemake's event fields are extra attributes of the record
+            self.failed_rules.append(str(fields.rule_name))
 
 
 @dataclass
@@ -107,14 +108,15 @@ def handle_event(progress: RunProgress, record: logging.LogRecord) -> None:
     """One Snakemake log record -> the matching :class:`RunProgress` call (others are ignored:
     they are in the run log)."""
     event = getattr(record, "event", None)
+    fields: Any = record  # Snakemake's event fields are extra attributes of the record
     if event == LogEvent.RUN_INFO:
         progress.plan(getattr(record, "stats", {}) or {})
     elif event == LogEvent.JOB_INFO:
-        progress.job_started(int(record.jobid), rule=str(record.rule_name), log=_first(getattr(record, "log", None)), wildcards=getattr(record, "wildcards", None))
+        progress.job_started(int(fields.jobid), rule=str(fields.rule_name), log=_first(getattr(record, "log", None)), wildcards=getattr(record, "wildcards", None))
     elif event == LogEvent.JOB_FINISHED:
-        progress.job_finished(int(record.job_id))
+        progress.job_finished(int(fields.job_id))
     elif event == LogEvent.JOB_ERROR:
-        progress.job_failed(int(record.jobid), rule=str(record.rule_name), log=_first(getattr(record, "log", None)))
+        progress.job_failed(int(fields.jobid), rule=str(fields.rule_name), log=_first(getattr(record, "log", None)))
 
 
 def plugin_settings(progress: RunProgress | None = None, events: RunEvents | None = None) -> dict[str, Any]:

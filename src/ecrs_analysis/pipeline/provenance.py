@@ -45,7 +45,7 @@ def write_provenance(
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write one job's provenance file; returns its content."""
-    finished = dt.datetime.now(dt.timezone.utc)
+    finished = dt.datetime.now(dt.UTC)
     record = {
         "stage": stage,
         "run_id": run_id(),
@@ -54,7 +54,7 @@ def write_provenance(
         "seconds": round((finished - started).total_seconds(), 2),
         "params": dict(params),
         "code": code,
-        "git": git_state(root),
+        "git": git_state(Path(root)),
         "packages": package_versions(KEY_PACKAGES),
         "device": device_description(),
         "inputs": _hashes(inputs),

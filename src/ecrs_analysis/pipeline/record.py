@@ -84,7 +84,7 @@ def device_description() -> dict[str, Any]:
     return info
 
 
-def inputs_table(record: dict[str, Any]) -> "pd.DataFrame":
+def inputs_table(record: dict[str, Any]) -> pd.DataFrame:
     """One row per study of a run record: cohort kind, patients, files hashed, the manifest's sha256
     and one combined sha256 over every image and mask file."""
     import pandas as pd

@@ -111,7 +111,7 @@ def acquire_run_lock(results: str | os.PathLike[str], *, profile: str, run: str)
     handle.seek(0)
     handle.truncate()
     json.dump(
-        {"pid": os.getpid(), "host": socket.gethostname(), "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "profile": profile, "run": run, "results": str(folder.resolve())},
+        {"pid": os.getpid(), "host": socket.gethostname(), "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "profile": profile, "run": run, "results": str(folder.resolve())},
         handle,
     )
     handle.flush()

@@ -139,7 +139,7 @@ def run_book(opts: RunOptions) -> dict[str, Any]:
     results = Path(opts.results_dir or default_results_dir(opts.profile)).resolve()
     paths = ResultPaths(results)
     targets = _target_files(root, results, opts.targets)
-    run = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    run = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
     try:
         cluster = read_cluster_profile(opts.cluster_profile) if opts.cluster_profile else ClusterSettings()
     except ClusterProfileError as exc:
@@ -206,7 +206,7 @@ def _run_locked(
     """The run itself, while this process holds the results folder."""
     config_file = Path(wf_config["config_file"])
     write_text(yaml.safe_dump(wf_config, sort_keys=False), config_file)
-    write_json({"run": run, "profile": opts.profile, "overrides": overrides, "params": params, "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "python": sys.version.split()[0], "cpu_kernels": kernel_settings()}, results / "run.json")
+    write_json({"run": run, "profile": opts.profile, "overrides": overrides, "params": params, "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "python": sys.version.split()[0], "cpu_kernels": kernel_settings()}, results / "run.json")
     os.environ["ECRS_RUN_ID"] = run
 
     watch = _progress(opts, results, run, cores)

@@ -132,7 +132,7 @@ def run_spread(opts: SpreadOptions) -> SpreadRuns:
     results = Path(opts.results_dir or default_results_dir(opts.profile)).resolve()
     paths = ResultPaths(results)
     git = git_state(repo_root())  # the code the runs start from
-    stamp = f"spread-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}"
+    stamp = f"spread-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
     try:
         lock = acquire_run_lock(results, profile=opts.profile, run=stamp)
     except RunBusyError as exc:
@@ -171,7 +171,7 @@ def run_spread(opts: SpreadOptions) -> SpreadRuns:
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         **_torch_cpu(),
-        "made": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "made": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": f"ecrs spread --profile {opts.profile} --seeds {opts.seeds}" + "".join(f" --set {k}={v}" for k, v in opts.overrides.items()),
     }
     return SpreadRuns(results=results, folders=folders, record=record)

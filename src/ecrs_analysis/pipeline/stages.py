@@ -331,7 +331,7 @@ def _declared_keys(a: argparse.Namespace, chapters: tuple[Any, ...]) -> tuple[st
 def main(argv: list[str] | None = None) -> int:
     a = _parser().parse_args(argv)
     a.out, a.inputs_by = _named(a.out, "out"), _named(a.named_inputs, "in")
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     wf = yaml.safe_load(Path(a.config).read_text(encoding="utf-8"))
     chapters, appendix = load_chapters(Path(wf["root"]) / "workflow" / "chapters.yaml")
     a.root, a.profile, a.chapter_names, a.appendix = Path(wf["root"]), wf["profile"], [c.name for c in chapters], appendix

@@ -190,7 +190,7 @@ class WorkflowConfig:
     threads_per_data_job: int = 1
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "WorkflowConfig":
+    def from_config(cls, config: Mapping[str, Any]) -> WorkflowConfig:
         if "params" not in config:
             raise ValueError("this workflow is run by `ecrs run` (it writes the config file with the validated parameters)")
         root = Path(config["root"])

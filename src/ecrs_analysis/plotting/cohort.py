@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,10 +17,10 @@ WINDOW = (-1000.0, 1500.0)  # a bone window that shows air, soft tissue and bone
 MASK_COLOURS = {"sinus_mask": "#f2c14e", "roi_mask": "#e4572e"}
 
 
-def ct_views(image: sitk.Image, *, centre_from: sitk.Image | None = None) -> dict[str, tuple[np.ndarray, float]]:
+def ct_views(image: sitk.Image, *, centre_from: sitk.Image | None = None) -> dict[str, tuple[Any, Any]]:
     """Axial and coronal slices (radiological display, LPS) through a mask's centroid or the middle.
 
-    Returns ``{"axial": (slice, aspect), "coronal": (slice, aspect)}``.
+    Returns ``{"axial": (slice, aspect), "coronal": (slice, aspect), "index": (z, y)}``.
     """
     img = sitk.DICOMOrient(image, "LPS")
     a = sitk.GetArrayFromImage(img)
@@ -30,7 +31,7 @@ def ct_views(image: sitk.Image, *, centre_from: sitk.Image | None = None) -> dic
         z, y, _ = idx.mean(axis=0).astype(int) if len(idx) else np.array(a.shape) // 2
     else:
         z, y = _sinus_level(a)
-    return {"axial": (a[z], sy / sx), "coronal": (a[:, y, :], sz / sx), "index": (int(z), int(y))}  # type: ignore[dict-item]
+    return {"axial": (a[z], sy / sx), "coronal": (a[:, y, :], sz / sx), "index": (int(z), int(y))}
 
 
 def _sinus_level(a: np.ndarray) -> tuple[int, int]:
@@ -49,13 +50,13 @@ def _sinus_level(a: np.ndarray) -> tuple[int, int]:
     return z, y
 
 
-def plot_slices(cases: list[tuple[str, sitk.Image, Mapping[str, sitk.Image]]], *, window: tuple[float, float] = WINDOW) -> Figure:
+def plot_slices(cases: Sequence[tuple[str, sitk.Image, Mapping[str, sitk.Image]]], *, window: tuple[float, float] = WINDOW) -> Figure:
     """One row per case: axial and coronal CT with mask contours (sinus region yellow, lesion ROI red)."""
     fig, axes = plt.subplots(len(cases), 2, figsize=(8, 3.8 * len(cases)), squeeze=False)
     for row, (title, ct, masks) in zip(axes, cases):
         centre = masks.get("roi_mask") or masks.get("sinus_mask")
         views = ct_views(ct, centre_from=centre)
-        z, y = views["index"]  # type: ignore[misc]
+        z, y = views["index"]
         for ax, view in zip(row, ("axial", "coronal")):
             sl, aspect = views[view]
             ax.imshow(sl, cmap="gray", vmin=window[0], vmax=window[1], aspect=aspect, origin="upper" if view == "axial" else "lower")

@@ -38,7 +38,8 @@ def plot_case_overlays(views: Sequence[CaseView], *, title: str = "", threshold:
         ref = v.image
         sx, sy, sz = sitk.DICOMOrient(ref, "LPS").GetSpacing()
         ct, cam = _lps(v.ct, ref), _lps(v.cam, ref)
-        at = tuple(int(i) for i in np.unravel_index(int(np.argmax(cam)), cam.shape))
+        i0, i1, i2 = (int(i) for i in np.unravel_index(int(np.argmax(cam)), cam.shape))
+        at = (i0, i1, i2)
         regions = {k: _lps(m.astype(np.float32), ref) for k, m in v.regions.items()}
         aspects = {"axial": sy / sx, "coronal": sz / sx, "sagittal": sz / sy}
         for c, plane in enumerate(PLANES):
@@ -139,7 +140,7 @@ def plot_attention_summary(summary: pd.DataFrame, *, metric: str = "pointing gam
     fig, ax = plt.subplots(figsize=(6.5, 0.5 + 0.45 * len(models) * len(maps)))
     palette = {"Grad-CAM": "#d62828", "Grad-CAM++": "#d62828", "perfect map (positive control)": "#2a9d8f", "random": "#8d99ae", "crop centre": "#2b2d42"}
     colours = {m: palette.get(m, "#f77f00") for m in maps}
-    y = 0
+    y: float = 0
     ticks, names = [], []
     for model in models:
         for mp in maps:

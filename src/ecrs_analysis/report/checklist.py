@@ -70,8 +70,8 @@ def crop_text(preprocess: Mapping[str, Any], *, masks: Iterable[str], target: st
     if crop in set(masks):
         text = f"cropped to the ground-truth `{crop}` (outlined by hand in a real cohort; drawn by the generator here), with a {preprocess.get('margin_mm')} mm margin"
         if target is not None and crop == target:
-            text += (f": the mask the network is asked to segment, so every set, the external one included, is cropped with the answer "
-                     f"(an oracle crop: a deployed model would not have this mask)")
+            text += (": the mask the network is asked to segment, so every set, the external one included, is cropped with the answer "
+                     "(an oracle crop: a deployed model would not have this mask)")
         return text
     if crop == "head_box":
         return (f"cropped to a fixed sub-box of the head's bounding box (`head_box` {preprocess.get('head_box')}, fractions chosen on training anatomy only), "
@@ -199,7 +199,6 @@ def tripod_ai_items(facts: Mapping[str, Any]) -> pd.DataFrame:
     stats = p.get("stats", {})
     deep = p.get("deep", {})
     svm = facts.get("integrated")
-    pre = p["studies"]["li2025"]["preprocess"] if "li2025" in p.get("studies", {}) else {}
     rows: list[tuple[str, str, str, str]] = []
     ref = linker(facts)
 

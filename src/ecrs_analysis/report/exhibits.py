@@ -65,7 +65,7 @@ TOC = Path(__file__).resolve().parents[3] / "_toc.yml"  # the checkout's book (t
 
 def _numbered(chapter: str) -> bool:
     m = re.match(r"(\d+)_", chapter)
-    return bool(m) and 1 <= int(m.group(1)) < 90
+    return m is not None and 1 <= int(m.group(1)) < 90
 
 
 @lru_cache(maxsize=4)
@@ -278,8 +278,8 @@ def _kinds(nb: dict[str, Any]) -> list[tuple[int, str]]:
                 out.append((i, "figure"))
             elif "<table" in html:
                 out.append((i, "table"))
-            elif _CAPTION.match(md):
-                out.append((i, f"{_CAPTION.match(md).group(1).lower()} caption"))
+            elif caption := _CAPTION.match(md):
+                out.append((i, f"{caption.group(1).lower()} caption"))
             elif md.startswith("|") or "\n|" in md:
                 out.append((i, "table"))
             elif data or o.get("output_type") == "stream":

@@ -14,7 +14,7 @@ LI2025_REPORTED = {
     EXTERNAL_TEST: {"AUC": 0.821, "CI low": 0.78, "CI high": 0.86},
 }
 # Same paper, proteomics of patients predicted eCRS vs non-eCRS by the integrated model.
-LI2025_PROTEOMICS = {
+LI2025_PROTEOMICS: dict[str, int | str] = {
     "patients": 34,
     "dysregulated": 594,  # proteins/genes dysregulated between the predicted groups
     "pathway_claim": "enriched pathways such as chemokine signalling",

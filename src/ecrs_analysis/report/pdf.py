@@ -145,7 +145,7 @@ def _rewrite(article: Tag, html: Path, page: BookPage, anchors: dict[PurePosixPa
     """Make one page's article stand inside the combined document (ids, links, resources)."""
     prefix = page.anchor + "--"
     for el in article.find_all(id=True):
-        el["id"] = prefix + el["id"]
+        el["id"] = prefix + str(el["id"])
     for el in article.find_all(["script", "noscript"]):
         el.decompose()
     for el in article.select(".headerlink, details.above-input"):  # hidden code cells are not printed

@@ -163,8 +163,8 @@ def _scrub(obj: Any, pattern: re.Pattern[str]) -> tuple[Any, int]:
         pairs = [_scrub(x, pattern) for x in obj]
         return [p[0] for p in pairs], sum(p[1] for p in pairs)
     if isinstance(obj, dict):
-        pairs = {k: _scrub(v, pattern) for k, v in obj.items()}
-        return {k: p[0] for k, p in pairs.items()}, sum(p[1] for p in pairs.values())
+        scrubbed = {k: _scrub(v, pattern) for k, v in obj.items()}
+        return {k: p[0] for k, p in scrubbed.items()}, sum(p[1] for p in scrubbed.values())
     return obj, 0
 
 

@@ -60,8 +60,8 @@ def file_sha256(path: str | os.PathLike[str]) -> str | None:
                 h.update(block)
         return h.hexdigest()
     if p.is_dir():
-        for f in sorted(q for q in p.rglob("*") if q.is_file()):
-            h.update(f"{f.relative_to(p).as_posix()}:{file_sha256(f)}\n".encode())
+        for q in sorted(q for q in p.rglob("*") if q.is_file()):
+            h.update(f"{q.relative_to(p).as_posix()}:{file_sha256(q)}\n".encode())
         return h.hexdigest()
     return None
 

@@ -18,7 +18,9 @@ sorts every resample).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -219,7 +221,7 @@ def bootstrap_summary(values: ArrayLike, *, statistic: str = "mean", n_resamples
     v: NDArray = np.asarray(values, dtype=float)
     if v.ndim != 1:
         raise ValueError(f"values must be 1-D (one per patient), got shape {v.shape}")
-    funcs = {"mean": np.mean, "median": np.median}
+    funcs: dict[str, Callable[[NDArray], Any]] = {"mean": np.mean, "median": np.median}
     if statistic not in funcs:
         raise ValueError(f"statistic must be 'mean' or 'median', got {statistic!r}")
     defined = v[~np.isnan(v)]

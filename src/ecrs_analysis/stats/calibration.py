@@ -19,6 +19,10 @@ from sklearn.metrics import brier_score_loss
 
 from ecrs_analysis.stats._checks import check_scores
 
+# net_benefit's default threshold probabilities (read-only: a default array must not be mutable state)
+THRESHOLDS = np.linspace(0.01, 0.99, 99)
+THRESHOLDS.flags.writeable = False
+
 __all__ = ["PLATT_FOLDS", "Calibration", "calibration", "hosmer_lemeshow", "net_benefit"]
 
 PLATT_FOLDS = 5
@@ -69,7 +73,7 @@ def calibration(y_true: ArrayLike, prob: ArrayLike, *, n_bins: int = 10, name: s
     return Calibration(float(brier_score_loss(y, p)), float(intercept), float(slope), hl, hl_p, pd.DataFrame({"predicted": mean, "observed": frac}))
 
 
-def net_benefit(y_true: ArrayLike, prob: ArrayLike, *, thresholds: ArrayLike = np.linspace(0.01, 0.99, 99), name: str = "data") -> pd.DataFrame:
+def net_benefit(y_true: ArrayLike, prob: ArrayLike, *, thresholds: ArrayLike = THRESHOLDS, name: str = "data") -> pd.DataFrame:
     """Decision curve: net benefit of the model, treat-all and treat-none at each threshold probability."""
     y, (p,) = check_scores(y_true, prob, name=name)
     t = np.asarray(thresholds, dtype=float)

@@ -99,7 +99,7 @@ def segmentation_metrics(pred: ArrayLike, truth: ArrayLike, *, spacing: ArrayLik
     for i in np.flatnonzero(~empty_truth & ~empty_pred):
         with warnings.catch_warnings():  # MONAI 1.6 passes its own deprecated always_return_as_numpy internally
             warnings.simplefilter("ignore", FutureWarning)
-            _, (d_pt, d_tp), _ = get_edge_surface_distance(p[i, 0].bool(), t[i, 0].bool(), spacing=tuple(sp[i]), symmetric=True)
+            _, (d_pt, d_tp), _ = get_edge_surface_distance(p[i, 0].bool(), t[i, 0].bool(), spacing=tuple(sp[i]), symmetric=True)  # type: ignore[misc]  # MONAI annotates the distances as one tensor; symmetric=True returns a pair
         d_pt, d_tp = np.asarray(d_pt, dtype=float), np.asarray(d_tp, dtype=float)
         hd95[i] = max(np.percentile(d_pt, 95), np.percentile(d_tp, 95))
         nsd[i] = (np.sum(d_pt <= tolerance_mm) + np.sum(d_tp <= tolerance_mm)) / (d_pt.size + d_tp.size)

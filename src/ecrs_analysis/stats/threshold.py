@@ -107,7 +107,7 @@ def _bootstrap(y: np.ndarray, pred: np.ndarray, level: float, n_resamples: int, 
     with np.errstate(invalid="ignore", divide="ignore"):
         values = {"sensitivity": tp / (tp + fn), "specificity": tn / (tn + fp), "accuracy": (tp + tn) / len(y), "ppv": tp / (tp + fp), "npv": tn / (tn + fn)}
     q = [(1 - level) / 2, (1 + level) / 2]
-    return {k: tuple(np.nanquantile(v, q)) for k, v in values.items()}  # type: ignore[misc]
+    return {k: tuple(np.nanquantile(v, q)) for k, v in values.items()}
 
 
 def operating_point(

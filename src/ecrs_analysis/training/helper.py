@@ -132,7 +132,7 @@ def make_loader(dataset: Dataset, *, batch_size: int, shuffle: bool, seed: int, 
     """
     distributed = shard and dist.is_available() and dist.is_initialized()
     replicas = {} if distributed else {"num_replicas": 1, "rank": 0}
-    sampler = DistributedSampler(dataset, shuffle=shuffle, seed=seed, drop_last=False, **replicas)
+    sampler: DistributedSampler[Any] = DistributedSampler(dataset, shuffle=shuffle, seed=seed, drop_last=False, **replicas)
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=0)
 
 
@@ -228,6 +228,7 @@ class ClassificationTask(nn.Module):
 
 def _rng_state() -> dict[str, Any]:
     np_state = np.random.get_state()
+    assert isinstance(np_state, tuple)  # legacy=True (the default): (name, keys, pos, has_gauss, cached_gaussian)
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -329,7 +330,7 @@ def train(
     rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
     model.to(device)
     if config.channels_last:
-        model.to(memory_format=torch.channels_last_3d)
+        model.to(memory_format=torch.channels_last_3d)  # type: ignore[call-overload]  # Module.to takes memory_format; torch's overloads omit it
     steps_per_epoch = max(1, len(train_loader))
     scheduler = WarmupCosineSchedule(optimizer, warmup_steps=config.warmup_epochs * steps_per_epoch, t_total=config.epochs * steps_per_epoch)
     history: list[dict[str, Any]] = []
@@ -359,7 +360,8 @@ def train(
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)  # type: ignore[union-attr]
         net.train()
-        t0, seen, total, parts_total = time.perf_counter(), 0, 0.0, {}
+        t0, seen, total = time.perf_counter(), 0, 0.0
+        parts_total: dict[str, float] = {}
         batches = train_loader
         if config.progress and rank == 0:
             from tqdm.auto import tqdm
@@ -389,7 +391,7 @@ def train(
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
-        row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": total / max(seen, 1)}
+        row = {"epoch": epoch + 1, "train_loss": total / max(seen, 1)}
         row.update({f"train_{k}": v / max(seen, 1) for k, v in parts_total.items()})
         row.update({"lr": optimizer.param_groups[0]["lr"], "volumes_per_s": seen / seconds, "seconds": seconds})
         if val_loader is not None:

@@ -152,7 +152,8 @@ def predict_multitask(model: nn.Module, loader: torch.utils.data.DataLoader, *, 
     """Run the network over a loader of ``(image, mask, label)``; thresholds the segmentation at sigmoid 0.5."""
     device = torch.device(device) if device else next(model.parameters()).device
     model.eval()
-    probs, masks, labels, truth, sums, seen = [], [], [], [], {}, 0
+    probs, masks, labels, truth, seen = [], [], [], [], 0
+    sums: dict[str, float] = {}
     for x, m, y in loader:
         x = x.to(device)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):

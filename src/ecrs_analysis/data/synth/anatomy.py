@@ -13,9 +13,13 @@ it only uses numpy for the geometry.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:  # pandas is imported where the volume table is made, not with the geometry
+    import pandas as pd
 
 __all__ = [
     "HU", "SINUS_NAMES", "EVIDENCE_LABELS", "OPACIFIED_LABELS", "AERATED_LABELS", "AERATED_OFFSET", "Ellipsoid", "Anatomy", "sample_anatomy", "render",
@@ -64,7 +68,7 @@ class Ellipsoid:
         c, a = self.centre, self.axes
         return np.sqrt(((lr - c[0]) / a[0]) ** 2 + ((ap - c[1]) / a[1]) ** 2 + ((si - c[2]) / a[2]) ** 2)
 
-    def grown(self, mm: float) -> "Ellipsoid":
+    def grown(self, mm: float) -> Ellipsoid:
         """The same ellipsoid with every semi-axis longer by ``mm``."""
         return Ellipsoid(self.centre, tuple(a + mm for a in self.axes))  # type: ignore[arg-type]
 
@@ -111,7 +115,7 @@ def sample_anatomy(rng: np.random.Generator) -> Anatomy:
             side_scale = scale * (1.0 + (asym / 2.0 if side == "left" else -asym / 2.0))
             c = np.array([sign * centre[0], centre[1], centre[2]]) * scale + _jitter(rng, sd)
             a = np.array(axes) * side_scale * np.exp(_jitter(rng, 0.06))
-            out.append(Ellipsoid(tuple(c), tuple(a)))  # type: ignore[arg-type]
+            out.append(Ellipsoid(tuple(c), tuple(a)))
         return out[0], out[1]
 
     head = Ellipsoid((0.0, 5.0 * scale, 10.0 * scale), (70.0 * scale, 92.0 * scale, 80.0 * scale))
@@ -139,7 +143,7 @@ def sample_anatomy(rng: np.random.Generator) -> Anatomy:
                     centre = np.array([x0 + dx * scale, ap * scale, si * scale]) + _jitter(rng, 0.4)
                     axes = np.array([2.9, 3.0, 3.0]) * scale * np.exp(_jitter(rng, 0.08))
                     (anterior if i_ap >= 3 else posterior)[s].append(len(cells))
-                    cells.append(Ellipsoid(tuple(centre), tuple(axes)))  # type: ignore[arg-type]
+                    cells.append(Ellipsoid(tuple(centre), tuple(axes)))
     return Anatomy(
         head=head,
         vault_outer=vault_outer,
@@ -357,7 +361,7 @@ def render(
                     aerated(inside, "ethmoid")
             fractions[f"{side}_{part}"] = filled / max(total, 1)
 
-    for side, cleft, opaque in zip(SIDES, anatomy.olfactory_cleft, olfactory_cleft):
+    for _side, cleft, opaque in zip(SIDES, anatomy.olfactory_cleft, olfactory_cleft):
         inside = ins(cleft)
         hu[inside] = mucosa_hu if opaque else HU["air"]
         if opaque:
@@ -365,7 +369,7 @@ def render(
             evidence[inside] = label_of["olfactory_cleft"]
         else:
             aerated(inside, "olfactory_cleft")
-    for side, nasal, radius in zip(SIDES, anatomy.nasal, polyps):
+    for _side, nasal, radius in zip(SIDES, anatomy.nasal, polyps):
         if radius <= 0:
             continue
         c = (nasal.centre[0] * 1.25, nasal.centre[1] - 2.0, nasal.centre[2] + 2.0)
@@ -395,7 +399,7 @@ def sinus_volumes_ml(anatomy: Anatomy) -> dict[str, float]:
     return out
 
 
-def phantom_volume_table(*, n: int = 200, seed: int = 0) -> "pd.DataFrame":
+def phantom_volume_table(*, n: int = 200, seed: int = 0) -> pd.DataFrame:
     """Median and 5th-95th percentile of each sinus volume over ``n`` sampled anatomies, with typical adult ranges."""
     import pandas as pd
 
