@@ -6,50 +6,33 @@ the chapter's prose is typed by hand.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ecrs_analysis.paths import HISTORY, JOB_INFO, JOB_SCORES
 
 __all__ = [
-    "ceiling_test", "JobRecord", "load_runs", "MULTITASK", "read_segmentation_examples",
+    "ceiling_test", "load_runs", "MULTITASK", "read_segmentation_examples",
     "learning_display",
     "DICE_TARGET", "IN_SAMPLE", "in_sample", "dice_against_target", "crop_coverage_text", "kept_epoch_text", "held_out_text",
     "threshold_text", "calibration_text", "ceiling_text",
 ]
 
+from ecrs_analysis.training.mtl_runs import MTLNetRun, load_job  # reads a job folder: no torch
 from ecrs_analysis.training.mtl_settings import MULTITASK, VARIANT_FOLDERS  # names only (pydantic settings): no torch
 
 
-@dataclass(frozen=True)
-class JobRecord:
-    """What one finished MTLNet job wrote into its folder, read back for the chapter (nothing is computed)."""
-
-    folder: Path
-    history: pd.DataFrame
-    scores: pd.DataFrame
-    info: dict[str, Any]
-
-
-def load_runs(study_dir: str | Path, *, ablation: bool) -> dict[str, JobRecord]:
+def load_runs(study_dir: str | Path, *, ablation: bool) -> dict[str, MTLNetRun]:
     """The MTLNet jobs of a profile as their folders hold them (``history.csv``, ``scores.csv``, ``job.json``):
     the multitask network first, then, with ``ablation``, the two single-head variants (``training.mtl_settings.VARIANT_FOLDERS``)."""
     out = {}
     for variant, folder in VARIANT_FOLDERS.items():
         if variant != MULTITASK and not ablation:
             continue
-        f = Path(study_dir) / folder
-        needed = [f / n for n in (HISTORY, JOB_SCORES, JOB_INFO)]
-        absent = [p.name for p in needed if not p.exists()]
-        if absent:
-            raise FileNotFoundError(f"{f}: no finished MTLNet job here (missing {absent}); run the workflow first (`ecrs run --profile <profile> --target 05_mtlnet`)")
-        out[variant] = JobRecord(f, pd.read_csv(needed[0]), pd.read_csv(needed[1], dtype={"patient_id": str}), json.loads(needed[2].read_text(encoding="utf-8")))
+        out[variant] = load_job(Path(study_dir) / folder)
     return out
 
 

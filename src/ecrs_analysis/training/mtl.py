@@ -32,7 +32,6 @@ until the job finishes, and a rerun with the same inputs and settings continues 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Mapping, Sequence
@@ -59,6 +58,7 @@ from ecrs_analysis.stats.learning import LearningCheck, constant_loss, learning_
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, augment, load_checkpoint, make_loader, seed_everything, train
 from ecrs_analysis.training.resume import resume_key, work_dir
 from ecrs_analysis.data.splits import TRAIN, VALIDATION
+from ecrs_analysis.training.mtl_runs import MTLNetRun, load_job
 from ecrs_analysis.training.mtl_settings import CLASSIFICATION, MULTITASK, SEGMENTATION, VARIANT_FOLDERS, MTLNetSettings, variant_of_folder
 from ecrs_analysis.paths import CHECKPOINT, HISTORY, JOB_INFO, JOB_SCORES, PREDICTED_MASKS
 
@@ -287,16 +287,6 @@ def build_mtlnet(settings: MTLNetSettings | Mapping[str, Any], *, variant: str =
     return MTLNet(1, 1, init_filters=filters_for_width(s.width), deep_supervision=s.deep_supervision, heads=VARIANTS[variant].heads)
 
 
-@dataclass(frozen=True)
-class MTLNetRun:
-    """The artefacts of one job, as written to (or read from) its folder."""
-
-    folder: Path
-    history: pd.DataFrame
-    scores: pd.DataFrame
-    info: dict[str, Any]
-
-
 def _job_table(table: pd.DataFrame, index: pd.DataFrame, sets: tuple[str, str]) -> pd.DataFrame:
     missing = [c for c in ("patient_id", "set", "label") if c not in table]
     if missing:
@@ -463,16 +453,6 @@ def fit_mtlnet(
             write_json(info, tmp / JOB_INFO)
         shutil.rmtree(work, ignore_errors=True)
     return MTLNetRun(out, history, scores, info)
-
-
-def load_job(folder: str | os.PathLike[str]) -> MTLNetRun:
-    """Read a finished job's folder (``history.csv``, ``scores.csv``, ``job.json``)."""
-    f = Path(folder)
-    needed = [f / n for n in (HISTORY, JOB_SCORES, JOB_INFO)]
-    absent = [p.name for p in needed if not p.exists()]
-    if absent:
-        raise FileNotFoundError(f"{f}: no finished MTLNet job here (missing {absent}); run the workflow's mtlnet job first")
-    return MTLNetRun(f, pd.read_csv(needed[0]), pd.read_csv(needed[1], dtype={"patient_id": str}), json.loads(needed[2].read_text(encoding="utf-8")))
 
 
 def learning_of(run: MTLNetRun) -> LearningCheck | None:
