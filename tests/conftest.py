@@ -38,7 +38,7 @@ def _copy_book_sources(dst: Path) -> Path:
     return dst
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def copy_book_sources():
     """:func:`_copy_book_sources`, for tests that run the workflow in a folder of their own."""
     return _copy_book_sources

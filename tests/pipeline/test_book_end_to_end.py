@@ -1,44 +1,147 @@
-"""The whole smoke book on a 'real' cohort given as a manifest: same code path, and no patient id in the pages."""
+"""One tiny book, end to end, on a 'real' cohort given as a manifest: same code path, no patient id in the
+pages, what a run prints, what re-runs after a change, and a failed chapter.
 
+The whole book is built once (``hospital_book``, ~2 min on 2 cores) in a copy of the checkout's book
+sources, as ``ecrs run`` builds it, in a process of its own so that its output is read as a user sees it.
+Every check below reads that build; the failed chapter runs in a linked copy of it. (Each check had a
+build of its own before: three builds, 5 min of CI.)
+"""
 
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
 import pandas as pd
 import pytest
 
-from ecrs_analysis.report.privacy import find_identifiers
-from ecrs_analysis.pipeline.runner import RunOptions, run_book
 from ecrs_analysis.data.synth.cohort import generate_cohort
+from ecrs_analysis.pipeline.runner import RunError, RunOptions, run_book
+from ecrs_analysis.report.privacy import find_identifiers
+
+pytestmark = pytest.mark.slow
+
+# One network, two folds, one epoch, no MTLNet ablation: the pages, the run and its plans are the point here, not the models.
+TINY = {
+    "deep.models": ["resnet3d"], "deep.epochs": 1, "deep.folds": 2, "mtlnet.ablation": False,
+    "stats.alpha": 0.2, "stats.n_resamples": 200, "stats.roc_band_resamples": 20,
+    "studies.mtlnet2025.synthetic.n_patients": 30, "studies.mtlnet2025.synthetic.spacing_scale": 6.0,
+}
+# run_book in a process of its own: its stdout and stderr are what a user's terminal shows; the record comes back as JSON
+_RUN = """
+import json, sys
+from pathlib import Path
+from ecrs_analysis.pipeline.runner import RunOptions, run_book
+kw = json.loads(sys.argv[1])
+record = run_book(RunOptions(profile="smoke", data=tuple(kw["data"]), overrides=kw["overrides"], results_dir=Path(kw["results"])))
+Path(kw["record"]).write_text(json.dumps(record), encoding="utf-8")
+"""
 
 
-
-@pytest.mark.slow
-def test_real_manifest_builds_the_book_without_showing_identifiers(tmp_path, monkeypatch, copy_book_sources):
-    # A hospital's cohort: our generator's files, but hospital-style identifiers in the manifest.
-    cohort = generate_cohort(tmp_path / "hospital", design="li2025", seed=5, n_patients=72, spacing_scale=6.0, n_jobs=2)
+@pytest.fixture(scope="module")
+def hospital_book(tmp_path_factory, copy_book_sources):
+    """The smoke book of a hospital's li2025 cohort (our generator's files, hospital-style identifiers in the manifest, no ground truth)."""
+    tmp = tmp_path_factory.mktemp("hospital_book")
+    cohort = generate_cohort(tmp / "hospital", design="li2025", seed=5, n_patients=72, spacing_scale=6.0, n_jobs=2)
     m = pd.read_csv(cohort / "manifest.csv")
     m["patient_id"] = [f"MRN{93000000 + 17 * i}" for i in range(len(m))]
     m.to_csv(cohort / "manifest.csv", index=False)
     for synthetic_only in ("truth.csv", "generator.json"):  # a real cohort has no ground truth
         (cohort / synthetic_only).unlink(missing_ok=True)
+    root = copy_book_sources(tmp / "book_root")  # so the checkout's _build stays untouched
+    data = [f"li2025={cohort / 'manifest.csv'}"]
+    kw = {"data": data, "overrides": TINY, "results": str(tmp / "results"), "record": str(tmp / "record.json")}
+    done = subprocess.run([sys.executable, "-c", _RUN, json.dumps(kw)], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    record = json.loads(Path(kw["record"]).read_text(encoding="utf-8"))
+    return {"root": root, "results": tmp / "results", "ids": m["patient_id"], "record": record, "out": done.stdout, "err": done.stderr, "data": tuple(data)}
 
-    book = copy_book_sources(tmp_path / "book_root")  # so the checkout's _build stays untouched
-    monkeypatch.chdir(book)
-    record = run_book(
-        RunOptions(
-            profile="smoke",
-            data=(f"li2025={cohort / 'manifest.csv'}",),
-            overrides={
-                # one network, no MTLNet ablation: the pages and their identifiers are the point here, not the models
-                "deep.models": ["resnet3d"], "deep.epochs": 1, "deep.folds": 2, "mtlnet.ablation": False,
-                "stats.alpha": 0.2, "stats.n_resamples": 200, "stats.roc_band_resamples": 20,
-                "studies.mtlnet2025.synthetic.n_patients": 30, "studies.mtlnet2025.synthetic.spacing_scale": 6.0,
-            },
-            results_dir=tmp_path / "results",
-        )
-    )
-    html = book / "_build" / "html"
+
+def test_real_manifest_builds_the_book_without_showing_identifiers(hospital_book):
+    html = hospital_book["root"] / "_build" / "html"
+    record, ids = hospital_book["record"], hospital_book["ids"]
     assert (html / "book" / "executed" / "04_integrated_model.html").exists()
     assert record["inputs"]["li2025"]["synthetic"] is False and record["published"].endswith("index.html")
-    assert find_identifiers(html, m["patient_id"]) == {}
+    assert find_identifiers(html, ids) == {}
     # the check is live: the identifiers are known to the run, and a page showing one is caught
-    (html / "leak.html").write_text(f"<p>{m['patient_id'][3]}</p>")
-    assert find_identifiers(html, m["patient_id"]) == {"leak.html": [m["patient_id"][3]]}
+    leak = html / "leak.html"
+    leak.write_text(f"<p>{ids[3]}</p>")
+    try:
+        assert find_identifiers(html, ids) == {"leak.html": [ids[3]]}
+    finally:
+        leak.unlink()
+
+
+def test_a_run_prints_one_line_per_job_start_and_end_and_keeps_snakemakes_output_in_its_log(hospital_book):
+    """What a run prints: one start and one end line per job with the overall line, the first epoch of each
+    training job relayed from its log, Snakemake's own output only in the run log, no control characters."""
+    out, err, record, results = hospital_book["out"], hospital_book["err"], hospital_book["record"], hospital_book["results"]
+    lines = out.splitlines()
+    T = r"\d+ (?:s|min)"  # a duration as shown
+    jobs = record["executed_jobs"]
+    assert "chapter-02_clinical" in jobs and "train-li2025-resnet3d-fold1" in jobs and "book" in jobs
+    assert lines[0].startswith(f"[ecrs] {len(jobs)} job(s) to run; Snakemake's log: ")
+    for job in jobs:
+        assert f"[ecrs] start  {job}" in lines
+        assert any(re.match(rf"\[ecrs\] done   {re.escape(job)} \({T}\)  \[\d+/{len(jobs)} jobs · {T} elapsed", ln) for ln in lines), out
+    assert re.search(rf"\[{len(jobs)}/{len(jobs)} jobs · {T} elapsed\]$", out.rstrip()), out
+    for fold in (0, 1):
+        assert f"[ecrs]        train-li2025-resnet3d-fold{fold}: epoch 1/1 · loss " in out
+    assert "rule train_fold" not in out + err and "Job stats" not in out + err  # Snakemake's own output ...
+    run_log = Path(record["snakemake_log"])
+    assert run_log.parent == results / "logs" and "rule train_fold:" in run_log.read_text(encoding="utf-8")  # ... is in the run log
+    assert {"cohort", "split", "preprocess", "folds", "train_fold", "deep_scores", "clinical"} <= {r["stage"] for r in record["stage_times"]}
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out)  # not a terminal: no control characters
+
+
+def test_only_what_depends_on_a_change_runs_again(hospital_book, monkeypatch):
+    monkeypatch.chdir(hospital_book["root"])
+    targets = ("02_clinical", "deep_scores")
+
+    def plan(**over):
+        opts = RunOptions(profile="smoke", data=hospital_book["data"], overrides={**TINY, **over}, targets=targets, dry_run=True, results_dir=hospital_book["results"])
+        return run_book(opts)["plan"]
+
+    assert plan() == {}  # nothing changed: nothing runs
+    assert plan(**{"stats.n_resamples": 300}) == {"clinical": 1, "clinical_exhibits": 1, "chapter_02_clinical": 1}  # a statistics-only parameter: the clinical tables, their exhibits (bootstrap bands) and their chapter
+    assert plan(**{"deep.epochs": 2}) == {"train_fold": 2, "deep_scores": 1}  # training, not the cohort or chapter 02
+    changed_seed = plan(seed=7)
+    assert changed_seed["cohort"] == 1 and changed_seed["chapter_02_clinical"] == 1 and changed_seed["train_fold"] == 2
+    # a change to one network's module re-trains that network only
+    from ecrs_analysis.pipeline import workflow as W
+
+    real = W.model_code
+    monkeypatch.setattr(W, "model_code", lambda m: real(m) + ("-edited" if m == "resnet3d" else ""))
+    assert plan() == {"train_fold": 2, "deep_scores": 1}
+
+
+def test_a_failed_chapter_is_named_shown_with_its_log_tail_kept_and_the_last_good_book_survives(hospital_book, tmp_path, monkeypatch, capfd):
+    # in a copy of the build: its files linked (every job replaces a file, never writes into one), Snakemake's own state copied
+    root, results = tmp_path / "book_root", tmp_path / "results"
+    shutil.copytree(hospital_book["root"], root, symlinks=True)
+    shutil.copytree(hospital_book["results"], results, symlinks=True, copy_function=os.link, ignore=shutil.ignore_patterns(".snakemake"))
+    shutil.copytree(hospital_book["results"] / ".snakemake", results / ".snakemake", symlinks=True)
+    last_good = (root / "_build" / "html" / "index.html").read_bytes()
+    nb = nbformat.read(root / "notebooks" / "02_clinical.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell('raise ValueError("boom in the clinical chapter")'))
+    nbformat.write(nb, root / "notebooks" / "02_clinical.ipynb")
+    monkeypatch.chdir(root)
+    with pytest.raises(RunError, match="Snakemake's log: ") as e:
+        run_book(RunOptions(profile="smoke", data=hospital_book["data"], overrides=TINY, targets=("02_clinical",), results_dir=results))
+    msg = str(e.value)
+    assert "02_clinical.ipynb" in msg and "ValueError: boom in the clinical chapter" in msg and "Traceback" not in msg
+    assert (results / "failed" / "02_clinical.ipynb").exists()
+    assert not (results / "executed" / "02_clinical.ipynb").exists()  # the chapter's old output is gone, and no half-written one replaced it
+    assert (hospital_book["results"] / "executed" / "02_clinical.ipynb").exists()  # (the build it was copied from is untouched)
+    assert (root / "_build" / "html" / "index.html").read_bytes() == last_good
+    out = capfd.readouterr().out
+    assert "[ecrs] 1 job(s) to run" in out  # the edited notebook re-runs its chapter only
+    failed = out[out.index("[ecrs] FAILED chapter-02_clinical after "):]
+    assert f"last lines of {results / 'logs' / 'chapter-02_clinical.log'}:" in failed or "last lines of results/logs/chapter-02_clinical.log:" in failed
+    assert "| " in failed and "boom in the clinical chapter" in failed  # the log's tail, as the job wrote it
+    assert "what to do:" in failed and "failed/" in failed and "run the same command again" in failed
+    assert "Error in rule" not in out  # Snakemake's own report stays in its log

@@ -1,11 +1,10 @@
-"""The runner and the workflow: planned jobs per profile, what re-runs after a change, failures.
+"""The runner and the workflow: planned jobs per profile, refused targets and manifests, failures.
 
-The slow tests run the real workflow on a copy of the checkout's book sources with a tiny
-cohort, so the checkout's own results and _build stay untouched.
+What a whole run prints, what re-runs after a change and a failed chapter in a real build are
+checked on one tiny book in ``test_book_end_to_end.py``.
 """
 
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -19,11 +18,6 @@ from ecrs_analysis.data.manifest import ManifestError
 from ecrs_analysis.data.study import ResultPaths, prepare_cohort, prepare_split
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = {
-    "studies.li2025.synthetic.n_patients": 40, "studies.li2025.synthetic.spacing_scale": 6.0,
-    "studies.mtlnet2025.synthetic.n_patients": 24, "studies.mtlnet2025.synthetic.spacing_scale": 6.0,
-    "deep.models": ["resnet3d"], "deep.folds": 2, "deep.epochs": 1, "stats.n_resamples": 200, "stats.roc_band_resamples": 20, "stats.alpha": 0.3,
-}
 
 
 def _li(params):
@@ -83,55 +77,6 @@ def test_real_manifest_cohort_and_split_artefacts(tmp_path, tiny_cohort):
     assert json.loads(paths.split("li2025").read_text(encoding="utf-8"))["sets"] == {k: list(v) for k, v in split.sets.items()}
 
 
-def _check_run_output(out: str, err: str, record: dict, results: Path) -> None:
-    """What a run prints: one start and one end line per job with the overall line, the first epoch of each
-    training job relayed from its log, Snakemake's own output only in the run log, no control characters."""
-    lines = out.splitlines()
-    T = r"\d+ (?:s|min)"  # a duration as shown
-    jobs = record["executed_jobs"]
-    assert lines[0].startswith(f"[ecrs] {len(jobs)} job(s) to run; Snakemake's log: ")
-    for job in jobs:
-        assert f"[ecrs] start  {job}" in lines
-        assert any(re.match(rf"\[ecrs\] done   {re.escape(job)} \({T}\)  \[\d+/{len(jobs)} jobs · {T} elapsed", ln) for ln in lines), out
-    assert re.search(rf"\[{len(jobs)}/{len(jobs)} jobs · {T} elapsed\]$", out.rstrip()), out
-    for fold in (0, 1):
-        assert f"[ecrs]        train-li2025-resnet3d-fold{fold}: epoch 1/1 · loss " in out
-    assert "rule train_fold" not in out + err and "Job stats" not in out + err  # Snakemake's own output ...
-    run_log = Path(record["snakemake_log"])
-    assert run_log.parent == results / "logs" and "rule train_fold:" in run_log.read_text(encoding="utf-8")  # ... is in the run log
-    assert {"cohort", "split", "preprocess", "folds", "train_fold", "deep_scores", "clinical"} <= {r["stage"] for r in record["stage_times"]}
-    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out)  # not a terminal: no control characters
-
-
-@pytest.mark.slow
-def test_a_tiny_run_prints_its_jobs_and_then_only_what_depends_on_a_change_runs_again(tmp_path, monkeypatch, capfd, copy_book_sources):
-    # one tiny build serves both checks (each costs a build of its own otherwise)
-    root = copy_book_sources(tmp_path)
-    monkeypatch.chdir(root)
-    opts = dict(profile="smoke", results_dir=tmp_path / "results")
-    first = run_book(RunOptions(**opts, overrides=TINY, targets=("02_clinical", "deep_scores")))
-    out, err = capfd.readouterr()
-    _check_run_output(out, err, first, tmp_path / "results")
-    assert "chapter-02_clinical" in first["executed_jobs"] and "train-li2025-resnet3d-fold1" in first["executed_jobs"]
-    assert (tmp_path / "results" / "executed" / "02_clinical.ipynb").exists()
-    assert not (root / "_build").exists()  # a target publishes no book
-
-    def plan(**over):
-        return run_book(RunOptions(**opts, overrides={**TINY, **over}, targets=("02_clinical", "deep_scores"), dry_run=True))["plan"]
-
-    assert plan() == {}  # nothing changed: nothing runs
-    assert plan(**{"stats.n_resamples": 300}) == {"clinical": 1, "clinical_exhibits": 1, "chapter_02_clinical": 1}  # a statistics-only parameter: the clinical tables, their exhibits (bootstrap bands) and their chapter
-    assert plan(**{"deep.epochs": 2}) == {"train_fold": 2, "deep_scores": 1}  # training, not the cohort or chapter 02
-    changed_seed = plan(seed=7)
-    assert changed_seed["cohort"] == 1 and changed_seed["chapter_02_clinical"] == 1 and changed_seed["train_fold"] == 2
-    # a change to one network's module re-trains that network only
-    from ecrs_analysis.pipeline import workflow as W
-
-    real = W.model_code
-    monkeypatch.setattr(W, "model_code", lambda m: real(m) + ("-edited" if m == "resnet3d" else ""))
-    assert plan() == {"train_fold": 2, "deep_scores": 1}
-
-
 def test_cluster_profile_submits_one_gpu_job_per_model_and_fold(tmp_path, monkeypatch, capfd):
     pytest.importorskip("snakemake_executor_plugin_slurm", reason="the SLURM executor plugin is not installed (pip install 'ecrs-analysis[cluster]')")
     monkeypatch.chdir(ROOT)
@@ -178,34 +123,6 @@ def test_a_failed_chapter_is_kept_without_patient_identifiers(tmp_path, tiny_coh
         execute_chapter("01_x", root=tmp_path, paths=paths, profile="smoke", config={})
     kept = (paths.root / "failed" / "01_x.ipynb").read_text(encoding="utf-8")
     assert "looking at" in kept and pid not in kept
-
-
-@pytest.mark.slow
-def test_a_failed_chapter_is_named_shown_with_its_log_tail_kept_and_the_last_good_book_survives(tmp_path, monkeypatch, capfd, copy_book_sources):
-    root = copy_book_sources(tmp_path)
-    nb = nbformat.read(root / "notebooks" / "02_clinical.ipynb", as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell('raise ValueError("boom in the clinical chapter")'))
-    nbformat.write(nb, root / "notebooks" / "02_clinical.ipynb")
-    (root / "_build" / "html").mkdir(parents=True)
-    (root / "_build" / "html" / "index.html").write_text("last good book", encoding="utf-8")
-    monkeypatch.chdir(root)
-    results = tmp_path / "results"
-    with pytest.raises(RunError, match="Snakemake's log: ") as e:
-        # only what chapter 02 needs: on this tiny cohort other jobs (the SVM's 5-fold search, a one-case
-        # set) may fail too, and which failure is reported first would depend on the job order
-        run_book(RunOptions(profile="smoke", overrides=TINY, targets=("02_clinical",), results_dir=results))
-    msg = str(e.value)
-    assert "02_clinical.ipynb" in msg and "ValueError: boom in the clinical chapter" in msg and "Traceback" not in msg
-    assert (results / "failed" / "02_clinical.ipynb").exists()
-    assert not (results / "executed" / "02_clinical.ipynb").exists()  # no half-written artefact
-    assert (results / "provenance" / "clinical-li2025.json").exists()  # the clinical job, upstream of the chapter, finished whole
-    assert (root / "_build" / "html" / "index.html").read_text(encoding="utf-8") == "last good book"
-    out = capfd.readouterr().out
-    failed = out[out.index("[ecrs] FAILED chapter-02_clinical after "):]
-    assert f"last lines of {results / 'logs' / 'chapter-02_clinical.log'}:" in failed or "last lines of results/logs/chapter-02_clinical.log:" in failed
-    assert "| " in failed and "boom in the clinical chapter" in failed  # the log's tail, as the job wrote it
-    assert "what to do:" in failed and "failed/" in failed and "run the same command again" in failed
-    assert "Error in rule" not in out  # Snakemake's own report stays in its log
 
 
 def test_an_executed_chapter_is_the_same_file_in_every_build(tmp_path):

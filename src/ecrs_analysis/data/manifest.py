@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import mannwhitneyu
 
 from ecrs_analysis.data.cells import MISSING_MARKERS, is_missing, label_mapping_hint, missing_marker, parse_date
 from ecrs_analysis.data.dictionary import (
@@ -479,6 +478,8 @@ def _parse_value(v: str, spec: ColumnSpec, decimal_comma: bool) -> tuple[float |
 
 def _leakage_problem(column: str, labels: np.ndarray, values: np.ndarray) -> Problem | None:
     """A clinical column that separates the classes almost perfectly is the label's source, not a predictor."""
+    from scipy.stats import mannwhitneyu  # lazy: scipy.stats takes ~0.6 s to import, and every workflow job reads the manifest module
+
     ok = (labels >= 0) & np.isfinite(values)
     y, x = labels[ok], values[ok]
     n1, n0 = int((y == 1).sum()), int((y == 0).sum())

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from ecrs_analysis.atomic import write_json
 
@@ -96,6 +95,8 @@ def _stratified(ids: pd.Series, labels: pd.Series, test_fraction: float, seed: i
         raise SplitError(f"split fraction must be between 0 and 1, got {test_fraction}")
     counts = labels.value_counts()
     stratify = labels if (len(counts) == 2 and counts.min() >= 2) else None
+    from sklearn.model_selection import train_test_split  # lazy: scikit-learn takes ~0.8 s to import; only the split job draws a split
+
     a, b = train_test_split(ids.to_numpy(), test_size=test_fraction, random_state=seed, stratify=stratify)
     return {names[0]: tuple(sorted(a)), names[1]: tuple(sorted(b))}
 

@@ -24,7 +24,6 @@ from ecrs_analysis.data.imageio import read_image
 from ecrs_analysis.data.manifest import Cohort, validate_manifest
 from ecrs_analysis.data.settings import Studies
 from ecrs_analysis.data.splits import Split, load_split, make_split
-from ecrs_analysis.data.synth.cohort import GENERATOR_VERSION, generate_cohort
 
 __all__ = [
     "ResultPaths", "LoadedStudy", "default_results_dir", "prepare_cohort", "load_cohort", "prepare_split", "prepare_inputs", "load_study", "prepare_study", "StudyNotBuilt",
@@ -41,6 +40,9 @@ def prepare_cohort(settings: Any, study: str, paths: ResultPaths, *, seed: int, 
     if settings.manifest:
         manifest = Path(settings.manifest).resolve()
     else:
+        # lazy: the generator loads scikit-learn (its ceilings); only the synthetic cohort job needs it
+        from ecrs_analysis.data.synth.cohort import GENERATOR_VERSION, generate_cohort
+
         syn = settings.synthetic
         key = hash_params(GENERATOR_VERSION, study, seed, syn.model_dump(mode="json"))
         folder = paths.cohort(study, key)

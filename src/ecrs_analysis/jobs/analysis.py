@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ecrs_analysis.atomic import read_indexed, write_csv, write_json  # read_indexed: also re-exported for the chapters
-from ecrs_analysis.omics.preprocess import preprocess
+from ecrs_analysis.jobs.claims_chapters import CLAIMS_JOBS
 
 if TYPE_CHECKING:  # the workflow's rules import this module's names: no imaging stack at parse time
     from ecrs_analysis.data.study import LoadedStudy
@@ -28,8 +28,6 @@ __all__ = [
     "running_score_table", "dysregulated_definitions", "read_indexed", "chapter_claims", "CLAIMS_JOBS",
 ]
 
-# Chapters whose claims a claims job writes (the other chapters write none, or are reworked in issue 16).
-CLAIMS_JOBS = ("01_cohort", "04_integrated_model", "07_proteomics")
 
 # Table 1 of each study is shown by set and by endotype.
 TABLE1_BY = ("set", "endotype")
@@ -276,6 +274,7 @@ def proteomics_job(
     proteomics writes its reason into the summary and empty tables (the chapter is skipped).
     """
     from ecrs_analysis.omics import analysis as A  # lazy: loads gseapy, scipy, sklearn, statsmodels
+    from ecrs_analysis.omics.preprocess import preprocess  # lazy: loads pylimma (with scipy.stats), which no other job of this module needs
     from ecrs_analysis.omics.synth import CHEMOKINE_PATHWAY  # lazy: loads gseapy, scipy
 
     calls = A.predicted_calls(scores, rule=rule, target=target, train_set=study.split.train_name)

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ecrs_analysis.atomic import write_csv
+from ecrs_analysis.jobs.claims_chapters import MTLNET_CLAIMS_CHAPTER
 from ecrs_analysis.training.mtl_settings import MULTITASK
 from ecrs_analysis.paths import PREDICTED_MASKS
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:  # the workflow's rules import this module's names: no imaging
 
 __all__ = ["MTLNET_TABLES", "CLAIMS_CHAPTER", "native_segmentation_scores", "grid_table", "coverage_table", "calibration_tables", "mtlnet_evaluation_job", "mtlnet_ceiling_test"]
 
-CLAIMS_CHAPTER = "05_mtlnet"
+CLAIMS_CHAPTER = MTLNET_CLAIMS_CHAPTER
 """The chapter whose claims (``claims/05_mtlnet.csv``) this job writes."""
 
 MTLNET_TABLES = (

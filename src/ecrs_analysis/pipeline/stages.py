@@ -14,25 +14,24 @@ import datetime as dt
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from ecrs_analysis.config.declared import parse_declared
 from ecrs_analysis.config.seeds import training_seed
-from ecrs_analysis.pipeline.provenance import run_id, write_provenance
-from ecrs_analysis.data import study as S
-from ecrs_analysis.data.splits import TRAIN
-from ecrs_analysis.atomic import write_csv
-from ecrs_analysis.jobs.analysis import chapter_claims, clinical_job, integrated_evaluation_job, integrated_job, proteomics_job, table_one_job
-from ecrs_analysis.jobs.deep_evaluation import deep_evaluation_job
-from ecrs_analysis.jobs.mtlnet_evaluation import mtlnet_evaluation_job
-from ecrs_analysis.paths import OMICS_COMPARISONS
-from ecrs_analysis.pipeline.chapters import build_run_record, execute_chapter
+from ecrs_analysis.paths import OMICS_COMPARISONS, ResultPaths
 from ecrs_analysis.pipeline.progress import job_logging
+from ecrs_analysis.pipeline.provenance import run_id, write_provenance
 from ecrs_analysis.pipeline.workflow import APPENDIX_PARAMS, job_keys, load_chapters
-from ecrs_analysis.report.claims import claims_path, write_claims
-from ecrs_analysis.report.publish import build_book
+
+if TYPE_CHECKING:
+    from ecrs_analysis.data.study import LoadedStudy
+
+# Every stage imports the modules it computes with inside its own function ("lazy: this stage's
+# modules"): a job is one process, a build starts ~60 of them, and importing every stage's modules
+# (scikit-learn, SciPy, statsmodels, papermill, ...) cost each job 1-3 s before it did anything.
+# tests/pipeline/test_stage_imports.py checks that the entry point alone loads none of them.
 
 __all__ = ["main", "STAGES"]
 
@@ -51,29 +50,37 @@ def _training_seed(cfg: Cfg) -> int:
     return training_seed(cfg.seed, cfg.training_seed)
 
 
-def _cohort(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _cohort(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.data import study as S  # lazy: this stage's modules
+
     S.prepare_cohort(_study(cfg, a.study), a.study, paths, seed=cfg.seed, n_jobs=a.threads)
 
 
-def _split(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _split(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.data import study as S  # lazy: this stage's modules
+
     S.prepare_split(_study(cfg, a.study), a.study, S.load_cohort(paths, a.study), paths, seed=cfg.seed)
 
 
-def _preprocess(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _preprocess(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.data import study as S  # lazy: this stage's modules
+
     S.prepare_inputs(_study(cfg, a.study), a.study, S.load_cohort(paths, a.study), paths, n_jobs=a.threads)
 
 
-def _folds(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _folds(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.atomic import write_csv  # lazy: this stage's modules
     from ecrs_analysis.training.folds import assign_folds  # lazy: loads monai, torch
 
     study = _loaded(paths, a.study)
     write_csv(assign_folds(study.table, folds=cfg.deep.folds, seed=_training_seed(cfg), train_set=study.split.train_name), paths.folds(a.study))
 
 
-def _train(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _train(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     import pandas as pd
     import torch
 
+    from ecrs_analysis.data.splits import TRAIN  # lazy: this stage's modules
     from ecrs_analysis.training.folds import fold_dir, train_fold  # lazy: loads monai, torch
 
     torch.set_num_threads(max(1, a.threads))
@@ -82,9 +89,10 @@ def _train(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     train_fold(folds, index, model=a.model, fold=a.fold, spec=cfg.deep, seed=_training_seed(cfg), out_dir=fold_dir(paths.deep(a.study), a.model, a.fold), train_set=TRAIN)
 
 
-def _deep_scores(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _deep_scores(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     import pandas as pd
 
+    from ecrs_analysis.atomic import write_csv  # lazy: this stage's modules
     from ecrs_analysis.training.folds import collect_deep_scores, fold_dir  # lazy: loads monai, torch
 
     deep = cfg.deep
@@ -95,7 +103,7 @@ def _deep_scores(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     write_csv(histories, paths.histories(a.study))
 
 
-def _mtlnet(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _mtlnet(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     import pandas as pd
     import torch
 
@@ -109,8 +117,10 @@ def _mtlnet(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
                train_set=study.split.train_name, validation_set=study.split.validation_name)
 
 
-def _loaded(paths: S.ResultPaths, study: str) -> S.LoadedStudy:
+def _loaded(paths: ResultPaths, study: str) -> LoadedStudy:
     """A study's cohort and split as its workflow jobs wrote them (never made here)."""
+    from ecrs_analysis.data import study as S  # lazy: this stage's modules
+
     cohort = S.load_cohort(paths, study)
     return S.LoadedStudy(study, cohort, S.load_split(paths.split(study), cohort.table))
 
@@ -121,17 +131,23 @@ def _read_scores(path: Path | str) -> Any:
     return pd.read_csv(path, dtype={"patient_id": str})
 
 
-def _table1(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _table1(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.jobs.analysis import table_one_job  # lazy: this stage's modules
+
     table_one_job(_loaded(paths, a.study), out=a.out)
 
 
-def _clinical(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _clinical(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.jobs.analysis import clinical_job  # lazy: this stage's modules
+
     st = cfg.stats
     clinical_job(_loaded(paths, a.study), alpha=st.alpha, n_resamples=st.n_resamples, seed=cfg.seed, rule=st.threshold_rule, target=st.threshold_target, out=a.out,
                  folds=_read_scores(a.inputs_by["folds"]) if "folds" in a.inputs_by else None)
 
 
-def _integrated(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _integrated(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.jobs.analysis import integrated_job  # lazy: this stage's modules
+
     study = _loaded(paths, a.study)
     integrated_job(
         _read_scores(a.inputs_by["clinical"]), _read_scores(a.inputs_by["deep"]), models=cfg.deep.models, train_set=study.split.train_name,
@@ -139,7 +155,9 @@ def _integrated(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     )
 
 
-def _integrated_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _integrated_evaluation(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.jobs.analysis import integrated_evaluation_job  # lazy: this stage's modules
+
     study, st = _loaded(paths, a.study), cfg.stats
     integrated_evaluation_job(
         _read_scores(a.inputs_by["scores"]), _read_scores(a.inputs_by["folds"]), models=cfg.deep.models, sets=study.split.names,
@@ -148,7 +166,9 @@ def _integrated_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths
     )
 
 
-def _proteomics(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _proteomics(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.jobs.analysis import proteomics_job  # lazy: this stage's modules
+
     st = cfg.stats
     proteomics_job(
         _loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), settings=cfg.omics, seed=cfg.seed,
@@ -156,7 +176,8 @@ def _proteomics(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     )
 
 
-def _deep_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _deep_evaluation(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.jobs.deep_evaluation import deep_evaluation_job  # lazy: this stage's modules
     import pandas as pd
 
     deep_evaluation_job(
@@ -165,7 +186,8 @@ def _deep_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> N
     )
 
 
-def _mtlnet_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _mtlnet_evaluation(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.jobs.mtlnet_evaluation import mtlnet_evaluation_job  # lazy: this stage's modules
     from ecrs_analysis.training.mtl import MULTITASK, load_job  # lazy: loads monai, torch
 
     import pandas as pd
@@ -180,13 +202,13 @@ def _mtlnet_evaluation(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) ->
     )
 
 
-def _clinical_exhibits(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _clinical_exhibits(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     from ecrs_analysis.jobs.exhibits import clinical_exhibits_job
 
     clinical_exhibits_job(_loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), n_resamples=cfg.stats.roc_band_resamples, seed=cfg.seed, out=a.out)
 
 
-def _integrated_roc(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _integrated_roc(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     from ecrs_analysis.jobs.exhibits import roc_job
 
     # chapter 04's figure: the integrated model, the clinical signature (both out-of-fold on training), the CNNs and the ceilings
@@ -194,7 +216,7 @@ def _integrated_roc(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> No
     roc_job(_read_scores(a.inputs_by["scores"]), shown, sets=_loaded(paths, a.study).split.names, n_resamples=cfg.stats.roc_band_resamples, seed=cfg.seed, out=a.out)
 
 
-def _mtlnet_roc(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _mtlnet_roc(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     import pandas as pd
 
     from ecrs_analysis.jobs.exhibits import mtlnet_roc_job
@@ -203,26 +225,26 @@ def _mtlnet_roc(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
                    n_resamples=cfg.stats.roc_band_resamples, seed=cfg.seed, out=a.out)
 
 
-def _subgroups(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _subgroups(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     from ecrs_analysis.jobs.exhibits import subgroups_job
 
     subgroups_job(_loaded(paths, a.study), _read_scores(a.inputs_by["scores"]), out=a.out)
 
 
-def _phantom_anatomies(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _phantom_anatomies(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     from ecrs_analysis.jobs.exhibits import phantom_anatomies_job
 
     phantom_anatomies_job(seed=cfg.seed, out=a.out)
 
 
-def _hu_tissues(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _hu_tissues(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     from ecrs_analysis.jobs.exhibits import hu_tissues_job
     from ecrs_analysis.paths import find_reference_ct
 
     hu_tissues_job(_loaded(paths, a.study), reference=find_reference_ct(), out=a.out)
 
 
-def _segmentation_examples(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _segmentation_examples(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     import pandas as pd
 
     from ecrs_analysis.jobs.exhibits import segmentation_examples_job
@@ -231,18 +253,21 @@ def _segmentation_examples(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths
     segmentation_examples_job(Path(a.inputs_by["masks"]).parent, index, set_name=_loaded(paths, a.study).split.names[-1], out=a.out)
 
 
-def _explain_views(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _explain_views(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     from ecrs_analysis.jobs.explain_views import explain_views_job
 
     explain_views_job(cfg.model_dump(mode="json"), paths, studies=tuple(a.studies), out=a.out)  # the mapping chapter 06 receives
 
 
-def _claims(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _claims(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.jobs.analysis import chapter_claims  # lazy: this stage's modules
+    from ecrs_analysis.report.claims import write_claims  # lazy: this stage's modules
+
     rows = chapter_claims(a.chapter, inputs=a.inputs_by, config=cfg, studies={s: _loaded(paths, s) for s in a.studies})
     write_claims(paths, a.chapter, rows, run=run_id(), profile=a.profile, path=a.out["claims"])
 
 
-def _explain(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _explain(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     import torch
 
     from ecrs_analysis.jobs.explain import explain_job  # lazy: loads monai, statsmodels, torch
@@ -251,29 +276,37 @@ def _explain(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
     explain_job(cfg, paths, a.study, a.model)
 
 
-def _explain_summaries(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _explain_summaries(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     from ecrs_analysis.jobs.explain_summaries import write_image_summaries  # lazy: loads monai, torch
 
     write_image_summaries(cfg, paths, a.study)
 
 
-def _chapter(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _chapter(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.pipeline.chapters import execute_chapter  # lazy: this stage's modules
+
     execute_chapter(a.chapter, root=a.root, paths=paths, profile=a.profile, config=cfg.model_dump(mode="json"))  # papermill injects JSON
-    claims = claims_path(paths, a.chapter)
+    claims = paths.claims(a.chapter)
     if str(claims) in a.outputs and not claims.exists():  # a chapter skipped for lack of data reproduces no claim
+        from ecrs_analysis.report.claims import write_claims  # lazy: loads scikit-learn, which only this rare case needs
+
         write_claims(paths, a.chapter, [], run=run_id())
 
 
-def _appendix(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _appendix(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.pipeline.chapters import build_run_record, execute_chapter  # lazy: this stage's modules
+
     build_run_record(paths, root=a.root, chapters=a.chapter_names)
     execute_chapter(a.chapter, root=a.root, paths=paths, profile=a.profile, config=cfg.model_dump(mode="json"))
 
 
-def _book(a: argparse.Namespace, cfg: Cfg, paths: S.ResultPaths) -> None:
+def _book(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
+    from ecrs_analysis.report.publish import build_book  # lazy: this stage's modules
+
     build_book(root=a.root, paths=paths, chapters=[*a.chapter_names, a.appendix])
 
 
-STAGES: dict[str, Callable[[argparse.Namespace, Cfg, S.ResultPaths], None]] = {
+STAGES: dict[str, Callable[[argparse.Namespace, Cfg, ResultPaths], None]] = {
     "cohort": _cohort, "split": _split, "preprocess": _preprocess, "folds": _folds, "train": _train,
     "deep_scores": _deep_scores, "mtlnet": _mtlnet, "chapter": _chapter, "appendix": _appendix, "book": _book,
     "table1": _table1, "clinical": _clinical, "integrated": _integrated, "integrated_evaluation": _integrated_evaluation,
@@ -335,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     wf = yaml.safe_load(Path(a.config).read_text(encoding="utf-8"))
     chapters, appendix = load_chapters(Path(wf["root"]) / "workflow" / "chapters.yaml")
     a.root, a.profile, a.chapter_names, a.appendix = Path(wf["root"]), wf["profile"], [c.name for c in chapters], appendix
-    paths = S.ResultPaths(Path(wf["results"]))
+    paths = ResultPaths(Path(wf["results"]))
     job = Path(a.prov).stem
     job_logging()  # the training helper's epoch lines reach the job's log, which `ecrs run` relays
     print(f"[ecrs] {job}: started with {a.threads} thread(s); parameters {a.params}", flush=True)

@@ -19,8 +19,7 @@ from ecrs_analysis.config.declared import fingerprint, parse_declared
 from ecrs_analysis.pipeline.fingerprint import _source, code_fingerprint, module_closure, notebook_modules, software_versions
 from ecrs_analysis.training.mtl_settings import CLASSIFICATION, MULTITASK, VARIANT_FOLDERS  # noqa: F401 (CLASSIFICATION: for the rules)
 from ecrs_analysis.jobs import explain_rules as XJ
-from ecrs_analysis.jobs.analysis import CLAIMS_JOBS
-from ecrs_analysis.jobs.mtlnet_evaluation import CLAIMS_CHAPTER as MTLNET_CLAIMS
+from ecrs_analysis.jobs.claims_chapters import CLAIMS_JOBS, MTLNET_CLAIMS_CHAPTER as MTLNET_CLAIMS
 from ecrs_analysis.paths import OMICS_COMPARISONS
 
 __all__ = [
