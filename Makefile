@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	# the package's bytecode, once: where PYTHONDONTWRITEBYTECODE is set (as on CI) every job would compile it again
+	$(BIN)/python -m compileall -q src/ecrs_analysis >/dev/null
 	touch $(STAMP)
 
 $(VENV)/.installed-%: $(STAMP)

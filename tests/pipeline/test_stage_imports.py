@@ -29,3 +29,7 @@ def test_a_job_that_used_torch_records_its_threads_and_kernels():
     code = ("import torch\ntorch.set_num_threads(1)\nfrom ecrs_analysis.pipeline.record import device_description\nd = device_description()\n"
             "assert d['torch_threads'] == 1 and d['cpu_capability'] == torch.backends.cpu.get_cpu_capability(), d")
     assert "torch" in _loaded(code)
+
+
+def test_the_fold_assignment_and_score_table_jobs_load_no_torch():
+    assert not {"torch", "monai"} & set(_loaded("import ecrs_analysis.training.fold_assignment"))

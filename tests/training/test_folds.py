@@ -47,7 +47,7 @@ def test_fold_seed_is_the_same_in_every_process_and_differs_per_model_and_fold()
     import sys
 
     # Python's own hash() of a string is salted per process: a seed built on it would change from run to run.
-    code = "from ecrs_analysis.training.folds import fold_seed; print(fold_seed(7, 'xception3d', 2))"
+    code = "from ecrs_analysis.training.fold_assignment import fold_seed; print(fold_seed(7, 'xception3d', 2))"
     seen = {subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "PYTHONHASHSEED": str(h)}, capture_output=True, text=True, check=True).stdout.strip() for h in (1, 2)}
     assert seen == {str(fold_seed(7, "xception3d", 2))}
     seeds = {fold_seed(7, m, k) for m in ("resnet3d", "xception3d", "hrnet3d") for k in range(5)}

@@ -13,7 +13,7 @@ rule folds:
         prov=str(RP.prov("folds-li2025")),
     params:
         cfg=W.params_for(P, "folds", "li2025"),
-        code=W.code("ecrs_analysis.training.folds"),
+        code=W.code("ecrs_analysis.training.fold_assignment"),
     log:
         str(RP.log("folds-li2025")),
     shell:
@@ -58,7 +58,7 @@ rule deep_scores:
         prov=str(RP.prov("deep_scores-li2025")),
     params:
         cfg=W.params_for(P, "deep_scores", "li2025"),
-        code=W.code("ecrs_analysis.training.folds"),
+        code=W.code("ecrs_analysis.training.fold_assignment"),
     log:
         str(RP.log("deep_scores-li2025")),
     shell:

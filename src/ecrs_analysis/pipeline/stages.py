@@ -70,7 +70,7 @@ def _preprocess(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
 
 def _folds(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     from ecrs_analysis.atomic import write_csv  # lazy: this stage's modules
-    from ecrs_analysis.training.folds import assign_folds  # lazy: loads monai, torch
+    from ecrs_analysis.training.fold_assignment import assign_folds  # lazy: this stage's modules (no torch)
 
     study = _loaded(paths, a.study)
     write_csv(assign_folds(study.table, folds=cfg.deep.folds, seed=_training_seed(cfg), train_set=study.split.train_name), paths.folds(a.study))
@@ -93,7 +93,7 @@ def _deep_scores(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     import pandas as pd
 
     from ecrs_analysis.atomic import write_csv  # lazy: this stage's modules
-    from ecrs_analysis.training.folds import collect_deep_scores, fold_dir  # lazy: loads monai, torch
+    from ecrs_analysis.training.fold_assignment import collect_deep_scores, fold_dir  # lazy: this stage's modules (no torch)
 
     deep = cfg.deep
     folds = pd.read_csv(paths.folds(a.study), dtype={"patient_id": str})
