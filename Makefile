@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PROFILE ?= demo
 STAMP := $(VENV)/.installed
 
-.PHONY: book test test-workflow smoke browser pdf test-pdf env clean lab bench faults cluster-test spread
+.PHONY: book test test-workflow test-builds test-on-smoke smoke browser pdf test-pdf env clean lab bench faults cluster-test spread
 
 # What `make book` needs; each other target adds its extra of pyproject.toml (test, lab, browser, cluster).
 $(STAMP): pyproject.toml requirements.lock
@@ -37,16 +37,22 @@ SEEDS ?= 3
 spread: $(STAMP)
 	$(BIN)/ecrs spread --profile $(PROFILE) --seeds $(SEEDS)
 
-# Lint (ruff and mypy, settings in pyproject.toml: a finding fails the target), then the fast unit tests;
-# the workflow tests (marked slow) share one smoke build: `make test-workflow` builds it (or reuses
-# results/smoke from `make smoke`).
+# Lint (ruff and mypy, settings in pyproject.toml: a finding fails the target), then the fast unit tests.
+# The workflow tests (marked slow) are `make test-workflow`: `make test-builds` (those that make a tiny build or
+# results folder of their own) and `make test-on-smoke` (those that read the one shared smoke build, marked
+# smoke_build: results/smoke of `make smoke`, or made first; brought up to date, which runs nothing when it is).
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -m "not slow and not browser and not faults"
 
-test-workflow: $(VENV)/.installed-test
-	ECRS_SMOKE_RESULTS=$(CURDIR)/results/smoke $(BIN)/python -m pytest -q -m "slow and not browser and not faults"
+test-workflow: test-builds test-on-smoke
+
+test-builds: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m "slow and not smoke_build and not browser and not faults"
+
+test-on-smoke: $(VENV)/.installed-test
+	ECRS_SMOKE_RESULTS=$(CURDIR)/results/smoke $(BIN)/python -m pytest -q -m "smoke_build and not browser and not faults"
 
 # The published book (_build/html, e.g. after `make smoke`) in headless Chromium; screenshots in _build/screenshots/.
 browser: $(VENV)/.installed-browser $(VENV)/.installed-test

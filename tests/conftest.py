@@ -104,6 +104,14 @@ def write_dicom_series():
     return _write_dicom_series
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that reads the shared smoke build (the ``smoke_results`` fixture, directly or through another fixture)
+    is marked ``smoke_build``: ``make test-on-smoke`` runs them after ``make smoke``, ``make test-builds`` the others."""
+    for item in items:
+        if "smoke_results" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.smoke_build)
+
+
 @pytest.fixture(scope="session")
 def smoke_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One smoke build shared by every workflow test of the session.

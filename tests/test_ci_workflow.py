@@ -88,7 +88,7 @@ def test_every_step_of_ci_run_is_a_function_and_every_make_is_inside_a_step(ci_t
     assert make_targets(outside) == [], "a make command outside a step of .ci/run is run by no code-host workflow"
     makefile = (ROOT / "Makefile").read_text()
     targets = {t for body in bodies.values() for t in make_targets(body)}
-    assert {"test", "smoke", "test-workflow", "browser", "test-pdf"} <= targets
+    assert {"test", "smoke", "test-builds", "test-on-smoke", "browser", "test-pdf"} <= targets  # every test target (test-workflow = test-builds + test-on-smoke)
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     for t in targets:
         if t.startswith(".venv/.installed-"):  # the pattern rule $(VENV)/.installed-%: one extra of pyproject.toml
@@ -117,7 +117,7 @@ def test_gitlab_pipeline_runs_the_steps_of_ci_run_in_order(ci_text, gitlab):
 
 
 def test_a_step_missing_from_the_workflow_is_caught(ci_text, github):
-    steps = [s for s in github["jobs"]["build"]["steps"] if s.get("run") != "bash .ci/run pdf"]
+    steps = [s for s in github["jobs"]["build"]["steps"] if s.get("run") != "bash .ci/run book-checks"]
     doc = {"jobs": {"build": {"steps": steps}}}
     assert github_calls(doc) != ci_steps(ci_text)
 

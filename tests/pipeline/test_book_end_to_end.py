@@ -1,9 +1,12 @@
-"""One tiny book, end to end, on a 'real' cohort given as a manifest: same code path, no patient id in the
+"""The smoke book, end to end, on a 'real' cohort given as a manifest: same code path, no patient id in the
 pages, what a run prints, what re-runs after a change, and a failed chapter.
 
-The whole book is built once (``hospital_book``, ~2 min on 2 cores) in a copy of the checkout's book
-sources, as ``ecrs run`` builds it, in a process of its own so that its output is read as a user sees it.
-Every check below reads that build; the failed chapter runs in a linked copy of it. (Each check had a
+The hospital's book (``hospital_book``) is built once, as ``ecrs run`` builds it, in a process of its own so
+that its output is read as a user sees it: in a copy of the checkout's book sources, on a linked copy of the
+shared smoke build. Its li2025 cohort is a manifest of the smoke cohort's files under hospital identifiers,
+without the generator's ground truth, and one CNN is trained (two folds, one epoch); so the li2025 jobs, the
+chapters and the book run again, while MTLNet's jobs, whose inputs and parameters did not change, are reused.
+Every check below reads that build; the failed chapter runs in a linked copy of it. (Each check had a whole
 build of its own before: three builds, 5 min of CI.)
 """
 
@@ -19,18 +22,13 @@ import nbformat
 import pandas as pd
 import pytest
 
-from ecrs_analysis.data.synth.cohort import generate_cohort
 from ecrs_analysis.pipeline.runner import RunError, RunOptions, run_book
 from ecrs_analysis.report.privacy import find_identifiers
 
 pytestmark = pytest.mark.slow
 
-# One network, two folds, one epoch, no MTLNet ablation: the pages, the run and its plans are the point here, not the models.
-TINY = {
-    "deep.models": ["resnet3d"], "deep.epochs": 1, "deep.folds": 2, "mtlnet.ablation": False,
-    "stats.alpha": 0.2, "stats.n_resamples": 200, "stats.roc_band_resamples": 20,
-    "studies.mtlnet2025.synthetic.n_patients": 30, "studies.mtlnet2025.synthetic.spacing_scale": 6.0,
-}
+# One network, two folds, one epoch: the pages, the run and its plans are the point here, not the models.
+TINY = {"deep.models": ["resnet3d"], "deep.epochs": 1, "deep.folds": 2}
 # run_book in a process of its own: its stdout and stderr are what a user's terminal shows; the record comes back as JSON
 _RUN = """
 import json, sys
@@ -40,25 +38,43 @@ kw = json.loads(sys.argv[1])
 record = run_book(RunOptions(profile="smoke", data=tuple(kw["data"]), overrides=kw["overrides"], results_dir=Path(kw["results"])))
 Path(kw["record"]).write_text(json.dumps(record), encoding="utf-8")
 """
+# What a run writes into rather than replacing: copied, not linked (a link would carry the write back to the build it came from).
+_WRITTEN_IN_PLACE = (".snakemake", "logs")
+
+
+def linked_copy(results: Path, dst: Path) -> Path:
+    """A results folder whose artefacts are hard links to ``results``' (every job replaces a file by a rename, never
+    writes into one), Snakemake's state and the job logs copied, and no run lock."""
+    shutil.copytree(results, dst, symlinks=True, copy_function=os.link, ignore=shutil.ignore_patterns(*_WRITTEN_IN_PLACE, ".ecrs-run.lock"))
+    for name in _WRITTEN_IN_PLACE:
+        if (results / name).exists():
+            shutil.copytree(results / name, dst / name, symlinks=True)
+    return dst
+
+
+def hospital_manifest(smoke_results: Path, dst: Path) -> tuple[Path, pd.Series]:
+    """The smoke li2025 cohort as a hospital hands it over: its files, hospital-style identifiers, no ground truth."""
+    cohort = Path(json.loads((smoke_results / "li2025" / "cohort.json").read_text(encoding="utf-8"))["manifest"]).parent
+    shutil.copytree(cohort, dst, copy_function=os.link, ignore=shutil.ignore_patterns("manifest.csv", "manifest.dictionary.yaml", "truth.csv", "generator.json"))
+    shutil.copy(cohort / "manifest.dictionary.yaml", dst / "manifest.dictionary.yaml")
+    m = pd.read_csv(cohort / "manifest.csv", dtype=str, keep_default_na=False)
+    m["patient_id"] = [f"MRN{93000000 + 17 * i}" for i in range(len(m))]
+    m.to_csv(dst / "manifest.csv", index=False)
+    return dst / "manifest.csv", m["patient_id"]
 
 
 @pytest.fixture(scope="module")
-def hospital_book(tmp_path_factory, copy_book_sources):
-    """The smoke book of a hospital's li2025 cohort (our generator's files, hospital-style identifiers in the manifest, no ground truth)."""
+def hospital_book(tmp_path_factory, copy_book_sources, smoke_results):
     tmp = tmp_path_factory.mktemp("hospital_book")
-    cohort = generate_cohort(tmp / "hospital", design="li2025", seed=5, n_patients=72, spacing_scale=6.0, n_jobs=2)
-    m = pd.read_csv(cohort / "manifest.csv")
-    m["patient_id"] = [f"MRN{93000000 + 17 * i}" for i in range(len(m))]
-    m.to_csv(cohort / "manifest.csv", index=False)
-    for synthetic_only in ("truth.csv", "generator.json"):  # a real cohort has no ground truth
-        (cohort / synthetic_only).unlink(missing_ok=True)
+    manifest, ids = hospital_manifest(smoke_results, tmp / "hospital")
     root = copy_book_sources(tmp / "book_root")  # so the checkout's _build stays untouched
-    data = [f"li2025={cohort / 'manifest.csv'}"]
-    kw = {"data": data, "overrides": TINY, "results": str(tmp / "results"), "record": str(tmp / "record.json")}
+    results = linked_copy(smoke_results, tmp / "results")
+    data = [f"li2025={manifest}"]
+    kw = {"data": data, "overrides": TINY, "results": str(results), "record": str(tmp / "record.json")}
     done = subprocess.run([sys.executable, "-c", _RUN, json.dumps(kw)], cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     record = json.loads(Path(kw["record"]).read_text(encoding="utf-8"))
-    return {"root": root, "results": tmp / "results", "ids": m["patient_id"], "record": record, "out": done.stdout, "err": done.stderr, "data": tuple(data)}
+    return {"root": root, "results": results, "ids": ids, "record": record, "out": done.stdout, "err": done.stderr, "data": tuple(data)}
 
 
 def test_real_manifest_builds_the_book_without_showing_identifiers(hospital_book):
@@ -84,6 +100,7 @@ def test_a_run_prints_one_line_per_job_start_and_end_and_keeps_snakemakes_output
     T = r"\d+ (?:s|min)"  # a duration as shown
     jobs = record["executed_jobs"]
     assert "chapter-02_clinical" in jobs and "train-li2025-resnet3d-fold1" in jobs and "book" in jobs
+    assert not [j for j in jobs if j.startswith(("mtlnet-", "cohort-mtlnet2025", "preprocess-mtlnet2025"))]  # MTLNet's jobs were reused
     assert lines[0].startswith(f"[ecrs] {len(jobs)} job(s) to run; Snakemake's log: ")
     for job in jobs:
         assert f"[ecrs] start  {job}" in lines
@@ -120,11 +137,10 @@ def test_only_what_depends_on_a_change_runs_again(hospital_book, monkeypatch):
 
 
 def test_a_failed_chapter_is_named_shown_with_its_log_tail_kept_and_the_last_good_book_survives(hospital_book, tmp_path, monkeypatch, capfd):
-    # in a copy of the build: its files linked (every job replaces a file, never writes into one), Snakemake's own state copied
+    # in a copy of the build (:func:`linked_copy`)
     root, results = tmp_path / "book_root", tmp_path / "results"
     shutil.copytree(hospital_book["root"], root, symlinks=True)
-    shutil.copytree(hospital_book["results"], results, symlinks=True, copy_function=os.link, ignore=shutil.ignore_patterns(".snakemake"))
-    shutil.copytree(hospital_book["results"] / ".snakemake", results / ".snakemake", symlinks=True)
+    linked_copy(hospital_book["results"], results)
     last_good = (root / "_build" / "html" / "index.html").read_bytes()
     nb = nbformat.read(root / "notebooks" / "02_clinical.ipynb", as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell('raise ValueError("boom in the clinical chapter")'))
