@@ -41,18 +41,22 @@ spread: $(STAMP)
 # The workflow tests (marked slow) are `make test-workflow`: `make test-builds` (those that make a tiny build or
 # results folder of their own) and `make test-on-smoke` (those that read the one shared smoke build, marked
 # smoke_build: results/smoke of `make smoke`, or made first; brought up to date, which runs nothing when it is).
+# The tests run one thread per process (OpenMP, BLAS): their arrays are tiny, and CI runs them beside the smoke
+# book, whose jobs get their threads from Snakemake; two spinning threads per test process cost CI ~100 CPU-seconds.
+PYTEST := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q
+
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -m "not slow and not browser and not faults"
+	$(PYTEST) -m "not slow and not browser and not faults"
 
 test-workflow: test-builds test-on-smoke
 
 test-builds: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -m "slow and not smoke_build and not browser and not faults"
+	$(PYTEST) -m "slow and not smoke_build and not browser and not faults"
 
 test-on-smoke: $(VENV)/.installed-test
-	ECRS_SMOKE_RESULTS=$(CURDIR)/results/smoke $(BIN)/python -m pytest -q -m "smoke_build and not browser and not faults"
+	ECRS_SMOKE_RESULTS=$(CURDIR)/results/smoke $(PYTEST) -m "smoke_build and not browser and not faults"
 
 # The published book (_build/html, e.g. after `make smoke`) in headless Chromium; screenshots in _build/screenshots/.
 browser: $(VENV)/.installed-browser $(VENV)/.installed-test

@@ -91,7 +91,9 @@ def test_every_step_of_ci_run_is_a_function_and_every_make_is_inside_a_step(ci_t
     assert {"test", "smoke", "test-builds", "test-on-smoke", "browser", "test-pdf"} <= targets  # every test target (test-workflow = test-builds + test-on-smoke)
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     for t in targets:
-        if t.startswith(".venv/.installed-"):  # the pattern rule $(VENV)/.installed-%: one extra of pyproject.toml
+        if t == ".venv/.installed":  # $(STAMP): the environment of `make book`
+            assert re.search(r"^STAMP := \$\(VENV\)/\.installed$", makefile, re.MULTILINE) and "VENV := .venv" in makefile
+        elif t.startswith(".venv/.installed-"):  # the pattern rule $(VENV)/.installed-%: one extra of pyproject.toml
             assert t.removeprefix(".venv/.installed-") in extras, f".ci/run installs `{t}`: pyproject.toml has no such extra"
         else:
             assert re.search(rf"^{re.escape(t)}:", makefile, re.MULTILINE), f".ci/run runs `make {t}`, which the Makefile lacks"
