@@ -119,7 +119,7 @@ def test_gitlab_pipeline_runs_the_steps_of_ci_run_in_order(ci_text, gitlab):
 
 
 def test_a_step_missing_from_the_workflow_is_caught(ci_text, github):
-    steps = [s for s in github["jobs"]["build"]["steps"] if s.get("run") != "bash .ci/run book-checks"]
+    steps = [s for s in github["jobs"]["build"]["steps"] if s.get("run") != "bash .ci/run build"]
     doc = {"jobs": {"build": {"steps": steps}}}
     assert github_calls(doc) != ci_steps(ci_text)
 

@@ -85,8 +85,8 @@ def test_make_test_lints_src_before_the_tests():
     recipe = re.search(r"^test: .*\n((?:\t.*\n)+)", make, re.M)
     assert recipe, "the Makefile has no test target"
     lines = [ln.strip() for ln in recipe.group(1).splitlines()]
-    assert [ln.split()[0] for ln in lines] == ["$(BIN)/ruff", "$(BIN)/mypy", "$(BIN)/python"], lines
-    assert lines[0] == "$(BIN)/ruff check src" and "pytest" in lines[2]
+    assert [ln.split()[0] for ln in lines] == ["$(BIN)/ruff", "$(BIN)/mypy", "$(PYTEST)"], lines
+    assert lines[0] == "$(BIN)/ruff check src" and re.search(r"^PYTEST := .*\$\(BIN\)/python -m pytest", make, re.M)
     tool = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
     assert tool["mypy"]["files"] == ["src/ecrs_analysis"], "mypy without arguments checks the package"
     assert "E501" not in tool["ruff"]["lint"]["select"] and {"F", "B"} <= set(tool["ruff"]["lint"]["select"])
