@@ -32,7 +32,7 @@ def _copy_book_sources(dst: Path) -> Path:
     there (cwd = ``dst``) leaves the checkout's own results and _build untouched."""
     dst.mkdir(parents=True, exist_ok=True)
     for name in ("_config.yml", "_toc.yml"):
-        shutil.copy(CHECKOUT / name, dst / name)
+        shutil.copy2(CHECKOUT / name, dst / name)  # with its time: a copy newer than the build would re-run every chapter
     for folder in ("notebooks", "workflow", "params", "book"):
         shutil.copytree(CHECKOUT / folder, dst / folder, ignore=shutil.ignore_patterns("executed", "_build"))
     return dst

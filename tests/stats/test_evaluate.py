@@ -130,6 +130,7 @@ def _ceiling_scores(n=90, seed=11):
 
 
 def test_ceiling_table_is_a_paired_comparison_with_a_normalised_share():
+    from scipy.stats import rankdata
     from sklearn.metrics import roc_auc_score
 
     from ecrs_analysis.stats.delong import delong_test
@@ -145,12 +146,21 @@ def test_ceiling_table_is_a_paired_comparison_with_a_normalised_share():
     assert (r["ΔAUC (model − ceiling)"], r["ΔAUC low"], r["ΔAUC high"], r["p (DeLong)"]) == pytest.approx((a - c, d.ci_low, d.ci_high, d.p_value))
     assert r["share of ceiling above chance"] == pytest.approx((a - 0.5) / (c - 0.5))
     # the bootstrap CI, against a brute-force loop of stratified resamples scored by scikit-learn (another RNG: agreement within Monte-Carlo error)
+    # (each resample's AUC from the Mann-Whitney rank sum, checked against scikit-learn on the first one: the loop is 10x faster)
     rng = np.random.default_rng(99)
     cases, controls = np.flatnonzero(s.label == 1), np.flatnonzero(s.label == 0)
+    y, model, ceiling = s.label.to_numpy(), s.model.to_numpy(), s.ceiling.to_numpy()
+
+    def rank_auc(x: np.ndarray) -> float:
+        r = rankdata(x)[: cases.size]  # the cases come first in each resample
+        return (r.sum() - cases.size * (cases.size + 1) / 2) / (cases.size * controls.size)
+
     shares = []
-    for _ in range(1500):
+    for k in range(1500):
         i = np.concatenate([rng.choice(cases, cases.size), rng.choice(controls, controls.size)])
-        ai, ci = roc_auc_score(s.label.iloc[i], s.model.iloc[i]), roc_auc_score(s.label.iloc[i], s.ceiling.iloc[i])
+        ai, ci = rank_auc(model[i]), rank_auc(ceiling[i])
+        if k == 0:
+            assert (ai, ci) == pytest.approx((roc_auc_score(y[i], model[i]), roc_auc_score(y[i], ceiling[i])))
         if ci > 0.5:
             shares.append((ai - 0.5) / (ci - 0.5))
     lo, hi = np.quantile(shares, [0.025, 0.975])
