@@ -52,11 +52,16 @@ test: $(VENV)/.installed-test
 
 test-workflow: test-builds test-on-smoke
 
+# The files that hold the slow tests: their two sessions collect only these (collecting the whole suite costs
+# ~13 CPU-seconds a session); tests/test_environment.py fails when a slow test lies in a file not listed.
+SLOW_TESTS := tests/data/test_dicom_export.py tests/jobs/test_chapter_jobs.py tests/jobs/test_explain_notebook.py \
+	tests/pipeline/test_book_end_to_end.py tests/pipeline/test_workflow_contract.py tests/test_cli_train_synth.py
+
 test-builds: $(VENV)/.installed-test
-	$(PYTEST) -m "slow and not smoke_build and not browser and not faults"
+	$(PYTEST) -m "slow and not smoke_build and not browser and not faults" $(SLOW_TESTS)
 
 test-on-smoke: $(VENV)/.installed-test
-	ECRS_SMOKE_RESULTS=$(CURDIR)/results/smoke $(PYTEST) -m "smoke_build and not browser and not faults"
+	ECRS_SMOKE_RESULTS=$(CURDIR)/results/smoke $(PYTEST) -m "smoke_build and not browser and not faults" $(SLOW_TESTS)
 
 # The published book (_build/html, e.g. after `make smoke`) in headless Chromium; screenshots in _build/screenshots/.
 browser: $(VENV)/.installed-browser $(VENV)/.installed-test

@@ -93,3 +93,16 @@ def test_make_test_lints_src_before_the_tests():
     assert "ignore_errors" not in tool["mypy"] and all("ignore_errors" not in o for o in tool["mypy"].get("overrides", []))
     extras = {_name(r) for r in _project()["optional-dependencies"]["test"]}
     assert {"ruff", "mypy"} <= extras, "make test installs the test extra: the linters must be in it"
+
+
+def test_every_slow_test_lies_in_a_file_the_workflow_test_sessions_collect():
+    """``make test-builds`` and ``make test-on-smoke`` collect only the Makefile's SLOW_TESTS: a slow test elsewhere would run nowhere."""
+    make = (ROOT / "Makefile").read_text(encoding="utf-8")
+    listed = set(re.search(r"^SLOW_TESTS := ((?:.*\\\n)*.*)$", make, re.M).group(1).replace("\\\n", " ").split())
+    assert all((ROOT / f).is_file() for f in listed), listed
+    slow = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py") if re.search(r"pytest\.mark\.slow\b", p.read_text(encoding="utf-8"))}
+    assert slow <= listed, f"slow tests outside SLOW_TESTS: {sorted(slow - listed)}"
+    # and the sessions pass them
+    for target in ("test-builds", "test-on-smoke"):
+        recipe = re.search(rf"^{target}: .*\n((?:\t.*\n)+)", make, re.M).group(1)
+        assert "$(SLOW_TESTS)" in recipe, target
