@@ -104,6 +104,26 @@ def write_dicom_series():
     return _write_dicom_series
 
 
+# What a run writes into rather than replacing: copied, not linked (a link would carry the write back to the build it came from).
+_WRITTEN_IN_PLACE = (".snakemake", "logs")
+
+
+def _linked_copy(results: Path, dst: Path) -> Path:
+    """A results folder whose artefacts are hard links to ``results``' (every job replaces a file by a rename, never
+    writes into one), Snakemake's state and the job logs copied, and no run lock."""
+    shutil.copytree(results, dst, symlinks=True, copy_function=os.link, ignore=shutil.ignore_patterns(*_WRITTEN_IN_PLACE, ".ecrs-run.lock"))
+    for name in _WRITTEN_IN_PLACE:
+        if (results / name).exists():
+            shutil.copytree(results / name, dst / name, symlinks=True)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def linked_copy():
+    """:func:`_linked_copy`, for tests that run the workflow on, or open chapters of, a copy of a build."""
+    return _linked_copy
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test that reads the shared smoke build (the ``smoke_results`` fixture, directly or through another fixture)
     is marked ``smoke_build``: ``make test-on-smoke`` runs them after ``make smoke``, ``make test-builds`` the others."""

@@ -4,7 +4,7 @@ import pytest
 
 from ecrs_analysis.config.params import ParamsError, load_params
 from ecrs_analysis.config.seeds import MAX_TRAINING_SEED, TRAINING_SEED_STRIDE, training_seed
-from ecrs_analysis.training.folds import fold_seed
+from ecrs_analysis.training.fold_assignment import fold_seed
 
 
 def test_offset_zero_is_the_seed_itself_and_other_offsets_differ():

@@ -44,7 +44,7 @@ def make_fake_results(root: Path) -> tuple[dict, S.ResultPaths]:
     for name in cfg["deep"]["models"]:  # scores that carry some signal, so every outcome occurs
         t[name] = np.clip(0.5 + 0.25 * (t["label"] - 0.5) + rng.normal(0, 0.2, len(t)), 0.01, 0.99)
     write_csv(t, S.scores_path(paths, "li2025", "deep"))
-    from ecrs_analysis.training.folds import assign_folds
+    from ecrs_analysis.training.fold_assignment import assign_folds
 
     write_csv(assign_folds(li.table, folds=int(cfg["deep"]["folds"]), seed=int(cfg["seed"])), paths.study("li2025") / "folds.csv")
     return cfg, paths

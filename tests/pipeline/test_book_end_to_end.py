@@ -38,20 +38,6 @@ kw = json.loads(sys.argv[1])
 record = run_book(RunOptions(profile="smoke", data=tuple(kw["data"]), overrides=kw["overrides"], results_dir=Path(kw["results"])))
 Path(kw["record"]).write_text(json.dumps(record), encoding="utf-8")
 """
-# What a run writes into rather than replacing: copied, not linked (a link would carry the write back to the build it came from).
-_WRITTEN_IN_PLACE = (".snakemake", "logs")
-
-
-def linked_copy(results: Path, dst: Path) -> Path:
-    """A results folder whose artefacts are hard links to ``results``' (every job replaces a file by a rename, never
-    writes into one), Snakemake's state and the job logs copied, and no run lock."""
-    shutil.copytree(results, dst, symlinks=True, copy_function=os.link, ignore=shutil.ignore_patterns(*_WRITTEN_IN_PLACE, ".ecrs-run.lock"))
-    for name in _WRITTEN_IN_PLACE:
-        if (results / name).exists():
-            shutil.copytree(results / name, dst / name, symlinks=True)
-    return dst
-
-
 def hospital_manifest(smoke_results: Path, dst: Path) -> tuple[Path, pd.Series]:
     """The smoke li2025 cohort as a hospital hands it over: its files, hospital-style identifiers, no ground truth."""
     cohort = Path(json.loads((smoke_results / "li2025" / "cohort.json").read_text(encoding="utf-8"))["manifest"]).parent
@@ -64,7 +50,7 @@ def hospital_manifest(smoke_results: Path, dst: Path) -> tuple[Path, pd.Series]:
 
 
 @pytest.fixture(scope="module")
-def hospital_book(tmp_path_factory, copy_book_sources, smoke_results):
+def hospital_book(tmp_path_factory, copy_book_sources, linked_copy, smoke_results):
     tmp = tmp_path_factory.mktemp("hospital_book")
     manifest, ids = hospital_manifest(smoke_results, tmp / "hospital")
     root = copy_book_sources(tmp / "book_root")  # so the checkout's _build stays untouched
@@ -136,8 +122,8 @@ def test_only_what_depends_on_a_change_runs_again(hospital_book, monkeypatch):
     assert plan() == {"train_fold": 2, "deep_scores": 1}
 
 
-def test_a_failed_chapter_is_named_shown_with_its_log_tail_kept_and_the_last_good_book_survives(hospital_book, tmp_path, monkeypatch, capfd):
-    # in a copy of the build (:func:`linked_copy`)
+def test_a_failed_chapter_is_named_shown_with_its_log_tail_kept_and_the_last_good_book_survives(hospital_book, linked_copy, tmp_path, monkeypatch, capfd):
+    # in a copy of the build (the ``linked_copy`` fixture)
     root, results = tmp_path / "book_root", tmp_path / "results"
     shutil.copytree(hospital_book["root"], root, symlinks=True)
     linked_copy(hospital_book["results"], results)

@@ -159,16 +159,15 @@ def _injected(executed: Path) -> dict:
     return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)}
 
 
-def _lab_copy(smoke_results: Path, tmp_path: Path, monkeypatch) -> Path:
-    """The shared build, hard-linked under a folder of its own that ``ECRS_RESULTS`` names: a chapter opened without
-    parameters reads it (the profile built last), and one that wrote would leave the shared build as it was
-    (every artefact is replaced by an atomic rename, never written through the link)."""
-    shutil.copytree(smoke_results, tmp_path / "smoke", copy_function=os.link, symlinks=True)
+def _lab_copy(smoke_results: Path, tmp_path: Path, monkeypatch, linked_copy) -> Path:
+    """The shared build, linked (the ``linked_copy`` fixture) under a folder of its own that ``ECRS_RESULTS`` names:
+    a chapter opened without parameters reads it (the profile built last), and one that wrote would leave the
+    shared build as it was."""
     monkeypatch.setenv("ECRS_RESULTS", str(tmp_path))
-    return tmp_path / "smoke"
+    return linked_copy(smoke_results, tmp_path / "smoke")
 
 
-def test_every_chapter_opened_in_jupyterlab_reads_what_the_build_gave_it(smoke_results, tmp_path, monkeypatch):
+def test_every_chapter_opened_in_jupyterlab_reads_what_the_build_gave_it(smoke_results, linked_copy, tmp_path, monkeypatch):
     """A chapter opened in JupyterLab runs with its parameters cell's defaults (no papermill). Each chapter uses
     ``profile``, ``results_dir`` and ``config`` only in its ``open_chapter`` call (checked below), so when that call
     resolves the defaults to the build's profile, results folder and parameters, every later cell runs on what
@@ -177,7 +176,7 @@ def test_every_chapter_opened_in_jupyterlab_reads_what_the_build_gave_it(smoke_r
     from ecrs_analysis.pipeline.workflow import load_chapters
     from ecrs_analysis.report.chapter_setup import open_chapter
 
-    lab = _lab_copy(smoke_results, tmp_path, monkeypatch)
+    lab = _lab_copy(smoke_results, tmp_path, monkeypatch, linked_copy)
     monkeypatch.chdir(ROOT / "notebooks")  # JupyterLab's working folder: the notebook's
     chapters, appendix = load_chapters(ROOT / "workflow" / "chapters.yaml")
     for name in [c.name for c in chapters] + [appendix]:
@@ -197,11 +196,11 @@ def _restricted(full: dict, like: dict) -> dict:
     return {k: _restricted(full[k], v) if isinstance(v, dict) and isinstance(full.get(k), dict) else full.get(k) for k, v in like.items()}
 
 
-def test_a_chapter_runs_in_a_jupyterlab_kernel_from_its_defaults(smoke_results, tmp_path, monkeypatch):
+def test_a_chapter_runs_in_a_jupyterlab_kernel_from_its_defaults(smoke_results, linked_copy, tmp_path, monkeypatch):
     import nbclient
     import nbformat
 
-    _lab_copy(smoke_results, tmp_path, monkeypatch)
+    _lab_copy(smoke_results, tmp_path, monkeypatch, linked_copy)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     nb = nbformat.read(ROOT / "notebooks" / "02_clinical.ipynb", as_version=4)
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()

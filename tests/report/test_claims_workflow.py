@@ -6,9 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from ecrs_analysis.jobs.analysis import CLAIMS_JOBS
+from ecrs_analysis.jobs.claims_chapters import CLAIMS_JOBS, MTLNET_CLAIMS_CHAPTER as MTLNET_CLAIMS
 from ecrs_analysis.report.claims import REPORTED
-from ecrs_analysis.jobs.mtlnet_evaluation import CLAIMS_CHAPTER as MTLNET_CLAIMS
 from ecrs_analysis.pipeline.workflow import claims_inputs, load_chapters
 
 ROOT = Path(__file__).resolve().parents[2]

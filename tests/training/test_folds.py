@@ -7,7 +7,8 @@ from sklearn.metrics import roc_auc_score
 
 from ecrs_analysis.config.declared import declared
 from ecrs_analysis.pipeline.workflow import job_keys
-from ecrs_analysis.training.folds import assign_folds, collect_deep_scores, fold_dir, fold_seed, train_fold
+from ecrs_analysis.training.fold_assignment import assign_folds, collect_deep_scores, fold_dir, fold_seed
+from ecrs_analysis.training.folds import train_fold
 
 
 def _volumes(tmp_path, n=96, signal=0.4, seed=0):

@@ -2,7 +2,8 @@
 # each; the chapters only read what these jobs write. Every path comes from ecrs_analysis.paths.
 import shlex
 
-from ecrs_analysis.jobs.analysis import CLAIMS_JOBS, INTEGRATED_EVALUATION_TABLES
+from ecrs_analysis.jobs.analysis import INTEGRATED_EVALUATION_TABLES
+from ecrs_analysis.jobs.claims_chapters import CLAIMS_JOBS
 from ecrs_analysis.paths import OMICS_COMPARISONS
 
 LI = "li2025"

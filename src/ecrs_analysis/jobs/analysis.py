@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from ecrs_analysis.atomic import read_indexed, write_csv, write_json  # read_indexed: also re-exported for the chapters
-from ecrs_analysis.jobs.claims_chapters import CLAIMS_JOBS
 
 if TYPE_CHECKING:  # the workflow's rules import this module's names: no imaging stack at parse time
     from ecrs_analysis.data.study import LoadedStudy
@@ -25,7 +24,7 @@ if TYPE_CHECKING:  # the workflow's rules import this module's names: no imaging
 __all__ = [
     "TABLE1_BY", "table_one_job", "clinical_job", "integrated_job", "integrated_evaluation_job", "INTEGRATED_EVALUATION_TABLES", "IN_SAMPLE",
     "held_out_auc_rows", "label_auc_rows", "proteomics_job",
-    "running_score_table", "dysregulated_definitions", "read_indexed", "chapter_claims", "CLAIMS_JOBS",
+    "running_score_table", "dysregulated_definitions", "read_indexed", "chapter_claims",
 ]
 
 

@@ -36,10 +36,7 @@ if TYPE_CHECKING:  # the workflow's rules import this module's names: no imaging
     from ecrs_analysis.data.settings import PreprocessSettings
     from ecrs_analysis.data.study import LoadedStudy
 
-__all__ = ["MTLNET_TABLES", "CLAIMS_CHAPTER", "native_segmentation_scores", "grid_table", "coverage_table", "calibration_tables", "mtlnet_evaluation_job", "mtlnet_ceiling_test"]
-
-CLAIMS_CHAPTER = MTLNET_CLAIMS_CHAPTER
-"""The chapter whose claims (``claims/05_mtlnet.csv``) this job writes."""
+__all__ = ["MTLNET_TABLES", "native_segmentation_scores", "grid_table", "coverage_table", "calibration_tables", "mtlnet_evaluation_job", "mtlnet_ceiling_test"]
 
 MTLNET_TABLES = (
     "segmentation", "auc", "operating_point", "unpaired_delong", "ablation", "headline", "reported_vs_reproduced", "ceilings", "learning", "sizes",
@@ -269,7 +266,7 @@ def mtlnet_evaluation_job(
     note = f"Dice on the CT's own grid; sensitivity, specificity and accuracy at the threshold chosen on the validation set; {train_set} rows in-sample"
     if ceiling is not None:
         note += "; ceiling: the image-only ceiling (what the CT shows), an estimate, not a bound"
-    write_claims(Path(out["claims"]).parents[1], CLAIMS_CHAPTER, metric_claims(headline, study="mtlnet2025", note=note, auc_ceiling=image_ceiling, learning=learning), run=run, path=out["claims"])
+    write_claims(Path(out["claims"]).parents[1], MTLNET_CLAIMS_CHAPTER, metric_claims(headline, study="mtlnet2025", note=note, auc_ceiling=image_ceiling, learning=learning), run=run, path=out["claims"])
     ceiling_test = mtlnet_ceiling_test(study, scores, train_set=train_set, learned=learned, n_resamples=n_resamples, seed=seed)
     write_csv(ceiling_test, out["ceiling_test"], index="note" not in ceiling_test)
 

@@ -81,7 +81,8 @@ def _train(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
     import torch
 
     from ecrs_analysis.data.splits import TRAIN  # lazy: this stage's modules
-    from ecrs_analysis.training.folds import fold_dir, train_fold  # lazy: loads monai, torch
+    from ecrs_analysis.training.fold_assignment import fold_dir  # lazy: this stage's modules
+    from ecrs_analysis.training.folds import train_fold  # lazy: loads monai, torch
 
     torch.set_num_threads(max(1, a.threads))
     folds = pd.read_csv(paths.folds(a.study), dtype={"patient_id": str})

@@ -19,7 +19,7 @@ from ecrs_analysis.config.declared import fingerprint, parse_declared
 from ecrs_analysis.pipeline.fingerprint import _source, code_fingerprint, module_closure, notebook_modules, software_versions
 from ecrs_analysis.training.mtl_settings import CLASSIFICATION, MULTITASK, VARIANT_FOLDERS  # noqa: F401 (CLASSIFICATION: for the rules)
 from ecrs_analysis.jobs import explain_rules as XJ
-from ecrs_analysis.jobs.claims_chapters import CLAIMS_JOBS, MTLNET_CLAIMS_CHAPTER as MTLNET_CLAIMS
+from ecrs_analysis.jobs.claims_chapters import CLAIMS_JOBS, MTLNET_CLAIMS_CHAPTER
 from ecrs_analysis.paths import OMICS_COMPARISONS
 
 __all__ = [
@@ -168,7 +168,7 @@ def claims_inputs(chapters: tuple[Chapter, ...]) -> list[str]:
     """Every claims file of the (non-summary) chapters, written by the chapter or by its claims job: the inputs of a summary chapter."""
 
     names = [c.name for c in chapters if not c.summary]
-    jobs = (*CLAIMS_JOBS, MTLNET_CLAIMS)  # the mtlnet_evaluation job writes chapter 05's claims
+    jobs = (*CLAIMS_JOBS, MTLNET_CLAIMS_CHAPTER)  # the mtlnet_evaluation job writes chapter 05's claims
     return [o for c in chapters if not c.summary for o in c.claims] + [f"claims/{c}.csv" for c in jobs if c in names]
 
 

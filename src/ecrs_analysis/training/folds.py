@@ -35,13 +35,13 @@ from torch import nn
 
 from ecrs_analysis.atomic import atomic_dir, write_csv
 from ecrs_analysis.models import build_model
-from ecrs_analysis.training.fold_assignment import assign_folds, collect_deep_scores, fold_dir, fold_seed
+from ecrs_analysis.training.fold_assignment import fold_seed
 from ecrs_analysis.training.helper import CachedVolumes, TrainConfig, class_weights, load_checkpoint, make_loader, predict_proba, seed_everything, train
 from ecrs_analysis.training.resume import resume_key, work_dir
 from ecrs_analysis.data.splits import TRAIN
 from ecrs_analysis.paths import CHECKPOINT, HISTORY, JOB_SCORES, LAST_CHECKPOINT
 
-__all__ = ["DeepSpec", "assign_folds", "fold_seed", "train_fold", "fit_network", "collect_deep_scores", "fold_dir"]
+__all__ = ["DeepSpec", "train_fold", "fit_network"]
 
 
 class DeepSpec(Protocol):
