@@ -8,21 +8,26 @@ STAMP := $(VENV)/.installed
 
 .PHONY: book test test-workflow test-builds test-on-smoke smoke browser pdf test-pdf env clean lab bench faults cluster-test spread
 
+# Bytecode. pip is told not to compile (it compiles all ~17,600 modules of the environment, on one core, for the
+# ~4,200 that the book imports): Python writes each module's bytecode when it first imports it. Where
+# PYTHONDONTWRITEBYTECODE is set it cannot, and every one of a build's ~60 job processes would compile what it
+# imports again: there all is compiled at install, on every core (torch's own test helpers left out: one of them
+# only Python 3.12 can compile).
+COMPILE = $(if $(PYTHONDONTWRITEBYTECODE),$(BIN)/python -m compileall -q -j 0 -x '/torch/testing/_internal/' $(VENV)/lib src/ecrs_analysis >/dev/null,:)
+
 # What `make book` needs; each other target adds its extra of pyproject.toml (test, lab, browser, cluster).
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-compile -c requirements.lock -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
-	# Bytecode, once, on every core (pip compiles on one: ~40 of its ~80 seconds): the installed packages and this
-	# one's, which pip leaves as source; where PYTHONDONTWRITEBYTECODE is set (as on CI) every job would compile what
-	# it imports again. Left out: torch's own test helpers, one of which only Python 3.12 can compile.
-	$(BIN)/python -m compileall -q -j 0 -x '/torch/testing/_internal/' $(VENV)/lib src/ecrs_analysis >/dev/null
+	$(COMPILE)
 	touch $(STAMP)
 
 # An extra's packages only: the project itself, installed above, is not built again.
 $(VENV)/.installed-%: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements.lock "ecrs-analysis[$*]"
+	$(BIN)/python -m pip install --quiet --no-compile -c requirements.lock "ecrs-analysis[$*]"
+	$(COMPILE)
 	touch $@
 
 env: $(VENV)/.installed-cluster
