@@ -252,6 +252,14 @@ def _target(page, url: str) -> dict | None:
     return page.evaluate(TARGET, parsed.fragment or None)
 
 
+def _targets(page, urls) -> dict[str, dict | None]:
+    """What each link lands on (:data:`TARGET`), each page opened once: the links in order of their page."""
+    out: dict[str, dict | None] = {}
+    for url in sorted(set(urls), key=lambda u: u.split("#")[0]):
+        out[url] = _target(page, url)
+    return out
+
+
 def test_one_caption_per_page_links_its_provenance_record(book, server, browser):
     context = browser.new_context()
     page = context.new_page()
@@ -281,31 +289,33 @@ def test_one_caption_per_page_links_its_provenance_record(book, server, browser)
 def test_every_checklist_answer_links_an_exhibit_that_holds_it(book, server, browser):
     context = browser.new_context()
     page = context.new_page()
-    checked = 0
+    answers = []
     for name in [n for n in toc_pages(ROOT / "_toc.yml") if n.endswith(("98_checklist", "97_claim"))]:
-        url = urljoin(server, f"{name}.html")
-        page.goto(url, wait_until="load", timeout=60_000)
+        page.goto(urljoin(server, f"{name}.html"), wait_until="load", timeout=60_000)
         rows = page.evaluate("""() => Array.from(document.querySelector('article table').querySelectorAll('tbody tr')).map(tr => {
             const td = tr.querySelectorAll('td');
             return {item: td[0].innerText, topic: td[1].innerText, answer: td[2].innerText,
                     links: Array.from(td[3].querySelectorAll('a')).map(a => ({href: a.href, text: a.innerText}))};
         })""")
         assert rows, f"{name}: no checklist table"
-        for row in rows:
-            what = f"{name} {row['item']} ({row['topic']})"
-            targets = []
-            for link in row["links"]:
-                target = _target(page, link["href"])
-                assert target is not None, f"{what}: {link['href']}: no such anchor"
-                if "calibration" in link["href"]:
-                    assert "calibration" in target["text"].lower() and target["exhibits"], f"{what}: {link['href']} should land on a calibration exhibit"
-                targets.append(target)
-                checked += 1
-            for pattern, word, exhibit in MUST_SHOW:  # one of the answer's links must hold the exhibit its topic asks for
-                if pattern.search(row["topic"]):
-                    assert any(word.lower() in t["text"].lower() and t["exhibits"] for t in targets), f"{what}: no link lands on {exhibit}"
-            claims = [seg for seg in row["answer"].split(";") if CLAIMS_CALIBRATION.search(seg) and "not reported" not in seg]
-            if claims:
-                assert any("calibration" in link["href"] for link in row["links"]), f"{what}: claims calibration without linking a calibration exhibit"
+        answers += [(name, row) for row in rows]
+    landed = _targets(page, [link["href"] for _, row in answers for link in row["links"]])
     context.close()
+    checked = 0
+    for name, row in answers:
+        what = f"{name} {row['item']} ({row['topic']})"
+        targets = []
+        for link in row["links"]:
+            target = landed[link["href"]]
+            assert target is not None, f"{what}: {link['href']}: no such anchor"
+            if "calibration" in link["href"]:
+                assert "calibration" in target["text"].lower() and target["exhibits"], f"{what}: {link['href']} should land on a calibration exhibit"
+            targets.append(target)
+            checked += 1
+        for pattern, word, exhibit in MUST_SHOW:  # one of the answer's links must hold the exhibit its topic asks for
+            if pattern.search(row["topic"]):
+                assert any(word.lower() in t["text"].lower() and t["exhibits"] for t in targets), f"{what}: no link lands on {exhibit}"
+        claims = [seg for seg in row["answer"].split(";") if CLAIMS_CALIBRATION.search(seg) and "not reported" not in seg]
+        if claims:
+            assert any("calibration" in link["href"] for link in row["links"]), f"{what}: claims calibration without linking a calibration exhibit"
     assert checked > 20, f"only {checked} links followed"
