@@ -53,13 +53,10 @@ spread: $(STAMP)
 # book, whose jobs get their threads from Snakemake; two spinning threads per test process cost CI ~100 CPU-seconds.
 PYTEST := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
-# The fast tests run on TEST_WORKERS processes (pytest-xdist), a test file on one of them (its module fixtures are
-# made once): about 1.5 times as fast on two cores, and CI's last minutes keep both cores busy.
-TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src
 	$(BIN)/mypy
-	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile -m "not slow and not browser and not faults"
+	$(PYTEST) -m "not slow and not browser and not faults"
 
 test-workflow: test-builds test-on-smoke
 
