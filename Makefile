@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PROFILE ?= demo
 STAMP := $(VENV)/.installed
 
-.PHONY: book test test-workflow test-builds test-on-smoke smoke browser pdf test-pdf env clean lab bench faults cluster-test spread
+.PHONY: book test test-workflow test-builds test-on-smoke test-on-smoke-hospital test-on-smoke-others smoke browser pdf test-pdf env clean lab bench faults cluster-test spread
 
 # Bytecode. pip is told not to compile (it compiles all ~17,600 modules of the environment, on one core, for the
 # ~4,200 that the book imports): Python writes each module's bytecode when it first imports it. Where
@@ -68,8 +68,21 @@ SLOW_TESTS := tests/data/test_dicom_export.py tests/jobs/test_chapter_jobs.py te
 test-builds: $(VENV)/.installed-test
 	$(PYTEST) -m "slow and not smoke_build and not browser and not faults" $(SLOW_TESTS)
 
+# Two sessions side by side, each one's output shown whole when it ends (make -O): the hospital's book (a build of its
+# own on a linked copy of the shared one, ~2 min, Snakemake on both cores) and every other check of the shared build
+# (~40 s on one core). One after the other, that core sat idle for the last ~40 s of CI. No test writes to the shared
+# build (each works on a linked copy), so the two do not see each other.
+ON_SMOKE := ECRS_SMOKE_RESULTS=$(CURDIR)/results/smoke $(PYTEST) -m "smoke_build and not browser and not faults"
+HOSPITAL_TESTS := tests/pipeline/test_book_end_to_end.py
+
 test-on-smoke: $(VENV)/.installed-test
-	ECRS_SMOKE_RESULTS=$(CURDIR)/results/smoke $(PYTEST) -m "smoke_build and not browser and not faults" $(SLOW_TESTS)
+	$(MAKE) --no-print-directory -j 2 -O test-on-smoke-hospital test-on-smoke-others
+
+test-on-smoke-hospital: $(VENV)/.installed-test
+	$(ON_SMOKE) $(HOSPITAL_TESTS)
+
+test-on-smoke-others: $(VENV)/.installed-test
+	$(ON_SMOKE) $(filter-out $(HOSPITAL_TESTS),$(SLOW_TESTS))
 
 # The published book (_build/html, e.g. after `make smoke`) in headless Chromium; screenshots in _build/screenshots/.
 browser: $(VENV)/.installed-browser $(VENV)/.installed-test

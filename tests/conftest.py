@@ -138,20 +138,27 @@ def smoke_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     ``ECRS_SMOKE_RESULTS`` (``make test-workflow`` sets it to ``results/smoke``, which
     ``make smoke`` built) is brought up to date, which runs nothing when it is; without it
-    the build is made once in a temporary folder. Tests must leave it as they found it.
+    the build is made once in a temporary folder. Tests read it and never write to it (a test that
+    changes a build works on a :func:`_linked_copy`): ``make test-on-smoke`` runs two sessions on it
+    side by side. They bring it up to date one after the other: each holds an ``flock`` on the folder
+    meanwhile (a second ``ecrs run`` on a folder is refused, not queued).
     """
-    import os
+    import fcntl
 
     from ecrs_analysis.pipeline.runner import RunOptions, run_book
 
     env = os.environ.get("ECRS_SMOKE_RESULTS")
     target = Path(env) if env else tmp_path_factory.mktemp("smoke") / "smoke"
+    target.mkdir(parents=True, exist_ok=True)
     here = Path.cwd()
-    os.chdir(Path(__file__).resolve().parents[1])
+    folder = os.open(target, os.O_RDONLY)
     try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        os.chdir(Path(__file__).resolve().parents[1])
         run_book(RunOptions(profile="smoke", results_dir=target, build=False))
     finally:
         os.chdir(here)
+        os.close(folder)  # frees the flock
     return target
 
 

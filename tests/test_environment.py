@@ -102,7 +102,10 @@ def test_every_slow_test_lies_in_a_file_the_workflow_test_sessions_collect():
     assert all((ROOT / f).is_file() for f in listed), listed
     slow = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py") if re.search(r"pytest\.mark\.slow\b", p.read_text(encoding="utf-8"))}
     assert slow <= listed, f"slow tests outside SLOW_TESTS: {sorted(slow - listed)}"
-    # and the sessions pass them
-    for target in ("test-builds", "test-on-smoke"):
-        recipe = re.search(rf"^{target}: .*\n((?:\t.*\n)+)", make, re.M).group(1)
-        assert "$(SLOW_TESTS)" in recipe, target
+    # and the sessions pass them: test-builds, and test-on-smoke's two sessions (the hospital's book, all the others)
+    recipe = {t: re.search(rf"^{t}: .*\n((?:\t.*\n)+)", make, re.M).group(1) for t in ("test-builds", "test-on-smoke", "test-on-smoke-hospital", "test-on-smoke-others")}
+    assert "$(SLOW_TESTS)" in recipe["test-builds"]
+    assert "test-on-smoke-hospital test-on-smoke-others" in recipe["test-on-smoke"]
+    assert "$(HOSPITAL_TESTS)" in recipe["test-on-smoke-hospital"] and "$(filter-out $(HOSPITAL_TESTS),$(SLOW_TESTS))" in recipe["test-on-smoke-others"]
+    hospital = re.search(r"^HOSPITAL_TESTS := (.*)$", make, re.M).group(1).split()
+    assert hospital and set(hospital) <= listed, hospital
