@@ -33,3 +33,11 @@ def test_a_job_that_used_torch_records_its_threads_and_kernels():
 
 def test_the_fold_assignment_and_score_table_jobs_load_no_torch():
     assert not {"torch", "monai"} & set(_loaded("import ecrs_analysis.training.fold_assignment"))
+
+
+def test_the_statistics_and_explanation_summary_jobs_load_no_torch():
+    """The evaluation jobs (clinical, integrated, deep and MTLNet evaluation, exhibits) compute with stats.evaluate and
+    the explanation summaries read the preprocessing cache: neither loads torch or MONAI (stats.evaluate once did, for
+    the names of the segmentation metrics: ~3.5 s in each of ~15 jobs of a smoke build)."""
+    loaded = set(_loaded("import ecrs_analysis.stats.evaluate, ecrs_analysis.explain.summaries, ecrs_analysis.jobs.analysis, ecrs_analysis.jobs.exhibits"))
+    assert not {"torch", "monai"} & loaded, loaded

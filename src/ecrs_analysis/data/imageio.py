@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from ecrs_analysis.atomic import atomic_path
 
-__all__ = ["ImageReadError", "Geometry", "read_image", "read_header", "write_image", "SUPPORTED_SUFFIXES"]
+__all__ = ["ImageReadError", "Geometry", "read_image", "read_header", "write_image", "load_preprocessed", "SUPPORTED_SUFFIXES"]
 
 SUPPORTED_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 
@@ -116,3 +116,10 @@ def write_image(
     with atomic_path(p) as tmp:
         sitk.WriteImage(image, str(tmp), useCompression=compress)
     return p
+
+
+def load_preprocessed(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Arrays of one cached patient (a ``.npz`` that ``data.preprocess`` wrote): here, so that a reader of the
+    cache (``explain.summaries``) loads neither torch nor MONAI."""
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}

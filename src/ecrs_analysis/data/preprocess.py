@@ -37,7 +37,7 @@ from numpy.typing import DTypeLike
 
 from ecrs_analysis.atomic import atomic_path
 from ecrs_analysis.hashing import hash_params, sha256_path
-from ecrs_analysis.data.imageio import Geometry, read_image
+from ecrs_analysis.data.imageio import Geometry, load_preprocessed, read_image  # load_preprocessed: the readers of the cache import it from either
 from ecrs_analysis.data.masks import load_mask
 
 if TYPE_CHECKING:  # the data room's settings model (its values are the profile's; this module has none of its own)
@@ -181,9 +181,3 @@ def preprocess_cohort(table: pd.DataFrame, *, mask_columns: tuple[str, ...], par
     finally:
         torch.set_num_threads(previous)
     return pd.DataFrame({"patient_id": table["patient_id"].to_numpy(), "label": table["label"].to_numpy(), "path": [r[0] for r in results], "cached": [r[1] for r in results]})
-
-
-def load_preprocessed(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Arrays of one cached patient."""
-    with np.load(path) as z:
-        return {k: z[k] for k in z.files}

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from ecrs_analysis.data.preprocess import load_preprocessed
+from ecrs_analysis.data.imageio import load_preprocessed
 
 __all__ = ["image_summaries", "summary_table", "SUMMARIES"]
 

@@ -48,7 +48,7 @@ def table_one_job(study: LoadedStudy, *, out: Mapping[str, Path]) -> None:
 
 def held_out_auc_rows(scores: pd.DataFrame, *, model: str, held_out: str, train_set: str, n_resamples: int, seed: int) -> pd.DataFrame:
     """The training-set AUC row of ``held_out`` (out-of-fold scores of ``model``), named ``"<model> (out-of-fold)"``."""
-    from ecrs_analysis.stats import evaluate  # lazy: loads monai, scipy, sklearn, statsmodels, torch
+    from ecrs_analysis.stats import evaluate  # lazy: loads scipy, sklearn, statsmodels
 
     rows = evaluate.auc_table(scores, [held_out], sets=[train_set], n_resamples=n_resamples, seed=seed)
     return rows.rename(index={held_out: f"{model} (out-of-fold)"}, level="model")
@@ -56,7 +56,7 @@ def held_out_auc_rows(scores: pd.DataFrame, *, model: str, held_out: str, train_
 
 def label_auc_rows(aucs: pd.DataFrame, *, train_set: str, in_sample: Sequence[str]) -> pd.DataFrame:
     """``aucs`` with the ``scores`` column (in-sample / out-of-fold / held-out) and the CI methods named."""
-    from ecrs_analysis.stats import evaluate  # lazy: loads monai, scipy, sklearn, statsmodels, torch
+    from ecrs_analysis.stats import evaluate  # lazy: loads scipy, sklearn, statsmodels
 
     origin = evaluate.score_origin(aucs, train_set=train_set, in_sample=in_sample)
     origin = origin.where(~origin.index.get_level_values("model").str.endswith("(out-of-fold)"), "out-of-fold")
@@ -76,7 +76,7 @@ def clinical_job(
     signature's out-of-fold scores when ``folds`` is given — applied to every set).
     """
     from ecrs_analysis.modelling import clinical  # lazy: loads sklearn, statsmodels
-    from ecrs_analysis.stats import evaluate  # lazy: loads monai, scipy, sklearn, statsmodels, torch
+    from ecrs_analysis.stats import evaluate  # lazy: loads scipy, sklearn, statsmodels
 
     train_set = study.split.train_name
     sets = list(study.split.names)
@@ -153,7 +153,7 @@ def integrated_evaluation_job(
     """
     from ecrs_analysis.modelling import clinical, fusion  # lazy: loads scipy, sklearn, statsmodels
     from ecrs_analysis.stats import calibration as CAL  # lazy: loads scipy, sklearn, statsmodels
-    from ecrs_analysis.stats import evaluate  # lazy: loads monai, scipy, sklearn, statsmodels, torch
+    from ecrs_analysis.stats import evaluate  # lazy: loads scipy, sklearn, statsmodels
 
     features = ["clinical_signature", *models]
     shown = ["integrated", *features]

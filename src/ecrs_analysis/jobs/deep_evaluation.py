@@ -45,7 +45,7 @@ def deep_evaluation_job(
     width: float, input_size: Sequence[int], out: Mapping[str, Path],
 ) -> None:
     """Check that each CNN learned, then its AUCs per set beside the ceilings, its throughput and its size."""
-    from ecrs_analysis.stats import evaluate  # lazy: loads monai, scipy, sklearn, statsmodels, torch
+    from ecrs_analysis.stats import evaluate  # lazy: loads scipy, sklearn, statsmodels
     from ecrs_analysis.stats.learning import check_fold_models, learning_table  # lazy: loads sklearn
 
     train_set = study.split.train_name

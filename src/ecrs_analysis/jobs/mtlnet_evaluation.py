@@ -191,7 +191,7 @@ def mtlnet_evaluation_job(
     from ecrs_analysis.report.claims import metric_claims, write_claims  # lazy: loads scipy, sklearn
     from ecrs_analysis.report.paper import MTLNET_REPORTED, reported_vs_reproduced  # lazy: loads sklearn
     from ecrs_analysis.data.study import IMAGE_CEILING, LATENT_CEILING, ceiling_auc  # lazy: loads SimpleITK, scipy, sklearn
-    from ecrs_analysis.stats import evaluate  # lazy: loads monai, scipy, sklearn, statsmodels, torch
+    from ecrs_analysis.stats import evaluate  # lazy: loads scipy, sklearn, statsmodels
     from ecrs_analysis.training.mtl import ablation_table, held_out_of, learning_of  # lazy: loads SimpleITK, monai, scipy, sklearn, torch
 
     sets = list(study.split.names)
@@ -279,7 +279,7 @@ def mtlnet_ceiling_test(study: LoadedStudy, scores: pd.DataFrame, *, train_set: 
     far MTLNet is from it; ``scores`` marks the training rows in-sample (MTLNet was fitted on
     those patients). One ``note`` row on a real cohort, or when the classifier did not learn.
     """
-    from ecrs_analysis.stats import evaluate  # lazy: loads monai, scipy, sklearn, statsmodels, torch
+    from ecrs_analysis.stats import evaluate  # lazy: loads scipy, sklearn, statsmodels
 
     truth = study.cohort.truth
     if truth is None or "image_prob" not in truth:

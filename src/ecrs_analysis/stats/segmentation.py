@@ -14,13 +14,17 @@ Conventions, one place for all of them:
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
-from monai.metrics import compute_dice
-from monai.metrics.utils import get_edge_surface_distance
 from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    import torch
+
+# torch and MONAI are imported by the functions that use them: importing this module for SEGMENTATION_METRICS
+# (stats.evaluate does) must not load them (~3.5 s in each statistics job and chapter that never segments).
 
 __all__ = ["SEGMENTATION_METRICS", "dice_scores", "segmentation_metrics"]
 
@@ -28,6 +32,8 @@ SEGMENTATION_METRICS = ("dice", "hd95", "surface_dice")
 
 
 def _as_masks(a: ArrayLike, name: str) -> torch.Tensor:
+    import torch  # lazy: heavy (see the imports above)
+
     t = torch.as_tensor(np.asarray(a))
     if t.ndim == 4:
         t = t[:, None]
@@ -45,6 +51,8 @@ def dice_scores(pred: ArrayLike, truth: ArrayLike) -> NDArray[np.float64]:
 
     ``pred`` and ``truth``: binary masks of shape (n, X, Y, Z) or (n, 1, X, Y, Z).
     """
+    from monai.metrics import compute_dice  # lazy: heavy (see the imports above)
+
     p, t = _as_masks(pred, "predicted masks"), _as_masks(truth, "ground-truth masks")
     if p.shape != t.shape:
         raise ValueError(f"predicted and ground-truth masks differ in shape: {tuple(p.shape)} vs {tuple(t.shape)}")
@@ -84,6 +92,8 @@ def segmentation_metrics(pred: ArrayLike, truth: ArrayLike, *, spacing: ArrayLik
     Nikolov et al., "Clinically applicable segmentation of head and neck anatomy for
     radiotherapy", J Med Internet Res 2021 (surface Dice).
     """
+    from monai.metrics.utils import get_edge_surface_distance  # lazy: heavy (see the imports above)
+
     p, t = _as_masks(pred, "predicted masks"), _as_masks(truth, "ground-truth masks")
     if p.shape != t.shape:
         raise ValueError(f"predicted and ground-truth masks differ in shape: {tuple(p.shape)} vs {tuple(t.shape)}")
