@@ -27,8 +27,9 @@ from ecrs_analysis.report.privacy import find_identifiers
 
 pytestmark = pytest.mark.slow
 
-# One network, two folds, one epoch: the pages, the run and its plans are the point here, not the models.
-TINY = {"deep.models": ["resnet3d"], "deep.epochs": 1, "deep.folds": 2}
+# One network, two folds, one epoch, a two-fold grid search of the SVM: the pages, the run and its plans are the point
+# here, not the models.
+TINY = {"deep.models": ["resnet3d"], "deep.epochs": 1, "deep.folds": 2, "deep.svm_folds": 2}
 # run_book in a process of its own: its stdout and stderr are what a user's terminal shows; the record comes back as JSON
 _RUN = """
 import json, sys

@@ -278,7 +278,7 @@ def _explain(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
 
 
 def _explain_summaries(a: argparse.Namespace, cfg: Cfg, paths: ResultPaths) -> None:
-    from ecrs_analysis.jobs.explain_summaries import write_image_summaries  # lazy: loads monai, torch
+    from ecrs_analysis.jobs.explain_summaries import write_image_summaries  # lazy: this stage's modules (no torch: tests/pipeline/test_stage_imports.py)
 
     write_image_summaries(cfg, paths, a.study)
 
