@@ -151,7 +151,7 @@ class ResultPaths:
         return self.tables / f"{study}_{model}_{what}.csv"
 
     def explain_view(self, study: str, what: str) -> Path:
-        """Chapter 06's computed views of a study: ``mean_maps`` or ``surfaces`` (``.npz``, the explanation views job)."""
+        """Chapter 06's computed views of a study: ``mean_maps``, ``surfaces`` or ``examples`` (``.npz``, the explanation views job)."""
         return self.study(study) / "explain" / f"view_{what}.npz"
 
     def hu_tissues(self, study: str) -> Path:

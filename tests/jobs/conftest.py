@@ -66,8 +66,8 @@ def fake_explained(fake_results: tuple[dict, S.ResultPaths]) -> tuple[dict, S.Re
     for name in cfg["deep"]["models"]:
         explain_job(declared(cfg, job_keys("explain", "li2025")), paths, "li2025", name)
     write_image_summaries(declared(cfg, job_keys("explain_summaries", "li2025")), paths, "li2025")
-    from ecrs_analysis.jobs.explain_views import explain_views_job  # the mean maps and meshes chapter 06 reads
+    from ecrs_analysis.jobs.explain_views import VIEWS, explain_views_job  # the mean maps, meshes and example slices chapter 06 reads
 
     studies = ("li2025", "mtlnet2025")
-    explain_views_job(cfg, paths, studies=studies, out={f"{s}_{v}": paths.explain_view(s, v) for s in studies for v in ("mean_maps", "surfaces")})
+    explain_views_job(cfg, paths, studies=studies, out={f"{s}_{v}": paths.explain_view(s, v) for s in studies for v in VIEWS})
     return cfg, paths

@@ -128,8 +128,10 @@ rule segmentation_examples:
         W.stage_command("segmentation_examples", "--study mtlnet2025", outputs=("examples",), inputs=("masks", "index"))
 
 
+from ecrs_analysis.jobs import explain_views as XV
+
 EXPLAIN_STUDIES = ("li2025", "mtlnet2025")
-EXPLAIN_VIEWS = {f"{s}_{v}": str(RP.explain_view(s, v)) for s in EXPLAIN_STUDIES for v in ("mean_maps", "surfaces")}
+EXPLAIN_VIEWS = {f"{s}_{v}": str(RP.explain_view(s, v)) for s in EXPLAIN_STUDIES for v in XV.VIEWS}  # mean maps, meshes, example panels' slices
 
 
 rule explain_views:

@@ -11,7 +11,9 @@ from numpy.typing import NDArray
 
 from ecrs_analysis.explain.outcomes import OUTCOMES
 
-__all__ = ["CaseView", "pick_examples"]
+__all__ = ["CaseView", "CaseSlices", "PLANES", "case_slices", "pick_examples"]
+
+PLANES = ("axial", "coronal", "sagittal")
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,40 @@ class CaseView:
     @property
     def ct(self) -> NDArray:
         return sitk.GetArrayFromImage(self.image)
+
+
+@dataclass(frozen=True)
+class CaseSlices:
+    """What an example panel shows of a :class:`CaseView`: the axial, coronal and sagittal slices of the CT, the map and
+    each region through the map's maximum, in radiological display (LPS, superior up), with each plane's pixel aspect."""
+
+    title: str
+    aspects: dict[str, float]
+    ct: dict[str, NDArray[np.float32]]
+    cam: dict[str, NDArray[np.float32]]
+    regions: dict[str, dict[str, NDArray[np.float32]]] = field(default_factory=dict)
+
+
+def _lps(arr: np.ndarray, reference: sitk.Image) -> np.ndarray:
+    img = sitk.GetImageFromArray(arr.astype(np.float32))
+    img.CopyInformation(reference)
+    return sitk.GetArrayFromImage(sitk.DICOMOrient(img, "LPS"))
+
+
+def _slices(a: np.ndarray, at: tuple[int, int, int]) -> dict[str, NDArray[np.float32]]:
+    z, y, x = at  # LPS array (z, y, x): radiological display needs no flip in-plane; superior up
+    return {"axial": np.ascontiguousarray(a[z]), "coronal": np.ascontiguousarray(a[::-1, y, :]), "sagittal": np.ascontiguousarray(a[::-1, :, x])}
+
+
+def case_slices(view: CaseView) -> CaseSlices:
+    """The slices of ``view`` through its map's maximum (``plotting.explain.plot_case_overlays`` draws them)."""
+    ref = view.image
+    sx, sy, sz = sitk.DICOMOrient(ref, "LPS").GetSpacing()
+    ct, cam = _lps(view.ct, ref), _lps(view.cam, ref)
+    i0, i1, i2 = (int(i) for i in np.unravel_index(int(np.argmax(cam)), cam.shape))
+    at = (i0, i1, i2)
+    regions = {k: _slices(_lps(m.astype(np.float32), ref), at) for k, m in view.regions.items()}
+    return CaseSlices(title=view.title, aspects={"axial": sy / sx, "coronal": sz / sx, "sagittal": sz / sy}, ct=_slices(ct, at), cam=_slices(cam, at), regions=regions)
 
 
 def pick_examples(explained: pd.DataFrame, model: str) -> pd.DataFrame:

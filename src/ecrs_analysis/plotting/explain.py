@@ -7,48 +7,27 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import SimpleITK as sitk
 from matplotlib.figure import Figure
 
 from ecrs_analysis.explain.mesh import surfaces_page, surfaces_png  # the meshes' drawings (matplotlib, plotly): chapters draw read-back meshes with them
-from ecrs_analysis.explain.views import CaseView
+from ecrs_analysis.explain.views import PLANES, CaseSlices
 from ecrs_analysis.plotting.cohort import WINDOW
 
 __all__ = ["surfaces_png", "surfaces_page", "plot_case_overlays", "plot_mean_maps", "plot_attention_summary", "plot_deletion_curves"]
 
 REGION_COLOURS = {"evidence": "#3ddc97", "lesion ROI": "#4cc9f0"}
-PLANES = ("axial", "coronal", "sagittal")
 
 
-def _lps(arr: np.ndarray, reference: sitk.Image) -> np.ndarray:
-    img = sitk.GetImageFromArray(arr.astype(np.float32))
-    img.CopyInformation(reference)
-    return sitk.GetArrayFromImage(sitk.DICOMOrient(img, "LPS"))
-
-
-def _slices(a: np.ndarray, at: tuple[int, int, int]) -> dict[str, np.ndarray]:
-    z, y, x = at  # LPS array (z, y, x): radiological display needs no flip in-plane; superior up
-    return {"axial": a[z], "coronal": a[::-1, y, :], "sagittal": a[::-1, :, x]}
-
-
-def plot_case_overlays(views: Sequence[CaseView], *, title: str = "", threshold: float = 0.2) -> Figure:
-    """One row per case, axial/coronal/sagittal slices through the map's maximum, CT with the map and region outlines."""
+def plot_case_overlays(views: Sequence[CaseSlices], *, title: str = "", threshold: float = 0.2) -> Figure:
+    """One row per case, axial/coronal/sagittal slices through the map's maximum (:func:`~ecrs_analysis.explain.views.case_slices`), CT with the map and region outlines."""
     fig, axes = plt.subplots(len(views), 3, figsize=(10, 3.2 * len(views)), squeeze=False)
     for r, v in enumerate(views):
-        ref = v.image
-        sx, sy, sz = sitk.DICOMOrient(ref, "LPS").GetSpacing()
-        ct, cam = _lps(v.ct, ref), _lps(v.cam, ref)
-        i0, i1, i2 = (int(i) for i in np.unravel_index(int(np.argmax(cam)), cam.shape))
-        at = (i0, i1, i2)
-        regions = {k: _lps(m.astype(np.float32), ref) for k, m in v.regions.items()}
-        aspects = {"axial": sy / sx, "coronal": sz / sx, "sagittal": sz / sy}
         for c, plane in enumerate(PLANES):
             ax = axes[r, c]
-            ax.imshow(_slices(ct, at)[plane], cmap="gray", vmin=WINDOW[0], vmax=WINDOW[1], aspect=aspects[plane], interpolation="nearest")
-            heat = _slices(cam, at)[plane]
-            ax.imshow(np.ma.masked_less(heat, threshold), cmap="inferno", vmin=0, vmax=1, alpha=0.55, aspect=aspects[plane], interpolation="bilinear")
-            for name, m in regions.items():
-                sl = _slices(m, at)[plane]
+            ax.imshow(v.ct[plane], cmap="gray", vmin=WINDOW[0], vmax=WINDOW[1], aspect=v.aspects[plane], interpolation="nearest")
+            ax.imshow(np.ma.masked_less(v.cam[plane], threshold), cmap="inferno", vmin=0, vmax=1, alpha=0.55, aspect=v.aspects[plane], interpolation="bilinear")
+            for name, m in v.regions.items():
+                sl = m[plane]
                 if sl.any():
                     ax.contour(sl, levels=[0.5], colors=REGION_COLOURS.get(name, "white"), linewidths=0.9, linestyles="-" if name == "evidence" else "--")
             ax.set_xticks([])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,11 +21,10 @@ from numpy.typing import NDArray
 from ecrs_analysis.config.schema import PreprocessSettings
 from ecrs_analysis.data import study as S
 from ecrs_analysis.explain.evidence import evidence_files, evidence_labels
-from ecrs_analysis.explain.inverse import InputGrid
 from ecrs_analysis.explain.mesh import Surface, surface
 from ecrs_analysis.explain.regions import patient_regions
 from ecrs_analysis.explain.settings import ExplainSettings
-from ecrs_analysis.explain.views import CaseView, pick_examples
+from ecrs_analysis.explain.views import CaseSlices, CaseView, pick_examples
 from ecrs_analysis.explain.networks import MTLNET, SUMMARY_TABLE, TABLES, explained_networks
 from ecrs_analysis.paths import PREDICTED_MASKS
 from ecrs_analysis.plotting.explain import plot_case_overlays
@@ -378,9 +378,10 @@ def reconstruction(expl: StudyExplanation) -> tuple[list[Surface], str]:
     return [s for s in surfaces if s is not None], title
 
 
-def plot_network_examples(expl: StudyExplanation) -> list[Figure]:
-    """:func:`~ecrs_analysis.plotting.explain.plot_case_overlays` of the most confident TP, FP, FN and TN of every network of ``expl``."""
-    return [plot_case_overlays(example_views(expl, m), title=m) for m in expl.models]
+def plot_network_examples(examples: Mapping[str, Sequence[CaseSlices]]) -> list[Figure]:
+    """:func:`~ecrs_analysis.plotting.explain.plot_case_overlays` of each network's most confident TP, FP, FN and TN, as the
+    explanation views job sliced them (``report.explain_views.read_examples``)."""
+    return [plot_case_overlays(list(views), title=m) for m, views in examples.items()]
 
 
 def load_map(folder: Path, patient_id: str, *, which: str = "cam") -> np.ndarray:
@@ -407,6 +408,8 @@ def predicted_segmentation(expl: StudyExplanation, patient_id: str) -> NDArray[n
 
 def case_view(expl: StudyExplanation, model: str, patient_id: str, *, title: str) -> CaseView:
     """The CT, the map of the model that scored the patient and the regions of one explained patient, on the CT's grid."""
+    from ecrs_analysis.explain.inverse import InputGrid  # lazy: loads torch and MONAI, which only the explanation views job needs (chapter 06 reads its slices)
+
     ctx = expl.context
     row = ctx["table"].loc[ctx["table"]["patient_id"] == patient_id].iloc[0]
     grid = InputGrid(row["image"], {c: row[c] for c in ctx["mask_cols"]}, ctx["pre"])
