@@ -70,7 +70,7 @@ test-builds: $(VENV)/.installed-test
 
 # Two sessions side by side, each one's output shown whole when it ends (make -O): the hospital's book (a build of its
 # own on a linked copy of the shared one, ~2 min, Snakemake on both cores) and every other check of the shared build
-# (~40 s on one core). One after the other, that core sat idle for the last ~40 s of CI. No test writes to the shared
+# (~30 s on one core). One after the other, that core sat idle for the last ~30 s of CI. No test writes to the shared
 # build (each works on a linked copy), so the two do not see each other.
 ON_SMOKE := ECRS_SMOKE_RESULTS=$(CURDIR)/results/smoke $(PYTEST) -m "smoke_build and not browser and not faults"
 HOSPITAL_TESTS := tests/pipeline/test_book_end_to_end.py

@@ -37,7 +37,7 @@ from numpy.typing import DTypeLike
 
 from ecrs_analysis.atomic import atomic_path
 from ecrs_analysis.hashing import hash_params, sha256_path
-from ecrs_analysis.data.imageio import Geometry, load_preprocessed, read_image  # load_preprocessed: the readers of the cache import it from either
+from ecrs_analysis.data.imageio import Geometry, load_preprocessed, read_image  # load_preprocessed: re-exported for the trainers; explain.summaries imports it from imageio, without torch
 from ecrs_analysis.data.masks import load_mask
 
 if TYPE_CHECKING:  # the data room's settings model (its values are the profile's; this module has none of its own)

@@ -47,7 +47,7 @@ def _surface_arrays(surfaces: list[Any], title: str) -> dict[str, np.ndarray]:
 
 def _example_arrays(examples: Mapping[str, list[Any]]) -> dict[str, np.ndarray]:
     """Each network's example panels (``explain.views.CaseSlices``, in order) as named arrays."""
-    from ecrs_analysis.explain.views import PLANES
+    from ecrs_analysis.explain.views import PLANES  # lazy: the workflow imports this module for VIEWS while it plans
 
     out: dict[str, np.ndarray] = {"models": np.array(list(examples), dtype=str)}
     for i, views in enumerate(examples.values()):
@@ -70,7 +70,7 @@ def explain_views_job(config: Mapping[str, Any], paths: Any, *, studies: tuple[s
 
     ``config``: chapter 06's parameters as a mapping (the chapter's own ``config``), read by ``report.explain_chapter.load_explanation``.
     """
-    from ecrs_analysis.explain.views import case_slices
+    from ecrs_analysis.explain.views import case_slices  # lazy: as above
     from ecrs_analysis.report import explain_chapter as chapter
 
     for study in studies:

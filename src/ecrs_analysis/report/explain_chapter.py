@@ -7,9 +7,9 @@ The jobs (``workflow/rules/explain.smk``) write, per (study, network), ``<study>
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -381,7 +381,7 @@ def reconstruction(expl: StudyExplanation) -> tuple[list[Surface], str]:
 def plot_network_examples(examples: Mapping[str, Sequence[CaseSlices]]) -> list[Figure]:
     """:func:`~ecrs_analysis.plotting.explain.plot_case_overlays` of each network's most confident TP, FP, FN and TN, as the
     explanation views job sliced them (``report.explain_views.read_examples``)."""
-    return [plot_case_overlays(list(views), title=m) for m, views in examples.items()]
+    return [plot_case_overlays(views, title=m) for m, views in examples.items()]
 
 
 def load_map(folder: Path, patient_id: str, *, which: str = "cam") -> np.ndarray:

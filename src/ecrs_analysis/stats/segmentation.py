@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import torch
 
 # torch and MONAI are imported by the functions that use them: importing this module for SEGMENTATION_METRICS
-# (stats.evaluate does) must not load them (~3.5 s in each statistics job and chapter that never segments).
+# (stats.evaluate does) must not load them (~3.5 s in each statistics job, which never segments).
 
 __all__ = ["SEGMENTATION_METRICS", "dice_scores", "segmentation_metrics"]
 
